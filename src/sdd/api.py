@@ -1,0 +1,190 @@
+"""The public API. The command line, the MCP server and the dashboard call these.
+
+Imports happen inside the functions: `sdd status` and `sdd next` must not pay for
+modules they do not use.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.approvals import Confirm, DecisionResult, Review
+    from sdd.init import InitResult
+    from sdd.project import Project
+    from sdd.prompts import Brief
+    from sdd.sessions import SessionResult
+
+
+class Panel:
+    """The control panel of one cycle: ``data`` (the documented shape) and its JSON text."""
+
+    def __init__(self, data: dict[str, Any], json_text: str | None, next_json: str | None) -> None:
+        self.data = data
+        self._json = json_text
+        self._next_json = next_json
+
+    def json(self) -> str:
+        if self._json is None:
+            import json
+
+            self._json = json.dumps(self.data, ensure_ascii=False, sort_keys=True)
+        return self._json
+
+    def next_json(self) -> str:
+        if self._next_json is None:
+            import json
+
+            self._next_json = json.dumps(self.data["next"], ensure_ascii=False, sort_keys=True)
+        return self._next_json
+
+
+def find_root(start: str | None = None) -> str:
+    from sdd.paths import require_root
+
+    return require_root(start)
+
+
+def open_project(start: str | None = None) -> Project:
+    from sdd.project import Project
+
+    return Project.find(start)
+
+
+def init(directory: str = ".", *, title: str | None = None, demo: bool = False) -> InitResult:
+    from sdd.init import init as _init
+
+    return _init(directory, title=title, demo=demo)
+
+
+def status(root: str, *, cycle: str | None = None) -> Panel:
+    """The control panel; answered from the cache when nothing changed."""
+    from sdd import cache
+    from sdd.paths import ProjectPaths
+
+    paths = ProjectPaths(root)
+    if cycle is None:
+        entry = cache.read(paths)
+        if entry is not None:
+            if cache.file_key(paths.tracker) != entry["tracker"]:
+                _heal_tracker(paths, entry)
+            return Panel(entry["panel"], entry["panel_json"], entry["next_json"])
+    from sdd import history
+    from sdd.project import DocHasher, Project
+
+    project = Project(root)
+    with history.locked(paths):
+        state = project.load()
+        if cycle is None:
+            return Panel(project.refresh(state), None, None)
+        return Panel(project.panel(state, project.cycle(state, cycle), DocHasher(paths)), None, None)
+
+
+def _heal_tracker(paths: Any, entry: dict[str, Any]) -> None:
+    """The tracker page was edited or hit by a merge conflict: write it again."""
+    from sdd import cache, files
+
+    files.write_atomic(paths.tracker, entry["tracker_text"])
+    entry["tracker"] = cache.file_key(paths.tracker)
+    cache.write(paths, entry)
+
+
+def prompt(project: Project, stage: str | None = None, *, cycle: str | None = None) -> Brief:
+    """The brief for the next (or the named) session; refused where a session could not start."""
+    from sdd import prompts, templates
+    from sdd.gates import admit
+
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        from sdd.errors import Refused
+
+        raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
+    position = project.position(state, chosen)
+    name = stage or position.current
+    if name is None:
+        from sdd.errors import Refused
+
+        raise Refused(f"cycle {chosen.number} is finished", hint='open the next one: sdd new "TITLE"')
+    open_session = chosen.open_session()
+    if open_session is not None and open_session.stage == name:
+        session_id, page, writes = open_session.id, open_session.page, open_session.writes
+    else:
+        admit(position, name)
+        session_id = state.next_session_id()
+        page = f"docs/sessions/{session_id}-{name}.md"
+        writes = prompts.planned_writes(project.config.workflow.stage(name), chosen)
+    stage_def = project.config.workflow.stage(name)
+    template = templates.load(project.paths, name)
+    return prompts.compose(
+        project.paths, position, stage_def, template, session_id=session_id, page=page, writes=writes
+    )
+
+
+def start(project: Project, stage: str | None = None, *, cycle: str | None = None, agent: str | None = None) -> SessionResult:
+    from sdd import sessions
+
+    return sessions.start(project, stage, cycle=cycle, agent=agent)
+
+
+def done(project: Project, *, note: str | None = None, cycle: str | None = None) -> SessionResult:
+    from sdd import sessions
+
+    return sessions.done(project, note=note, cycle=cycle)
+
+
+def abandon_session(project: Project, *, reason: str | None = None, cycle: str | None = None) -> SessionResult:
+    from sdd import sessions
+
+    return sessions.abandon(project, reason=reason, cycle=cycle)
+
+
+def abandon_cycle(project: Project, *, reason: str, cycle: str | None = None) -> int:
+    from sdd import cycles
+
+    return cycles.abandon(project, reason=reason, cycle=cycle)
+
+
+def new_cycle(project: Project, title: str) -> int:
+    from sdd import cycles
+
+    return cycles.new(project, title)
+
+
+def review_gate(project: Project, gate: str, *, cycle: str | None = None) -> Review:
+    from sdd import approvals
+
+    return approvals.review(project, gate, cycle=cycle)
+
+
+def decide_gate(
+    project: Project,
+    gate: str,
+    *,
+    approve: bool,
+    confirm: Confirm,
+    stdin_is_tty: bool,
+    reason: str | None = None,
+    to: str | None = None,
+    cycle: str | None = None,
+    demo: bool = False,
+) -> DecisionResult:
+    from sdd import approvals
+
+    return approvals.decide(
+        project, gate, approve=approve, confirm=confirm, stdin_is_tty=stdin_is_tty,
+        reason=reason, to=to, cycle=cycle, demo=demo,
+    )
+
+
+def log(project: Project, *, cycle: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    from sdd import history
+    from sdd.log import entries
+
+    records = history.load(project.paths).records
+    number = None
+    if cycle is not None:
+        chosen = project.cycle(project.load(), cycle)
+        number = chosen.number if chosen else None
+    return entries(records, cycle=number, limit=limit)

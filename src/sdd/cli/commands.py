@@ -1,0 +1,201 @@
+"""One plain function per command: takes the parsed arguments, returns an exit code."""
+
+from __future__ import annotations
+
+import sys
+
+from sdd import api
+from sdd.cli.handler import ENVELOPE_VERSION
+from sdd.cli.render import Style, next_text, status_text, use_colour
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.approvals import Review
+
+
+def emit_json(command: str, data_json: str) -> None:
+    sys.stdout.write(
+        f'{{"sdd": {ENVELOPE_VERSION}, "command": "{command}", "ok": true, "data": {data_json}}}\n'
+    )
+
+
+def _dumps(data: Any) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+def status(args: Any) -> int:
+    panel = api.status(api.find_root(), cycle=args.cycle)
+    if args.json:
+        emit_json("status", panel.json())
+    else:
+        _out(status_text(panel.data, Style(use_colour())))
+    return 0
+
+
+def next_(args: Any) -> int:
+    panel = api.status(api.find_root(), cycle=args.cycle)
+    if args.json:
+        emit_json("next", panel.next_json())
+    else:
+        _out(next_text(panel.data["next"], Style(use_colour())))
+    return 0
+
+
+def init(args: Any) -> int:
+    result = api.init(args.directory, title=args.title)
+    if args.json:
+        emit_json("init", _dumps(result.to_json()))
+        return 0
+    lines = [f"Initialised an sdd project in {result.root}"]
+    if result.git_initialised:
+        lines.append("  git: made it a git repository (the history is committed with the code)")
+    if result.created:
+        lines.append(f"  created: {', '.join(result.created)}")
+    if result.skipped:
+        lines.append(f"  kept as they were (already there): {', '.join(result.skipped)}")
+    if result.cycle:
+        lines.append(f"  cycle {result.cycle} opened")
+    project = api.open_project(result.root)
+    panel = api.status(project.paths.root)
+    lines += ["", next_text(panel.data["next"], Style(use_colour()))]
+    _out("\n".join(lines))
+    return 0
+
+
+def new(args: Any) -> int:
+    project = api.open_project()
+    number = api.new_cycle(project, args.title)
+    panel = api.status(project.paths.root)
+    if args.json:
+        emit_json("new", _dumps({"cycle": number, "next": panel.data["next"]}))
+    else:
+        _out(f"Cycle {number} opened: {panel.data['cycle']['title']}\n\n" + next_text(panel.data["next"], Style(use_colour())))
+    return 0
+
+
+def prompt(args: Any) -> int:
+    brief = api.prompt(api.open_project(), args.stage, cycle=args.cycle)
+    if args.json:
+        emit_json("prompt", _dumps({"stage": brief.stage, "brief": brief.text, "instructions_bytes": brief.instructions_bytes}))
+    else:
+        sys.stdout.write(brief.text)
+    return 0
+
+
+def start(args: Any) -> int:
+    result = api.start(api.open_project(), args.stage, cycle=args.cycle)
+    if args.json:
+        emit_json("start", _dumps(result.to_json()))
+        return 0
+    lines = [f"Session {result.session} ({result.stage}) started; its page is {result.page}"]
+    if result.writes:
+        lines.append(f"  outputs to write: {', '.join(result.writes)}")
+    lines += [
+        "",
+        "Give the brief to a fresh agent conversation:",
+        f"  sdd prompt {result.stage}        (also in {result.page})",
+        "When the work and the handoff are written:",
+        "  sdd done",
+    ]
+    _out("\n".join(lines))
+    return 0
+
+
+def _session_end(command: str, result: Any, args: Any, headline: str) -> int:
+    if args.json:
+        emit_json(command, _dumps(result.to_json()))
+    else:
+        _out(headline + "\n\n" + next_text(result.next, Style(use_colour())))
+    return 0
+
+
+def done(args: Any) -> int:
+    result = api.done(api.open_project(), note=args.note, cycle=args.cycle)
+    outputs = ", ".join(result.outputs) or "committed work"
+    return _session_end("done", result, args, f"Session {result.session} ({result.stage}) complete: {outputs}")
+
+
+def abandon(args: Any) -> int:
+    project = api.open_project()
+    if args.whole_cycle:
+        if not args.reason:
+            from sdd.errors import UsageError
+
+            raise UsageError("abandoning a cycle needs --reason TEXT")
+        number = api.abandon_cycle(project, reason=args.reason, cycle=args.cycle)
+        if args.json:
+            emit_json("abandon", _dumps({"cycle": number, "outcome": "abandoned"}))
+        else:
+            _out(f"Cycle {number} abandoned.\n  → open the next one: sdd new \"TITLE\"")
+        return 0
+    result = api.abandon_session(project, reason=args.reason, cycle=args.cycle)
+    return _session_end("abandon", result, args, f"Session {result.session} ({result.stage}) abandoned; the stage is open again")
+
+
+def _confirm(verb: str) -> Any:
+    def confirm(review: Review) -> str | None:
+        err = sys.stderr
+        err.write(f"\n{verb.capitalize()} {review.gate} for cycle {review.cycle}: {review.cycle_title}\n")
+        err.write(f"It judges the work of: {', '.join(review.stages)}\n")
+        for path, digest in review.documents.items():
+            err.write(f"  {path}  sha256 {digest[:16] if digest else '(missing)'}\n")
+        for path, diff in review.diffs.items():
+            err.write(f"\nChanged since the last approval: {path}\n{diff}\n")
+        err.write(f"\nType {review.code} to {verb} (anything else cancels): ")
+        err.flush()
+        try:
+            return input()
+        except EOFError:
+            return None
+
+    return confirm
+
+
+def _decide(args: Any, *, approve: bool) -> int:
+    verb = "approve" if approve else "reject"
+    result = api.decide_gate(
+        api.open_project(),
+        args.gate,
+        approve=approve,
+        confirm=_confirm(verb),
+        stdin_is_tty=sys.stdin.isatty(),
+        reason=getattr(args, "reason", None),
+        to=getattr(args, "to", None),
+        cycle=args.cycle,
+        demo=args.demo_approver,
+    )
+    if args.json:
+        emit_json(verb, _dumps(result.to_json()))
+        return 0
+    who = result.by.get("name", "")
+    head = f"{result.gate} {result.decision} by {who}"
+    if result.reopened:
+        head += f"; {result.reopened} is open again with the reason in its next brief"
+    _out(head + "\n\n" + next_text(result.next, Style(use_colour())))
+    return 0
+
+
+def approve(args: Any) -> int:
+    return _decide(args, approve=True)
+
+
+def reject(args: Any) -> int:
+    return _decide(args, approve=False)
+
+
+def log(args: Any) -> int:
+    entries = api.log(api.open_project(), cycle=args.cycle, limit=args.limit)
+    if args.json:
+        emit_json("log", _dumps(entries))
+        return 0
+    style = Style(use_colour())
+    _out("\n".join(f"{style(e['at'], 'dim')}  {e['text']}" for e in entries) or "The history is empty.")
+    return 0

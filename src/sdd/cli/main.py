@@ -1,0 +1,113 @@
+"""Entry point: parse the command line and dispatch. Nothing else happens here.
+
+`status` and `next` in their plain forms skip argparse entirely: importing it costs
+more than the whole command may (DESIGN: tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+_FAST = ("status", "next")
+
+
+def _fast_args(args: list[str]) -> object | None:
+    """The parsed form of `status|next [--json] [--cycle C]`, or None for anything else."""
+    if not args or args[0] not in _FAST:
+        return None
+    json = False
+    cycle = None
+    rest = args[1:]
+    while rest:
+        token = rest.pop(0)
+        if token == "--json" and not json:
+            json = True
+        elif token == "--cycle" and rest and cycle is None and not rest[0].startswith("-"):
+            cycle = rest.pop(0)
+        else:
+            return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(command=args[0], json=json, cycle=cycle)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from sdd import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sdd",
+        description="Session-Driven Development: agent sessions, documents and human gates, enforced by code.",
+        epilog="Start with `sdd init`, then `sdd status`. Exit codes: 0 ok, 1 failed check, 2 usage, "
+        "3 refused, 4 crash (a log is written), 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"sdd {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str, *, json: bool = True, cycle: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if json:
+            p.add_argument("--json", action="store_true", help="print a versioned JSON envelope")
+        if cycle:
+            p.add_argument("--cycle", metavar="C", help="the cycle (number or slug); default: the latest")
+        return p
+
+    p = command("init", "make a folder an sdd project (nothing existing is overwritten)", cycle=False)
+    p.add_argument("directory", nargs="?", default=".", help="the project folder (default: here)")
+    p.add_argument("--title", help="the first cycle's title (default: the folder name)")
+    command("status", "the control panel: stages, gates, sessions, the next action")
+    command("next", "only the next action, with the exact command to type")
+    p = command("new", "open the next cycle once the current one is over", cycle=False)
+    p.add_argument("title", help="what this cycle delivers, e.g. \"Password reset\"")
+    p = command("prompt", "print the brief for a fresh session (default: the next one)")
+    p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
+    p = command("start", "start a session by hand: records it and writes its page")
+    p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
+    p = command("done", "complete the open session, if its outputs and handoff hold")
+    p.add_argument("--note", help="handoff notes, used when the page's notes were left empty")
+    p = command("abandon", "drop the open session (or, with --whole-cycle, the cycle)")
+    p.add_argument("--reason", help="why")
+    p.add_argument("--whole-cycle", action="store_true", help="abandon the whole cycle, not just the session")
+    for verb, text in (("approve", "a person passes a gate"), ("reject", "a person rejects a gate")):
+        p = command(verb, f"{text} (confirmed by typing back a code at a terminal)")
+        p.add_argument("gate", help="spec-approval, implementation-approval, user-approval or deployment-approval")
+        p.add_argument("--demo-approver", action="store_true", help=argparse.SUPPRESS)
+        if verb == "reject":
+            p.add_argument("--reason", required=True, help="why: it goes into the next brief")
+            p.add_argument("--to", metavar="STAGE", help="the stage to go back to (default: the gate's own)")
+    p = command("log", "the history, newest first")
+    p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    from sdd.cli.handler import guarded
+
+    fast = _fast_args(args_list)
+    if fast is not None:
+        from sdd.cli import commands
+
+        name = fast.command  # type: ignore[attr-defined]
+        handler = commands.status if name == "status" else commands.next_
+        return guarded(name, lambda: handler(fast), as_json=fast.json)  # type: ignore[attr-defined]
+
+    parser = build_parser()
+    if not args_list:
+        parser.print_help()
+        return 0
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    from sdd.cli import commands
+
+    handler_name = {"next": "next_"}.get(args.command, args.command)
+    handler = getattr(commands, handler_name)
+    return guarded(args.command, lambda: handler(args), as_json=getattr(args, "json", False))

@@ -1,0 +1,66 @@
+"""Project documents: content hashes, the placeholder marker, snapshots of approved versions."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from sdd import files
+from sdd.paths import ProjectPaths
+
+# The one placeholder marker every template uses. A document still holding one is not written.
+PLACEHOLDER = "[FILL:"
+
+
+def normalise(data: bytes) -> bytes:
+    """Line endings normalised, so a CRLF checkout does not turn approvals stale."""
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def hash_bytes(data: bytes) -> str:
+    return hashlib.sha256(normalise(data)).hexdigest()
+
+
+def content_hash(path: str) -> str | None:
+    """The normalised content hash of a file, or None when it is missing."""
+    try:
+        with open(path, "rb") as handle:
+            return hash_bytes(handle.read())
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def placeholders(text: str) -> list[int]:
+    """Line numbers (1-based) that still hold the placeholder marker."""
+    return [n for n, line in enumerate(text.splitlines(), start=1) if PLACEHOLDER in line]
+
+
+def snapshot(paths: ProjectPaths, relative: str) -> str | None:
+    """Keep the current content of a document under its hash; returns the hash."""
+    source = paths.inside(relative)
+    try:
+        with open(source, "rb") as handle:
+            data = normalise(handle.read())
+    except FileNotFoundError:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    target = os.path.join(paths.snapshots, digest)
+    if not os.path.exists(target):
+        files.write_atomic(target, data, display=paths.rel(target))
+    return digest
+
+
+def snapshot_text(paths: ProjectPaths, digest: str) -> str | None:
+    return files.read_text(os.path.join(paths.snapshots, digest))
+
+
+def unified_diff(old: str, new: str, name: str) -> str:
+    import difflib
+
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.replace("\r\n", "\n").splitlines(keepends=True),
+        fromfile=f"{name} (approved)",
+        tofile=f"{name} (now)",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

@@ -1,0 +1,177 @@
+"""Where a cycle stands: which stages are done, and the state of every gate.
+
+A stage is done when its latest complete session came after the latest reopening of
+it or of any stage before it. A gate is approved when a valid approval came after the
+stages it judges were last completed, and the documents it approved are unchanged;
+otherwise it is waiting, rejected, stale or not yet reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sdd.state import Cycle, Decision
+from sdd.workflow import Gate, Workflow
+
+Hasher = Callable[[str], "str | None"]
+
+
+@dataclass
+class GateView:
+    gate: Gate
+    state: str  # not-yet, waiting, approved, rejected, stale
+    decision: Decision | None = None  # the decision the state rests on
+    documents: dict[str, str | None] = field(default_factory=dict)  # judged path -> current hash
+    changed: list[str] = field(default_factory=list)  # judged documents changed since approval
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.state == "approved"
+
+
+class Position:
+    """The progress of one cycle under one workflow."""
+
+    def __init__(self, workflow: Workflow, cycle: Cycle, *, demo: bool, hasher: Hasher) -> None:
+        self.workflow = workflow
+        self.cycle = cycle
+        self.demo = demo
+        self.names = workflow.names(discovery=cycle.discovery)
+        self._hasher = hasher
+        self.done = {name: self._is_done(name) for name in self.names}
+        self.current = next((n for n in self.names if not self.done[n]), None)
+        self.gates = [self._gate(g) for g in workflow.gates if g.after in self.names]
+
+    def reopen_floor(self, stage: str) -> str:
+        """The latest reopening that affects ``stage``: of it or of any stage before it."""
+        index = self.names.index(stage)
+        floor = ""
+        for name in self.names[: index + 1]:
+            reopen = self.cycle.reopens.get(name)
+            if reopen and reopen.record > floor:
+                floor = reopen.record
+        return floor
+
+    def _is_done(self, stage: str) -> bool:
+        ends = self.cycle.completions.get(stage)
+        return bool(ends) and ends[-1] > self.reopen_floor(stage)
+
+    def last_completion(self, stage: str) -> str:
+        ends = self.cycle.completions.get(stage)
+        return ends[-1] if ends else ""
+
+    def judged_documents(self, gate: Gate) -> dict[str, str | None]:
+        """The documents a gate judges: the outputs of the latest sessions of its stages."""
+        docs: dict[str, str | None] = {}
+        for stage in gate.judges:
+            session = next(
+                (
+                    s
+                    for s in reversed(self.cycle.sessions)
+                    if s.stage == stage and s.outcome == "complete"
+                ),
+                None,
+            )
+            paths = list(session.outputs) if session else []
+            for path in paths:
+                docs[path] = self._hasher(path)
+        return docs
+
+    def _gate(self, gate: Gate) -> GateView:
+        judged = [s for s in gate.judges if s in self.names]
+        if not all(self.done.get(s) for s in [*judged, gate.after]):
+            last_reject = self._latest(gate, kinds=("reject",))
+            if last_reject and any(
+                (r := self.cycle.reopens.get(s)) and r.record == last_reject.record for s in self.names
+            ):
+                return GateView(gate, "rejected", last_reject, note=last_reject.reason or "")
+            return GateView(gate, "not-yet")
+        documents = self.judged_documents(gate)
+        floor = max(self.last_completion(s) for s in [*judged, gate.after])
+        decision = self._latest(gate, kinds=("approve", "reject"), after=floor)
+        if decision is None:
+            return GateView(gate, "waiting", documents=documents)
+        if decision.kind == "reject":  # a rejection reopens a stage, so this is rare
+            return GateView(gate, "rejected", decision, documents, note=decision.reason or "")
+        if decision.by.get("kind") == "demo" and not self.demo:
+            return GateView(
+                gate, "waiting", None, documents, note="an approval by the demo approver only counts in a demo project"
+            )
+        changed = [p for p, h in decision.docs.items() if documents.get(p, self._hasher(p)) != h]
+        if changed:
+            return GateView(gate, "stale", decision, documents, changed)
+        return GateView(gate, "approved", decision, documents)
+
+    def _latest(self, gate: Gate, *, kinds: tuple[str, ...], after: str = "") -> Decision | None:
+        for decision in reversed(self.cycle.decisions):
+            if decision.gate == gate.name and decision.kind in kinds and decision.record > after:
+                return decision
+        return None
+
+    def gate_view(self, name: str) -> GateView | None:
+        return next((v for v in self.gates if v.gate.name == name), None)
+
+    def blocking_gate(self, stage: str) -> GateView | None:
+        """The first gate before ``stage`` that is not passed, if any."""
+        index = self.names.index(stage)
+        for view in self.gates:
+            if self.names.index(view.gate.after) < index and not view.passed:
+                return view
+        return None
+
+    @property
+    def finished(self) -> bool:
+        return self.current is None and all(v.passed for v in self.gates)
+
+
+def admit(position: Position, stage: str) -> None:
+    """Raise unless a session of ``stage`` may start now. The one place this is decided."""
+    from sdd.errors import Refused, UsageError
+
+    cycle = position.cycle
+    if stage not in position.names:
+        known = ", ".join(position.names)
+        raise UsageError(f"{stage!r} is not a stage of this cycle (stages: {known})")
+    if cycle.closed:
+        raise Refused(f"cycle {cycle.number} was {cycle.closed}", hint='open the next one: sdd new "TITLE"')
+    if position.current is None:
+        raise Refused(
+            f"cycle {cycle.number} is finished: every stage is done", hint='open the next one: sdd new "TITLE"'
+        )
+    session = cycle.open_session()
+    if session is not None:
+        raise Refused(
+            f"session {session.id} ({session.stage}) is still open",
+            hint="finish it with `sdd done` or drop it with `sdd abandon`",
+        )
+    index = position.names.index(stage)
+    current = position.names.index(position.current)
+    blocker = position.blocking_gate(stage)
+    if blocker is not None:
+        gate = blocker.gate.name
+        if blocker.state == "stale":
+            why = f"{gate} is stale: {', '.join(blocker.changed)} changed after it was approved"
+            hint = f"a person runs `sdd approve {gate}` (it shows the diff) or `sdd reject {gate} --reason …`"
+        elif blocker.state == "not-yet":
+            why = f"{gate} cannot be decided yet: {blocker.gate.after} is not done"
+            hint = f"run the {position.current} session first: sdd start {position.current}"
+        else:
+            why = f"{gate} is {blocker.state}: nothing passes it but a person's approval"
+            hint = f"a person runs `sdd approve {gate}` in their own terminal"
+        raise Refused(f"{stage} is behind the gate {gate}; {why}", hint=hint)
+    if index > current:
+        raise Refused(
+            f"{stage} is not next: {position.current} comes first",
+            hint=f"sdd start {position.current}",
+        )
+    if index < current:
+        # Redoing an earlier stage is allowed only where no passed gate covers it.
+        for view in position.gates:
+            after = position.names.index(view.gate.after)
+            if index <= after < current and view.passed:
+                raise Refused(
+                    f"{stage} is done and {view.gate.name} approved it",
+                    hint="to change an approved stage, a person rejects or re-decides its gate",
+                )

@@ -1,0 +1,42 @@
+"""`sdd log`: the history in words, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sdd.history import Record
+
+
+def describe(record: Record) -> str:
+    kind = record["type"]
+    get = record.get
+    if kind == "project.init":
+        return f"project {get('name', '')!s} initialised" + (" (demo)" if get("demo") else "")
+    if kind == "cycle.open":
+        return f"cycle {get('cycle')} opened: {get('title', '')}"
+    if kind == "cycle.abandon":
+        return f"cycle {get('cycle')} abandoned: {get('reason', '')}"
+    if kind == "session.start":
+        return f"{get('session')} {get('stage')} started" + (f" with {get('agent')}" if get("agent") else "")
+    if kind == "session.end":
+        return f"{get('session')} {get('outcome')}" + (f": {get('reason')}" if get("reason") else "")
+    if kind in ("gate.approve", "gate.reject"):
+        by = get("by") if isinstance(get("by"), dict) else {}
+        who = by.get("name", "?") + (" (demo)" if by.get("kind") == "demo" else "")
+        verb = "approved" if kind == "gate.approve" else "rejected"
+        extra = f" → back to {get('to')}: {get('reason')}" if kind == "gate.reject" else ""
+        return f"{get('gate')} {verb} by {who}{extra}"
+    if kind == "stage.reopen":
+        return f"{get('stage')} reopened: {get('reason', '')}"
+    return kind
+
+
+def entries(records: list[Record], *, cycle: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    chosen = [r for r in records if cycle is None or r.get("cycle") in (None, cycle)]
+    chosen.reverse()
+    if limit is not None:
+        chosen = chosen[:limit]
+    return [
+        {"id": r["id"], "at": r.get("at", ""), "type": r["type"], "cycle": r.get("cycle"), "text": describe(r)}
+        for r in chosen
+    ]

@@ -1,0 +1,134 @@
+"""An opened project: its paths, config, history and derived state, and the one way
+to change the state (a transaction under the lock that regenerates what `sdd` owns)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sdd import cache, documents, files, history, tracker
+from sdd.config import Config
+from sdd.config import load as load_config
+from sdd.errors import UsageError
+from sdd.gates import Position
+from sdd.paths import ProjectPaths, require_root
+from sdd.state import Cycle, ProjectState, fold
+
+
+class DocHasher:
+    """Hashes documents on demand and remembers what it consulted (the cache key)."""
+
+    def __init__(self, paths: ProjectPaths) -> None:
+        self.paths = paths
+        self.seen: dict[str, tuple[list[int] | None, str | None]] = {}
+
+    def __call__(self, relative: str) -> str | None:
+        if relative not in self.seen:
+            path = os.path.join(self.paths.root, relative)
+            key = cache.file_key(path)
+            self.seen[relative] = (key, documents.content_hash(path))
+        return self.seen[relative][1]
+
+
+class Project:
+    def __init__(self, root: str) -> None:
+        self.paths = ProjectPaths(root)
+        self._config: Config | None = None
+
+    @classmethod
+    def find(cls, start: str | None = None) -> Project:
+        return cls(require_root(start))
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.paths)
+        return self._config
+
+    def load(self) -> ProjectState:
+        loaded = history.load(self.paths)
+        state = fold(loaded.records)
+        state.problems = loaded.problems
+        state.warnings = loaded.warnings
+        return state
+
+    def cycle(self, state: ProjectState, selector: str | None = None) -> Cycle | None:
+        """The cycle a command works on: ``selector`` (number or slug), else the latest."""
+        if selector is None:
+            return state.latest_cycle()
+        text = selector.strip()
+        for cycle in state.cycles.values():
+            if text in (str(cycle.number), cycle.slug, f"{cycle.number:03d}"):
+                return cycle
+        known = ", ".join(f"{c.number} ({c.slug})" for c in state.cycles.values()) or "none"
+        raise UsageError(f"--cycle {selector}: no such cycle (known: {known})")
+
+    def position(self, state: ProjectState, cycle: Cycle, hasher: DocHasher | None = None) -> Position:
+        return Position(
+            self.config.workflow, cycle, demo=state.demo, hasher=hasher or DocHasher(self.paths)
+        )
+
+    def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:
+        position = self.position(state, cycle, hasher) if cycle else None
+        return tracker.panel(state, cycle, position)
+
+    def next_for(self, state: ProjectState, cycle: Cycle | None) -> dict[str, Any]:
+        return self.panel(state, cycle, DocHasher(self.paths))["next"]  # type: ignore[no-any-return]
+
+    def refresh(self, state: ProjectState) -> dict[str, Any]:
+        """Regenerate the tracker page and the cache from ``state`` (the caller holds the lock)."""
+        hasher = DocHasher(self.paths)
+        history_key = cache.file_key(self.paths.history)
+        config_key = cache.file_key(self.paths.config)
+        data = self.panel(state, state.latest_cycle(), hasher)
+        page = tracker.render_page(data)
+        if files.read_text(self.paths.tracker) != page:
+            files.write_atomic(self.paths.tracker, page, display=self.paths.rel(self.paths.tracker))
+        import json
+
+        cache.write(
+            self.paths,
+            {
+                "written": _now_ns(),
+                "history": history_key,
+                "config": config_key,
+                "docs": {rel: [key, digest] for rel, (key, digest) in hasher.seen.items()},
+                "tracker": cache.file_key(self.paths.tracker),
+                "tracker_text": page,
+                "panel": data,
+                "panel_json": json.dumps(data, ensure_ascii=False, sort_keys=True),
+                "next_json": json.dumps(data["next"], ensure_ascii=False, sort_keys=True),
+            },
+        )
+        return data
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Load the state under the lock; records appended are written, then derived files."""
+        with history.locked(self.paths):
+            tx = Transaction(self, self.load())
+            yield tx
+            if tx.pending:
+                tx.written = history.append(self.paths, tx.pending)
+                tx.pending = []
+                tx.state = self.load()
+            self.refresh(tx.state)
+
+
+class Transaction:
+    def __init__(self, project: Project, state: ProjectState) -> None:
+        self.project = project
+        self.state = state
+        self.pending: list[tuple[str, dict[str, Any]]] = []
+        self.written: list[dict[str, Any]] = []
+
+    def record(self, kind: str, **fields: Any) -> None:
+        self.pending.append((kind, fields))
+
+
+def _now_ns() -> int:
+    import time
+
+    return time.time_ns()

@@ -1,0 +1,215 @@
+"""Sessions by hand: start, done, abandon. `sdd run` (the agent runner) uses the same."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from sdd import clock, completion, files, gitrepo, pages, prompts, templates
+from sdd.errors import CheckFailed, Refused, SddError
+from sdd.gates import admit
+from sdd.project import Project, Transaction
+from sdd.state import Cycle, Session
+
+
+@dataclass
+class SessionResult:
+    session: str
+    stage: str
+    cycle: int
+    outcome: str
+    page: str
+    writes: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    brief: str = ""
+    missing: list[str] = field(default_factory=list)
+    next: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "session": self.session,
+            "stage": self.stage,
+            "cycle": self.cycle,
+            "outcome": self.outcome,
+            "page": self.page,
+            "writes": self.writes,
+            "outputs": self.outputs,
+            "missing": self.missing,
+            "next": self.next,
+        }
+
+
+def _cycle_for(tx: Transaction, selector: str | None) -> Cycle:
+    cycle = tx.project.cycle(tx.state, selector)
+    if cycle is None:
+        raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
+    return cycle
+
+
+def stage_to_run(tx: Transaction, cycle: Cycle, stage: str | None) -> str:
+    if stage:
+        return stage
+    position = tx.project.position(tx.state, cycle)
+    if position.current is None:
+        raise Refused(f"cycle {cycle.number} is finished", hint='open the next one: sdd new "TITLE"')
+    return position.current
+
+
+def start(project: Project, stage: str | None = None, *, cycle: str | None = None, agent: str | None = None) -> SessionResult:
+    with project.transaction() as tx:
+        chosen = _cycle_for(tx, cycle)
+        name = stage_to_run(tx, chosen, stage)
+        position = project.position(tx.state, chosen)
+        admit(position, name)
+        stage_def = project.config.workflow.stage(name)
+        template = templates.load(project.paths, name)
+        session_id = tx.state.next_session_id()
+        page = f"docs/sessions/{session_id}-{name}.md"
+        writes = prompts.planned_writes(stage_def, chosen)
+        brief = prompts.compose(
+            project.paths, position, stage_def, template, session_id=session_id, page=page, writes=writes
+        )
+        root = project.paths.root
+        head = gitrepo.head(root)
+        dirty = gitrepo.dirty(root)
+        _lay_scaffolds(project, chosen, stage_def.scaffold, writes)
+        session = Session(
+            id=session_id,
+            record="",
+            cycle=chosen.number,
+            stage=name,
+            task=None,
+            started=clock.iso(clock.now()),
+            page=page,
+            head_before=head,
+            dirty_before=dirty,
+            agent=agent,
+            writes=writes,
+        )
+        page_path = project.paths.inside(page)
+        if os.path.exists(page_path):
+            raise Refused(f"{page} already exists; sdd will not overwrite it", hint="move it aside")
+        title = f"{chosen.number} · {chosen.title}"
+        files.write_atomic(
+            page_path,
+            pages.generated_part(session, title=title, brief=brief.text) + "\n" + pages.initial_handoff(template.checklist),
+            display=page,
+        )
+        tx.record(
+            "session.start",
+            session=session_id,
+            cycle=chosen.number,
+            stage=name,
+            page=page,
+            head=head,
+            dirty=dirty,
+            agent=agent,
+            writes=writes,
+        )
+    return SessionResult(session_id, name, chosen.number, "open", page, writes, brief=brief.text)
+
+
+def _lay_scaffolds(project: Project, cycle: Cycle, scaffold: str | None, writes: list[str]) -> None:
+    """Lay the skeleton of a per-cycle report, so the agent fills it rather than guesses it."""
+    if not scaffold:
+        return
+    text = templates.scaffold_text(scaffold)
+    if text is None:
+        return
+    for relative in writes:
+        target = project.paths.inside(relative)
+        if os.path.exists(target):
+            continue
+        n = relative.rsplit("-", 1)[-1].removesuffix(".md").lstrip("RQU") or "1"
+        values = {
+            "cycle": cycle.slug,
+            "cycle_title": cycle.title,
+            "n": n,
+            "date": clock.iso(clock.now())[:10],
+        }
+        files.write_atomic(target, templates.fill(text, values), display=relative)
+
+
+def _open_session(tx: Transaction, cycle: str | None) -> tuple[Cycle, Session]:
+    chosen = _cycle_for(tx, cycle)
+    session = chosen.open_session()
+    if session is None:
+        raise SddError(
+            f"no open session in cycle {chosen.number}",
+            hint=f"next: {tx.project.next_for(tx.state, chosen)['command']}",
+        )
+    return chosen, session
+
+
+def done(project: Project, *, note: str | None = None, cycle: str | None = None) -> SessionResult:
+    with project.transaction() as tx:
+        chosen, session = _open_session(tx, cycle)
+        stage_def = project.config.workflow.stage(session.stage)
+        template = templates.load(project.paths, session.stage)
+        page_path = project.paths.inside(session.page)
+        if note:
+            text = files.read_text(page_path)
+            if text is not None:
+                filled = pages.fill_notes(text, note)
+                if filled != text:
+                    files.write_atomic(page_path, filled, display=session.page)
+        evidence = completion.observe(project.paths, session)
+        problems = completion.missing(project.paths, session, stage_def.rules, template, evidence)
+        if problems:
+            raise CheckFailed(
+                f"session {session.id} ({session.stage}) is not complete; it stays open",
+                details=problems,
+                hint="fix what is listed, then run `sdd done` again (or `sdd abandon`)",
+            )
+        changed = evidence.changed(session)
+        tx.record(
+            "session.end",
+            session=session.id,
+            cycle=chosen.number,
+            outcome="complete",
+            head=evidence.head,
+            outputs=evidence.outputs,
+            changed=changed,
+            note=note,
+        )
+    return _finish(project, session.id)
+
+
+def abandon(project: Project, *, reason: str | None = None, cycle: str | None = None, outcome: str = "abandoned") -> SessionResult:
+    with project.transaction() as tx:
+        chosen, session = _open_session(tx, cycle)
+        tx.record(
+            "session.end",
+            session=session.id,
+            cycle=chosen.number,
+            outcome=outcome,
+            head=gitrepo.head(project.paths.root),
+            reason=reason,
+        )
+    return _finish(project, session.id)
+
+
+def _finish(project: Project, session_id: str) -> SessionResult:
+    """Rewrite the page's generated part with the end of the session; return the result."""
+    with project.transaction() as tx:
+        session = tx.state.sessions[session_id]
+        cycle = tx.state.cycles[session.cycle]
+        page_path = project.paths.inside(session.page)
+        text = files.read_text(page_path) or ""
+        old, rest = pages.split(text)
+        brief = old.partition("<details><summary>Brief</summary>")[2].partition("</details>")[0]
+        title = f"{cycle.number} · {cycle.title}"
+        updated = pages.generated_part(session, title=title, brief=brief) + rest
+        if updated != text:
+            files.write_atomic(page_path, updated, display=session.page)
+        following = project.next_for(tx.state, cycle)
+    return SessionResult(
+        session.id,
+        session.stage,
+        session.cycle,
+        session.outcome,
+        session.page,
+        session.writes,
+        session.outputs,
+        next=following,
+    )

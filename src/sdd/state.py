@@ -1,0 +1,181 @@
+"""The derived state: the history folded in id order. Pure: no files, no workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sdd.history import Problem, Record
+
+
+@dataclass
+class Session:
+    id: str  # "S-0007"
+    record: str  # id of its start record
+    cycle: int
+    stage: str
+    task: str | None
+    started: str
+    page: str
+    head_before: str | None
+    dirty_before: dict[str, str]
+    agent: str | None
+    writes: list[str] = field(default_factory=list)  # the outputs it must leave
+    outcome: str = "open"  # open, complete, abandoned, interrupted
+    ended: str | None = None
+    end_record: str | None = None
+    head_after: str | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
+    note: str | None = None
+
+
+@dataclass
+class Decision:
+    gate: str
+    kind: str  # "approve" or "reject"
+    record: str
+    at: str
+    by: dict[str, str]
+    docs: dict[str, str]
+    reason: str | None
+    to: str | None
+
+
+@dataclass
+class Reopen:
+    stage: str
+    record: str
+    reason: str
+    source: str  # e.g. "gate spec-approval rejected"
+
+
+@dataclass
+class Cycle:
+    number: int
+    slug: str
+    title: str
+    opened: str
+    record: str
+    discovery: bool
+    closed: str | None = None  # "abandoned" once a person drops it
+    close_reason: str | None = None
+    sessions: list[Session] = field(default_factory=list)
+    completions: dict[str, list[str]] = field(default_factory=dict)  # stage -> end record ids
+    reopens: dict[str, Reopen] = field(default_factory=dict)  # stage -> latest reopen
+    decisions: list[Decision] = field(default_factory=list)
+
+    def open_session(self) -> Session | None:
+        return next((s for s in reversed(self.sessions) if s.outcome == "open"), None)
+
+
+@dataclass
+class ProjectState:
+    name: str = ""
+    demo: bool = False
+    cycles: dict[int, Cycle] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    records: int = 0
+    last_record: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def latest_cycle(self) -> Cycle | None:
+        return self.cycles[max(self.cycles)] if self.cycles else None
+
+    def next_session_id(self) -> str:
+        numbers = [int(s.split("-")[1]) for s in self.sessions if s[2:].isdigit()]
+        return f"S-{(max(numbers) + 1) if numbers else 1:04d}"
+
+
+def _text(record: Record, key: str) -> str:
+    value = record.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _dict(record: Record, key: str) -> dict[str, Any]:
+    value = record.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def fold(records: list[Record]) -> ProjectState:
+    """Fold verified records, already in id order, into the state."""
+    state = ProjectState(records=len(records))
+    for record in records:
+        state.last_record = record["id"]
+        kind = record["type"]
+        cycle = state.cycles.get(record.get("cycle", -1)) if "cycle" in record else None
+        if kind == "project.init":
+            state.name = _text(record, "name")
+            state.demo = record.get("demo") is True
+        elif kind == "cycle.open":
+            number = record.get("cycle")
+            if isinstance(number, int) and number not in state.cycles:
+                state.cycles[number] = Cycle(
+                    number,
+                    _text(record, "slug"),
+                    _text(record, "title"),
+                    _text(record, "at"),
+                    record["id"],
+                    record.get("discovery") is True,
+                )
+        elif kind == "cycle.abandon" and cycle is not None:
+            cycle.closed = "abandoned"
+            cycle.close_reason = _text(record, "reason")
+        elif kind == "session.start" and cycle is not None:
+            session = Session(
+                id=_text(record, "session"),
+                record=record["id"],
+                cycle=cycle.number,
+                stage=_text(record, "stage"),
+                task=record.get("task") if isinstance(record.get("task"), str) else None,
+                started=_text(record, "at"),
+                page=_text(record, "page"),
+                head_before=record.get("head") if isinstance(record.get("head"), str) else None,
+                dirty_before={k: str(v) for k, v in _dict(record, "dirty").items()},
+                agent=record.get("agent") if isinstance(record.get("agent"), str) else None,
+                writes=[w for w in record.get("writes", []) if isinstance(w, str)]
+                if isinstance(record.get("writes"), list)
+                else [],
+            )
+            cycle.sessions.append(session)
+            state.sessions[session.id] = session
+        elif kind == "session.end":
+            session = state.sessions.get(_text(record, "session"))
+            if session is None or session.outcome != "open":
+                continue
+            session.outcome = _text(record, "outcome") or "abandoned"
+            session.ended = _text(record, "at")
+            session.end_record = record["id"]
+            head = record.get("head")
+            session.head_after = head if isinstance(head, str) else None
+            session.outputs = {k: str(v) for k, v in _dict(record, "outputs").items()}
+            changed = record.get("changed")
+            session.changed = [c for c in changed if isinstance(c, str)] if isinstance(changed, list) else []
+            note = record.get("note")
+            session.note = note if isinstance(note, str) else None
+            owner = state.cycles.get(session.cycle)
+            if owner is not None and session.outcome == "complete":
+                owner.completions.setdefault(session.stage, []).append(record["id"])
+        elif kind in ("gate.approve", "gate.reject") and cycle is not None:
+            decision = Decision(
+                gate=_text(record, "gate"),
+                kind="approve" if kind == "gate.approve" else "reject",
+                record=record["id"],
+                at=_text(record, "at"),
+                by={k: str(v) for k, v in _dict(record, "by").items()},
+                docs={k: str(v) for k, v in _dict(record, "docs").items()},
+                reason=record.get("reason") if isinstance(record.get("reason"), str) else None,
+                to=record.get("to") if isinstance(record.get("to"), str) else None,
+            )
+            cycle.decisions.append(decision)
+            if decision.kind == "reject" and decision.to:
+                cycle.reopens[decision.to] = Reopen(
+                    decision.to, record["id"], decision.reason or "", f"{decision.gate} rejected"
+                )
+        elif kind == "stage.reopen" and cycle is not None:
+            stage = _text(record, "stage")
+            cycle.reopens[stage] = Reopen(
+                stage, record["id"], _text(record, "reason"), _text(record, "source") or "reopened"
+            )
+    return state
