@@ -45,7 +45,7 @@ def compose(
     head = [
         f"# Brief: {stage.name} · session {session_id} · cycle {cycle.number}: {cycle.title}",
         "",
-        f"You are a {template.role}. Goal: {template.goal}.",
+        f"Your role: {template.role}. Your goal: {template.goal}.",
         "This is a fresh session. Reason only from this brief and the project's documents: "
         "nothing from earlier conversations carries over.",
         "",
@@ -58,7 +58,7 @@ def compose(
     head += [f"- {RULES[r]}" for r in stage.rules]
     head += ["", "## Checklist (answer every item in your handoff)"]
     head += [f"- {item}" for item in template.checklist]
-    head += ["", f"## How to work as {template.role}", "", template.body.strip(), "", "## Rules"]
+    head += ["", "## How to work", "", _demote(template.body.strip()), "", "## Rules"]
     rules = [
         "- Stay in this stage. Do not start the next one: a fresh session will.",
         "- Gates are a person's decision. Never run `sdd approve` or `sdd reject`, never edit `.sdd/`.",
@@ -91,6 +91,17 @@ def compose(
         inputs += previous
     text = instructions + "\n" + "\n".join(inputs)
     return Brief(stage.name, text.rstrip() + "\n", len(instructions.encode()))
+
+
+def _demote(body: str) -> str:
+    """Nest the template's headings under the brief's own."""
+    out = []
+    fenced = False
+    for line in body.splitlines():
+        if line.startswith(("```", "~~~")):
+            fenced = not fenced
+        out.append("#" + line if line.startswith("#") and not fenced else line)
+    return "\n".join(out)
 
 
 def _summary(position: Position) -> str:
