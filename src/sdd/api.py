@@ -78,7 +78,9 @@ def status(root: str, *, cycle: str | None = None) -> Panel:
         state = project.load()
         if cycle is None:
             return Panel(project.refresh(state), None, None)
-        return Panel(project.panel(state, project.cycle(state, cycle), DocHasher(paths)), None, None)
+        return Panel(
+            project.panel(state, project.cycle(state, cycle), DocHasher(paths)), None, None
+        )
 
 
 def _heal_tracker(paths: Any, entry: dict[str, Any]) -> None:
@@ -106,7 +108,9 @@ def prompt(project: Project, stage: str | None = None, *, cycle: str | None = No
     if name is None:
         from sdd.errors import Refused
 
-        raise Refused(f"cycle {chosen.number} is finished", hint='open the next one: sdd new "TITLE"')
+        raise Refused(
+            f"cycle {chosen.number} is finished", hint='open the next one: sdd new "TITLE"'
+        )
     open_session = chosen.open_session()
     if open_session is not None and open_session.stage == name:
         session_id, page, writes = open_session.id, open_session.page, open_session.writes
@@ -118,11 +122,23 @@ def prompt(project: Project, stage: str | None = None, *, cycle: str | None = No
     stage_def = project.config.workflow.stage(name)
     template = templates.load(project.paths, name)
     return prompts.compose(
-        project.paths, position, stage_def, template, session_id=session_id, page=page, writes=writes
+        project.paths,
+        position,
+        stage_def,
+        template,
+        session_id=session_id,
+        page=page,
+        writes=writes,
     )
 
 
-def start(project: Project, stage: str | None = None, *, cycle: str | None = None, agent: str | None = None) -> SessionResult:
+def start(
+    project: Project,
+    stage: str | None = None,
+    *,
+    cycle: str | None = None,
+    agent: str | None = None,
+) -> SessionResult:
     from sdd import sessions
 
     return sessions.start(project, stage, cycle=cycle, agent=agent)
@@ -134,7 +150,9 @@ def done(project: Project, *, note: str | None = None, cycle: str | None = None)
     return sessions.done(project, note=note, cycle=cycle)
 
 
-def abandon_session(project: Project, *, reason: str | None = None, cycle: str | None = None) -> SessionResult:
+def abandon_session(
+    project: Project, *, reason: str | None = None, cycle: str | None = None
+) -> SessionResult:
     from sdd import sessions
 
     return sessions.abandon(project, reason=reason, cycle=cycle)
@@ -173,12 +191,21 @@ def decide_gate(
     from sdd import approvals
 
     return approvals.decide(
-        project, gate, approve=approve, confirm=confirm, stdin_is_tty=stdin_is_tty,
-        reason=reason, to=to, cycle=cycle, demo=demo,
+        project,
+        gate,
+        approve=approve,
+        confirm=confirm,
+        stdin_is_tty=stdin_is_tty,
+        reason=reason,
+        to=to,
+        cycle=cycle,
+        demo=demo,
     )
 
 
-def log(project: Project, *, cycle: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def log(
+    project: Project, *, cycle: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     from sdd import history
     from sdd.log import entries
 

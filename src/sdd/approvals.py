@@ -160,7 +160,9 @@ def decide(
         else:
             tx.record("gate.reject", **fields, reason=reason.strip() if reason else "", to=target)
     following = project.next_for(tx.state, tx.state.cycles[chosen.number])
-    return DecisionResult(gate, chosen.number, "approved" if approve else "rejected", who, docs, target, following)
+    return DecisionResult(
+        gate, chosen.number, "approved" if approve else "rejected", who, docs, target, following
+    )
 
 
 def review(project: Project, gate: str, *, cycle: str | None = None) -> Review:
@@ -171,4 +173,3 @@ def review(project: Project, gate: str, *, cycle: str | None = None) -> Review:
         raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
     position = project.position(state, chosen)
     return _review(project, chosen, _view(project, position, gate))
-

@@ -73,7 +73,9 @@ def write(paths: ProjectPaths, entry: dict[str, Any]) -> None:
     from sdd import files
 
     entry["version"] = CACHE_VERSION
-    try:
+    # The cache is an optimisation: failing to write it is harmless. (contextlib.suppress
+    # would cost an import on the start-up path.)
+    try:  # noqa: SIM105
         files.write_atomic(cache_path(paths), marshal.dumps(entry))
-    except Exception:  # noqa: BLE001 - the cache is an optimisation; failing to write it is harmless
+    except Exception:
         pass

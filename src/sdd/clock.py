@@ -28,7 +28,7 @@ def parse_time(text: str) -> float:
     except ValueError:
         raise UsageError(f"SDD_NOW: not a time: {text!r}") from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.timestamp()
 
 

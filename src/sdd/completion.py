@@ -52,7 +52,9 @@ def observe(paths: ProjectPaths, session: Session) -> Evidence:
 Check = Callable[[ProjectPaths, Session, StageTemplate, Evidence], list[str]]
 
 
-def outputs_written(paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
+def outputs_written(
+    paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence
+) -> list[str]:
     missing = []
     for relative in session.writes:
         text = files.read_text(paths.inside(relative))
@@ -92,7 +94,9 @@ def committed(_p: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidenc
     return problems
 
 
-def checklist_answered(paths: ProjectPaths, session: Session, template: StageTemplate, _e: Evidence) -> list[str]:
+def checklist_answered(
+    paths: ProjectPaths, session: Session, template: StageTemplate, _e: Evidence
+) -> list[str]:
     text = files.read_text(paths.inside(session.page)) if session.page else None
     if text is None:
         return [f"{session.page}: the session page is missing"]
@@ -117,7 +121,11 @@ RULE_CHECKS: dict[str, Check] = {
 
 
 def missing(
-    paths: ProjectPaths, session: Session, rules: tuple[str, ...], template: StageTemplate, ev: Evidence
+    paths: ProjectPaths,
+    session: Session,
+    rules: tuple[str, ...],
+    template: StageTemplate,
+    ev: Evidence,
 ) -> list[str]:
     problems: list[str] = []
     for rule in rules:

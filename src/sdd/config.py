@@ -71,7 +71,7 @@ def load(paths: ProjectPaths) -> Config:
         name = ""
     layout = project.get("layout", "living")
     if layout not in ("living", "per-cycle"):
-        problems.append(f"{where}: project.layout: must be \"living\" or \"per-cycle\"")
+        problems.append(f'{where}: project.layout: must be "living" or "per-cycle"')
         layout = "living"
     spec = raw.get("spec", {})
     threshold = spec.get("confidence_threshold", 95) if isinstance(spec, dict) else 95

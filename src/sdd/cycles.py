@@ -68,6 +68,12 @@ def abandon(project: Project, *, reason: str, cycle: str | None = None) -> int:
             raise Refused(f"cycle {chosen.number} is already over")
         session = chosen.open_session()
         if session is not None:
-            tx.record("session.end", session=session.id, cycle=chosen.number, outcome="abandoned", reason=reason)
+            tx.record(
+                "session.end",
+                session=session.id,
+                cycle=chosen.number,
+                outcome="abandoned",
+                reason=reason,
+            )
         tx.record("cycle.abandon", cycle=chosen.number, reason=reason)
         return chosen.number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
@@ -29,10 +30,8 @@ def write_atomic(path: str, data: str | bytes, *, display: str | None = None) ->
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         raise StateError(f"{name}: cannot write ({_reason(exc)}); nothing was changed") from None
 
 

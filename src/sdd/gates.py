@@ -56,7 +56,7 @@ class Position:
 
     def _is_done(self, stage: str) -> bool:
         ends = self.cycle.completions.get(stage)
-        return bool(ends) and ends[-1] > self.reopen_floor(stage)
+        return ends is not None and ends[-1] > self.reopen_floor(stage)
 
     def last_completion(self, stage: str) -> str:
         ends = self.cycle.completions.get(stage)
@@ -84,7 +84,8 @@ class Position:
         if not all(self.done.get(s) for s in [*judged, gate.after]):
             last_reject = self._latest(gate, kinds=("reject",))
             if last_reject and any(
-                (r := self.cycle.reopens.get(s)) and r.record == last_reject.record for s in self.names
+                (r := self.cycle.reopens.get(s)) and r.record == last_reject.record
+                for s in self.names
             ):
                 return GateView(gate, "rejected", last_reject, note=last_reject.reason or "")
             return GateView(gate, "not-yet")
@@ -97,7 +98,11 @@ class Position:
             return GateView(gate, "rejected", decision, documents, note=decision.reason or "")
         if decision.by.get("kind") == "demo" and not self.demo:
             return GateView(
-                gate, "waiting", None, documents, note="an approval by the demo approver only counts in a demo project"
+                gate,
+                "waiting",
+                None,
+                documents,
+                note="an approval by the demo approver only counts in a demo project",
             )
         changed = [p for p, h in decision.docs.items() if documents.get(p, self._hasher(p)) != h]
         if changed:
@@ -135,10 +140,13 @@ def admit(position: Position, stage: str) -> None:
         known = ", ".join(position.names)
         raise UsageError(f"{stage!r} is not a stage of this cycle (stages: {known})")
     if cycle.closed:
-        raise Refused(f"cycle {cycle.number} was {cycle.closed}", hint='open the next one: sdd new "TITLE"')
+        raise Refused(
+            f"cycle {cycle.number} was {cycle.closed}", hint='open the next one: sdd new "TITLE"'
+        )
     if position.current is None:
         raise Refused(
-            f"cycle {cycle.number} is finished: every stage is done", hint='open the next one: sdd new "TITLE"'
+            f"cycle {cycle.number} is finished: every stage is done",
+            hint='open the next one: sdd new "TITLE"',
         )
     session = cycle.open_session()
     if session is not None:

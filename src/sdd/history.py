@@ -113,7 +113,9 @@ def parse(data: bytes, name: str) -> Loaded:
         if record_id in by_id:
             if by_id[record_id] == record:
                 continue  # the same record on both sides of a merge
-            result.problems.append(Problem(number, record_id, "two different records share this id"))
+            result.problems.append(
+                Problem(number, record_id, "two different records share this id")
+            )
             continue
         by_id[record_id] = record
         lines_of[record_id] = number
@@ -159,7 +161,9 @@ def locked(paths: ProjectPaths) -> Iterator[None]:
     try:
         fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise StateError(f"{paths.rel(paths.lock)}: cannot open the lock ({exc.strerror})") from None
+        raise StateError(
+            f"{paths.rel(paths.lock)}: cannot open the lock ({exc.strerror})"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -28,9 +28,7 @@ def _decode(text: str) -> int:
 
 
 def is_valid(text: object) -> bool:
-    return (
-        isinstance(text, str) and len(text) == _LENGTH and all(c in _ALPHABET for c in text)
-    )
+    return isinstance(text, str) and len(text) == _LENGTH and all(c in _ALPHABET for c in text)
 
 
 def new_id(seconds: float, after: str | None = None) -> str:

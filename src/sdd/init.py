@@ -84,4 +84,3 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
     else:
         result.created.append(".sdd/history.jsonl")
     return result
-

@@ -17,26 +17,39 @@ def describe(record: Record) -> str:
     if kind == "cycle.abandon":
         return f"cycle {get('cycle')} abandoned: {get('reason', '')}"
     if kind == "session.start":
-        return f"{get('session')} {get('stage')} started" + (f" with {get('agent')}" if get("agent") else "")
+        return f"{get('session')} {get('stage')} started" + (
+            f" with {get('agent')}" if get("agent") else ""
+        )
     if kind == "session.end":
-        return f"{get('session')} {get('outcome')}" + (f": {get('reason')}" if get("reason") else "")
+        return f"{get('session')} {get('outcome')}" + (
+            f": {get('reason')}" if get("reason") else ""
+        )
     if kind in ("gate.approve", "gate.reject"):
-        by = get("by") if isinstance(get("by"), dict) else {}
-        who = by.get("name", "?") + (" (demo)" if by.get("kind") == "demo" else "")
+        by = record.get("by")
+        by = by if isinstance(by, dict) else {}
+        who = str(by.get("name", "?")) + (" (demo)" if by.get("kind") == "demo" else "")
         verb = "approved" if kind == "gate.approve" else "rejected"
         extra = f" → back to {get('to')}: {get('reason')}" if kind == "gate.reject" else ""
         return f"{get('gate')} {verb} by {who}{extra}"
     if kind == "stage.reopen":
         return f"{get('stage')} reopened: {get('reason', '')}"
-    return kind
+    return str(kind)
 
 
-def entries(records: list[Record], *, cycle: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def entries(
+    records: list[Record], *, cycle: int | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     chosen = [r for r in records if cycle is None or r.get("cycle") in (None, cycle)]
     chosen.reverse()
     if limit is not None:
         chosen = chosen[:limit]
     return [
-        {"id": r["id"], "at": r.get("at", ""), "type": r["type"], "cycle": r.get("cycle"), "text": describe(r)}
+        {
+            "id": r["id"],
+            "at": r.get("at", ""),
+            "type": r["type"],
+            "cycle": r.get("cycle"),
+            "text": describe(r),
+        }
         for r in chosen
     ]

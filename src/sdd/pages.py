@@ -14,7 +14,9 @@ BEGIN = "<!-- sdd:begin: written by sdd; this part is rewritten, edits here are 
 END = "<!-- sdd:end -->"
 HANDOFF = "## Handoff"
 NOTES = "### Notes"
-NOTES_PLACEHOLDER = f"{PLACEHOLDER} what you did, what you decided and why, what the next session must know]"
+NOTES_PLACEHOLDER = (
+    f"{PLACEHOLDER} what you did, what you decided and why, what the next session must know]"
+)
 
 
 def generated_part(session: Session, *, title: str, brief: str) -> str:
@@ -32,7 +34,10 @@ def generated_part(session: Session, *, title: str, brief: str) -> str:
     lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in rows]
     lines += ["", "### Outputs", ""]
     if session.outputs:
-        lines += [f"- [{p}](../{p.removeprefix('docs/')}) · sha256 `{h[:12]}`" for p, h in sorted(session.outputs.items())]
+        lines += [
+            f"- [{p}](../{p.removeprefix('docs/')}) · sha256 `{h[:12]}`"
+            for p, h in sorted(session.outputs.items())
+        ]
     elif session.writes:
         lines += [f"- {p} (to write)" for p in session.writes]
     else:
@@ -40,7 +45,16 @@ def generated_part(session: Session, *, title: str, brief: str) -> str:
     if session.changed:
         lines += ["", "### Files changed", ""] + [f"- {p}" for p in session.changed[:200]]
     safe_brief = brief.replace(END, "<!-- sdd-end -->")
-    lines += ["", "<details><summary>Brief</summary>", "", safe_brief.strip(), "", "</details>", END, ""]
+    lines += [
+        "",
+        "<details><summary>Brief</summary>",
+        "",
+        safe_brief.strip(),
+        "",
+        "</details>",
+        END,
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -109,7 +123,9 @@ def unanswered(handoff: str, checklist: tuple[str, ...]) -> list[str]:
     missing = []
     for item in checklist:
         key = _normal(item)[:40]
-        match = next((a for a in answers if a[1].startswith(key) or (a[1] and key.startswith(a[1]))), None)
+        match = next(
+            (a for a in answers if a[1].startswith(key) or (a[1] and key.startswith(a[1]))), None
+        )
         if match is None:
             missing.append(f"checklist item missing from the handoff: {item}")
             continue

@@ -14,13 +14,35 @@ from sdd.errors import Refused
 # Executable names of coding-agent CLIs, and markers of their packages in a command line.
 AGENT_NAMES = frozenset(
     {
-        "claude", "codex", "gemini", "copilot", "cursor-agent", "opencode", "qwen", "amp",
-        "aider", "goose", "crush", "kiro", "kiro-cli", "droid", "auggie", "cline", "qodo",
+        "claude",
+        "codex",
+        "gemini",
+        "copilot",
+        "cursor-agent",
+        "opencode",
+        "qwen",
+        "amp",
+        "aider",
+        "goose",
+        "crush",
+        "kiro",
+        "kiro-cli",
+        "droid",
+        "auggie",
+        "cline",
+        "qodo",
     }
 )
 AGENT_PACKAGES = (
-    "@anthropic-ai/claude-code", "@openai/codex", "@google/gemini-cli", "@github/copilot",
-    "opencode-ai", "@qwen-code/", "@sourcegraph/amp", "aider-chat", "@openai/codex-cli",
+    "@anthropic-ai/claude-code",
+    "@openai/codex",
+    "@google/gemini-cli",
+    "@github/copilot",
+    "opencode-ai",
+    "@qwen-code/",
+    "@sourcegraph/amp",
+    "aider-chat",
+    "@openai/codex-cli",
 )
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 

@@ -19,7 +19,9 @@ class Completed:
     stderr: str
 
 
-def child_env(extra: Mapping[str, str] | None = None, *, base: Mapping[str, str] | None = None) -> dict[str, str]:
+def child_env(
+    extra: Mapping[str, str] | None = None, *, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The environment a child gets: ours (or ``base``), plus ``extra``, stated explicitly."""
     env = dict(os.environ if base is None else base)
     if extra:

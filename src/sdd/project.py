@@ -65,7 +65,9 @@ class Project:
         known = ", ".join(f"{c.number} ({c.slug})" for c in state.cycles.values()) or "none"
         raise UsageError(f"--cycle {selector}: no such cycle (known: {known})")
 
-    def position(self, state: ProjectState, cycle: Cycle, hasher: DocHasher | None = None) -> Position:
+    def position(
+        self, state: ProjectState, cycle: Cycle, hasher: DocHasher | None = None
+    ) -> Position:
         return Position(
             self.config.workflow, cycle, demo=state.demo, hasher=hasher or DocHasher(self.paths)
         )

@@ -85,7 +85,12 @@ def compose(
     inputs += ["", "## Where the cycle stands", "", _summary(position), ""]
     reopen = cycle.reopens.get(stage.name)
     if reopen and not position.done[stage.name] and reopen.reason:
-        inputs += [f"## Why {stage.name} is open again ({reopen.source})", "", reopen.reason.strip(), ""]
+        inputs += [
+            f"## Why {stage.name} is open again ({reopen.source})",
+            "",
+            reopen.reason.strip(),
+            "",
+        ]
     previous = _previous_handoff(paths, cycle)
     if previous:
         inputs += previous
@@ -108,7 +113,8 @@ def _summary(position: Position) -> str:
     parts = []
     for name in position.names:
         parts.append(f"{name} {tracker.mark(tracker.stage_status(position, position.cycle, name))}")
-        gate = position.gate_view(position.workflow.gate_after(name).name) if position.workflow.gate_after(name) else None
+        after = position.workflow.gate_after(name)
+        gate = position.gate_view(after.name) if after else None
         if gate:
             parts.append(f"[{gate.gate.name}: {gate.state}]")
     return " → ".join(parts)

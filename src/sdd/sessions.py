@@ -51,11 +51,19 @@ def stage_to_run(tx: Transaction, cycle: Cycle, stage: str | None) -> str:
         return stage
     position = tx.project.position(tx.state, cycle)
     if position.current is None:
-        raise Refused(f"cycle {cycle.number} is finished", hint='open the next one: sdd new "TITLE"')
+        raise Refused(
+            f"cycle {cycle.number} is finished", hint='open the next one: sdd new "TITLE"'
+        )
     return position.current
 
 
-def start(project: Project, stage: str | None = None, *, cycle: str | None = None, agent: str | None = None) -> SessionResult:
+def start(
+    project: Project,
+    stage: str | None = None,
+    *,
+    cycle: str | None = None,
+    agent: str | None = None,
+) -> SessionResult:
     with project.transaction() as tx:
         chosen = _cycle_for(tx, cycle)
         name = stage_to_run(tx, chosen, stage)
@@ -67,7 +75,13 @@ def start(project: Project, stage: str | None = None, *, cycle: str | None = Non
         page = f"docs/sessions/{session_id}-{name}.md"
         writes = prompts.planned_writes(stage_def, chosen)
         brief = prompts.compose(
-            project.paths, position, stage_def, template, session_id=session_id, page=page, writes=writes
+            project.paths,
+            position,
+            stage_def,
+            template,
+            session_id=session_id,
+            page=page,
+            writes=writes,
         )
         root = project.paths.root
         head = gitrepo.head(root)
@@ -92,7 +106,9 @@ def start(project: Project, stage: str | None = None, *, cycle: str | None = Non
         title = f"{chosen.number} · {chosen.title}"
         files.write_atomic(
             page_path,
-            pages.generated_part(session, title=title, brief=brief.text) + "\n" + pages.initial_handoff(template.checklist),
+            pages.generated_part(session, title=title, brief=brief.text)
+            + "\n"
+            + pages.initial_handoff(template.checklist),
             display=page,
         )
         tx.record(
@@ -175,7 +191,13 @@ def done(project: Project, *, note: str | None = None, cycle: str | None = None)
     return _finish(project, session.id)
 
 
-def abandon(project: Project, *, reason: str | None = None, cycle: str | None = None, outcome: str = "abandoned") -> SessionResult:
+def abandon(
+    project: Project,
+    *,
+    reason: str | None = None,
+    cycle: str | None = None,
+    outcome: str = "abandoned",
+) -> SessionResult:
     with project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
         tx.record(

@@ -141,9 +141,10 @@ def fold(records: list[Record]) -> ProjectState:
             cycle.sessions.append(session)
             state.sessions[session.id] = session
         elif kind == "session.end":
-            session = state.sessions.get(_text(record, "session"))
-            if session is None or session.outcome != "open":
+            ended = state.sessions.get(_text(record, "session"))
+            if ended is None or ended.outcome != "open":
                 continue
+            session = ended
             session.outcome = _text(record, "outcome") or "abandoned"
             session.ended = _text(record, "at")
             session.end_record = record["id"]
@@ -151,7 +152,9 @@ def fold(records: list[Record]) -> ProjectState:
             session.head_after = head if isinstance(head, str) else None
             session.outputs = {k: str(v) for k, v in _dict(record, "outputs").items()}
             changed = record.get("changed")
-            session.changed = [c for c in changed if isinstance(c, str)] if isinstance(changed, list) else []
+            session.changed = (
+                [c for c in changed if isinstance(c, str)] if isinstance(changed, list) else []
+            )
             note = record.get("note")
             session.note = note if isinstance(note, str) else None
             owner = state.cycles.get(session.cycle)

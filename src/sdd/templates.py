@@ -45,7 +45,9 @@ def parse_front_matter(text: str, where: str) -> tuple[dict[str, str | list[str]
         if line.startswith(("  - ", "- ")) and current is not None:
             target = values[current]
             if not isinstance(target, list):
-                raise ConfigError(f"{where}:{number}: list item under `{current}`, which is not a list")
+                raise ConfigError(
+                    f"{where}:{number}: list item under `{current}`, which is not a list"
+                )
             target.append(line.split("- ", 1)[1].strip())
             continue
         key, sep, value = line.partition(":")
@@ -131,7 +133,9 @@ def load(paths: ProjectPaths, stage: str) -> StageTemplate:
         )
     template = parse(text, where)
     if template.stage != stage:
-        raise ConfigError(f"{where}: front matter says stage `{template.stage}`, expected `{stage}`")
+        raise ConfigError(
+            f"{where}: front matter says stage `{template.stage}`, expected `{stage}`"
+        )
     return template
 
 

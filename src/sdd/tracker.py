@@ -24,10 +24,16 @@ def cycle_state(cycle: Cycle, position: Position) -> str:
     return "finished" if position.current is None else "open"
 
 
-def next_action(state: ProjectState, cycle: Cycle | None, position: Position | None) -> dict[str, Any]:
+def next_action(
+    state: ProjectState, cycle: Cycle | None, position: Position | None
+) -> dict[str, Any]:
     """The single next thing to do, with the exact command to type."""
     if cycle is None or position is None:
-        return {"kind": "new-cycle", "command": 'sdd new "TITLE"', "summary": "open the first cycle"}
+        return {
+            "kind": "new-cycle",
+            "command": 'sdd new "TITLE"',
+            "summary": "open the first cycle",
+        }
     flag = "" if cycle is state.latest_cycle() else f" --cycle {cycle.number}"
     session = cycle.open_session()
     if session is not None:
@@ -202,7 +208,9 @@ def render_page(data: dict[str, Any]) -> str:
             who = by.get("name", "")
             if by.get("kind") == "demo":
                 who += " (demo)"
-            note = gate["reason"] or ("changed: " + ", ".join(gate["changed"]) if gate["changed"] else "")
+            note = gate["reason"] or (
+                "changed: " + ", ".join(gate["changed"]) if gate["changed"] else ""
+            )
             note = note or (gate["note"] or "")
             out.append(
                 f"| {gate['name']} | {mark(gate['state'])} | {_cell(who)} | {gate['at'] or ''} "
@@ -210,7 +218,10 @@ def render_page(data: dict[str, Any]) -> str:
             )
         out += ["", "## Sessions", ""]
         if data["sessions"]:
-            out += ["| session | stage | outcome | started | ended | outputs |", "|---|---|---|---|---|---|"]
+            out += [
+                "| session | stage | outcome | started | ended | outputs |",
+                "|---|---|---|---|---|---|",
+            ]
             for session in data["sessions"]:
                 page = session["page"].removeprefix("docs/")
                 outputs = ", ".join(f"[{p}]({p.removeprefix('docs/')})" for p in session["outputs"])

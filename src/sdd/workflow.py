@@ -72,7 +72,9 @@ _THINKING = ("outputs", "docs-only", "checklist")
 
 DEFAULT = Workflow(
     stages=(
-        Stage("discovery", ("docs/architecture.md", "docs/conventions.md"), _THINKING, optional=True),
+        Stage(
+            "discovery", ("docs/architecture.md", "docs/conventions.md"), _THINKING, optional=True
+        ),
         Stage("spec", ("docs/product-spec.md",), _THINKING),
         Stage("architecture", ("docs/architecture.md",), _THINKING),
         Stage("plan", ("docs/implementation-plan.md", "docs/test-plan.md"), _THINKING),
@@ -92,7 +94,12 @@ DEFAULT = Workflow(
         Gate("spec-approval", "spec", ("spec",), "spec"),
         Gate("implementation-approval", "plan", ("architecture", "plan"), "plan"),
         Gate("user-approval", "user-verification", ("user-verification",), "implement"),
-        Gate("deployment-approval", "final-verification", ("final-verification",), "final-verification"),
+        Gate(
+            "deployment-approval",
+            "final-verification",
+            ("final-verification",),
+            "final-verification",
+        ),
     ),
 )
 
@@ -118,9 +125,13 @@ def from_config(section: dict[str, Any] | None, where: str) -> Workflow:
             continue
         spec = stage_specs.get(name, {})
         if name not in base and not spec:
-            problems.append(f"{where}: workflow.stages: unknown stage {name!r} needs a [workflow.stage.{name}] table")
+            problems.append(
+                f"{where}: workflow.stages: unknown stage {name!r} needs a [workflow.stage.{name}] table"
+            )
             continue
-        stages.append(_stage(name, base.get(name), spec, f"{where}: workflow.stage.{name}", problems))
+        stages.append(
+            _stage(name, base.get(name), spec, f"{where}: workflow.stage.{name}", problems)
+        )
     if len({s.name for s in stages}) != len(stages):
         problems.append(f"{where}: workflow.stages: a stage is listed twice")
     names = [s.name for s in stages]
@@ -132,7 +143,9 @@ def from_config(section: dict[str, Any] | None, where: str) -> Workflow:
         problems.append(f"{where}: workflow.gates: must be a table of gates")
     else:
         for gate_name, spec in gate_specs.items():
-            gates.append(_gate(gate_name, spec, names, f"{where}: workflow.gates.{gate_name}", problems))
+            gates.append(
+                _gate(gate_name, spec, names, f"{where}: workflow.gates.{gate_name}", problems)
+            )
     if problems:
         raise ConfigError("the workflow in the config is not valid", details=problems)
     return Workflow(tuple(stages), tuple(gates))
@@ -160,11 +173,11 @@ def _stage(name: str, base: Stage | None, spec: Any, where: str, problems: list[
         rules = list(default.rules)
     repeat = spec.get("repeat", default.repeat)
     if repeat not in ("once", "per-task"):
-        problems.append(f"{where}.repeat: must be \"once\" or \"per-task\"")
+        problems.append(f'{where}.repeat: must be "once" or "per-task"')
         repeat = "once"
     actor = spec.get("actor", default.actor)
     if actor not in ("agent", "person"):
-        problems.append(f"{where}.actor: must be \"agent\" or \"person\"")
+        problems.append(f'{where}.actor: must be "agent" or "person"')
         actor = "agent"
     optional = spec.get("optional", default.optional)
     if not isinstance(optional, bool):

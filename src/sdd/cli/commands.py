@@ -77,14 +77,26 @@ def new(args: Any) -> int:
     if args.json:
         emit_json("new", _dumps({"cycle": number, "next": panel.data["next"]}))
     else:
-        _out(f"Cycle {number} opened: {panel.data['cycle']['title']}\n\n" + next_text(panel.data["next"], Style(use_colour())))
+        _out(
+            f"Cycle {number} opened: {panel.data['cycle']['title']}\n\n"
+            + next_text(panel.data["next"], Style(use_colour()))
+        )
     return 0
 
 
 def prompt(args: Any) -> int:
     brief = api.prompt(api.open_project(), args.stage, cycle=args.cycle)
     if args.json:
-        emit_json("prompt", _dumps({"stage": brief.stage, "brief": brief.text, "instructions_bytes": brief.instructions_bytes}))
+        emit_json(
+            "prompt",
+            _dumps(
+                {
+                    "stage": brief.stage,
+                    "brief": brief.text,
+                    "instructions_bytes": brief.instructions_bytes,
+                }
+            ),
+        )
     else:
         sys.stdout.write(brief.text)
     return 0
@@ -120,7 +132,9 @@ def _session_end(command: str, result: Any, args: Any, headline: str) -> int:
 def done(args: Any) -> int:
     result = api.done(api.open_project(), note=args.note, cycle=args.cycle)
     outputs = ", ".join(result.outputs) or "committed work"
-    return _session_end("done", result, args, f"Session {result.session} ({result.stage}) complete: {outputs}")
+    return _session_end(
+        "done", result, args, f"Session {result.session} ({result.stage}) complete: {outputs}"
+    )
 
 
 def abandon(args: Any) -> int:
@@ -134,16 +148,23 @@ def abandon(args: Any) -> int:
         if args.json:
             emit_json("abandon", _dumps({"cycle": number, "outcome": "abandoned"}))
         else:
-            _out(f"Cycle {number} abandoned.\n  → open the next one: sdd new \"TITLE\"")
+            _out(f'Cycle {number} abandoned.\n  → open the next one: sdd new "TITLE"')
         return 0
     result = api.abandon_session(project, reason=args.reason, cycle=args.cycle)
-    return _session_end("abandon", result, args, f"Session {result.session} ({result.stage}) abandoned; the stage is open again")
+    return _session_end(
+        "abandon",
+        result,
+        args,
+        f"Session {result.session} ({result.stage}) abandoned; the stage is open again",
+    )
 
 
 def _confirm(verb: str) -> Any:
     def confirm(review: Review) -> str | None:
         err = sys.stderr
-        err.write(f"\n{verb.capitalize()} {review.gate} for cycle {review.cycle}: {review.cycle_title}\n")
+        err.write(
+            f"\n{verb.capitalize()} {review.gate} for cycle {review.cycle}: {review.cycle_title}\n"
+        )
         err.write(f"It judges the work of: {', '.join(review.stages)}\n")
         for path, digest in review.documents.items():
             err.write(f"  {path}  sha256 {digest[:16] if digest else '(missing)'}\n")
@@ -197,5 +218,8 @@ def log(args: Any) -> int:
         emit_json("log", _dumps(entries))
         return 0
     style = Style(use_colour())
-    _out("\n".join(f"{style(e['at'], 'dim')}  {e['text']}" for e in entries) or "The history is empty.")
+    _out(
+        "\n".join(f"{style(e['at'], 'dim')}  {e['text']}" for e in entries)
+        or "The history is empty."
+    )
     return 0

@@ -75,16 +75,15 @@ def guarded(command: str, body: Callable[[], int], *, as_json: bool = False) -> 
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (e.g. `sdd log | head`); that is not a failure.
-        try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream for exit
-        except OSError:
-            pass
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except Exception:  # noqa: BLE001 - the crash boundary: everything unexpected is logged
+    except Exception:  # the crash boundary: anything unexpected is logged, never a traceback
         try:
             path = _crash_log(command)
             where = f"details in {path}"
-        except Exception:  # noqa: BLE001 - cannot even write the log: still no traceback
+        except Exception:  # even the log failed: still no traceback
             where = "and the crash log could not be written"
         sys.stderr.write(
             f"sdd: crashed unexpectedly ({sys.exc_info()[1].__class__.__name__}); {where}\n"

@@ -50,21 +50,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help_text: str, *, json: bool = True, cycle: bool = True) -> argparse.ArgumentParser:
+    def command(
+        name: str, help_text: str, *, json: bool = True, cycle: bool = True
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if json:
             p.add_argument("--json", action="store_true", help="print a versioned JSON envelope")
         if cycle:
-            p.add_argument("--cycle", metavar="C", help="the cycle (number or slug); default: the latest")
+            p.add_argument(
+                "--cycle", metavar="C", help="the cycle (number or slug); default: the latest"
+            )
         return p
 
-    p = command("init", "make a folder an sdd project (nothing existing is overwritten)", cycle=False)
+    p = command(
+        "init", "make a folder an sdd project (nothing existing is overwritten)", cycle=False
+    )
     p.add_argument("directory", nargs="?", default=".", help="the project folder (default: here)")
     p.add_argument("--title", help="the first cycle's title (default: the folder name)")
     command("status", "the control panel: stages, gates, sessions, the next action")
     command("next", "only the next action, with the exact command to type")
     p = command("new", "open the next cycle once the current one is over", cycle=False)
-    p.add_argument("title", help="what this cycle delivers, e.g. \"Password reset\"")
+    p.add_argument("title", help='what this cycle delivers, e.g. "Password reset"')
     p = command("prompt", "print the brief for a fresh session (default: the next one)")
     p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
     p = command("start", "start a session by hand: records it and writes its page")
@@ -73,14 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", help="handoff notes, used when the page's notes were left empty")
     p = command("abandon", "drop the open session (or, with --whole-cycle, the cycle)")
     p.add_argument("--reason", help="why")
-    p.add_argument("--whole-cycle", action="store_true", help="abandon the whole cycle, not just the session")
-    for verb, text in (("approve", "a person passes a gate"), ("reject", "a person rejects a gate")):
+    p.add_argument(
+        "--whole-cycle", action="store_true", help="abandon the whole cycle, not just the session"
+    )
+    for verb, text in (
+        ("approve", "a person passes a gate"),
+        ("reject", "a person rejects a gate"),
+    ):
         p = command(verb, f"{text} (confirmed by typing back a code at a terminal)")
-        p.add_argument("gate", help="spec-approval, implementation-approval, user-approval or deployment-approval")
+        p.add_argument(
+            "gate",
+            help="spec-approval, implementation-approval, user-approval or deployment-approval",
+        )
         p.add_argument("--demo-approver", action="store_true", help=argparse.SUPPRESS)
         if verb == "reject":
             p.add_argument("--reason", required=True, help="why: it goes into the next brief")
-            p.add_argument("--to", metavar="STAGE", help="the stage to go back to (default: the gate's own)")
+            p.add_argument(
+                "--to", metavar="STAGE", help="the stage to go back to (default: the gate's own)"
+            )
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
     return parser

@@ -11,14 +11,30 @@ if TYPE_CHECKING:
 
 _COLOURS = {"green": "32", "yellow": "33", "red": "31", "blue": "34", "dim": "2", "bold": "1"}
 _STATE_COLOUR = {
-    "done": "green", "approved": "green", "active": "blue", "ready": "blue",
-    "blocked": "red", "rejected": "red", "stale": "yellow", "waiting": "yellow",
-    "not-yet": "dim", "complete": "green", "open": "blue", "abandoned": "dim",
+    "done": "green",
+    "approved": "green",
+    "active": "blue",
+    "ready": "blue",
+    "blocked": "red",
+    "rejected": "red",
+    "stale": "yellow",
+    "waiting": "yellow",
+    "not-yet": "dim",
+    "complete": "green",
+    "open": "blue",
+    "abandoned": "dim",
     "interrupted": "yellow",
 }
 _MARK = {
-    "done": "✔", "approved": "✔", "active": "▶", "ready": "●", "blocked": "⛔",
-    "rejected": "✘", "stale": "⚠", "waiting": "⏳", "not-yet": "·",
+    "done": "✔",
+    "approved": "✔",
+    "active": "▶",
+    "ready": "●",
+    "blocked": "⛔",
+    "rejected": "✘",
+    "stale": "⚠",
+    "waiting": "⏳",
+    "not-yet": "·",
 }
 
 
@@ -50,16 +66,23 @@ def status_text(data: dict[str, Any], style: Style) -> str:
         out.append("No cycle yet.")
     else:
         demo = style("  (demo project)", "dim") if data["demo"] else ""
-        out.append(style(f"Cycle {cycle['number']}: {cycle['title']}", "bold") + f"  · {cycle['state']}{demo}")
+        out.append(
+            style(f"Cycle {cycle['number']}: {cycle['title']}", "bold")
+            + f"  · {cycle['state']}{demo}"
+        )
         out.append("")
         gates = {g["after"]: g for g in data["gates"]}
         for stage in data["stages"]:
             count = stage["sessions"]
             sessions = style(f"{count} session{'s' if count != 1 else ''}", "dim") if count else ""
-            out.append(f"  {stage['name']:<20} {style.state(stage['status'], 12)} {sessions}".rstrip())
+            out.append(
+                f"  {stage['name']:<20} {style.state(stage['status'], 12)} {sessions}".rstrip()
+            )
             gate = gates.get(stage["name"])
             if gate:
-                out.append(f"    ⊢ {gate['name']:<24} {style.state(gate['state'], 12)} {_gate_note(gate)}".rstrip())
+                out.append(
+                    f"    ⊢ {gate['name']:<24} {style.state(gate['state'], 12)} {_gate_note(gate)}".rstrip()
+                )
         if data["sessions"]:
             out += ["", style("Sessions", "bold")]
             for session in data["sessions"][-8:]:
