@@ -1,0 +1,103 @@
+"""Generate a large sdd project for the benchmarks: many cycles, sessions and records.
+
+Run with the Python of the sdd installation under test:
+    python bench/generate.py DIR --cycles 20 --sessions 1000 --records 5000
+
+The history is written through sdd's own public pieces (``sdd.history.append`` under
+the lock), so it has exactly the shape real use gives it. The last cycle is left in
+the middle of implementation, with both early gates approved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+STAGES = [
+    "spec", "architecture", "plan", "implement", "review", "qa",
+    "user-verification", "final-verification", "postmortem",
+]
+GATES = {
+    "spec": "spec-approval",
+    "plan": "implementation-approval",
+    "user-verification": "user-approval",
+    "final-verification": "deployment-approval",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("directory")
+    parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--records", type=int, default=5000)
+    args = parser.parse_args()
+
+    root = os.path.abspath(args.directory)
+    env = dict(os.environ, NO_COLOR="1")
+    sdd = os.path.join(os.path.dirname(sys.executable), "sdd")
+    subprocess.run([sdd, "init", root, "--title", "Cycle 1"], check=True, env=env, stdout=subprocess.DEVNULL)
+
+    from sdd import documents, history
+    from sdd.project import Project
+
+    project = Project(root)
+    paths = project.paths
+    docs = {
+        "spec": ["docs/product-spec.md"],
+        "architecture": ["docs/architecture.md"],
+        "plan": ["docs/implementation-plan.md", "docs/test-plan.md"],
+    }
+    for group in docs.values():
+        for relative in group:
+            with open(os.path.join(root, relative), "w", encoding="utf-8") as handle:
+                handle.write(f"# {relative}\n\nWritten for the benchmark.\n")
+    hashes = {p: documents.snapshot(paths, p) for group in docs.values() for p in group}
+
+    entries: list[tuple[str, dict[str, object]]] = []
+    per_cycle = args.sessions // args.cycles
+    number = 0
+    for cycle in range(1, args.cycles + 1):
+        if cycle > 1:
+            entries.append(
+                ("cycle.open", {"cycle": cycle, "title": f"Cycle {cycle}", "slug": f"{cycle:03d}-cycle-{cycle}", "discovery": False})
+            )
+        last = cycle == args.cycles
+        # Stages in order; implement takes the sessions left over. The last cycle stops mid-implement.
+        plan = STAGES[:3] + ["implement"] * (per_cycle - 8) + STAGES[4:]
+        if last:
+            plan = STAGES[:3] + ["implement"] * (per_cycle - 3)
+        for index, stage in enumerate(plan):
+            number += 1
+            session = f"S-{number:04d}"
+            outputs = {p: hashes[p] for p in docs.get(stage, [])}
+            entries.append(
+                ("session.start", {"session": session, "cycle": cycle, "stage": stage, "page": f"docs/sessions/{session}-{stage}.md", "head": None, "dirty": {}, "agent": "bench", "writes": list(outputs)})
+            )
+            still_open = last and index == len(plan) - 1
+            if not still_open:
+                entries.append(
+                    ("session.end", {"session": session, "cycle": cycle, "outcome": "complete", "head": None, "outputs": outputs, "changed": []})
+                )
+            gate = GATES.get(stage)
+            if gate and (index + 1 == len(plan) or plan[index + 1] != stage):
+                judged = {p: hashes[p] for s in (["architecture", "plan"] if stage == "plan" else [stage]) for p in docs.get(s, [])}
+                entries.append(
+                    ("gate.approve", {"cycle": cycle, "gate": gate, "by": {"kind": "person", "name": "Bench Person"}, "docs": judged})
+                )
+    filler = args.records - 2 - len(entries)
+    for index in range(max(0, filler)):
+        # Evidence records of kinds later features add (verify runs); the fold keeps them.
+        entries.append(("evidence.bench", {"cycle": 1 + index % args.cycles, "n": index}))
+    with history.locked(paths):
+        history.append(paths, entries)
+    subprocess.run([sdd, "status"], check=True, env=env, cwd=root, stdout=subprocess.DEVNULL)
+    total = sum(1 for line in open(paths.history, encoding="utf-8") if line.strip())
+    print(f"generated {root}: {args.cycles} cycles, {number} sessions, {total} records")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
