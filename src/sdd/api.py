@@ -11,9 +11,11 @@ if TYPE_CHECKING:
     from typing import Any
 
     from sdd.approvals import Confirm, DecisionResult, Review
+    from sdd.demo import DemoResult
     from sdd.init import InitResult
     from sdd.project import Project
     from sdd.prompts import Brief
+    from sdd.runner import RunResult
     from sdd.sessions import SessionResult
 
 
@@ -215,3 +217,59 @@ def log(
         chosen = project.cycle(project.load(), cycle)
         number = chosen.number if chosen else None
     return entries(records, cycle=number, limit=limit)
+
+
+def run(
+    project: Project,
+    stage: str | None = None,
+    *,
+    agent: str | None = None,
+    headless: bool = False,
+    task: str | None = None,
+    timeout: float | None = None,
+    cycle: str | None = None,
+    on_launch: Any = None,
+) -> RunResult:
+    from sdd import runner
+
+    return runner.run(
+        project,
+        stage,
+        agent=agent,
+        headless=headless,
+        task=task,
+        timeout=timeout,
+        cycle=cycle,
+        on_launch=on_launch,
+    )
+
+
+def agent_list(project: Project | None) -> list[dict[str, Any]]:
+    """The agent presets (and the project's own agents), which are installed, which is default."""
+    from sdd import agents
+
+    known = dict(agents.PRESETS)
+    default = None
+    if project is not None:
+        known = agents.from_config(project.config.raw, project.paths.rel(project.paths.config))
+        section = project.config.raw.get("agents", {})
+        default = section.get("default") if isinstance(section, dict) else None
+    first_installed = next((p.name for p in known.values() if agents.installed(p)), None)
+    chosen = default or first_installed
+    return [
+        {
+            "name": p.name,
+            "installed": agents.installed(p),
+            "default": p.name == chosen,
+            "builtin": p.builtin,
+            "interactive": list(p.interactive),
+            "headless": list(p.headless),
+        }
+        for p in known.values()
+    ]
+
+
+def demo(directory: str, *, on_step: Any = None) -> DemoResult:
+    from sdd.demo import demo as _demo
+
+    return _demo(directory, on_step=on_step)

@@ -20,6 +20,8 @@ def describe(record: Record) -> str:
         return f"{get('session')} {get('stage')} started" + (
             f" with {get('agent')}" if get("agent") else ""
         )
+    if kind == "session.launch":
+        return f"{get('session')} launched: {' '.join(get('command') or [])}"
     if kind == "session.end":
         return f"{get('session')} {get('outcome')}" + (
             f": {get('reason')}" if get("reason") else ""

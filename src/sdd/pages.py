@@ -19,6 +19,9 @@ NOTES_PLACEHOLDER = (
 )
 
 
+_ALWAYS = ("stage", "cycle", "started", "ended", "outcome", "agent", "HEAD before", "HEAD after")
+
+
 def generated_part(session: Session, *, title: str, brief: str) -> str:
     rows = [
         ("stage", session.stage + (f" · task {session.task}" if session.task else "")),
@@ -27,11 +30,15 @@ def generated_part(session: Session, *, title: str, brief: str) -> str:
         ("ended", session.ended or ""),
         ("outcome", session.outcome),
         ("agent", session.agent or "by hand"),
+        ("command", " ".join(session.command) if session.command else ""),
+        ("exit code", "" if session.exit_code is None else str(session.exit_code)),
+        ("log", session.log or ""),
+        ("why it ended", session.reason or ""),
         ("HEAD before", session.head_before or "(no commit yet)"),
         ("HEAD after", session.head_after or ""),
     ]
     lines = [BEGIN, f"# {session.id} · {session.stage}", "", "| | |", "|---|---|"]
-    lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in rows]
+    lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in rows if v or k in _ALWAYS]
     lines += ["", "### Outputs", ""]
     if session.outputs:
         lines += [

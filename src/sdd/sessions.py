@@ -57,12 +57,29 @@ def stage_to_run(tx: Transaction, cycle: Cycle, stage: str | None) -> str:
     return position.current
 
 
+def check_admission(project: Project, stage: str | None, *, cycle: str | None = None) -> str:
+    """Refuse now, before anything else happens, what `start` would refuse. Returns the stage."""
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
+    position = project.position(state, chosen)
+    name = stage or position.current
+    if name is None:
+        raise Refused(
+            f"cycle {chosen.number} is finished", hint='open the next one: sdd new "TITLE"'
+        )
+    admit(position, name)
+    return name
+
+
 def start(
     project: Project,
     stage: str | None = None,
     *,
     cycle: str | None = None,
     agent: str | None = None,
+    task: str | None = None,
 ) -> SessionResult:
     with project.transaction() as tx:
         chosen = _cycle_for(tx, cycle)
@@ -92,7 +109,7 @@ def start(
             record="",
             cycle=chosen.number,
             stage=name,
-            task=None,
+            task=task,
             started=clock.iso(clock.now()),
             page=page,
             head_before=head,
@@ -120,6 +137,7 @@ def start(
             head=head,
             dirty=dirty,
             agent=agent,
+            task=task,
             writes=writes,
         )
     return SessionResult(session_id, name, chosen.number, "open", page, writes, brief=brief.text)
@@ -157,7 +175,13 @@ def _open_session(tx: Transaction, cycle: str | None) -> tuple[Cycle, Session]:
     return chosen, session
 
 
-def done(project: Project, *, note: str | None = None, cycle: str | None = None) -> SessionResult:
+def done(
+    project: Project,
+    *,
+    note: str | None = None,
+    cycle: str | None = None,
+    exit_code: int | None = None,
+) -> SessionResult:
     with project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
         stage_def = project.config.workflow.stage(session.stage)
@@ -187,6 +211,7 @@ def done(project: Project, *, note: str | None = None, cycle: str | None = None)
             outputs=evidence.outputs,
             changed=changed,
             note=note,
+            exit_code=exit_code,
         )
     return _finish(project, session.id)
 
@@ -197,6 +222,7 @@ def abandon(
     reason: str | None = None,
     cycle: str | None = None,
     outcome: str = "abandoned",
+    exit_code: int | None = None,
 ) -> SessionResult:
     with project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
@@ -207,8 +233,15 @@ def abandon(
             outcome=outcome,
             head=gitrepo.head(project.paths.root),
             reason=reason,
+            exit_code=exit_code,
         )
     return _finish(project, session.id)
+
+
+def launched(project: Project, session_id: str, command: list[str], log: str | None) -> None:
+    """Record how the agent of a session was launched."""
+    with project.transaction() as tx:
+        tx.record("session.launch", session=session_id, command=command, log=log)
 
 
 def _finish(project: Project, session_id: str) -> SessionResult:

@@ -21,6 +21,10 @@ class Session:
     dirty_before: dict[str, str]
     agent: str | None
     writes: list[str] = field(default_factory=list)  # the outputs it must leave
+    command: list[str] = field(default_factory=list)  # the agent's command line, brief elided
+    log: str | None = None  # where a headless run's output went
+    exit_code: int | None = None
+    reason: str | None = None  # why it ended other than complete
     outcome: str = "open"  # open, complete, abandoned, interrupted
     ended: str | None = None
     end_record: str | None = None
@@ -98,6 +102,11 @@ def _dict(record: Record, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _strings(record: Record, key: str) -> list[str]:
+    value = record.get(key)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def fold(records: list[Record]) -> ProjectState:
     """Fold verified records, already in id order, into the state."""
     state = ProjectState(records=len(records))
@@ -134,12 +143,15 @@ def fold(records: list[Record]) -> ProjectState:
                 head_before=record.get("head") if isinstance(record.get("head"), str) else None,
                 dirty_before={k: str(v) for k, v in _dict(record, "dirty").items()},
                 agent=record.get("agent") if isinstance(record.get("agent"), str) else None,
-                writes=[w for w in record.get("writes", []) if isinstance(w, str)]
-                if isinstance(record.get("writes"), list)
-                else [],
+                writes=_strings(record, "writes"),
             )
             cycle.sessions.append(session)
             state.sessions[session.id] = session
+        elif kind == "session.launch":
+            launched = state.sessions.get(_text(record, "session"))
+            if launched is not None:
+                launched.command = _strings(record, "command")
+                launched.log = record.get("log") if isinstance(record.get("log"), str) else None
         elif kind == "session.end":
             ended = state.sessions.get(_text(record, "session"))
             if ended is None or ended.outcome != "open":
@@ -155,6 +167,10 @@ def fold(records: list[Record]) -> ProjectState:
             session.changed = (
                 [c for c in changed if isinstance(c, str)] if isinstance(changed, list) else []
             )
+            code = record.get("exit_code")
+            session.exit_code = code if isinstance(code, int) else None
+            reason = record.get("reason")
+            session.reason = reason if isinstance(reason, str) else None
             note = record.get("note")
             session.note = note if isinstance(note, str) else None
             owner = state.cycles.get(session.cycle)

@@ -223,3 +223,114 @@ def log(args: Any) -> int:
         or "The history is empty."
     )
     return 0
+
+
+def run(args: Any) -> int:
+    from sdd.errors import EXIT_FAILED, EXIT_INTERRUPTED
+
+    project = api.open_project()
+    mode = "headless" if args.headless else "interactive"
+
+    def on_launch(command: list[str], note: str | None) -> None:
+        if args.json:
+            return
+        sys.stderr.write(f"sdd: a fresh session ({mode}): {' '.join(command)}\n")
+        if note:
+            sys.stderr.write(f"sdd: {note}\n")
+        sys.stderr.flush()
+
+    result = api.run(
+        project,
+        args.stage,
+        agent=args.agent,
+        headless=args.headless,
+        task=args.task,
+        timeout=args.timeout,
+        cycle=args.cycle,
+        on_launch=on_launch,
+    )
+    if args.json:
+        emit_json("run", _dumps(result.to_json()))
+    else:
+        style = Style(use_colour())
+        lines = [f"{result.session} ({result.stage}, {result.agent}): {result.message}"]
+        lines += [f"  - {item}" for item in result.missing]
+        if result.log:
+            lines.append(f"  agent output: {result.log}")
+        lines += ["", next_text(result.next, style)]
+        _out("\n".join(lines))
+    if result.outcome == "complete":
+        return 0
+    return EXIT_INTERRUPTED if result.outcome == "interrupted" and not args.timeout else EXIT_FAILED
+
+
+def agents(args: Any) -> int:
+    from sdd.errors import NotAProjectError
+
+    try:
+        project = api.open_project()
+    except NotAProjectError:
+        project = None
+    rows = api.agent_list(project)
+    if args.json:
+        emit_json("agents", _dumps(rows))
+        return 0
+    style = Style(use_colour())
+    lines = []
+    for row in rows:
+        mark = style("installed", "green") if row["installed"] else style("not found", "dim")
+        default = style("  ← default", "blue") if row["default"] else ""
+        lines.append(f"  {row['name']:<14} {mark}{default}")
+    if not any(row["installed"] for row in rows):
+        lines += [
+            "",
+            "No agent CLI found on PATH. Install one, or define your own under [agents.NAME] in",
+            ".sdd/config.toml; meanwhile `sdd demo` shows the whole flow with a bundled scripted agent.",
+        ]
+    _out("\n".join(lines))
+    return 0
+
+
+def demo(args: Any) -> int:
+    import time
+
+    style = Style(use_colour())
+    begun = time.monotonic()
+    target = args.directory
+
+    def on_step(text: str, data: dict[str, Any]) -> None:
+        if args.json:
+            return
+        strip = " ".join(
+            style(
+                s["name"],
+                {"done": "green", "active": "blue", "ready": "blue", "blocked": "red"}.get(
+                    s["status"], "dim"
+                ),
+            )
+            for s in data["stages"]
+        )
+        _out(f"✔ {text}\n    {strip}")
+
+    if not args.json:
+        _out(
+            f"sdd demo: a whole cycle in {target}, every session a separate scripted agent process\n"
+        )
+    result = api.demo(target, on_step=on_step)
+    if args.json:
+        emit_json("demo", _dumps(result.to_json()))
+        return 0
+    panel = api.status(result.root)
+    took = time.monotonic() - begun
+    _out(
+        "\n" + status_text(panel.data, style) + "\n\n"
+        f"Done in {took:.1f} s: {len(result.steps)} steps, every stage complete and every gate passed "
+        "(by the demo approver: in your own projects only a person can).\n"
+        f"Where to look, in {result.root}:\n"
+        "  docs/session-tracker.md      the control panel as a page\n"
+        "  docs/sessions/               one page per session: brief, outputs, handoff\n"
+        "  docs/product-spec.md …       the documents each stage wrote\n"
+        "  .sdd/history.jsonl           every event, hashed; `sdd log` reads it\n"
+        "Then in your own project: sdd init && sdd run"
+    )
+    return 0

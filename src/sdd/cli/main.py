@@ -97,6 +97,26 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--to", metavar="STAGE", help="the stage to go back to (default: the gate's own)"
             )
+    p = command("run", "run the next (or the named) session in a fresh agent process")
+    p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
+    p.add_argument("--agent", help="agent preset or one from the config (see `sdd agents list`)")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="run without a terminal; output goes to the session log",
+    )
+    p.add_argument("--task", help="the plan task an implement session works on (e.g. T3)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="end the agent after this long")
+    p = command(
+        "agents", "the agent presets: which are installed, which is the default", cycle=False
+    )
+    p.add_argument("action", nargs="?", choices=["list"], default="list")
+    p = command(
+        "demo", "a whole cycle in a fresh demo project, offline, with a scripted agent", cycle=False
+    )
+    p.add_argument(
+        "directory", nargs="?", default="sdd-demo", help="a new folder (default: ./sdd-demo)"
+    )
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
     return parser

@@ -1,0 +1,383 @@
+"""Shared helpers for the sdd test suite.
+
+Everything here drives the installed `sdd` command line as a child process, with real
+files, real git and real pseudo-terminals. Nothing of sdd is imported or mocked here
+(the concurrency test imports the public history API in its own child processes).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+_SDD_SCRIPT = BIN / "sdd"
+SDD: list[str] = [str(_SDD_SCRIPT)] if _SDD_SCRIPT.exists() else [sys.executable, "-m", "sdd"]
+
+STAGES = [
+    "spec",
+    "architecture",
+    "plan",
+    "implement",
+    "review",
+    "qa",
+    "user-verification",
+    "final-verification",
+    "postmortem",
+]
+GATES = ["spec-approval", "implementation-approval", "user-approval", "deployment-approval"]
+GATE_AFTER = {
+    "spec": "spec-approval",
+    "plan": "implementation-approval",
+    "user-verification": "user-approval",
+    "final-verification": "deployment-approval",
+}
+THINKING = ("spec", "architecture", "plan")
+INSTRUCTION_BUDGET = 6 * 1024
+FILL = re.compile(r"\[FILL:[^\]]*\]")
+ULID = re.compile(r"^[0-9ABCDEFGHJKMNPQRSTVWXYZ]{26}$")
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+def _check_output(args: tuple[str, ...], result: subprocess.CompletedProcess[str]) -> None:
+    """No user mistake prints a traceback, and nothing crashes (exit 4) in this suite."""
+    combined = result.stdout + result.stderr
+    assert "Traceback" not in combined, f"sdd {' '.join(args)} printed a traceback:\n{combined}"
+    assert result.returncode != 4, f"sdd {' '.join(args)} crashed (exit 4):\n{combined}"
+
+
+def run(
+    *args: str,
+    cwd: str | os.PathLike[str],
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    allow_crash: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run `sdd ARGS` in ``cwd``; stdin is /dev/null unless ``input`` is given (a pipe)."""
+    full_env = os.environ.copy()
+    if env:
+        full_env.update(env)
+    result = subprocess.run(
+        [*SDD, *args],
+        cwd=str(cwd),
+        env=full_env,
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if not allow_crash:
+        _check_output(args, result)
+    return result
+
+
+def sdd_json(
+    *args: str,
+    cwd: str | os.PathLike[str],
+    env: dict[str, str] | None = None,
+    expect: int = 0,
+) -> Any:
+    """Run `sdd ARGS --json`, check the exit code and the envelope, return ``data``
+    (or the ``error`` object when ``expect`` is not 0)."""
+    result = run(*args, "--json", cwd=cwd, env=env)
+    assert result.returncode == expect, (
+        f"sdd {' '.join(args)} --json: exit {result.returncode}, expected {expect}\n"
+        f"stdout: {result.stdout}\nstderr: {result.stderr}"
+    )
+    lines = [ln for ln in result.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1, f"--json must print exactly one JSON line, got:\n{result.stdout}"
+    envelope = json.loads(lines[0])
+    command = args[0]
+    assert envelope["sdd"] == 1
+    assert envelope["command"] == command
+    if expect == 0:
+        assert envelope["ok"] is True
+        assert set(envelope) == {"sdd", "command", "ok", "data"}
+        return envelope["data"]
+    assert envelope["ok"] is False
+    assert envelope["error"]["code"] == expect
+    return envelope["error"]
+
+
+def git(*args: str, cwd: str | os.PathLike[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["git", *args], cwd=str(cwd), capture_output=True, text=True, timeout=60
+    )
+    if check:
+        assert result.returncode == 0, f"git {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+    return result
+
+
+def commit_all(root: Path, message: str) -> str:
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "--allow-empty", "-m", message, cwd=root)
+    return git("rev-parse", "HEAD", cwd=root).stdout.strip()
+
+
+# ----------------------------------------------------------------------------- pseudo-terminal
+
+CODE = object()  # respond with the code sdd shows
+INTERRUPT = object()  # respond by pressing Ctrl-C at the prompt
+PROMPT = re.compile(rb"Type ([A-Z0-9]{4}) to (approve|reject)")
+
+# Runs inside the pseudo-terminal. It forks and the first process exits at once, so the
+# command runs in a process whose ancestors are this helper and init only: the test
+# runner (which may itself run under an agent CLI) is not among its ancestors, exactly
+# like a person's own terminal. The second process makes the pty its controlling terminal,
+# so Ctrl-C typed on it interrupts the command as it would for a person.
+_DETACH = r"""
+import os, signal, subprocess, sys
+status, argv = sys.argv[1], sys.argv[2:]
+if os.fork():
+    os._exit(0)
+os.setsid()
+os.close(os.open(os.ttyname(0), os.O_RDWR))
+signal.signal(signal.SIGINT, lambda *_: None)
+try:
+    code = subprocess.call(argv)
+except OSError:
+    code = 127
+with open(status + ".part", "w") as handle:
+    handle.write(str(code))
+os.replace(status + ".part", status)
+"""
+
+
+def pty_run(
+    argv: list[str],
+    cwd: str | os.PathLike[str],
+    env: dict[str, str] | None = None,
+    respond: Any = CODE,
+    timeout: float = 60.0,
+) -> tuple[int, str]:
+    """Run ``argv`` on a real pseudo-terminal (stdin, stdout and stderr are the tty).
+
+    When it shows `Type XXXX to approve|reject`, answer: ``CODE`` types the code shown,
+    ``INTERRUPT`` presses Ctrl-C, a string is typed as it is (a wrong code), ``None``
+    expects no prompt (an empty line is typed if one appears, which cancels).
+    Returns (exit code, everything the terminal showed, with LF line ends).
+    """
+    full_env = os.environ.copy()
+    if env:
+        full_env.update(env)
+    if argv and argv[0] == "sdd":
+        argv = [*SDD, *argv[1:]]
+    folder = tempfile.mkdtemp(prefix="sdd-pty-")
+    status = os.path.join(folder, "status")
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _DETACH, status, *argv],
+            cwd=str(cwd),
+            env=full_env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            close_fds=True,
+        )
+        os.close(slave)
+        slave = -1
+        proc.wait(timeout=30)
+        group = proc.pid  # the helper's process group, inherited by what it runs
+        output = bytearray()
+        answered = False
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                try:
+                    os.killpg(group, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                raise AssertionError(
+                    f"{argv} did not finish within {timeout} s; the terminal showed:\n"
+                    + output.decode(errors="replace")
+                )
+            ready, _, _ = select.select([master], [], [], remaining)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError as exc:
+                if exc.errno == errno.EIO:  # every slave end is closed: the command is over
+                    break
+                raise
+            if not chunk:
+                break
+            output += chunk
+            if not answered:
+                match = PROMPT.search(output)
+                if match:
+                    answered = True
+                    if respond is CODE:
+                        os.write(master, match.group(1) + b"\n")
+                    elif respond is INTERRUPT:
+                        os.write(master, b"\x03")
+                    elif respond is None:
+                        os.write(master, b"\n")
+                    else:
+                        os.write(master, str(respond).encode() + b"\n")
+        for _ in range(500):
+            if os.path.exists(status):
+                break
+            time.sleep(0.01)
+        with open(status) as handle:
+            code = int(handle.read())
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+        shutil.rmtree(folder, ignore_errors=True)
+    text = output.decode(errors="replace").replace("\r\n", "\n")
+    assert "Traceback" not in text, f"{argv} printed a traceback:\n{text}"
+    return code, text
+
+
+# ----------------------------------------------------------------------------- documents
+
+
+def fill(path: str | os.PathLike[str], confidence: int = 97) -> None:
+    """Write a document as an agent would: every `[FILL: …]` marker replaced by real text,
+    and the spec's confidence set to a number."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    text = re.sub(r"Confidence:\s*\[FILL:[^\]]*\]\s*%", f"Confidence: {confidence} %", text)
+    counter = iter(range(1, 10_000))
+
+    def replace(_: re.Match[str]) -> str:
+        return f"Reset links expire after 30 minutes and are single-use (point {next(counter)})"
+
+    text = FILL.sub(replace, text)
+    assert "[FILL:" not in text
+    p.write_text(text, encoding="utf-8")
+
+
+HANDOFF_END = "<!-- sdd:end -->"
+
+
+def tick(page: str | os.PathLike[str], notes: str = "Wrote the stage's outputs; nothing left open.") -> None:
+    """Answer a session page's Handoff: tick every checklist item, write the notes."""
+    p = Path(page)
+    text = p.read_text(encoding="utf-8")
+    cut = text.index(HANDOFF_END) + len(HANDOFF_END)
+    generated, handoff = text[:cut], text[cut:]
+    assert "## Handoff" in handoff, "the session page has no Handoff section"
+    handoff = handoff.replace("- [ ] ", "- [x] ")
+    handoff = FILL.sub(lambda _: notes, handoff)
+    p.write_text(generated + handoff, encoding="utf-8")
+
+
+def history_lines(root: Path) -> list[bytes]:
+    return (root / ".sdd" / "history.jsonl").read_bytes().splitlines()
+
+
+def history_records(root: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in history_lines(root) if line.strip()]
+
+
+# ----------------------------------------------------------------------------- the workflow
+
+
+def status(root: Path) -> dict[str, Any]:
+    return sdd_json("status", cwd=root)  # type: ignore[no-any-return]
+
+
+def stage_of(data: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in data["stages"] if s["name"] == name)
+
+
+def gate_of(data: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(g for g in data["gates"] if g["name"] == name)
+
+
+def init_project(parent: Path, name: str = "proj", title: str = "Password reset") -> Path:
+    """`sdd init` a fresh project and commit it, as a person would."""
+    result = run("init", name, "--title", title, cwd=parent)
+    assert result.returncode == 0, result.stderr
+    root = parent / name
+    commit_all(root, "sdd init")
+    return root
+
+
+def start(root: Path, stage: str | None = None) -> dict[str, Any]:
+    args = ["start"] + ([stage] if stage else [])
+    return sdd_json(*args, cwd=root)  # type: ignore[no-any-return]
+
+
+def do_work(root: Path, session: dict[str, Any], notes: str | None = None) -> None:
+    """What the agent of ``session`` does: write the outputs (or commit code), answer the handoff."""
+    stage = session["stage"]
+    for relative in session["writes"]:
+        target = root / relative
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f"# {relative}\n\n[FILL: content]\n", encoding="utf-8")
+        fill(target)
+    if stage == "implement":
+        src = root / "src"
+        src.mkdir(exist_ok=True)
+        (src / "reset.py").write_text(
+            "def reset_link(user: str) -> str:\n    return f'https://example.com/reset/{user}'\n",
+            encoding="utf-8",
+        )
+        tests = root / "tests"
+        tests.mkdir(exist_ok=True)
+        (tests / "test_reset.py").write_text(
+            "from reset import reset_link\n\n\ndef test_link():\n    assert 'reset' in reset_link('ada')\n",
+            encoding="utf-8",
+        )
+        commit_all(root, "T1: reset links")
+    tick(root / session["page"], notes or f"{stage}: done as the brief asked.")
+
+
+def complete_stage(root: Path, stage: str, notes: str | None = None) -> dict[str, Any]:
+    session = start(root, stage)
+    assert session["stage"] == stage
+    do_work(root, session, notes)
+    result = run("done", cwd=root)
+    assert result.returncode == 0, f"sdd done ({stage}) failed:\n{result.stderr}"
+    return session
+
+
+def approve(root: Path, gate: str) -> str:
+    code, output = pty_run(["sdd", "approve", gate], cwd=root)
+    assert code == 0, f"sdd approve {gate}: exit {code}\n{output}"
+    return output
+
+
+def drive(root: Path, until: str | None = None, *, approve_gate_before: bool = True) -> None:
+    """Drive the cycle by hand until ``until`` is the next session to run.
+
+    With ``approve_gate_before=False`` it stops at a gate that stands before ``until``.
+    ``until=None`` drives the cycle to its end.
+    """
+    for _ in range(40):
+        action = sdd_json("next", cwd=root)
+        if action["kind"] == "session":
+            if action["stage"] == until:
+                return
+            complete_stage(root, action["stage"])
+        elif action["kind"] == "gate":
+            if not approve_gate_before and action["stage"] == until:
+                return
+            approve(root, action["gate"])
+        elif action["kind"] == "new-cycle" and until is None:
+            return
+        else:
+            raise AssertionError(f"unexpected next action while driving to {until}: {action}")
+    raise AssertionError(f"did not reach {until}")
