@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 TARGETS = {"sdd next --json": 2.5, "sdd status": 3.0}
+DEMO_TARGET = 20.0  # seconds, on 2 cores
 
 
 def ensure_venv(venv: str) -> str:
@@ -97,6 +98,10 @@ def main() -> int:
                 missed |= not ok
                 verdict = f"≤ {target}× {'✔' if ok else '✘ MISSED'}"
             print(f"| `{name}` | {value * 1000:.1f} ms | {ratio:.2f}× | {verdict} |")
+        demo_seconds = timed([sdd, "demo", os.path.join(work, "demo")], work, env)
+        ok = demo_seconds < DEMO_TARGET
+        missed |= not ok
+        print(f"| `sdd demo` (a whole cycle, 9 sessions, 4 gates) | {demo_seconds:.2f} s | | < {DEMO_TARGET:g} s {'✔' if ok else '✘ MISSED'} |")
         return 1 if missed else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -114,6 +114,7 @@ def test_a_new_cycle_is_refused_while_one_is_open(project: Path) -> None:
     assert data["next"]["kind"] == "new-cycle"
     assert run("start", "spec", cwd=project).returncode == 3
 
+    assert run("new", "   ", cwd=project).returncode == 2, "a title needs visible text"
     hostile = "../../etc/passwd; rm -rf ~ $(whoami) `id` Ünïcödé"
     result = run("new", hostile, cwd=project)
     assert result.returncode == 0, result.stderr
@@ -123,7 +124,7 @@ def test_a_new_cycle_is_refused_while_one_is_open(project: Path) -> None:
     assert slug.startswith("002-")
     assert all(c.isascii() and (c.isalnum() or c == "-") for c in slug), slug
     assert slug == slug.lower() and "--" not in slug and not slug.endswith("-")
-    assert run("new", "   ", cwd=project).returncode in (2, 3)
+    assert not (project.parent / "etc").exists()
 
 
 # ----------------------------------------------------------------------------- a person's act
@@ -292,38 +293,42 @@ def test_done_with_a_missing_or_empty_output(project: Path) -> None:
     _session_stays_open(project, "spec")
 
 
+def _edit_handoff(page: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    text = page.read_text(encoding="utf-8")
+    cut = text.index("<!-- sdd:end -->")
+    page.write_text(text[:cut] + edit(text[cut:]), encoding="utf-8")
+
+
 def test_done_checks_each_checklist_item(project: Path) -> None:
     session = start(project, "spec")
     fill(project / "docs" / "product-spec.md")
     page = project / session["page"]
     tick(page)
-    text = page.read_text(encoding="utf-8")
-    # one item left open with a reason (accepted), one left open without (refused),
-    # one deleted (refused)
-    text = text.replace(
-        "- [x] Ask the person questions in small batches",
-        "- [ ] Ask the person questions in small batches",
-    )
-    text = text.replace(
-        "until you are at least 95 % confident\n",
-        "until you are at least 95 % confident reason: the person was away; asked by mail\n",
-        1,
-    )
-    text = text.replace("- [x] State what is out of scope in the Overview", "- [ ] State what is out of scope in the Overview")
-    lines = [ln for ln in text.splitlines(keepends=True) if "Set the Confidence figure" not in ln or "- [x]" not in ln]
-    page.write_text("".join(lines), encoding="utf-8")
+    asked = "Ask the person questions in small batches until you are at least 95 % confident"
+    scope = "State what is out of scope in the Overview"
+    confidence = "Set the Confidence figure to your honest estimate, not to the threshold"
 
+    def answer_partly(handoff: str) -> str:
+        # left open with a reason: an answer; left open without one: not; deleted: not
+        handoff = handoff.replace(f"- [x] {asked}", f"- [ ] {asked} reason: the person was away, asked by mail")
+        handoff = handoff.replace(f"- [x] {scope}", f"- [ ] {scope}")
+        return handoff.replace(f"- [x] {confidence}\n", "")
+
+    _edit_handoff(page, answer_partly)
     result = run("done", cwd=project)
     assert result.returncode == 1
     err = result.stderr
-    assert "State what is out of scope in the Overview" in err
-    assert "Set the Confidence figure" in err and "missing from the handoff" in err
-    assert "Ask the person questions" not in err, "an item left open with a reason is an answer"
+    assert scope in err and "neither ticked nor left open" in err
+    assert confidence in err and "missing from the handoff" in err
+    assert asked not in err, "an item left open with a reason is an answer"
     _session_stays_open(project, "spec")
 
-    tick(page)
-    text = page.read_text(encoding="utf-8")
-    page.write_text(text.replace("### Notes", "- [x] Set the Confidence figure to your honest estimate, not to the threshold\n\n### Notes"), encoding="utf-8")
+    _edit_handoff(
+        page,
+        lambda h: h.replace(f"- [ ] {scope}", f"- [x] {scope}").replace(
+            "### Notes", f"- [x] {confidence}\n\n### Notes"
+        ),
+    )
     result = run("done", cwd=project)
     assert result.returncode == 0, result.stderr
 
@@ -332,15 +337,13 @@ def test_done_note_fills_empty_notes(project: Path) -> None:
     session = start(project, "spec")
     fill(project / "docs" / "product-spec.md")
     page = project / session["page"]
-    text = page.read_text(encoding="utf-8")
-    cut = text.index("<!-- sdd:end -->")
-    page.write_text(text[:cut] + text[cut:].replace("- [ ] ", "- [x] "), encoding="utf-8")
+    _edit_handoff(page, lambda h: h.replace("- [ ] ", "- [x] "))
     result = run("done", cwd=project)
     assert result.returncode == 1
     assert "handoff notes are empty" in result.stderr
     result = run("done", "--note", "Chose e-mail links over SMS; see Q2", cwd=project)
     assert result.returncode == 0, result.stderr
-    handoff = page.read_text(encoding="utf-8").split("## Handoff", 1)[1]
+    handoff = page.read_text(encoding="utf-8").split("<!-- sdd:end -->", 1)[1]
     assert "Chose e-mail links over SMS; see Q2" in handoff
     assert "[FILL:" not in handoff
 

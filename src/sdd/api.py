@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from sdd.approvals import Confirm, DecisionResult, Review
+    from sdd.check import Report as CheckReport
     from sdd.demo import DemoResult
     from sdd.init import InitResult
     from sdd.project import Project
@@ -94,44 +95,13 @@ def _heal_tracker(paths: Any, entry: dict[str, Any]) -> None:
     cache.write(paths, entry)
 
 
-def prompt(project: Project, stage: str | None = None, *, cycle: str | None = None) -> Brief:
+def prompt(
+    project: Project, stage: str | None = None, *, cycle: str | None = None, task: str | None = None
+) -> Brief:
     """The brief for the next (or the named) session; refused where a session could not start."""
-    from sdd import prompts, templates
-    from sdd.gates import admit
+    from sdd import sessions
 
-    state = project.load()
-    chosen = project.cycle(state, cycle)
-    if chosen is None:
-        from sdd.errors import Refused
-
-        raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
-    position = project.position(state, chosen)
-    name = stage or position.current
-    if name is None:
-        from sdd.errors import Refused
-
-        raise Refused(
-            f"cycle {chosen.number} is finished", hint='open the next one: sdd new "TITLE"'
-        )
-    open_session = chosen.open_session()
-    if open_session is not None and open_session.stage == name:
-        session_id, page, writes = open_session.id, open_session.page, open_session.writes
-    else:
-        admit(position, name)
-        session_id = state.next_session_id()
-        page = f"docs/sessions/{session_id}-{name}.md"
-        writes = prompts.planned_writes(project.config.workflow.stage(name), chosen)
-    stage_def = project.config.workflow.stage(name)
-    template = templates.load(project.paths, name)
-    return prompts.compose(
-        project.paths,
-        position,
-        stage_def,
-        template,
-        session_id=session_id,
-        page=page,
-        writes=writes,
-    )
+    return sessions.preview(project, stage, cycle=cycle, task=task)
 
 
 def start(
@@ -140,10 +110,11 @@ def start(
     *,
     cycle: str | None = None,
     agent: str | None = None,
+    task: str | None = None,
 ) -> SessionResult:
     from sdd import sessions
 
-    return sessions.start(project, stage, cycle=cycle, agent=agent)
+    return sessions.start(project, stage, cycle=cycle, agent=agent, task=task)
 
 
 def done(project: Project, *, note: str | None = None, cycle: str | None = None) -> SessionResult:
@@ -203,6 +174,30 @@ def decide_gate(
         cycle=cycle,
         demo=demo,
     )
+
+
+def check(project: Project, documents: list[str] | None = None) -> CheckReport:
+    """Every named (or core) document against its contract, and traceability between them."""
+    from sdd import check as _check
+
+    return _check.check(project.paths, documents)
+
+
+def tasks(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]:
+    """The approved plan's tasks with their tracker status and what each waits on."""
+    from sdd import tasks as _tasks
+
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        return []
+    approved = project.approved_tasks(chosen)
+    if approved is None:
+        from sdd import check as _check
+
+        parsed = _check.parse_file(project.paths, _check.DOCS["plan"], "plan")
+        approved = parsed.tasks if parsed and parsed.tasks else []
+    return _tasks.rows(project.position(state, chosen), approved)
 
 
 def log(

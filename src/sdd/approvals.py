@@ -97,6 +97,13 @@ def _decidable(view: GateView, cycle: Cycle, *, approving: bool) -> None:
         )
     if view.state == "approved" and approving:
         raise SddError(f"{name} is already approved, and the documents are unchanged")
+    if approving and view.unmet:
+        raise Refused(
+            f"{name} cannot pass yet",
+            details=view.unmet,
+            hint="answer the open questions (`sdd questions`), then run the "
+            f"{view.gate.after} session again (`sdd start {view.gate.after}`)",
+        )
     missing = [p for p, digest in view.documents.items() if digest is None]
     if missing and approving:
         raise Refused(f"{name} judges documents that are missing now: {', '.join(missing)}")

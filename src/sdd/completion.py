@@ -112,8 +112,16 @@ def checklist_answered(
     return problems
 
 
+def contract(paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evidence) -> list[str]:
+    from sdd import check
+
+    tracing = any(check.kind_of(w) in ("plan", "test-plan") for w in session.writes)
+    return [str(m) for m in check.stage_messages(paths, session.writes, traceability=tracing)]
+
+
 RULE_CHECKS: dict[str, Check] = {
     "outputs": outputs_written,
+    "contract": contract,
     "docs-only": docs_only,
     "committed": committed,
     "checklist": checklist_answered,

@@ -259,6 +259,15 @@ if __name__ == "__main__":
 """
 
 
+def without_top(code: str) -> str:
+    kept = []
+    for line in code.splitlines():
+        if "--top" in line or ("args.top" in line and "ranking" not in line):
+            continue
+        kept.append(line.replace("ranking(counts, args.top)", "ranking(counts)"))
+    return "\n".join(kept) + "\n"
+
+
 def report(kind: str, n: str, cycle: str, date: str, tests: str) -> str:
     head = {"review": f"# Review {n}: {TITLE}", "qa": f"# QA report {n}: {TITLE}"}[kind]
     if kind == "review":
@@ -453,14 +462,30 @@ def main(argv: list[str]) -> int:
         write(root, "docs/test-plan.md", TEST_PLAN)
         notes = "Two tasks: T1 counting (US-1), T2 --top (US-2, after T1). Five test cases, one per kind."
     elif stage == "implement":
+        task = os.environ.get("SDD_TASK", "")
+        code, tests, what = CODE, TESTS, "word counting and --top"
+        if task == "T1":  # counting first; --top is T2's
+            code, tests, what = (
+                without_top(CODE),
+                TESTS.split("    def test_top")[0],
+                "word counting",
+            )
+        elif task == "T2":
+            what = "--top"
         write(root, "wordfreq/__init__.py", "")
-        write(root, "wordfreq/wordfreq.py", CODE)
+        write(root, "wordfreq/wordfreq.py", code)
         write(root, "tests/__init__.py", "")
-        write(root, "tests/test_wordfreq.py", TESTS)
+        write(
+            root,
+            "tests/test_wordfreq.py",
+            tests.rstrip() + '\n\n\nif __name__ == "__main__":\n    unittest.main()\n'
+            if task == "T1"
+            else tests,
+        )
         result = run_tests(root)
         git(root, "add", "-A")
-        git(root, "commit", "-q", "-m", f"{session}: word counting and --top, with tests")
-        notes = f"Implemented wordfreq with tests ({result}); committed."
+        git(root, "commit", "-q", "-m", f"{task or session}: {what}, with tests")
+        notes = f"{task or 'All tasks'}: {what} implemented with tests ({result}); committed."
     elif stage in ("review", "qa"):
         result = run_tests(root)
         for path in outputs:

@@ -15,6 +15,8 @@ from sdd.state import Cycle, Decision
 from sdd.workflow import Gate, Workflow
 
 Hasher = Callable[[str], "str | None"]
+# What a gate still lacks before a person may pass it (e.g. the spec's confidence).
+Conditions = Callable[[Gate, "dict[str, str | None]"], "list[str]"]
 
 
 @dataclass
@@ -25,6 +27,7 @@ class GateView:
     documents: dict[str, str | None] = field(default_factory=dict)  # judged path -> current hash
     changed: list[str] = field(default_factory=list)  # judged documents changed since approval
     note: str = ""
+    unmet: list[str] = field(default_factory=list)  # conditions the gate requires that do not hold
 
     @property
     def passed(self) -> bool:
@@ -34,12 +37,24 @@ class GateView:
 class Position:
     """The progress of one cycle under one workflow."""
 
-    def __init__(self, workflow: Workflow, cycle: Cycle, *, demo: bool, hasher: Hasher) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        cycle: Cycle,
+        *,
+        demo: bool,
+        hasher: Hasher,
+        tasks: list[str] | None = None,
+        conditions: Conditions | None = None,
+    ) -> None:
         self.workflow = workflow
         self.cycle = cycle
         self.demo = demo
         self.names = workflow.names(discovery=cycle.discovery)
         self._hasher = hasher
+        self._conditions = conditions
+        self.tasks = tasks or []  # the approved plan's task ids, in plan order
+        self.tasks_done = self._tasks_done()
         self.done = {name: self._is_done(name) for name in self.names}
         self.current = next((n for n in self.names if not self.done[n]), None)
         self.gates = [self._gate(g) for g in workflow.gates if g.after in self.names]
@@ -54,9 +69,37 @@ class Position:
                 floor = reopen.record
         return floor
 
+    def _per_task(self) -> str | None:
+        return next(
+            (
+                s.name
+                for s in self.workflow.stages
+                if s.repeat == "per-task" and s.name in self.names
+            ),
+            None,
+        )
+
+    def _tasks_done(self) -> set[str]:
+        stage = self._per_task()
+        if stage is None:
+            return set()
+        floor = self.reopen_floor(stage)
+        return {
+            s.task
+            for s in self.cycle.sessions
+            if s.stage == stage
+            and s.outcome == "complete"
+            and s.task
+            and (s.end_record or "") > floor
+        }
+
     def _is_done(self, stage: str) -> bool:
         ends = self.cycle.completions.get(stage)
-        return ends is not None and ends[-1] > self.reopen_floor(stage)
+        if ends is None or ends[-1] <= self.reopen_floor(stage):
+            return False
+        if self.tasks and stage == self._per_task():
+            return all(t in self.tasks_done for t in self.tasks)
+        return True
 
     def last_completion(self, stage: str) -> str:
         ends = self.cycle.completions.get(stage)
@@ -93,7 +136,8 @@ class Position:
         floor = max(self.last_completion(s) for s in [*judged, gate.after])
         decision = self._latest(gate, kinds=("approve", "reject"), after=floor)
         if decision is None:
-            return GateView(gate, "waiting", documents=documents)
+            unmet = self._conditions(gate, documents) if self._conditions and gate.requires else []
+            return GateView(gate, "waiting", documents=documents, unmet=unmet)
         if decision.kind == "reject":  # a rejection reopens a stage, so this is rare
             return GateView(gate, "rejected", decision, documents, note=decision.reason or "")
         if decision.by.get("kind") == "demo" and not self.demo:

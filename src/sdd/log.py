@@ -33,6 +33,10 @@ def describe(record: Record) -> str:
         verb = "approved" if kind == "gate.approve" else "rejected"
         extra = f" → back to {get('to')}: {get('reason')}" if kind == "gate.reject" else ""
         return f"{get('gate')} {verb} by {who}{extra}"
+    if kind == "question.answer":
+        by = record.get("by")
+        who = str(by.get("name", "?")) if isinstance(by, dict) else "?"
+        return f"{get('question')} answered by {who}: {get('answer', '')}"
     if kind == "stage.reopen":
         return f"{get('stage')} reopened: {get('reason', '')}"
     return str(kind)

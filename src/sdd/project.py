@@ -15,6 +15,11 @@ from sdd.errors import UsageError
 from sdd.gates import Position
 from sdd.paths import ProjectPaths, require_root
 from sdd.state import Cycle, ProjectState, fold
+from sdd.workflow import Gate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.contracts import Task
 
 
 class DocHasher:
@@ -65,11 +70,37 @@ class Project:
         known = ", ".join(f"{c.number} ({c.slug})" for c in state.cycles.values()) or "none"
         raise UsageError(f"--cycle {selector}: no such cycle (known: {known})")
 
+    def approved_tasks(self, cycle: Cycle) -> list[Task] | None:
+        """The tasks of the plan as its latest approval saw it (None before any)."""
+        for decision in reversed(cycle.decisions):
+            if decision.kind != "approve":
+                continue
+            for path, digest in decision.docs.items():
+                if path.endswith("implementation-plan.md") and digest:
+                    from sdd import check
+
+                    parsed = check.parse_snapshot(self.paths, "plan", path, digest)
+                    return parsed.tasks if parsed else None
+        return None
+
     def position(
         self, state: ProjectState, cycle: Cycle, hasher: DocHasher | None = None
     ) -> Position:
+        tasks = self.approved_tasks(cycle)
+        threshold = self.config.confidence_threshold
+
+        def conditions(gate: Gate, documents: dict[str, str | None]) -> list[str]:
+            from sdd import readiness
+
+            return readiness.unmet(self.paths, gate, documents, threshold)
+
         return Position(
-            self.config.workflow, cycle, demo=state.demo, hasher=hasher or DocHasher(self.paths)
+            self.config.workflow,
+            cycle,
+            demo=state.demo,
+            hasher=hasher or DocHasher(self.paths),
+            tasks=[t.id for t in tasks] if tasks else None,
+            conditions=conditions,
         )
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:

@@ -15,6 +15,10 @@ from sdd.state import Cycle
 from sdd.templates import StageTemplate
 from sdd.workflow import RULES, Stage
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.contracts import Task
+
 INSTRUCTION_BUDGET = 6 * 1024
 HANDOFF_LIMIT = 4000
 
@@ -40,6 +44,7 @@ def compose(
     session_id: str,
     page: str,
     writes: list[str],
+    task_context: str = "",
 ) -> Brief:
     cycle = position.cycle
     head = [
@@ -78,7 +83,8 @@ def compose(
             "decides pass, fail or skip."
         )
     instructions = "\n".join(head + rules)
-    inputs = ["", "## Read first"]
+    inputs = ["", task_context] if task_context else []
+    inputs += ["", "## Read first"]
     for relative in template.reads:
         exists = files.read_text(paths.inside(relative)) is not None
         inputs.append(f"- `{relative}`" + ("" if exists else " (not written yet)"))
@@ -96,6 +102,34 @@ def compose(
         inputs += previous
     text = instructions + "\n" + "\n".join(inputs)
     return Brief(stage.name, text.rstrip() + "\n", len(instructions.encode()))
+
+
+def task_section(paths: ProjectPaths, task: Task, tasks: list[Task], status: dict[str, str]) -> str:
+    """The one task an implement session works on, with only the context it needs."""
+    from sdd import check
+
+    lines = [
+        f"## Your task: {task.id}: {task.title}",
+        "",
+        f"Risk {task.risk}, effort {task.effort}. Depends on: "
+        + (", ".join(f"{d} ({status.get(d, '?')})" for d in task.depends) or "none")
+        + ". Work on this task only; the other tasks get their own sessions.",
+        "",
+        "Acceptance criteria:",
+    ]
+    lines += [f"- {c}" for c in task.criteria]
+    spec = check.parse_file(paths, check.DOCS["spec"], "spec")
+    stories = {s.id: s for s in spec.spec.stories} if spec and spec.spec else {}
+    for ref in task.stories:
+        story = stories.get(ref)
+        if story is not None:
+            lines += ["", f"Story {story.id}: {story.title}"] + [f"- {c}" for c in story.criteria]
+    tests = check.parse_file(paths, check.DOCS["test-plan"], "test-plan")
+    cases = [c for c in (tests.cases or []) if set(c.stories) & set(task.stories)] if tests else []
+    if cases:
+        lines += ["", "Test cases that trace to these stories (docs/test-plan.md):"]
+        lines += [f"- {c.id} ({c.kind}): {c.title}" for c in cases]
+    return "\n".join(lines)
 
 
 def _demote(body: str) -> str:

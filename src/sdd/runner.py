@@ -92,6 +92,7 @@ def run(
             "SDD_CYCLE": str(started.cycle),
             "SDD_PROJECT_ROOT": project.paths.root,
             "SDD_BRIEF_FILE": brief_file,
+            **({"SDD_TASK": started.task} if started.task else {}),
         }
     )
     ended = process.launch(

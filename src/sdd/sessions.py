@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from sdd import clock, completion, files, gitrepo, pages, prompts, templates
-from sdd.errors import CheckFailed, Refused, SddError
+from sdd.errors import CheckFailed, Refused, SddError, UsageError
 from sdd.gates import admit
 from sdd.project import Project, Transaction
 from sdd.state import Cycle, Session
@@ -22,6 +23,7 @@ class SessionResult:
     writes: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     brief: str = ""
+    task: str | None = None
     missing: list[str] = field(default_factory=list)
     next: dict[str, object] = field(default_factory=dict)
 
@@ -31,6 +33,7 @@ class SessionResult:
             "stage": self.stage,
             "cycle": self.cycle,
             "outcome": self.outcome,
+            "task": self.task,
             "page": self.page,
             "writes": self.writes,
             "outputs": self.outputs,
@@ -88,6 +91,11 @@ def start(
         admit(position, name)
         stage_def = project.config.workflow.stage(name)
         template = templates.load(project.paths, name)
+        task_context = ""
+        if stage_def.repeat == "per-task":
+            task, task_context = _bind_task(project, position, chosen, task)
+        elif task is not None:
+            raise UsageError(f"--task applies to the {name} stage only when it works task by task")
         session_id = tx.state.next_session_id()
         page = f"docs/sessions/{session_id}-{name}.md"
         writes = prompts.planned_writes(stage_def, chosen)
@@ -99,6 +107,7 @@ def start(
             session_id=session_id,
             page=page,
             writes=writes,
+            task_context=task_context,
         )
         root = project.paths.root
         head = gitrepo.head(root)
@@ -140,7 +149,72 @@ def start(
             task=task,
             writes=writes,
         )
-    return SessionResult(session_id, name, chosen.number, "open", page, writes, brief=brief.text)
+    return SessionResult(
+        session_id, name, chosen.number, "open", page, writes, brief=brief.text, task=task
+    )
+
+
+def _bind_task(
+    project: Project, position: Any, cycle: Cycle, requested: str | None
+) -> tuple[str | None, str]:
+    """The task an implement session works on, and the brief's section about it."""
+    from sdd import tasks as plan_tasks
+
+    approved = project.approved_tasks(cycle)
+    if not approved:
+        if requested is not None:
+            raise UsageError("--task: the approved plan has no tasks")
+        return None, ""
+    status = plan_tasks.statuses(position, approved)
+    task = plan_tasks.choose(approved, status, requested)
+    return task.id, prompts.task_section(project.paths, task, approved, status)
+
+
+def preview(
+    project: Project, stage: str | None, *, cycle: str | None = None, task: str | None = None
+) -> prompts.Brief:
+    """The brief `start` would write now, or the open session's brief; records nothing."""
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
+    position = project.position(state, chosen)
+    name = stage or position.current
+    if name is None:
+        raise Refused(
+            f"cycle {chosen.number} is finished", hint='open the next one: sdd new "TITLE"'
+        )
+    stage_def = project.config.workflow.stage(name) if name in position.names else None
+    open_session = chosen.open_session()
+    task_context = ""
+    if open_session is not None and open_session.stage == name and stage_def is not None:
+        session_id, page, writes = open_session.id, open_session.page, open_session.writes
+        approved = project.approved_tasks(chosen) if open_session.task else None
+        task_def = next((t for t in approved or [] if t.id == open_session.task), None)
+        if task_def is not None and approved:
+            from sdd import tasks as plan_tasks
+
+            status = plan_tasks.statuses(position, approved)
+            task_context = prompts.task_section(project.paths, task_def, approved, status)
+    else:
+        admit(position, name)
+        assert stage_def is not None
+        session_id = state.next_session_id()
+        page = f"docs/sessions/{session_id}-{name}.md"
+        writes = prompts.planned_writes(stage_def, chosen)
+        if stage_def.repeat == "per-task":
+            task, task_context = _bind_task(project, position, chosen, task)
+    template = templates.load(project.paths, name)
+    return prompts.compose(
+        project.paths,
+        position,
+        stage_def,
+        template,
+        session_id=session_id,
+        page=page,
+        writes=writes,
+        task_context=task_context,
+    )
 
 
 def _lay_scaffolds(project: Project, cycle: Cycle, scaffold: str | None, writes: list[str]) -> None:

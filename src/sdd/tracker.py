@@ -54,6 +54,18 @@ def next_action(
     blocker = position.blocking_gate(position.current)
     if blocker is not None:
         gate = blocker.gate.name
+        if blocker.unmet:
+            return {
+                "kind": "gate-conditions",
+                "gate": gate,
+                "stage": position.current,
+                "unmet": list(blocker.unmet),
+                "command": f"sdd questions{flag}",
+                "alternative": f"sdd start {blocker.gate.after}{flag}",
+                "summary": f"{gate} cannot pass yet: {'; '.join(blocker.unmet)}. A person answers "
+                f"the open questions (`sdd questions answer ID TEXT`), then a fresh "
+                f"{blocker.gate.after} session works the answers in",
+            }
         if blocker.state == "stale":
             summary = (
                 f"{gate} is stale: {', '.join(blocker.changed)} changed since it was approved; "
@@ -139,6 +151,7 @@ def panel(state: ProjectState, cycle: Cycle | None, position: Position | None) -
                 "reason": (decision.reason if decision and decision.kind == "reject" else None),
                 "changed": list(view.changed),
                 "note": view.note or None,
+                "unmet": list(view.unmet),
             }
         )
     for session in cycle.sessions:

@@ -17,6 +17,7 @@ NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 # Completion rules a workflow may name. Each is checked by ``sdd.completion``.
 RULES = {
     "outputs": "every output exists and holds no placeholder",
+    "contract": "the documents pass their contract and trace to each other (`sdd check`)",
     "docs-only": "no file outside docs/ changed",
     "committed": "the work is committed and the tree is clean",
     "checklist": "the handoff answers every checklist item",
@@ -38,12 +39,19 @@ class Stage:
         return "docs-only" in self.rules
 
 
+# Conditions a gate may require before a person can pass it. Checked by ``sdd.readiness``.
+CONDITIONS = {
+    "confidence": "the spec's confidence is at or above the threshold and no blocking question is open",
+}
+
+
 @dataclass(frozen=True)
 class Gate:
     name: str
     after: str
     judges: tuple[str, ...]
     on_reject: str
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,7 @@ class Workflow:
         return next((g for g in self.gates if g.after == stage), None)
 
 
-_THINKING = ("outputs", "docs-only", "checklist")
+_THINKING = ("outputs", "contract", "docs-only", "checklist")
 
 DEFAULT = Workflow(
     stages=(
@@ -91,7 +99,7 @@ DEFAULT = Workflow(
         Stage("postmortem", ("docs/post-mortems/{cycle}.md",), scaffold="postmortem"),
     ),
     gates=(
-        Gate("spec-approval", "spec", ("spec",), "spec"),
+        Gate("spec-approval", "spec", ("spec",), "spec", ("confidence",)),
         Gate("implementation-approval", "plan", ("architecture", "plan"), "plan"),
         Gate("user-approval", "user-verification", ("user-verification",), "implement"),
         Gate(
@@ -208,4 +216,8 @@ def _gate(name: str, spec: Any, stages: list[str], where: str, problems: list[st
         problems.append(f"{where}.on_reject: must name a stage of the workflow")
     elif after in stages and stages.index(on_reject) > stages.index(after):
         problems.append(f"{where}.on_reject: must be {after!r} or a stage before it")
-    return Gate(name, str(after), tuple(judges), str(on_reject))
+    requires = spec.get("requires", [])
+    if not isinstance(requires, list) or any(r not in CONDITIONS for r in requires):
+        problems.append(f"{where}.requires: must be a list drawn from {', '.join(CONDITIONS)}")
+        requires = []
+    return Gate(name, str(after), tuple(judges), str(on_reject), tuple(requires))

@@ -85,7 +85,7 @@ def new(args: Any) -> int:
 
 
 def prompt(args: Any) -> int:
-    brief = api.prompt(api.open_project(), args.stage, cycle=args.cycle)
+    brief = api.prompt(api.open_project(), args.stage, cycle=args.cycle, task=args.task)
     if args.json:
         emit_json(
             "prompt",
@@ -103,7 +103,7 @@ def prompt(args: Any) -> int:
 
 
 def start(args: Any) -> int:
-    result = api.start(api.open_project(), args.stage, cycle=args.cycle)
+    result = api.start(api.open_project(), args.stage, cycle=args.cycle, task=args.task)
     if args.json:
         emit_json("start", _dumps(result.to_json()))
         return 0
@@ -333,4 +333,103 @@ def demo(args: Any) -> int:
         "  .sdd/history.jsonl           every event, hashed; `sdd log` reads it\n"
         "Then in your own project: sdd init && sdd run"
     )
+    return 0
+
+
+def check(args: Any) -> int:
+    report = api.check(api.open_project(), args.documents or None)
+    failed = bool(report.errors) or (args.strict and bool(report.warnings))
+    if args.json:
+        data = report.to_json()
+        data["ok"] = not failed
+        emit_json("check", _dumps(data))
+    else:
+        style = Style(use_colour())
+        lines = [
+            f"{style(str(m), 'red' if m.severity == 'error' else 'yellow')}"
+            for m in report.messages
+        ]
+        summary = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {', '.join(report.checked)}"
+        lines.append(
+            summary
+            if report.messages
+            else f"All good: {', '.join(report.checked)} pass their contracts."
+        )
+        _out("\n".join(lines))
+    return 1 if failed else 0
+
+
+def tasks(args: Any) -> int:
+    rows = api.tasks(api.open_project(), cycle=args.cycle)
+    if args.json:
+        emit_json("tasks", _dumps(rows))
+        return 0
+    if not rows:
+        _out("No tasks yet: the plan session writes them in docs/implementation-plan.md.")
+        return 0
+    style = Style(use_colour())
+    colour = {"done": "green", "in-progress": "blue", "pending": "dim"}
+    lines = []
+    for row in rows:
+        waits = (
+            f"  waits on {', '.join(row['waits_on'])}"
+            if row["waits_on"] and row["status"] != "done"
+            else ""
+        )
+        marker = style(" ← next", "blue") if row["next"] else ""
+        lines.append(
+            f"  {row['id']:<5} {style(str(row['status']).ljust(11), colour.get(str(row['status']), ''))} "
+            f"risk {row['risk']!s:<6} {row['title']}{waits}{marker}"
+        )
+    _out("\n".join(lines))
+    return 0
+
+
+def questions(args: Any) -> int:
+    from sdd import questions as spec_questions
+
+    project = api.open_project()
+    if args.action == "answer":
+        from sdd.errors import UsageError
+
+        if not args.id or not args.text:
+            raise UsageError('usage: sdd questions answer ID "TEXT"')
+
+        def confirm(question: Any, code: str) -> str | None:
+            sys.stderr.write(f"\nAnswering {question.id}: {question.text}\nAnswer: {args.text}\n")
+            sys.stderr.write(f"Type {code} to record it (anything else cancels): ")
+            sys.stderr.flush()
+            try:
+                return input()
+            except EOFError:
+                return None
+
+        answered = spec_questions.answer(
+            project, args.id, args.text, stdin_is_tty=sys.stdin.isatty(), confirm=confirm
+        )
+        if args.json:
+            emit_json("questions", _dumps({"id": answered.id, "answer": answered.answer}))
+        else:
+            _out(
+                f"{answered.id} answered in docs/product-spec.md.\n"
+                "  → a fresh spec session works the answer in and updates the confidence: sdd start spec"
+            )
+        return 0
+    found = spec_questions.listing(project)
+    if args.json:
+        emit_json("questions", _dumps(found.to_json()))
+        return 0
+    style = Style(use_colour())
+    shown = "not stated" if found.confidence is None else f"{found.confidence:g} %"
+    lines = [f"Confidence: {shown} (threshold {found.threshold} %)"]
+    open_ones = [q for q in found.questions if q.answer is None]
+    for q in found.questions:
+        kind = style("blocking", "red") if q.blocking else "non-blocking"
+        state = style("open", "yellow") if q.answer is None else f"answered: {q.answer}"
+        lines.append(f"  {q.id} ({kind}) {q.text}\n      {state}")
+    if not found.questions:
+        lines.append("  No questions recorded.")
+    if open_ones:
+        lines.append(f'\nA person answers: sdd questions answer {open_ones[0].id} "…"')
+    _out("\n".join(lines))
     return 0

@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("title", help='what this cycle delivers, e.g. "Password reset"')
     p = command("prompt", "print the brief for a fresh session (default: the next one)")
     p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
+    p.add_argument("--task", help="for implement: the task (default: the next)")
     p = command("start", "start a session by hand: records it and writes its page")
     p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
+    p.add_argument("--task", help="the plan task an implement session works on (default: the next)")
     p = command("done", "complete the open session, if its outputs and handoff hold")
     p.add_argument("--note", help="handoff notes, used when the page's notes were left empty")
     p = command("abandon", "drop the open session (or, with --whole-cycle, the cycle)")
@@ -117,6 +119,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "directory", nargs="?", default="sdd-demo", help="a new folder (default: ./sdd-demo)"
     )
+    p = command("check", "check documents against their contracts and each other", cycle=False)
+    p.add_argument(
+        "documents",
+        nargs="*",
+        metavar="DOC",
+        help="spec, architecture, plan, test-plan, conventions or a path (default: the four core documents)",
+    )
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p = command("tasks", "the plan's tasks with their status and what each waits on")
+    p = command(
+        "questions",
+        "the spec's open questions; `answer ID TEXT` records a person's answer",
+        cycle=False,
+    )
+    p.add_argument("action", nargs="?", choices=["list", "answer"], default="list")
+    p.add_argument("id", nargs="?", help="the question, e.g. Q2")
+    p.add_argument("text", nargs="?", help="the answer")
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
     return parser
