@@ -117,10 +117,12 @@ def start(
     return sessions.start(project, stage, cycle=cycle, agent=agent, task=task)
 
 
-def done(project: Project, *, note: str | None = None, cycle: str | None = None) -> SessionResult:
+def done(
+    project: Project, *, note: str | None = None, cycle: str | None = None, progress: Any = None
+) -> SessionResult:
     from sdd import sessions
 
-    return sessions.done(project, note=note, cycle=cycle)
+    return sessions.done(project, note=note, cycle=cycle, progress=progress)
 
 
 def abandon_session(

@@ -26,6 +26,8 @@ from sdd.contracts import (
     read_architecture,
     read_conventions,
     read_plan,
+    read_qa,
+    read_review,
     read_spec,
     read_test_plan,
 )
@@ -43,6 +45,10 @@ CORE = ("spec", "architecture", "plan", "test-plan")
 
 
 def kind_of(relative: str) -> str | None:
+    if "/reviews/" in f"/{relative}":
+        return "review"
+    if "/test-reports/" in f"/{relative}":
+        return "qa"
     name = relative.rsplit("/", 1)[-1]
     return next((k for k, p in DOCS.items() if p.rsplit("/", 1)[-1] == name), None)
 
@@ -64,7 +70,11 @@ def _parse_text(kind: str, path: str, text: str) -> Parsed:
     from sdd.markdown import parse
 
     parsed = Parsed(kind, path)
-    template = files.read_text(package_data("docs", DOCS[kind].rsplit("/", 1)[-1]))
+    template = (
+        files.read_text(package_data("docs", DOCS[kind].rsplit("/", 1)[-1]))
+        if kind in DOCS
+        else None
+    )
     if template is not None and text.replace("\r\n", "\n") == template.replace("\r\n", "\n"):
         parsed.pristine = True
         parsed.messages.append(Message(path, 1, "error", "not written yet (still the template)"))
@@ -78,6 +88,10 @@ def _parse_text(kind: str, path: str, text: str) -> Parsed:
         parsed.tasks = read_plan(reader)
     elif kind == "test-plan":
         parsed.cases = read_test_plan(reader)
+    elif kind == "review":
+        read_review(reader)
+    elif kind == "qa":
+        read_qa(reader)
     else:
         read_conventions(reader)
     parsed.messages = placeholder_messages(path, text) + reader.messages

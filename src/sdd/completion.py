@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sdd import documents, files, gitrepo, pages
 from sdd.paths import ProjectPaths
-from sdd.state import Session
+from sdd.state import ProjectState, Session
 from sdd.templates import StageTemplate
 
 
@@ -23,6 +23,7 @@ class Evidence:
     dirty: dict[str, str]
     committed: list[str]
     outputs: dict[str, str]
+    state: ProjectState | None = None
 
     def changed(self, session: Session) -> list[str]:
         """Files changed since the session started, sdd's own files left out."""
@@ -34,7 +35,7 @@ class Evidence:
         return sorted(p for p in paths if not gitrepo.is_own(p))
 
 
-def observe(paths: ProjectPaths, session: Session) -> Evidence:
+def observe(paths: ProjectPaths, session: Session, state: ProjectState | None = None) -> Evidence:
     root = paths.root
     outputs = {}
     for relative in session.writes:
@@ -46,6 +47,7 @@ def observe(paths: ProjectPaths, session: Session) -> Evidence:
         dirty=gitrepo.dirty(root),
         committed=gitrepo.committed_changes(root, session.head_before),
         outputs=outputs,
+        state=state,
     )
 
 
@@ -119,12 +121,21 @@ def contract(paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evide
     return [str(m) for m in check.stage_messages(paths, session.writes, traceability=tracing)]
 
 
+def verified(paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
+    from sdd import verify
+
+    if ev.state is None or verify.green_at(ev.state, ev.head, ev.dirty) is None:
+        return ["no green `sdd verify` at HEAD: run `sdd verify` and make it pass"]
+    return []
+
+
 RULE_CHECKS: dict[str, Check] = {
     "outputs": outputs_written,
     "contract": contract,
     "docs-only": docs_only,
     "committed": committed,
     "checklist": checklist_answered,
+    "verify": verified,
 }
 
 

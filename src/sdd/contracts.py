@@ -20,6 +20,13 @@ STORY_ID = re.compile(r"^US-[1-9][0-9]*$")
 TASK_ID = re.compile(r"^T[1-9][0-9]*$")
 CASE_ID = re.compile(r"^TC-[1-9][0-9]*$")
 QUESTION = re.compile(r"^(Q[1-9][0-9]*)\s*\((blocking|non-blocking)\)\s*:\s*(.+)$", re.S | re.I)
+# A finding in a review or QA report: `F1 (blocking) where: what`, or
+# `F1 (blocking; escaped from plan) where: what`.
+FINDING_LINE = re.compile(
+    r"^F[0-9]+\s*\(\s*(blocking|major|minor)\s*(?:[;,]\s*escaped from\s+([a-z][a-z-]*)\s*)?\)\s*(.+)$",
+    re.I | re.S,
+)
+VERDICTS = ("approve", "changes-requested")
 CONFIDENCE = re.compile(r"^Confidence:\s*([0-9]{1,3}(?:\.[0-9]+)?)\s*%$", re.I)
 
 
@@ -366,6 +373,53 @@ def read_test_plan(reader: Reader) -> list[Case]:
             reader.warning(section.line, f"no test case of kind `{kind}`")
     _duplicates(reader, [(c.id, c.line) for c in cases])
     return cases
+
+
+def _findings(reader: Reader) -> int:
+    section = reader.section("Findings", required=False)
+    if section is None:
+        reader.error(
+            reader.title_line, "missing section `## Findings` (write `- none` when there are none)"
+        )
+        return 0
+    count = 0
+    items = section.items()
+    if not items:
+        reader.error(section.line, "list the findings, or `- none`")
+    for item in items:
+        if item.text.strip().casefold().rstrip(".") == "none":
+            continue
+        if FINDING_LINE.match(item.text.strip()):
+            count += 1
+        else:
+            reader.error(item.line, "a finding is `- Fn (blocking|major|minor) where: what`")
+    return count
+
+
+def read_review(reader: Reader) -> None:
+    verdict = reader.section("Verdict")
+    found = None
+    if verdict is not None:
+        for block in verdict.blocks:
+            key, _, value = block.text.partition(":")
+            if key.strip().casefold() == "verdict":
+                found = value.strip().casefold()
+        if found not in VERDICTS:
+            reader.error(
+                verdict.line, "the verdict is `Verdict: approve` or `Verdict: changes-requested`"
+            )
+    for title in ("Build and checks", "Architecture consistency", "Scalability risks"):
+        reader.section(title)
+    count = _findings(reader)
+    if found == "changes-requested" and count == 0 and verdict is not None:
+        reader.error(verdict.line, "changes-requested names at least one finding")
+
+
+def read_qa(reader: Reader) -> None:
+    for title in ("Tried", "Broke"):
+        reader.section(title)
+    _findings(reader)
+    reader.section("Coverage against the test plan")
 
 
 def read_conventions(reader: Reader) -> None:

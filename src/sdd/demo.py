@@ -46,6 +46,17 @@ def _commit_all(root: str, message: str) -> None:
     run_subprocess(["git", "commit", "-q", "-m", message], cwd=root, env=env, check=True)
 
 
+def _configure_verify(root: str) -> None:
+    """The demo program's checks: its unit tests, with this interpreter."""
+    import json
+    import sys
+
+    config = os.path.join(root, ".sdd", "config.toml")
+    command = json.dumps([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", "."])
+    with open(config, "a", encoding="utf-8") as handle:
+        handle.write(f'\n[[verify.checks]]\nname = "tests"\ncommand = {command}\ntimeout = 120\n')
+
+
 def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
     root = os.path.abspath(directory)
     if os.path.exists(root) and os.listdir(root):
@@ -53,6 +64,7 @@ def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
             f"{directory}: exists and is not empty", hint="give `sdd demo` a new folder"
         )
     init(root, title=TITLE, demo=True)
+    _configure_verify(root)
     _commit_all(root, "sdd demo: a new project")
     project = Project(root)
     result = DemoResult(root)

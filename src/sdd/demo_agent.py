@@ -268,7 +268,41 @@ def without_top(code: str) -> str:
     return "\n".join(kept) + "\n"
 
 
-def report(kind: str, n: str, cycle: str, date: str, tests: str) -> str:
+INVALID_UTF8_TEST = """    def test_invalid_utf8_is_replaced(self) -> None:
+        with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as handle:
+            handle.write(b"ok \\xff\\xfe ok")
+        try:
+            result = run(handle.name)
+            self.assertEqual(result.returncode, 0)
+            self.assertIn("2 ok", result.stdout)
+        finally:
+            os.unlink(handle.name)
+
+"""
+
+
+def strict(code: str) -> str:
+    return code.replace('encoding="utf-8", errors="replace"', 'encoding="utf-8"')
+
+
+def invalid_utf8_crashes(root: str) -> bool:
+    """QA's attempt to break it: a file with bytes that are not UTF-8."""
+    path = os.path.join(root, ".qa-invalid-utf8.txt")
+    with open(path, "wb") as handle:
+        handle.write(b"ok \xff\xfe ok")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "wordfreq.wordfreq", path],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        os.unlink(path)
+    return done.returncode != 0 or "Traceback" in done.stderr
+
+
+def report(kind: str, n: str, cycle: str, date: str, tests: str, broken: bool = False) -> str:
     head = {"review": f"# Review {n}: {TITLE}", "qa": f"# QA report {n}: {TITLE}"}[kind]
     if kind == "review":
         return f"""{head}
@@ -290,12 +324,32 @@ Memory grows with the number of distinct words only; a 10 MB file is read line b
 ## Findings
 - none
 """
+    tried = "- A missing file, an empty file, `--top 0`, `--top -3`, punctuation-only text, two runs at once: all held."
+    if broken:
+        return f"""{head}
+
+Cycle: {cycle}. Date: {date}.
+
+## Tried
+{tried}
+- A file holding bytes that are not UTF-8 (`ok \\xff\\xfe ok`): it crashed.
+
+## Broke
+- `wordfreq FILE` on invalid UTF-8 ends with a UnicodeDecodeError traceback; the spec says invalid bytes are replaced.
+
+## Findings
+- F1 (blocking; escaped from plan) wordfreq/wordfreq.py, reading the file: invalid UTF-8 crashes with a traceback instead of being replaced as the spec's Inputs say; the test plan has no case for it.
+
+## Coverage against the test plan
+- TC-1 pass, TC-2 pass, TC-3 pass, TC-4 pass, TC-5 pass; the plan lacks an invalid-encoding case.
+"""
     return f"""{head}
 
 Cycle: {cycle}. Date: {date}.
 
 ## Tried
-- A missing file, an empty file, `--top 0`, `--top -3`, punctuation-only text, two runs at once: all held.
+{tried}
+- A file holding bytes that are not UTF-8: the bad bytes are replaced and counting goes on.
 
 ## Broke
 - Nothing broke; the unit tests ({tests}) and the command-line cases above agree with the spec.
@@ -463,34 +517,38 @@ def main(argv: list[str]) -> int:
         notes = "Two tasks: T1 counting (US-1), T2 --top (US-2, after T1). Five test cases, one per kind."
     elif stage == "implement":
         task = os.environ.get("SDD_TASK", "")
-        code, tests, what = CODE, TESTS, "word counting and --top"
+        finding = os.environ.get("SDD_FINDING", "")
+        # The first implementation decodes strictly: QA will break it with invalid UTF-8,
+        # which the spec says must be replaced. The fix session repairs it, with a test.
+        code, tests, what = strict(CODE), TESTS, "word counting and --top"
         if task == "T1":  # counting first; --top is T2's
             code, tests, what = (
-                without_top(CODE),
+                strict(without_top(CODE)),
                 TESTS.split("    def test_top")[0],
                 "word counting",
             )
         elif task == "T2":
             what = "--top"
+        elif finding:
+            tests = TESTS.replace("    def test_top", INVALID_UTF8_TEST + "    def test_top")
+            code, what, task = CODE, f"fix for {finding}: invalid UTF-8 is replaced", finding
         write(root, "wordfreq/__init__.py", "")
         write(root, "wordfreq/wordfreq.py", code)
         write(root, "tests/__init__.py", "")
-        write(
-            root,
-            "tests/test_wordfreq.py",
-            tests.rstrip() + '\n\n\nif __name__ == "__main__":\n    unittest.main()\n'
-            if task == "T1"
-            else tests,
-        )
+        if task == "T1":
+            tests = tests.rstrip() + '\n\n\nif __name__ == "__main__":\n    unittest.main()\n'
+        write(root, "tests/test_wordfreq.py", tests)
         result = run_tests(root)
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", f"{task or session}: {what}, with tests")
-        notes = f"{task or 'All tasks'}: {what} implemented with tests ({result}); committed."
+        notes = f"{task or 'All tasks'}: {what}, with tests ({result}); committed."
     elif stage in ("review", "qa"):
         result = run_tests(root)
+        broken = invalid_utf8_crashes(root) if stage == "qa" else False
         for path in outputs:
-            write(root, path, report(stage, number(path), cycle, date, result))
-        notes = f"{stage}: tests {result}; no findings."
+            write(root, path, report(stage, number(path), cycle, date, result, broken))
+        found = "one blocking finding: invalid UTF-8 crashes." if broken else "no findings."
+        notes = f"{stage}: tests {result}; {found}"
     elif stage == "user-verification":
         for path in outputs:
             write(root, path, verification(number(path), cycle, date))

@@ -60,3 +60,9 @@ class ProcessError(SddError):
     """A child process could not be started or did not finish in time."""
 
     kind = "process"
+
+
+class NothingToVerify(CheckFailed):
+    """No checks are configured and none were detected: never green."""
+
+    kind = "nothing-to-verify"

@@ -83,7 +83,9 @@ class Position:
         stage = self._per_task()
         if stage is None:
             return set()
-        floor = self.reopen_floor(stage)
+        # A fix loop reopens implement but leaves its tasks done; a new plan does not.
+        index = self.names.index(stage)
+        floor = self.reopen_floor(self.names[index - 1]) if index else ""
         return {
             s.task
             for s in self.cycle.sessions
@@ -97,8 +99,11 @@ class Position:
         ends = self.cycle.completions.get(stage)
         if ends is None or ends[-1] <= self.reopen_floor(stage):
             return False
-        if self.tasks and stage == self._per_task():
-            return all(t in self.tasks_done for t in self.tasks)
+        if stage == self._per_task():
+            if self.cycle.open_blocking():
+                return False
+            if self.tasks:
+                return all(t in self.tasks_done for t in self.tasks)
         return True
 
     def last_completion(self, stage: str) -> str:

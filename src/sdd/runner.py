@@ -93,6 +93,7 @@ def run(
             "SDD_PROJECT_ROOT": project.paths.root,
             "SDD_BRIEF_FILE": brief_file,
             **({"SDD_TASK": started.task} if started.task else {}),
+            **({"SDD_FINDING": started.finding} if started.finding else {}),
         }
     )
     ended = process.launch(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdd import clock, completion, files, gitrepo, pages, prompts, templates
-from sdd.errors import CheckFailed, Refused, SddError, UsageError
+from sdd import clock, completion, files, findings, gitrepo, pages, prompts, templates
+from sdd.errors import CheckFailed, NothingToVerify, Refused, SddError, UsageError
 from sdd.gates import admit
 from sdd.project import Project, Transaction
 from sdd.state import Cycle, Session
@@ -24,6 +25,7 @@ class SessionResult:
     outputs: dict[str, str] = field(default_factory=dict)
     brief: str = ""
     task: str | None = None
+    finding: str | None = None
     missing: list[str] = field(default_factory=list)
     next: dict[str, object] = field(default_factory=dict)
 
@@ -34,6 +36,7 @@ class SessionResult:
             "cycle": self.cycle,
             "outcome": self.outcome,
             "task": self.task,
+            "finding": self.finding,
             "page": self.page,
             "writes": self.writes,
             "outputs": self.outputs,
@@ -92,8 +95,11 @@ def start(
         stage_def = project.config.workflow.stage(name)
         template = templates.load(project.paths, name)
         task_context = ""
+        finding = None
         if stage_def.repeat == "per-task":
-            task, task_context = _bind_task(project, position, chosen, task)
+            finding, task_context = _bind_finding(chosen, task)
+            if finding is None:
+                task, task_context = _bind_task(project, position, chosen, task)
         elif task is not None:
             raise UsageError(f"--task applies to the {name} stage only when it works task by task")
         session_id = tx.state.next_session_id()
@@ -147,11 +153,43 @@ def start(
             dirty=dirty,
             agent=agent,
             task=task,
+            finding=finding,
             writes=writes,
         )
     return SessionResult(
-        session_id, name, chosen.number, "open", page, writes, brief=brief.text, task=task
+        session_id,
+        name,
+        chosen.number,
+        "open",
+        page,
+        writes,
+        brief=brief.text,
+        task=task,
+        finding=finding,
     )
+
+
+def _bind_finding(cycle: Cycle, requested_task: str | None) -> tuple[str | None, str]:
+    """A fix session: bound to the first open blocking finding (unless a task was asked for)."""
+    if requested_task is not None:
+        return None, ""
+    blocking = cycle.open_blocking()
+    if not blocking:
+        return None, ""
+    found = blocking[0]
+    escaped = f"; it escaped from {found.escaped_from}" if found.escaped_from else ""
+    lines = [
+        f"## Your fix: {found.id} ({found.severity}, found in {found.stage}{escaped})",
+        "",
+        found.text,
+        "",
+        "First write a test that reproduces it and fails; then fix it, run the whole suite, commit.",
+        "This finding closes when this session completes with a green `sdd verify`.",
+    ]
+    others = [f.id for f in blocking[1:]]
+    if others:
+        lines.append(f"Other open blocking findings get their own sessions: {', '.join(others)}.")
+    return found.id, "\n".join(lines)
 
 
 def _bind_task(
@@ -203,7 +241,9 @@ def preview(
         page = f"docs/sessions/{session_id}-{name}.md"
         writes = prompts.planned_writes(stage_def, chosen)
         if stage_def.repeat == "per-task":
-            task, task_context = _bind_task(project, position, chosen, task)
+            finding, task_context = _bind_finding(chosen, task)
+            if finding is None:
+                task, task_context = _bind_task(project, position, chosen, task)
     template = templates.load(project.paths, name)
     return prompts.compose(
         project.paths,
@@ -255,7 +295,9 @@ def done(
     note: str | None = None,
     cycle: str | None = None,
     exit_code: int | None = None,
+    progress: Any = None,
 ) -> SessionResult:
+    _verify_if_needed(project, cycle, progress)
     with project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
         stage_def = project.config.workflow.stage(session.stage)
@@ -267,7 +309,7 @@ def done(
                 filled = pages.fill_notes(text, note)
                 if filled != text:
                     files.write_atomic(page_path, filled, display=session.page)
-        evidence = completion.observe(project.paths, session)
+        evidence = completion.observe(project.paths, session, tx.state)
         problems = completion.missing(project.paths, session, stage_def.rules, template, evidence)
         if problems:
             raise CheckFailed(
@@ -287,7 +329,36 @@ def done(
             note=note,
             exit_code=exit_code,
         )
+        if session.finding:
+            tx.record(
+                "finding.fix", cycle=chosen.number, finding=session.finding, session=session.id
+            )
+        for relative in session.writes:
+            if stage_def.name in ("review", "qa", "user-verification") or relative.startswith(
+                ("docs/reviews/", "docs/test-reports/")
+            ):
+                text = files.read_text(project.paths.inside(relative)) or ""
+                for raised in findings.from_report(text):
+                    findings.record(
+                        tx, chosen, raised, stage=session.stage, session=session.id, source=relative
+                    )
     return _finish(project, session.id)
+
+
+def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> None:
+    """Run `sdd verify` first when the stage needs a green run at HEAD and there is none."""
+    from sdd import verify
+
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    session = chosen.open_session() if chosen else None
+    if session is None or "verify" not in project.config.workflow.stage(session.stage).rules:
+        return
+    root = project.paths.root
+    if verify.green_at(state, gitrepo.head(root), gitrepo.dirty(root)) is not None:
+        return
+    with contextlib.suppress(NothingToVerify):  # the verify rule then says what is missing
+        verify.run(project, progress=progress)
 
 
 def abandon(

@@ -20,6 +20,7 @@ class Session:
     head_before: str | None
     dirty_before: dict[str, str]
     agent: str | None
+    finding: str | None = None  # a fix session's finding
     writes: list[str] = field(default_factory=list)  # the outputs it must leave
     command: list[str] = field(default_factory=list)  # the agent's command line, brief elided
     log: str | None = None  # where a headless run's output went
@@ -55,6 +56,26 @@ class Reopen:
 
 
 @dataclass
+class Finding:
+    id: str  # "F-3"
+    cycle: int
+    severity: str  # blocking, major, minor
+    stage: str  # the stage that found it
+    escaped_from: str | None  # the earlier stage that could have caught it
+    text: str
+    record: str
+    session: str | None  # the session that raised it
+    status: str = "open"  # open, fixed, waived
+    fixed_by: str | None = None
+    waived_by: dict[str, str] | None = None
+    waive_reason: str | None = None
+
+    @property
+    def blocking_open(self) -> bool:
+        return self.severity == "blocking" and self.status == "open"
+
+
+@dataclass
 class Cycle:
     number: int
     slug: str
@@ -68,6 +89,11 @@ class Cycle:
     completions: dict[str, list[str]] = field(default_factory=dict)  # stage -> end record ids
     reopens: dict[str, Reopen] = field(default_factory=dict)  # stage -> latest reopen
     decisions: list[Decision] = field(default_factory=list)
+    findings: dict[str, Finding] = field(default_factory=dict)
+    loops: list[Reopen] = field(default_factory=list)  # every reopening, in order (post-mortem)
+
+    def open_blocking(self) -> list[Finding]:
+        return [f for f in self.findings.values() if f.blocking_open]
 
     def open_session(self) -> Session | None:
         return next((s for s in reversed(self.sessions) if s.outcome == "open"), None)
@@ -83,6 +109,8 @@ class ProjectState:
     last_record: str | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    verify_runs: list[Record] = field(default_factory=list)
+    finding_count: int = 0
 
     def latest_cycle(self) -> Cycle | None:
         return self.cycles[max(self.cycles)] if self.cycles else None
@@ -143,6 +171,7 @@ def fold(records: list[Record]) -> ProjectState:
                 head_before=record.get("head") if isinstance(record.get("head"), str) else None,
                 dirty_before={k: str(v) for k, v in _dict(record, "dirty").items()},
                 agent=record.get("agent") if isinstance(record.get("agent"), str) else None,
+                finding=record.get("finding") if isinstance(record.get("finding"), str) else None,
                 writes=_strings(record, "writes"),
             )
             cycle.sessions.append(session)
@@ -189,12 +218,44 @@ def fold(records: list[Record]) -> ProjectState:
             )
             cycle.decisions.append(decision)
             if decision.kind == "reject" and decision.to:
-                cycle.reopens[decision.to] = Reopen(
+                reopen = Reopen(
                     decision.to, record["id"], decision.reason or "", f"{decision.gate} rejected"
                 )
+                cycle.reopens[decision.to] = reopen
+                cycle.loops.append(reopen)
+        elif kind == "finding.add" and cycle is not None:
+            ident = _text(record, "finding")
+            if ident and ident not in cycle.findings:
+                escaped = record.get("escaped_from")
+                raised = record.get("session")
+                cycle.findings[ident] = Finding(
+                    ident,
+                    cycle.number,
+                    _text(record, "severity"),
+                    _text(record, "stage"),
+                    escaped if isinstance(escaped, str) else None,
+                    _text(record, "text"),
+                    record["id"],
+                    raised if isinstance(raised, str) else None,
+                )
+                state.finding_count += 1
+        elif kind == "finding.fix" and cycle is not None:
+            found = cycle.findings.get(_text(record, "finding"))
+            if found is not None and found.status == "open":
+                found.status, found.fixed_by = "fixed", _text(record, "session")
+        elif kind == "finding.waive" and cycle is not None:
+            found = cycle.findings.get(_text(record, "finding"))
+            if found is not None and found.status == "open":
+                found.status = "waived"
+                found.waived_by = {k: str(v) for k, v in _dict(record, "by").items()}
+                found.waive_reason = _text(record, "reason")
+        elif kind == "verify.run":
+            state.verify_runs.append(record)
         elif kind == "stage.reopen" and cycle is not None:
             stage = _text(record, "stage")
-            cycle.reopens[stage] = Reopen(
+            reopen = Reopen(
                 stage, record["id"], _text(record, "reason"), _text(record, "source") or "reopened"
             )
+            cycle.reopens[stage] = reopen
+            cycle.loops.append(reopen)
     return state

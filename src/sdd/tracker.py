@@ -82,6 +82,18 @@ def next_action(
             "summary": summary,
         }
     stage = position.current
+    blocking = cycle.open_blocking()
+    if blocking and position.workflow.stage(stage).repeat == "per-task":
+        found = blocking[0]
+        return {
+            "kind": "session",
+            "stage": stage,
+            "finding": found.id,
+            "command": stage_command(stage) + flag,
+            "summary": f"fix {found.id} ({found.severity}, found in {found.stage}) in a fresh "
+            f"{stage} session"
+            + (f"; {len(blocking) - 1} more blocking after it" if len(blocking) > 1 else ""),
+        }
     return {
         "kind": "session",
         "stage": stage,
@@ -110,6 +122,7 @@ def panel(state: ProjectState, cycle: Cycle | None, position: Position | None) -
         "stages": [],
         "gates": [],
         "sessions": [],
+        "findings": [],
         "next": next_action(state, cycle, position),
         "problems": [
             {"line": p.line, "record": p.record_id, "what": p.what} for p in state.problems
@@ -118,6 +131,10 @@ def panel(state: ProjectState, cycle: Cycle | None, position: Position | None) -
     }
     if cycle is None or position is None:
         return data
+    data["findings"] = [
+        {"id": f.id, "severity": f.severity, "stage": f.stage, "status": f.status, "text": f.text}
+        for f in cycle.findings.values()
+    ]
     data["cycle"] = {
         "number": cycle.number,
         "slug": cycle.slug,

@@ -21,6 +21,7 @@ RULES = {
     "docs-only": "no file outside docs/ changed",
     "committed": "the work is committed and the tree is clean",
     "checklist": "the handoff answers every checklist item",
+    "verify": "a green `sdd verify` at HEAD (`sdd done` runs it when there is none)",
 }
 
 
@@ -77,6 +78,7 @@ class Workflow:
 
 
 _THINKING = ("outputs", "contract", "docs-only", "checklist")
+_CHECKING = ("outputs", "contract", "verify", "checklist")
 
 DEFAULT = Workflow(
     stages=(
@@ -86,16 +88,21 @@ DEFAULT = Workflow(
         Stage("spec", ("docs/product-spec.md",), _THINKING),
         Stage("architecture", ("docs/architecture.md",), _THINKING),
         Stage("plan", ("docs/implementation-plan.md", "docs/test-plan.md"), _THINKING),
-        Stage("implement", (), ("committed", "checklist"), repeat="per-task"),
-        Stage("review", ("docs/reviews/{cycle}-R{n}.md",), scaffold="review"),
-        Stage("qa", ("docs/test-reports/{cycle}-Q{n}.md",), scaffold="qa"),
+        Stage("implement", (), ("committed", "verify", "checklist"), repeat="per-task"),
+        Stage("review", ("docs/reviews/{cycle}-R{n}.md",), _CHECKING, scaffold="review"),
+        Stage("qa", ("docs/test-reports/{cycle}-Q{n}.md",), _CHECKING, scaffold="qa"),
         Stage(
             "user-verification",
             ("docs/verification/{cycle}-U{n}.md",),
             actor="person",
             scaffold="user-verification",
         ),
-        Stage("final-verification", ("docs/releases/{cycle}.md",), scaffold="release"),
+        Stage(
+            "final-verification",
+            ("docs/releases/{cycle}.md",),
+            ("outputs", "verify", "checklist"),
+            scaffold="release",
+        ),
         Stage("postmortem", ("docs/post-mortems/{cycle}.md",), scaffold="postmortem"),
     ),
     gates=(

@@ -130,7 +130,12 @@ def _session_end(command: str, result: Any, args: Any, headline: str) -> int:
 
 
 def done(args: Any) -> int:
-    result = api.done(api.open_project(), note=args.note, cycle=args.cycle)
+    result = api.done(
+        api.open_project(),
+        note=args.note,
+        cycle=args.cycle,
+        progress=_verify_progress(not args.json and sys.stderr.isatty()),
+    )
     outputs = ", ".join(result.outputs) or "committed work"
     return _session_end(
         "done", result, args, f"Session {result.session} ({result.stage}) complete: {outputs}"
@@ -432,4 +437,155 @@ def questions(args: Any) -> int:
     if open_ones:
         lines.append(f'\nA person answers: sdd questions answer {open_ones[0].id} "…"')
     _out("\n".join(lines))
+    return 0
+
+
+def _verify_progress(enabled: bool) -> Any:
+    """A progress line on the terminal while long checks run."""
+    import threading
+    import time
+
+    state: dict[str, Any] = {}
+
+    def tick(name: str, begun: float, stop: threading.Event) -> None:
+        while not stop.wait(1.0):
+            sys.stderr.write(f"\r  running {name}… {time.monotonic() - begun:.0f} s ")
+            sys.stderr.flush()
+
+    def progress(event: str, spec: Any, check: Any) -> None:
+        if not enabled:
+            return
+        if event == "start":
+            stop = threading.Event()
+            state["stop"] = stop
+            sys.stderr.write(f"  running {spec.name}: {' '.join(spec.command)}")
+            sys.stderr.flush()
+            threading.Thread(
+                target=tick, args=(spec.name, time.monotonic(), stop), daemon=True
+            ).start()
+        else:
+            state["stop"].set()
+            verdict = (
+                "ok"
+                if check.passed
+                else ("timed out" if check.timed_out else f"exit {check.exit_code}")
+            )
+            sys.stderr.write(
+                f"\r  {spec.name}: {verdict} ({check.seconds:.1f} s)" + " " * 20 + "\n"
+            )
+
+    return progress
+
+
+def verify(args: Any) -> int:
+    from sdd import verify as checks
+
+    project = api.open_project()
+    specs, detected = checks.checks_for(project)
+    if detected and specs and not args.json:
+        sys.stderr.write(
+            "sdd: no checks configured; detected: " + ", ".join(s.name for s in specs) + "\n"
+        )
+    result = checks.run(project, progress=_verify_progress(not args.json and sys.stderr.isatty()))
+    if args.json:
+        emit_json("verify", _dumps(result.to_json()))
+        return 0 if result.ok else 1
+    style = Style(use_colour())
+    lines = ["", "| check | result | time | log |", "|---|---|---|---|"]
+    for check in result.checks:
+        verdict = (
+            "passed"
+            if check.passed
+            else ("timed out" if check.timed_out else f"failed (exit {check.exit_code})")
+        )
+        lines.append(
+            f"| {check.name} | {style(verdict, 'green' if check.passed else 'red')} | {check.seconds:.1f} s | {check.log} |"
+        )
+    head = (result.head or "no commit")[:12]
+    lines.append(
+        f"\n{style('Green' if result.ok else 'Red', 'green' if result.ok else 'red')} at {head}"
+        + (
+            ""
+            if result.clean
+            else f" (uncommitted: {', '.join(result.dirty[:5])}{' …' if len(result.dirty) > 5 else ''})"
+        )
+    )
+    _out("\n".join(lines))
+    return 0 if result.ok else 1
+
+
+def findings(args: Any) -> int:
+    from sdd import findings as found
+
+    project = api.open_project()
+    if args.action == "add":
+        from sdd.errors import UsageError
+
+        if not args.severity or not args.text:
+            raise UsageError(
+                'usage: sdd findings add --severity blocking|major|minor --stage STAGE "TEXT"'
+            )
+        ident = found.add(
+            project,
+            found.Raised(args.severity, " ".join(args.text), args.escaped_from),
+            stage=args.stage,
+            cycle=args.cycle,
+        )
+        if args.json:
+            emit_json("findings", _dumps({"id": ident}))
+        else:
+            extra = (
+                "; the cycle goes back to implement for a fix"
+                if args.severity == "blocking"
+                else ""
+            )
+            _out(f"{ident} recorded ({args.severity}){extra}.")
+        return 0
+    if args.action == "waive":
+        from sdd.errors import UsageError
+
+        if not args.text or not args.reason:
+            raise UsageError('usage: sdd findings waive ID --reason "TEXT"')
+
+        def confirm(finding: Any, code: str) -> str | None:
+            sys.stderr.write(
+                f"\nWaiving {finding.id} ({finding.severity}): {finding.text}\nReason: {args.reason}\n"
+            )
+            sys.stderr.write(f"Type {code} to waive it (anything else cancels): ")
+            sys.stderr.flush()
+            try:
+                return input()
+            except EOFError:
+                return None
+
+        waived = found.waive(
+            project,
+            args.text[0],
+            args.reason,
+            stdin_is_tty=sys.stdin.isatty(),
+            confirm=confirm,
+            cycle=args.cycle,
+        )
+        if args.json:
+            emit_json("findings", _dumps({"id": waived.id, "status": "waived"}))
+        else:
+            _out(f"{waived.id} waived.")
+        return 0
+    state = project.load()
+    cycle = project.cycle(state, args.cycle)
+    rows = found.rows(cycle) if cycle else []
+    if args.json:
+        emit_json("findings", _dumps(rows))
+        return 0
+    if not rows:
+        _out("No findings in this cycle.")
+        return 0
+    style = Style(use_colour())
+    colour = {"open": "red", "fixed": "green", "waived": "dim"}
+    for row in rows:
+        escaped = f", escaped from {row['escaped_from']}" if row["escaped_from"] else ""
+        _out(
+            f"  {row['id']:<5} {style(str(row['status']).ljust(7), colour.get(str(row['status']), ''))} "
+            f"{row['severity']:<9} {row['stage']}{escaped}: {row['text']}"
+        )
     return 0

@@ -136,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["list", "answer"], default="list")
     p.add_argument("id", nargs="?", help="the question, e.g. Q2")
     p.add_argument("text", nargs="?", help="the answer")
+    command(
+        "verify",
+        "run the project's checks (build, types, lint, tests) and record the evidence",
+        cycle=False,
+    )
+    p = command(
+        "findings", "findings of review, QA and user verification; add one; waive one (a person)"
+    )
+    p.add_argument("action", nargs="?", choices=["list", "add", "waive"], default="list")
+    p.add_argument("text", nargs="*", help="add: what is wrong; waive: the finding id")
+    p.add_argument("--severity", choices=["blocking", "major", "minor"])
+    p.add_argument("--stage", help="the stage that found it (default: the open session's)")
+    p.add_argument(
+        "--escaped-from", metavar="STAGE", help="the earlier stage that could have caught it"
+    )
+    p.add_argument("--reason", help="waive: why")
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
     return parser
