@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sdd.init import InitResult
     from sdd.project import Project
     from sdd.prompts import Brief
+    from sdd.release import Released
     from sdd.runner import RunResult
     from sdd.sessions import SessionResult
 
@@ -270,3 +271,24 @@ def demo(directory: str, *, on_step: Any = None) -> DemoResult:
     from sdd.demo import demo as _demo
 
     return _demo(directory, on_step=on_step)
+
+
+def person_stage_to_run(project: Project, stage: str | None) -> str | None:
+    """The stage `sdd run` would run, when it is a person's stage (user verification)."""
+    from sdd import sessions
+
+    state = project.load()
+    cycle = state.latest_cycle()
+    workflow = project.config.workflow
+    open_session = cycle.open_session() if cycle else None
+    if open_session is not None and stage in (None, open_session.stage):
+        name = open_session.stage
+    else:
+        name = sessions.check_admission(project, stage)
+    return name if name in workflow.by_name and workflow.stage(name).actor == "person" else None
+
+
+def release(project: Project, *, tag: str | None = None, cycle: str | None = None) -> Released:
+    from sdd import release as _release
+
+    return _release.release(project, tag=tag, cycle=cycle)

@@ -27,6 +27,7 @@ from sdd.contracts import (
     read_conventions,
     read_plan,
     read_qa,
+    read_release,
     read_review,
     read_spec,
     read_test_plan,
@@ -49,6 +50,8 @@ def kind_of(relative: str) -> str | None:
         return "review"
     if "/test-reports/" in f"/{relative}":
         return "qa"
+    if "/releases/" in f"/{relative}":
+        return "release"
     name = relative.rsplit("/", 1)[-1]
     return next((k for k, p in DOCS.items() if p.rsplit("/", 1)[-1] == name), None)
 
@@ -64,6 +67,7 @@ class Parsed:
     spec: Spec | None = None
     tasks: list[Task] | None = None
     cases: list[Case] | None = None
+    uncertain: list[str] | None = None  # a release checklist's UNCERTAIN items
 
 
 def _parse_text(kind: str, path: str, text: str) -> Parsed:
@@ -92,6 +96,8 @@ def _parse_text(kind: str, path: str, text: str) -> Parsed:
         read_review(reader)
     elif kind == "qa":
         read_qa(reader)
+    elif kind == "release":
+        parsed.uncertain = read_release(reader)
     else:
         read_conventions(reader)
     parsed.messages = placeholder_messages(path, text) + reader.messages
@@ -117,6 +123,7 @@ def _thaw(data: dict[str, Any]) -> Parsed:
         parsed.tasks = [Task(**t) for t in data["tasks"]]
     if data["cases"] is not None:
         parsed.cases = [Case(**c) for c in data["cases"]]
+    parsed.uncertain = data.get("uncertain")
     return parsed
 
 

@@ -129,6 +129,12 @@ def verified(paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evide
     return []
 
 
+def no_blocking(_p: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
+    cycle = ev.state.cycles.get(session.cycle) if ev.state else None
+    blocking = cycle.open_blocking() if cycle else []
+    return [f"blocking finding {f.id} is open: {f.text}" for f in blocking]
+
+
 RULE_CHECKS: dict[str, Check] = {
     "outputs": outputs_written,
     "contract": contract,
@@ -136,6 +142,7 @@ RULE_CHECKS: dict[str, Check] = {
     "committed": committed,
     "checklist": checklist_answered,
     "verify": verified,
+    "no-blocking": no_blocking,
 }
 
 

@@ -422,6 +422,28 @@ def read_qa(reader: Reader) -> None:
     reader.section("Coverage against the test plan")
 
 
+RELEASE_SECTIONS = ("Security", "Performance", "Tests", "Documentation")
+
+
+def read_release(reader: Reader) -> list[str]:
+    """The release checklist; returns the items marked UNCERTAIN."""
+    uncertain: list[str] = []
+    for title in RELEASE_SECTIONS:
+        section = reader.section(title)
+        if section is None:
+            continue
+        for item in section.items():
+            word, _, rest = item.text.strip().partition(" ")
+            if word.upper() == "UNCERTAIN":
+                uncertain.append(f"{title}: {rest.strip()}")
+            elif word.upper() != "OK":
+                reader.error(item.line, "a checklist item starts with OK or UNCERTAIN")
+            elif "evidence:" not in rest.casefold():
+                reader.error(item.line, "an OK item names its evidence (`— evidence: …`)")
+    reader.section("Decision")
+    return uncertain
+
+
 def read_conventions(reader: Reader) -> None:
     for title in ("How to build", "How to test", "Code layout", "Conventions"):
         reader.section(title)

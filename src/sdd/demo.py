@@ -59,6 +59,14 @@ def _configure_verify(root: str) -> None:
 
 def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
     root = os.path.abspath(directory)
+    # The demo's own commits and tag carry the demo's name, whatever git is configured with.
+    for key, value in (
+        ("GIT_AUTHOR_NAME", "sdd demo"),
+        ("GIT_AUTHOR_EMAIL", "demo@sdd.invalid"),
+        ("GIT_COMMITTER_NAME", "sdd demo"),
+        ("GIT_COMMITTER_EMAIL", "demo@sdd.invalid"),
+    ):
+        os.environ.setdefault(key, value)
     if os.path.exists(root) and os.listdir(root):
         raise UsageError(
             f"{directory}: exists and is not empty", hint="give `sdd demo` a new folder"
@@ -84,6 +92,11 @@ def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
                     details=ran.missing,
                 )
             text = f"{ran.session} {ran.stage}: complete (sdd run --agent demo)"
+        elif action["kind"] == "release":
+            from sdd.release import release
+
+            done = release(project, tag="v1.0.0")
+            text = f"release recorded: {done.version} at {str(done.head)[:12]}, tagged"
         elif action["kind"] == "gate":
             approvals.decide(
                 project,

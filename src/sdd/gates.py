@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sdd.state import Cycle, Decision
-from sdd.workflow import Gate, Workflow
+from sdd.workflow import RELEASE_GATE, Gate, Workflow
 
 Hasher = Callable[[str], "str | None"]
 # What a gate still lacks before a person may pass it (e.g. the spec's confidence).
@@ -46,6 +46,7 @@ class Position:
         hasher: Hasher,
         tasks: list[str] | None = None,
         conditions: Conditions | None = None,
+        released: bool = False,
     ) -> None:
         self.workflow = workflow
         self.cycle = cycle
@@ -53,6 +54,7 @@ class Position:
         self.names = workflow.names(discovery=cycle.discovery)
         self._hasher = hasher
         self._conditions = conditions
+        self.released = released
         self.tasks = tasks or []  # the approved plan's task ids, in plan order
         self.tasks_done = self._tasks_done()
         self.done = {name: self._is_done(name) for name in self.names}
@@ -175,6 +177,15 @@ class Position:
                 return view
         return None
 
+    def release_due(self, stage: str) -> bool:
+        """Whether `stage` waits for `sdd release`: it follows a passed release gate."""
+        index = self.names.index(stage)
+        if index == 0 or self.released:
+            return False
+        gate = self.workflow.gate_after(self.names[index - 1])
+        view = self.gate_view(gate.name) if gate and gate.name == RELEASE_GATE else None
+        return view is not None and view.passed
+
     @property
     def finished(self) -> bool:
         return self.current is None and all(v.passed for v in self.gates)
@@ -218,6 +229,11 @@ def admit(position: Position, stage: str) -> None:
             why = f"{gate} is {blocker.state}: nothing passes it but a person's approval"
             hint = f"a person runs `sdd approve {gate}` in their own terminal"
         raise Refused(f"{stage} is behind the gate {gate}; {why}", hint=hint)
+    if position.release_due(stage) and index == current:
+        raise Refused(
+            f"{stage} comes after the release, which is not recorded yet",
+            hint="record it: sdd release [--tag TAG]",
+        )
     if index > current:
         raise Refused(
             f"{stage} is not next: {position.current} comes first",

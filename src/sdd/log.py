@@ -37,6 +37,25 @@ def describe(record: Record) -> str:
         by = record.get("by")
         who = str(by.get("name", "?")) if isinstance(by, dict) else "?"
         return f"{get('question')} answered by {who}: {get('answer', '')}"
+    if kind == "finding.add":
+        return f"{get('finding')} ({get('severity')}) found in {get('stage')}: {get('text', '')}"
+    if kind == "finding.fix":
+        return f"{get('finding')} fixed by {get('session')}"
+    if kind == "finding.waive":
+        return f"{get('finding')} waived: {get('reason', '')}"
+    if kind == "verify.run":
+        checks = record.get("checks")
+        checks = checks if isinstance(checks, list) else []
+        head = str(get("head") or "no commit")[:12]
+        return f"verify {'green' if get('ok') else 'red'} at {head} ({len(checks)} checks)"
+    if kind == "verification.verdict":
+        return f"{get('session')} {get('item')}: {get('verdict')}" + (
+            f" — {get('note')}" if get("note") else ""
+        )
+    if kind == "release":
+        return f"cycle {get('cycle')} released as {get('version')}" + (
+            f" (tag {get('tag')})" if get("tag") else ""
+        )
     if kind == "stage.reopen":
         return f"{get('stage')} reopened: {get('reason', '')}"
     return str(kind)

@@ -92,7 +92,7 @@ class Project:
         def conditions(gate: Gate, documents: dict[str, str | None]) -> list[str]:
             from sdd import readiness
 
-            return readiness.unmet(self.paths, gate, documents, threshold)
+            return readiness.unmet(self.paths, gate, documents, threshold, state, cycle)
 
         return Position(
             self.config.workflow,
@@ -101,6 +101,7 @@ class Project:
             hasher=hasher or DocHasher(self.paths),
             tasks=[t.id for t in tasks] if tasks else None,
             conditions=conditions,
+            released=cycle.number in state.releases,
         )
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:

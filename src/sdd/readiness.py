@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from sdd import check
 from sdd.paths import ProjectPaths
+from sdd.state import Cycle, ProjectState
 from sdd.workflow import Gate
 
 
 def unmet(
-    paths: ProjectPaths, gate: Gate, documents: dict[str, str | None], threshold: int
+    paths: ProjectPaths,
+    gate: Gate,
+    documents: dict[str, str | None],
+    threshold: int,
+    state: ProjectState | None = None,
+    cycle: Cycle | None = None,
 ) -> list[str]:
     problems: list[str] = []
     for condition in gate.requires:
         if condition == "confidence":
             problems += _confidence(paths, documents, threshold)
+        elif condition == "release-ready":
+            problems += _release_ready(paths, documents, state, cycle)
     return problems
 
 
@@ -33,4 +41,27 @@ def _confidence(paths: ProjectPaths, documents: dict[str, str | None], threshold
     for question in spec.questions:
         if question.blocking and question.answer is None:
             problems.append(f"blocking question {question.id} is open: {question.text}")
+    return problems
+
+
+def _release_ready(
+    paths: ProjectPaths,
+    documents: dict[str, str | None],
+    state: ProjectState | None,
+    cycle: Cycle | None,
+) -> list[str]:
+    from sdd import gitrepo, verify
+
+    problems = []
+    for relative in documents:
+        if check.kind_of(relative) == "release":
+            parsed = check.parse_file(paths, relative, "release")
+            for item in (parsed.uncertain or []) if parsed else []:
+                problems.append(f"{relative}: uncertain: {item}")
+    if state is not None:
+        root = paths.root
+        if verify.green_at(state, gitrepo.head(root), gitrepo.dirty(root)) is None:
+            problems.append("no green `sdd verify` at HEAD")
+    for finding in cycle.open_blocking() if cycle else []:
+        problems.append(f"blocking finding {finding.id} is open: {finding.text}")
     return problems

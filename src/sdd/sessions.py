@@ -334,7 +334,7 @@ def done(
                 "finding.fix", cycle=chosen.number, finding=session.finding, session=session.id
             )
         for relative in session.writes:
-            if stage_def.name in ("review", "qa", "user-verification") or relative.startswith(
+            if stage_def.name in ("review", "qa") or relative.startswith(
                 ("docs/reviews/", "docs/test-reports/")
             ):
                 text = files.read_text(project.paths.inside(relative)) or ""

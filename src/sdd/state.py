@@ -110,6 +110,10 @@ class ProjectState:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     verify_runs: list[Record] = field(default_factory=list)
+    verdicts: dict[str, dict[str, tuple[str, str]]] = field(
+        default_factory=dict
+    )  # session -> item -> (verdict, note)
+    releases: dict[int, Record] = field(default_factory=dict)  # cycle -> its release record
     finding_count: int = 0
 
     def latest_cycle(self) -> Cycle | None:
@@ -249,6 +253,11 @@ def fold(records: list[Record]) -> ProjectState:
                 found.status = "waived"
                 found.waived_by = {k: str(v) for k, v in _dict(record, "by").items()}
                 found.waive_reason = _text(record, "reason")
+        elif kind == "verification.verdict":
+            given = state.verdicts.setdefault(_text(record, "session"), {})
+            given[_text(record, "item")] = (_text(record, "verdict"), _text(record, "note"))
+        elif kind == "release" and cycle is not None:
+            state.releases[cycle.number] = record
         elif kind == "verify.run":
             state.verify_runs.append(record)
         elif kind == "stage.reopen" and cycle is not None:

@@ -55,16 +55,20 @@ def next_action(
     if blocker is not None:
         gate = blocker.gate.name
         if blocker.unmet:
+            if any(u.startswith("no green") for u in blocker.unmet):
+                command = "sdd verify"
+            elif "confidence" in blocker.gate.requires:
+                command = f"sdd questions{flag}"
+            else:
+                command = f"sdd start {blocker.gate.after}{flag}"
             return {
                 "kind": "gate-conditions",
                 "gate": gate,
                 "stage": position.current,
                 "unmet": list(blocker.unmet),
-                "command": f"sdd questions{flag}",
+                "command": command,
                 "alternative": f"sdd start {blocker.gate.after}{flag}",
-                "summary": f"{gate} cannot pass yet: {'; '.join(blocker.unmet)}. A person answers "
-                f"the open questions (`sdd questions answer ID TEXT`), then a fresh "
-                f"{blocker.gate.after} session works the answers in",
+                "summary": f"{gate} cannot pass yet: {'; '.join(blocker.unmet)}",
             }
         if blocker.state == "stale":
             summary = (
@@ -82,6 +86,13 @@ def next_action(
             "summary": summary,
         }
     stage = position.current
+    if position.release_due(stage):
+        return {
+            "kind": "release",
+            "stage": stage,
+            "command": f"sdd release{flag} --tag TAG",
+            "summary": "deployment is approved: record the release (and tag it), then the post-mortem",
+        }
     blocking = cycle.open_blocking()
     if blocking and position.workflow.stage(stage).repeat == "per-task":
         found = blocking[0]

@@ -22,6 +22,7 @@ RULES = {
     "committed": "the work is committed and the tree is clean",
     "checklist": "the handoff answers every checklist item",
     "verify": "a green `sdd verify` at HEAD (`sdd done` runs it when there is none)",
+    "no-blocking": "no blocking finding is open",
 }
 
 
@@ -40,9 +41,13 @@ class Stage:
         return "docs-only" in self.rules
 
 
+# The gate after which `sdd release` records the release before the cycle goes on.
+RELEASE_GATE = "deployment-approval"
+
 # Conditions a gate may require before a person can pass it. Checked by ``sdd.readiness``.
 CONDITIONS = {
     "confidence": "the spec's confidence is at or above the threshold and no blocking question is open",
+    "release-ready": "nothing in the release checklist is uncertain, verify is green at HEAD, no blocking finding is open",
 }
 
 
@@ -100,7 +105,7 @@ DEFAULT = Workflow(
         Stage(
             "final-verification",
             ("docs/releases/{cycle}.md",),
-            ("outputs", "verify", "checklist"),
+            ("outputs", "contract", "verify", "no-blocking", "checklist"),
             scaffold="release",
         ),
         Stage("postmortem", ("docs/post-mortems/{cycle}.md",), scaffold="postmortem"),
@@ -114,6 +119,7 @@ DEFAULT = Workflow(
             "final-verification",
             ("final-verification",),
             "final-verification",
+            ("release-ready",),
         ),
     ),
 )

@@ -234,6 +234,8 @@ def run(args: Any) -> int:
     from sdd.errors import EXIT_FAILED, EXIT_INTERRUPTED
 
     project = api.open_project()
+    if args.agent in (None, "person") and api.person_stage_to_run(project, args.stage):
+        return _user_verification(project, args)
     mode = "headless" if args.headless else "interactive"
 
     def on_launch(command: list[str], note: str | None) -> None:
@@ -588,4 +590,96 @@ def findings(args: Any) -> int:
             f"  {row['id']:<5} {style(str(row['status']).ljust(7), colour.get(str(row['status']), ''))} "
             f"{row['severity']:<9} {row['stage']}{escaped}: {row['text']}"
         )
+    return 0
+
+
+def _user_verification(project: Any, args: Any) -> int:
+    """The person's walkthrough: every item passed, failed or skipped, then the gate."""
+    from sdd import userverify
+    from sdd.errors import EXIT_INTERRUPTED
+
+    walk = userverify.begin(project, stdin_is_tty=sys.stdin.isatty())
+    style = Style(use_colour())
+    err = sys.stderr
+    decided = len(walk.verdicts)
+    err.write(style(f"User verification ({walk.session}): {len(walk.items)} items", "bold") + "\n")
+    if decided:
+        err.write(f"Resuming: {decided} already decided.\n")
+    err.write(f"\nHow to run it\n{walk.how_to_run}\n\n")
+
+    def ask(item: Any, number: int, total: int) -> tuple[str, str]:
+        while True:
+            err.write(f"[{number}/{total}] {item.text}\n  (p)ass, (f)ail, (s)kip, (q)uit for now: ")
+            err.flush()
+            try:
+                answer = input().strip().lower()
+            except EOFError:
+                raise KeyboardInterrupt from None
+            if answer in ("q", "quit"):
+                raise KeyboardInterrupt
+            verdict = {"p": "pass", "f": "fail", "s": "skip"}.get(answer[:1])
+            if verdict is None:
+                continue
+            note = ""
+            while verdict != "pass" and not note:
+                err.write("  what went wrong? " if verdict == "fail" else "  why skip it? ")
+                err.flush()
+                try:
+                    note = input().strip()
+                except EOFError:
+                    raise KeyboardInterrupt from None
+            return verdict, note
+
+    try:
+        walk = userverify.walk(project, walk, ask)
+    except KeyboardInterrupt:
+        err.write(
+            f"\nStopped; {len(walk.verdicts)} of {len(walk.items)} decided. Resume with: sdd run user-verification\n"
+        )
+        return EXIT_INTERRUPTED
+    _out(f"User verification complete: {walk.document}")
+    if walk.failures:
+        _out(
+            f"{len(walk.failures)} failed: recorded as blocking findings {', '.join(walk.failures)}; "
+            "the cycle goes back to implement.\n\n"
+            + next_text(api.status(project.paths.root).data["next"], style)
+        )
+        return 0
+    err.write("\nEvery item passed or was skipped with a reason. Decide user-approval now.\n")
+    try:
+        result = api.decide_gate(
+            project,
+            "user-approval",
+            approve=True,
+            confirm=_confirm("approve"),
+            stdin_is_tty=sys.stdin.isatty(),
+        )
+    except KeyboardInterrupt:
+        err.write("\nNot decided; later: sdd approve user-approval\n")
+        return 0
+    except Exception as exc:  # a refused or cancelled gate leaves the verification done
+        from sdd.errors import SddError
+
+        if not isinstance(exc, SddError):
+            raise
+        err.write(f"user-approval not given: {exc.message}\n  → later: sdd approve user-approval\n")
+        return 0
+    _out(
+        f"user-approval approved by {result.by.get('name', '')}.\n\n"
+        + next_text(result.next, style)
+    )
+    return 0
+
+
+def release(args: Any) -> int:
+    result = api.release(api.open_project(), tag=args.tag, cycle=args.cycle)
+    if args.json:
+        emit_json("release", _dumps(result.to_json()))
+        return 0
+    tagged = f", tagged {result.tag}" if result.tag else ""
+    _out(
+        f"Cycle {result.cycle} released as {result.version} at {str(result.head)[:12]}{tagged}.\n"
+        f"  evidence: verify run {result.verify_run}, approval {result.approval}\n"
+        "  → next: the post-mortem: sdd run postmortem"
+    )
     return 0

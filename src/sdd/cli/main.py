@@ -152,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--escaped-from", metavar="STAGE", help="the earlier stage that could have caught it"
     )
     p.add_argument("--reason", help="waive: why")
+    p = command("release", "record the release after deployment-approval (and tag it)")
+    p.add_argument("--tag", help="create this annotated git tag at HEAD (also the version)")
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
     return parser
