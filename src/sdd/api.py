@@ -6,6 +6,8 @@ modules they do not use.
 
 from __future__ import annotations
 
+import os
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -292,3 +294,48 @@ def release(project: Project, *, tag: str | None = None, cycle: str | None = Non
     from sdd import release as _release
 
     return _release.release(project, tag=tag, cycle=cycle)
+
+
+def postmortem(project: Project, *, cycle: str | None = None) -> dict[str, Any]:
+    """The cycle's figures from the history; also written into its post-mortem when it exists."""
+    from sdd import postmortem as _postmortem
+
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        from sdd.errors import Refused
+
+        raise Refused("there is no cycle yet")
+    data = _postmortem.figures(state, chosen, project.config.workflow)
+    relative = _postmortem.document_path(chosen, project.config.workflow)
+    data["document"] = None
+    if relative and os.path.exists(project.paths.inside(relative)):
+        _postmortem.fill(project.paths, relative, data)
+        data["document"] = relative
+    return data
+
+
+def templates_diff(project: Project) -> list[Any]:
+    from sdd import template_upgrade
+
+    return template_upgrade.diff(project.paths)
+
+
+def templates_upgrade(project: Project) -> Any:
+    from sdd import template_upgrade
+
+    with project.transaction() as tx:
+        before = project.template_hashes()
+        result = template_upgrade.upgrade(project.paths)
+        after = project.template_hashes()
+        changed = {p: h for p, h in after.items() if before.get(p) != h}
+        if changed:
+            cycle = tx.state.latest_cycle()
+            tx.record(
+                "template.change",
+                cycle=cycle.number if cycle else None,
+                hashes=changed,
+                previous={p: before.get(p) for p in changed},
+                source="sdd templates upgrade",
+            )
+    return result

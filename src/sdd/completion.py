@@ -135,6 +135,21 @@ def no_blocking(_p: ProjectPaths, session: Session, _t: StageTemplate, ev: Evide
     return [f"blocking finding {f.id} is open: {f.text}" for f in blocking]
 
 
+def has_figures(
+    paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evidence
+) -> list[str]:
+    from sdd import postmortem
+
+    missing = []
+    for relative in session.writes:
+        text = files.read_text(paths.inside(relative)) or ""
+        if postmortem.BEGIN not in text or postmortem.END not in text:
+            missing.append(
+                f"{relative}: the figures are missing: run `sdd postmortem` to write them"
+            )
+    return missing
+
+
 RULE_CHECKS: dict[str, Check] = {
     "outputs": outputs_written,
     "contract": contract,
@@ -143,6 +158,7 @@ RULE_CHECKS: dict[str, Check] = {
     "checklist": checklist_answered,
     "verify": verified,
     "no-blocking": no_blocking,
+    "figures": has_figures,
 }
 
 

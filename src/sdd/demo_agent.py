@@ -407,25 +407,35 @@ Ready for deployment approval.
 """
 
 
-POSTMORTEM = """# Post-mortem: {title}
-
-Cycle: {cycle}. Date: {date}.
-
-## Figures
-The tool fills this section from the recorded history: sessions per stage, durations, fix loops, gate decisions, findings by stage.
-
-## What went wrong
-- Nothing failed in this demo cycle; every session completed on its first run.
+ANALYSIS = """## What went wrong
+- QA broke the first implementation with a file that is not valid UTF-8 (F-1, blocking): the
+  program crashed with a traceback although the spec says invalid bytes are replaced.
 
 ## What slowed development
-- Nothing measurable: the scripted agent answers at once. In real use, waiting at gates dominates.
+- The loop back to implementation: one fix session, then review and QA again (see the figures).
 
 ## What escaped testing
-- No finding escaped: review and QA found none, and user verification passed every criterion.
+- F-1 escaped from plan: the test plan had no case for invalid encodings, so neither the
+  implement sessions nor review tested it; QA caught it.
 
 ## Process changes
-- sessions/qa.md: no change; the demo's QA list already covered the test plan's kinds.
+- sessions/plan.md: the checklist now asks for an invalid-encoding test case for every text
+  input, so the plan stage catches what escaped this cycle.
 """
+
+PLAN_LESSON = "  - Include a test case with invalid encodings for every text input\n"
+
+
+def evolve_plan_template(root: str) -> None:
+    """The post-mortem's process change, applied to the project's own stage template."""
+    path = os.path.join(root, "sessions", "plan.md")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if PLAN_LESSON in text:
+        return
+    marker = "checklist:\n"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text.replace(marker, marker + PLAN_LESSON, 1))
 
 
 def write(root: str, relative: str, text: str) -> None:
@@ -559,8 +569,12 @@ def main(argv: list[str]) -> int:
         notes = "Every checklist item OK with evidence; nothing uncertain."
     elif stage == "postmortem":
         for path in outputs:
-            write(root, path, POSTMORTEM.format(title=TITLE, cycle=cycle, date=date))
-        notes = "Post-mortem written; no process change needed for this cycle."
+            # Keep the head and the Figures sdd wrote; write the analysis after them.
+            with open(os.path.join(root, path), encoding="utf-8") as handle:
+                head = handle.read().split("## What went wrong")[0]
+            write(root, path, head + ANALYSIS)
+        evolve_plan_template(root)
+        notes = "Post-mortem written; sessions/plan.md now asks for an invalid-encoding test case."
     else:
         print(f"demo agent: no script for stage {stage}", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from sdd import files, gitrepo, history, templates
+from sdd import documents, files, gitrepo, history, templates
 from sdd.config import render_default
 from sdd.cycles import open_cycle
 from sdd.paths import ProjectPaths, package_data
@@ -68,6 +68,10 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
     for stage in templates.packaged_names():
         _place(paths, f"sessions/{stage}.md", templates.packaged_text(stage) or "", result)
     _place(paths, ".sdd/config.toml", render_default(name), result)
+    if not os.path.exists(os.path.join(paths.state, "templates", "base")):
+        from sdd.template_upgrade import record_base
+
+        record_base(paths)
     _place(paths, ".sdd/.gitattributes", GITATTRIBUTES, result)
     _place(paths, ".sdd/.gitignore", GITIGNORE, result)
     project = Project(root)
@@ -77,6 +81,11 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
     with project.transaction() as tx:
         if tx.state.records == 0:
             tx.record("project.init", name=name, demo=demo, format=history.FORMAT_VERSION)
+        if not tx.state.template_hashes:
+            hashes = project.template_hashes()
+            for relative in hashes:
+                documents.snapshot(paths, relative)  # so later changes can show their diff
+            tx.record("template.base", hashes=hashes)
         if not tx.state.cycles:
             result.cycle = open_cycle(tx, title or name)
     if result.cycle is None:

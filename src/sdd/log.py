@@ -56,6 +56,12 @@ def describe(record: Record) -> str:
         return f"cycle {get('cycle')} released as {get('version')}" + (
             f" (tag {get('tag')})" if get("tag") else ""
         )
+    if kind == "template.base":
+        return "stage templates recorded as the project's starting process"
+    if kind == "template.change":
+        hashes = record.get("hashes")
+        paths = ", ".join(sorted(hashes)) if isinstance(hashes, dict) else "?"
+        return f"process changed: {paths} ({get('source')})"
     if kind == "stage.reopen":
         return f"{get('stage')} reopened: {get('reason', '')}"
     return str(kind)

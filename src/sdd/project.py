@@ -145,10 +145,58 @@ class Project:
             tx = Transaction(self, self.load())
             yield tx
             if tx.pending:
+                self._note_template_changes(tx)
                 tx.written = history.append(self.paths, tx.pending)
                 tx.pending = []
                 tx.state = self.load()
             self.refresh(tx.state)
+
+    def template_hashes(self) -> dict[str, str]:
+        folder = self.paths.templates
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".md"))
+        except OSError:
+            return {}
+        hashes = {}
+        for name in names:
+            digest = documents.content_hash(os.path.join(folder, name))
+            if digest is not None:
+                hashes[f"sessions/{name}"] = digest
+        return hashes
+
+    def _note_template_changes(self, tx: Transaction) -> None:
+        """Record every change to a stage template (the process evolving), with its source."""
+        known = tx.state.template_hashes
+        if not known:
+            return
+        now = self.template_hashes()
+        for kind, fields in tx.pending:
+            if kind == "template.change":  # already recorded, with a better source
+                known = {**known, **fields.get("hashes", {})}
+        changed = {p: h for p, h in now.items() if known.get(p) != h}
+        changed.update({p: "deleted" for p in known if p not in now})
+        if not changed:
+            return
+        cycle = tx.state.latest_cycle()
+        session = cycle.open_session() if cycle else None
+        source = (
+            f"post-mortem {session.id}" if session and session.stage == "postmortem" else "by hand"
+        )
+        for path in changed:
+            if path in now:
+                documents.snapshot(self.paths, path)
+        tx.pending.insert(
+            0,
+            (
+                "template.change",
+                {
+                    "cycle": cycle.number if cycle else None,
+                    "hashes": changed,
+                    "previous": {p: known.get(p) for p in changed},
+                    "source": source,
+                },
+            ),
+        )
 
 
 class Transaction:

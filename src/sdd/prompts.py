@@ -45,6 +45,7 @@ def compose(
     page: str,
     writes: list[str],
     task_context: str = "",
+    lessons: list[str] | None = None,
 ) -> Brief:
     cycle = position.cycle
     head = [
@@ -97,6 +98,9 @@ def compose(
             reopen.reason.strip(),
             "",
         ]
+    if lessons:
+        inputs += [f"## Lessons for {stage.name} from earlier post-mortems", ""]
+        inputs += [f"- {lesson}" for lesson in lessons] + [""]
     previous = _previous_handoff(paths, cycle)
     if previous:
         inputs += previous

@@ -114,11 +114,18 @@ def start(
             page=page,
             writes=writes,
             task_context=task_context,
+            lessons=_lessons(project, tx.state, chosen, name),
         )
         root = project.paths.root
         head = gitrepo.head(root)
         dirty = gitrepo.dirty(root)
         _lay_scaffolds(project, chosen, stage_def.scaffold, writes)
+        if "figures" in stage_def.rules:
+            from sdd import postmortem
+
+            data = postmortem.figures(tx.state, chosen, project.config.workflow)
+            for relative in writes:
+                postmortem.fill(project.paths, relative, data)
         session = Session(
             id=session_id,
             record="",
@@ -254,7 +261,16 @@ def preview(
         page=page,
         writes=writes,
         task_context=task_context,
+        lessons=_lessons(project, state, chosen, name),
     )
+
+
+def _lessons(project: Project, state: Any, cycle: Cycle, stage: str) -> list[str]:
+    if not any(n < cycle.number for n in state.cycles):
+        return []
+    from sdd import postmortem
+
+    return postmortem.lessons(project.paths, state, cycle.number, stage)
 
 
 def _lay_scaffolds(project: Project, cycle: Cycle, scaffold: str | None, writes: list[str]) -> None:
@@ -298,6 +314,7 @@ def done(
     progress: Any = None,
 ) -> SessionResult:
     _verify_if_needed(project, cycle, progress)
+    _refresh_figures(project, cycle)
     with project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
         stage_def = project.config.workflow.stage(session.stage)
@@ -343,6 +360,22 @@ def done(
                         tx, chosen, raised, stage=session.stage, session=session.id, source=relative
                     )
     return _finish(project, session.id)
+
+
+def _refresh_figures(project: Project, cycle: str | None) -> None:
+    """Bring a post-mortem's figures up to date before judging it."""
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    session = chosen.open_session() if chosen else None
+    if chosen is None or session is None:
+        return
+    if "figures" not in project.config.workflow.stage(session.stage).rules:
+        return
+    from sdd import postmortem
+
+    data = postmortem.figures(state, chosen, project.config.workflow)
+    for relative in session.writes:
+        postmortem.fill(project.paths, relative, data)
 
 
 def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> None:

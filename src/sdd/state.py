@@ -52,7 +52,9 @@ class Reopen:
     stage: str
     record: str
     reason: str
-    source: str  # e.g. "gate spec-approval rejected"
+    source: str  # e.g. "spec-approval rejected"
+    caused_by: str = ""  # the stage (or gate) whose finding or decision caused it
+    at: str = ""
 
 
 @dataclass
@@ -114,6 +116,7 @@ class ProjectState:
         default_factory=dict
     )  # session -> item -> (verdict, note)
     releases: dict[int, Record] = field(default_factory=dict)  # cycle -> its release record
+    template_hashes: dict[str, str] = field(default_factory=dict)  # sessions/<stage>.md -> hash
     finding_count: int = 0
 
     def latest_cycle(self) -> Cycle | None:
@@ -223,7 +226,12 @@ def fold(records: list[Record]) -> ProjectState:
             cycle.decisions.append(decision)
             if decision.kind == "reject" and decision.to:
                 reopen = Reopen(
-                    decision.to, record["id"], decision.reason or "", f"{decision.gate} rejected"
+                    decision.to,
+                    record["id"],
+                    decision.reason or "",
+                    f"{decision.gate} rejected",
+                    decision.gate,
+                    decision.at,
                 )
                 cycle.reopens[decision.to] = reopen
                 cycle.loops.append(reopen)
@@ -258,12 +266,20 @@ def fold(records: list[Record]) -> ProjectState:
             given[_text(record, "item")] = (_text(record, "verdict"), _text(record, "note"))
         elif kind == "release" and cycle is not None:
             state.releases[cycle.number] = record
+        elif kind in ("template.base", "template.change"):
+            for path, digest in _dict(record, "hashes").items():
+                state.template_hashes[path] = str(digest)
         elif kind == "verify.run":
             state.verify_runs.append(record)
         elif kind == "stage.reopen" and cycle is not None:
             stage = _text(record, "stage")
             reopen = Reopen(
-                stage, record["id"], _text(record, "reason"), _text(record, "source") or "reopened"
+                stage,
+                record["id"],
+                _text(record, "reason"),
+                _text(record, "source") or "reopened",
+                _text(record, "caused_by"),
+                _text(record, "at"),
             )
             cycle.reopens[stage] = reopen
             cycle.loops.append(reopen)

@@ -23,6 +23,7 @@ RULES = {
     "checklist": "the handoff answers every checklist item",
     "verify": "a green `sdd verify` at HEAD (`sdd done` runs it when there is none)",
     "no-blocking": "no blocking finding is open",
+    "figures": "the post-mortem holds the figures sdd computed from the history",
 }
 
 
@@ -108,7 +109,12 @@ DEFAULT = Workflow(
             ("outputs", "contract", "verify", "no-blocking", "checklist"),
             scaffold="release",
         ),
-        Stage("postmortem", ("docs/post-mortems/{cycle}.md",), scaffold="postmortem"),
+        Stage(
+            "postmortem",
+            ("docs/post-mortems/{cycle}.md",),
+            ("outputs", "figures", "checklist"),
+            scaffold="postmortem",
+        ),
     ),
     gates=(
         Gate("spec-approval", "spec", ("spec",), "spec", ("confidence",)),

@@ -683,3 +683,56 @@ def release(args: Any) -> int:
         "  → next: the post-mortem: sdd run postmortem"
     )
     return 0
+
+
+def postmortem(args: Any) -> int:
+    from sdd.postmortem import render
+
+    data = api.postmortem(api.open_project(), cycle=args.cycle)
+    if args.json:
+        emit_json("postmortem", _dumps(data))
+        return 0
+    where = (
+        f"\nWritten into {data['document']}."
+        if data["document"]
+        else ("\nThe post-mortem session writes the analysis: sdd run postmortem")
+    )
+    _out(f"Cycle {data['cycle']}: {data['title']}\n\n" + render(data) + where)
+    return 0
+
+
+def templates(args: Any) -> int:
+    project = api.open_project()
+    if args.action == "upgrade":
+        result = api.templates_upgrade(project)
+        if args.json:
+            emit_json("templates", _dumps(result.to_json()))
+            return 1 if result.conflicts else 0
+        lines = []
+        if result.updated:
+            lines.append(f"updated (you had not edited them): {', '.join(result.updated)}")
+        if result.merged:
+            lines.append(f"merged (your edits kept): {', '.join(result.merged)}")
+        for stage, where in result.conflicts.items():
+            lines.append(
+                f"CONFLICT in {stage}: nothing changed in sessions/{stage}.md; the merge with conflict markers is in {where}"
+            )
+        if result.conflicts:
+            lines.append(
+                "  → resolve by hand: edit sessions/<stage>.md using that file, then run `sdd templates upgrade` again"
+            )
+        if not (result.updated or result.merged or result.conflicts):
+            lines.append("Your templates are up to date with this version of sdd.")
+        _out("\n".join(lines))
+        return 1 if result.conflicts else 0
+    diffs = api.templates_diff(project)
+    if args.json:
+        emit_json("templates", _dumps([d.__dict__ for d in diffs]))
+        return 0
+    edited = [d for d in diffs if d.state != "same"]
+    if not edited:
+        _out("Your templates are the packaged ones.")
+        return 0
+    for d in edited:
+        _out(f"sessions/{d.stage}.md: {d.state}\n{d.diff}")
+    return 0

@@ -154,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="waive: why")
     p = command("release", "record the release after deployment-approval (and tag it)")
     p.add_argument("--tag", help="create this annotated git tag at HEAD (also the version)")
+    command("postmortem", "the cycle's figures from the history, written into its post-mortem")
+    p = command(
+        "templates", "the stage templates against the packaged ones: diff, or upgrade", cycle=False
+    )
+    p.add_argument("action", nargs="?", choices=["diff", "upgrade"], default="diff")
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
     return parser
