@@ -142,10 +142,10 @@ def abandon_cycle(project: Project, *, reason: str, cycle: str | None = None) ->
     return cycles.abandon(project, reason=reason, cycle=cycle)
 
 
-def new_cycle(project: Project, title: str) -> int:
+def new_cycle(project: Project, title: str, *, discovery: bool = False) -> int:
     from sdd import cycles
 
-    return cycles.new(project, title)
+    return cycles.new(project, title, discovery=discovery)
 
 
 def review_gate(project: Project, gate: str, *, cycle: str | None = None) -> Review:
@@ -181,11 +181,14 @@ def decide_gate(
     )
 
 
-def check(project: Project, documents: list[str] | None = None) -> CheckReport:
+def check(
+    project: Project, documents: list[str] | None = None, *, cycle: str | None = None
+) -> CheckReport:
     """Every named (or core) document against its contract, and traceability between them."""
     from sdd import check as _check
 
-    return _check.check(project.paths, documents)
+    chosen = project.cycle(project.load(), cycle)
+    return _check.check(project.paths, documents, chosen.docs if chosen else "docs")
 
 
 def tasks(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]:
@@ -200,7 +203,7 @@ def tasks(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]
     if approved is None:
         from sdd import check as _check
 
-        parsed = _check.parse_file(project.paths, _check.DOCS["plan"], "plan")
+        parsed = _check.parse_file(project.paths, _check.doc("plan", chosen.docs), "plan")
         approved = parsed.tasks if parsed and parsed.tasks else []
     return _tasks.rows(project.position(state, chosen), approved)
 
@@ -339,3 +342,138 @@ def templates_upgrade(project: Project) -> Any:
                 source="sdd templates upgrade",
             )
     return result
+
+
+def status_all(project: Project) -> list[dict[str, Any]]:
+    """The panel of every cycle that is not archived, oldest first."""
+    from sdd import history
+    from sdd.project import DocHasher
+
+    with history.locked(project.paths):
+        state = project.load()
+    hasher = DocHasher(project.paths)
+    return [project.panel(state, c, hasher) for c in state.cycles.values() if not c.archived]
+
+
+def change(project: Project, stage: str, text: str, *, cycle: str | None = None) -> dict[str, Any]:
+    from sdd import cycles
+
+    return cycles.change(project, stage, text, cycle=cycle)
+
+
+def archive(project: Project, *, cycle: str | None = None) -> int:
+    from sdd import cycles
+
+    return cycles.archive(project, cycle=cycle)
+
+
+def switch_layout(project: Project, layout: str) -> dict[str, Any]:
+    from sdd import cycles
+    from sdd.errors import UsageError
+
+    if layout != "per-cycle":
+        raise UsageError("only a switch to the per-cycle layout is supported: sdd layout per-cycle")
+    return cycles.switch_to_per_cycle(project)
+
+
+# ----------------------------------------------------------------------------- agents (issue 9)
+
+
+def install_agents(
+    project: Project,
+    agents: list[str] | None = None,
+    *,
+    every: bool = False,
+    mcp: bool = False,
+    create_only: bool = False,
+) -> Any:
+    """Write the stages as the agents' own skills or commands (see ``sdd.agentfiles``)."""
+    from sdd import agentfiles
+
+    return agentfiles.install(project, agents or (), every=every, mcp=mcp, create_only=create_only)
+
+
+def uninstall_agents(
+    project: Project, agents: list[str] | None = None, *, every: bool = False
+) -> Any:
+    """Remove exactly what ``install_agents`` wrote, for the named agents or all."""
+    from sdd import agentfiles
+
+    return agentfiles.uninstall(project, agents or (), every=every)
+
+
+def spec_questions(project: Project, *, cycle: str | None = None) -> dict[str, object]:
+    from sdd import questions
+
+    return questions.listing(project, cycle).to_json()
+
+
+def finding_rows(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]:
+    from sdd import findings
+
+    chosen = project.cycle(project.load(), cycle)
+    return findings.rows(chosen) if chosen else []
+
+
+def record_question(
+    project: Project, text: str, *, blocking: bool, cycle: str | None = None
+) -> tuple[str, str]:
+    """Append an open question for the person to the spec; returns (id, path)."""
+    from sdd import agent_records
+
+    return agent_records.add_question(project, text, blocking=blocking, cycle=cycle)
+
+
+def record_finding(
+    project: Project,
+    severity: str,
+    text: str,
+    *,
+    stage: str | None = None,
+    escaped_from: str | None = None,
+    cycle: str | None = None,
+) -> str:
+    from sdd import findings
+
+    return findings.add(
+        project, findings.Raised(severity, text, escaped_from), stage=stage, cycle=cycle
+    )
+
+
+def record_handoff(
+    project: Project,
+    notes: str,
+    checklist: list[tuple[str, bool, str]] | None = None,
+    *,
+    cycle: str | None = None,
+) -> str:
+    """Write the open session's handoff (checklist answers and notes); returns its page."""
+    from sdd import agent_records
+
+    answers = [agent_records.Answer(item, done, reason) for item, done, reason in checklist or []]
+    return agent_records.write_handoff(project, notes, answers, cycle=cycle)
+
+
+def document_path(project: Project, kind: str, *, cycle: str | None = None) -> str | None:
+    """Where the cycle keeps a core document (spec, architecture, plan, test-plan)."""
+    from sdd import check as _check
+
+    chosen = project.cycle(project.load(), cycle)
+    return _check.doc(kind, chosen.docs if chosen else "docs")
+
+
+def session_pages(project: Project) -> list[dict[str, Any]]:
+    """Every session's id, stage, cycle, outcome and page."""
+    state = project.load()
+    return [
+        {"id": s.id, "stage": s.stage, "cycle": s.cycle, "outcome": s.outcome, "page": s.page}
+        for s in state.sessions.values()
+    ]
+
+
+def dashboard(project: Project, *, prefix: str = "/", live: bool = False, version: str = "") -> str:
+    """The dashboard page: every cycle as one self-contained HTML page (``sdd.dashboard``).
+    ``prefix`` goes before links to project files: "/" when served, a relative path in a file."""
+    from sdd import dashboard as _dashboard
+
+    return _dashboard.page(project, prefix=prefix, live=live, version=version)

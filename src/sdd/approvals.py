@@ -90,7 +90,7 @@ def _decidable(view: GateView, cycle: Cycle, *, approving: bool) -> None:
     name = view.gate.name
     if cycle.closed:
         raise Refused(f"cycle {cycle.number} was {cycle.closed}")
-    if view.state == "not-yet" or view.state == "rejected":
+    if view.state in ("not-yet", "rejected") or view.reopened:
         raise Refused(
             f"{name} cannot be decided yet: {view.gate.after} is not done",
             hint=f"complete the {view.gate.after} session first",

@@ -45,6 +45,11 @@ DOCS = {
 CORE = ("spec", "architecture", "plan", "test-plan")
 
 
+def doc(kind: str, root: str = "docs") -> str:
+    """Where a cycle keeps a core document: docs/ (living layout) or its own folder."""
+    return root + DOCS[kind][len("docs") :]
+
+
 def kind_of(relative: str) -> str | None:
     if "/reviews/" in f"/{relative}":
         return "review"
@@ -184,14 +189,14 @@ class Report:
         }
 
 
-def resolve(names: list[str] | None) -> list[tuple[str, str]]:
+def resolve(names: list[str] | None, root: str = "docs") -> list[tuple[str, str]]:
     """(kind, path) of the documents named on the command line, or of the core documents."""
     if not names:
-        return [(k, DOCS[k]) for k in CORE]
+        return [(k, doc(k, root)) for k in CORE]
     chosen = []
     for name in names:
         if name in DOCS:
-            chosen.append((name, DOCS[name]))
+            chosen.append((name, doc(name, root)))
             continue
         relative = name.replace(os.sep, "/").removeprefix("./")
         kind = kind_of(relative)
@@ -204,8 +209,8 @@ def resolve(names: list[str] | None) -> list[tuple[str, str]]:
     return chosen
 
 
-def check(paths: ProjectPaths, names: list[str] | None = None) -> Report:
-    chosen = resolve(names)
+def check(paths: ProjectPaths, names: list[str] | None = None, root: str = "docs") -> Report:
+    chosen = resolve(names, root)
     parsed: dict[str, Parsed] = {}
     messages: list[Message] = []
     for kind, relative in chosen:
@@ -218,7 +223,7 @@ def check(paths: ProjectPaths, names: list[str] | None = None) -> Report:
     # Cross-document rules need the other documents too, even when only one was named.
     for kind in ("spec", "plan", "test-plan"):
         if kind not in parsed:
-            other = parse_file(paths, DOCS[kind], kind)
+            other = parse_file(paths, doc(kind, root), kind)
             if other is not None:
                 parsed[kind] = other
     messages += cross_check(parsed, {k for k, _ in chosen})
@@ -353,6 +358,7 @@ def stage_messages(
 ) -> list[Message]:
     """Contract errors of a session's outputs (documents with placeholders are left to the
     outputs rule, which already reports them)."""
+    root = next((w.rsplit("/", 1)[0] for w in stage_writes if kind_of(w) in CORE), "docs")
     parsed: dict[str, Parsed] = {}
     out: list[Message] = []
     for relative in stage_writes:
@@ -367,7 +373,7 @@ def stage_messages(
     if traceability and parsed:
         for kind in ("spec", "plan", "test-plan"):
             if kind not in parsed:
-                other = parse_file(paths, DOCS[kind], kind)
+                other = parse_file(paths, doc(kind, root), kind)
                 if other is not None:
                     parsed[kind] = other
         out += [m for m in cross_check(parsed, set(parsed)) if m.severity == "error"]

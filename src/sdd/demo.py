@@ -89,7 +89,9 @@ def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
             if ran.outcome != "complete":
                 raise SddError(
                     f"demo: session {ran.session} ({ran.stage}) ended {ran.outcome}: {ran.message}",
-                    details=ran.missing,
+                    details=ran.missing
+                    + ([f"the agent's output: {os.path.join(root, ran.log)}"] if ran.log else []),
+                    hint="this is a bug in sdd's demo: please report it with that output",
                 )
             text = f"{ran.session} {ran.stage}: complete (sdd run --agent demo)"
         elif action["kind"] == "release":

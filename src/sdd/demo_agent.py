@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 TITLE = "Word frequencies"
 
@@ -438,6 +439,11 @@ def evolve_plan_template(root: str) -> None:
         handle.write(text.replace(marker, marker + PLAN_LESSON, 1))
 
 
+def output_for(outputs: list[str], name: str) -> str:
+    """Where the brief says this document goes (docs/, or the cycle's own folder)."""
+    return next((o for o in outputs if o.endswith("/" + name)), f"docs/{name}")
+
+
 def write(root: str, relative: str, text: str) -> None:
     path = os.path.join(root, relative)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -493,12 +499,7 @@ def main(argv: list[str]) -> int:
             brief = handle.read()
     section = brief.partition("## Your outputs")[2].partition("\n## ")[0]
     outputs = re.findall(r"^- `(docs/[^`]+)`$", section, flags=re.M)
-    date = (
-        os.environ.get("SDD_NOW", "")[:10]
-        or subprocess.run(
-            ["date", "-u", "+%Y-%m-%d"], capture_output=True, text=True
-        ).stdout.strip()
-    )
+    date = time.strftime("%Y-%m-%d", time.gmtime())
     cycle = next(
         (
             o.split("/")[-1].rsplit("-", 1)[0]
@@ -516,14 +517,14 @@ def main(argv: list[str]) -> int:
         return path.rsplit("-", 1)[-1][1:-3]
 
     if stage == "spec":
-        write(root, "docs/product-spec.md", SPEC)
+        write(root, output_for(outputs, "product-spec.md"), SPEC)
         notes = "Spec written: US-1 (count words), US-2 (--top). Q1 answered; confidence 97 %."
     elif stage == "architecture":
-        write(root, "docs/architecture.md", ARCHITECTURE)
+        write(root, output_for(outputs, "architecture.md"), ARCHITECTURE)
         notes = "Chose streaming with Counter (D1). Components: counter and cli in one module."
     elif stage == "plan":
-        write(root, "docs/implementation-plan.md", PLAN)
-        write(root, "docs/test-plan.md", TEST_PLAN)
+        write(root, output_for(outputs, "implementation-plan.md"), PLAN)
+        write(root, output_for(outputs, "test-plan.md"), TEST_PLAN)
         notes = "Two tasks: T1 counting (US-1), T2 --top (US-2, after T1). Five test cases, one per kind."
     elif stage == "implement":
         task = os.environ.get("SDD_TASK", "")

@@ -28,6 +28,7 @@ class GateView:
     changed: list[str] = field(default_factory=list)  # judged documents changed since approval
     note: str = ""
     unmet: list[str] = field(default_factory=list)  # conditions the gate requires that do not hold
+    reopened: bool = False  # stale because a change request reopened a stage it judged
 
     @property
     def passed(self) -> bool:
@@ -71,7 +72,7 @@ class Position:
                 floor = reopen.record
         return floor
 
-    def _per_task(self) -> str | None:
+    def per_task_stage(self) -> str | None:
         return next(
             (
                 s.name
@@ -82,7 +83,7 @@ class Position:
         )
 
     def _tasks_done(self) -> set[str]:
-        stage = self._per_task()
+        stage = self.per_task_stage()
         if stage is None:
             return set()
         # A fix loop reopens implement but leaves its tasks done; a new plan does not.
@@ -101,7 +102,7 @@ class Position:
         ends = self.cycle.completions.get(stage)
         if ends is None or ends[-1] <= self.reopen_floor(stage):
             return False
-        if stage == self._per_task():
+        if stage == self.per_task_stage():
             if self.cycle.open_blocking():
                 return False
             if self.tasks:
@@ -138,6 +139,12 @@ class Position:
                 for s in self.names
             ):
                 return GateView(gate, "rejected", last_reject, note=last_reject.reason or "")
+            request = self._changed_by_request(gate)
+            if request is not None:
+                approval, reason = request
+                return GateView(
+                    gate, "stale", approval, changed=[f"change request: {reason}"], reopened=True
+                )
             return GateView(gate, "not-yet")
         documents = self.judged_documents(gate)
         floor = max(self.last_completion(s) for s in [*judged, gate.after])
@@ -160,6 +167,18 @@ class Position:
             return GateView(gate, "stale", decision, documents, changed)
         return GateView(gate, "approved", decision, documents)
 
+    def _changed_by_request(self, gate: Gate) -> tuple[Decision, str] | None:
+        """The approval a later change request turned stale, and the request."""
+        approval = self._latest(gate, kinds=("approve",))
+        if approval is None:
+            return None
+        index = self.names.index(gate.after)
+        for name in self.names[: index + 1]:
+            reopen = self.cycle.reopens.get(name)
+            if reopen and reopen.source == "change request" and reopen.record > approval.record:
+                return approval, reopen.reason
+        return None
+
     def _latest(self, gate: Gate, *, kinds: tuple[str, ...], after: str = "") -> Decision | None:
         for decision in reversed(self.cycle.decisions):
             if decision.gate == gate.name and decision.kind in kinds and decision.record > after:
@@ -175,6 +194,39 @@ class Position:
         for view in self.gates:
             if self.names.index(view.gate.after) < index and not view.passed:
                 return view
+        return None
+
+    def affected_by(self, stage: str) -> dict[str, list[str]]:
+        """The approvals, completed sessions and done tasks that reopening ``stage`` touches."""
+        later = set(self.names[self.names.index(stage) :])
+        gates = [
+            v.gate.name for v in self.gates if v.gate.after in later and v.decision is not None
+        ]
+        sessions = [
+            s.id for s in self.cycle.sessions if s.stage in later and s.outcome == "complete"
+        ]
+        tasks = sorted(self.tasks_done) if self.per_task_stage() in later else []
+        return {"gates": gates, "sessions": sessions, "tasks": tasks}
+
+    def pending_change(self) -> dict[str, object] | None:
+        """The latest change request whose stage is not done again yet, with what it affects."""
+        requests = [r for r in self.cycle.reopens.values() if r.source == "change request"]
+        for reopen in sorted(requests, key=lambda r: r.record, reverse=True):
+            if reopen.stage in self.names and not self.done[reopen.stage]:
+                touched = [
+                    s for s in self.cycle.sessions if s.end_record and s.end_record < reopen.record
+                ]
+                later = set(self.names[self.names.index(reopen.stage) :])
+                return {
+                    "stage": reopen.stage,
+                    "reason": reopen.reason,
+                    "at": reopen.at,
+                    "gates": [v.gate.name for v in self.gates if v.reopened],
+                    "sessions": [
+                        s.id for s in touched if s.stage in later and s.outcome == "complete"
+                    ],
+                    "tasks": sorted({s.task for s in touched if s.task and s.stage in later}),
+                }
         return None
 
     def release_due(self, stage: str) -> bool:

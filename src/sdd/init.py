@@ -33,6 +33,7 @@ class InitResult:
     git_initialised: bool = False
     cycle: int | None = None
     demo: bool = False
+    existing_code: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -42,6 +43,8 @@ class InitResult:
             "git_initialised": self.git_initialised,
             "cycle": self.cycle,
             "demo": self.demo,
+            "existing_code": self.existing_code,
+            "discovery": bool(self.existing_code),
         }
 
 
@@ -54,16 +57,79 @@ def _place(paths: ProjectPaths, relative: str, text: str, result: InitResult) ->
     result.created.append(relative)
 
 
+SOURCE_MARKERS = {
+    "pyproject.toml": "Python",
+    "setup.py": "Python",
+    "setup.cfg": "Python",
+    "requirements.txt": "Python",
+    "package.json": "Node",
+    "Cargo.toml": "Rust",
+    "go.mod": "Go",
+    "pom.xml": "Java",
+    "build.gradle": "Java",
+    "Gemfile": "Ruby",
+    "composer.json": "PHP",
+    "CMakeLists.txt": "C/C++",
+}
+SOURCE_SUFFIXES = {
+    ".py": "Python",
+    ".js": "Node",
+    ".ts": "Node",
+    ".rs": "Rust",
+    ".go": "Go",
+    ".java": "Java",
+    ".c": "C/C++",
+    ".cc": "C/C++",
+    ".cpp": "C/C++",
+    ".rb": "Ruby",
+    ".php": "PHP",
+    ".cs": "C#",
+    ".swift": "Swift",
+    ".kt": "Kotlin",
+}
+_SKIP = {
+    ".git",
+    ".sdd",
+    "docs",
+    "sessions",
+    "node_modules",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "target",
+    "dist",
+    "build",
+}
+
+
+def existing_code(root: str, limit: int = 5000) -> list[str]:
+    """The kinds of source an existing codebase in ``root`` holds (empty for a new project)."""
+    kinds: set[str] = set()
+    seen = 0
+    for _folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _SKIP and not d.startswith(".")]
+        for name in names:
+            seen += 1
+            kind = SOURCE_MARKERS.get(name) or SOURCE_SUFFIXES.get(os.path.splitext(name)[1])
+            if kind:
+                kinds.add(kind)
+        if seen > limit:
+            break
+    return sorted(kinds)
+
+
 def init(directory: str, *, title: str | None = None, demo: bool = False) -> InitResult:
     root = os.path.abspath(directory)
     os.makedirs(root, exist_ok=True)
     paths = ProjectPaths(root)
     result = InitResult(root, demo=demo)
+    already = os.path.exists(paths.history)
+    result.existing_code = [] if already or demo else existing_code(root)
     if not gitrepo.is_repo(root):
         gitrepo.init_repo(root)
         result.git_initialised = True
     name = os.path.basename(root) or "project"
-    for doc in CORE_DOCS:
+    for doc in (*CORE_DOCS, *(("conventions.md",) if result.existing_code else ())):
         _place(paths, f"docs/{doc}", files.read_text(package_data("docs", doc)) or "", result)
     for stage in templates.packaged_names():
         _place(paths, f"sessions/{stage}.md", templates.packaged_text(stage) or "", result)
@@ -87,7 +153,7 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
                 documents.snapshot(paths, relative)  # so later changes can show their diff
             tx.record("template.base", hashes=hashes)
         if not tx.state.cycles:
-            result.cycle = open_cycle(tx, title or name)
+            result.cycle = open_cycle(tx, title or name, discovery=bool(result.existing_code))
     if result.cycle is None:
         result.skipped.append(".sdd/history.jsonl")
     else:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sdd import clock, files
 from sdd.paths import ProjectPaths
-from sdd.state import Cycle, ProjectState
+from sdd.state import Cycle, ProjectState, cycle_path
 from sdd.workflow import Workflow
 
 BEGIN = "<!-- sdd:figures:begin: written by sdd from the history; rewritten by `sdd postmortem` -->"
@@ -196,7 +196,7 @@ def document_path(cycle: Cycle, workflow: Workflow) -> str | None:
     stage = workflow.by_name.get("postmortem")
     if stage is None or not stage.writes:
         return None
-    return stage.writes[0].replace("{cycle}", cycle.slug).replace("{n}", "1")
+    return cycle_path(cycle, stage.writes[0].replace("{cycle}", cycle.slug).replace("{n}", "1"))
 
 
 def lessons(

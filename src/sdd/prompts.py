@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sdd import files, pages, tracker
 from sdd.gates import Position
 from sdd.paths import ProjectPaths
-from sdd.state import Cycle
+from sdd.state import Cycle, cycle_path
 from sdd.templates import StageTemplate
 from sdd.workflow import RULES, Stage
 
@@ -32,7 +32,10 @@ class Brief:
 
 def planned_writes(stage: Stage, cycle: Cycle) -> list[str]:
     n = 1 + sum(1 for s in cycle.sessions if s.stage == stage.name)
-    return [w.replace("{cycle}", cycle.slug).replace("{n}", str(n)) for w in stage.writes]
+    return [
+        cycle_path(cycle, w.replace("{cycle}", cycle.slug).replace("{n}", str(n)))
+        for w in stage.writes
+    ]
 
 
 def compose(
@@ -86,7 +89,8 @@ def compose(
     instructions = "\n".join(head + rules)
     inputs = ["", task_context] if task_context else []
     inputs += ["", "## Read first"]
-    for relative in template.reads:
+    for read in template.reads:
+        relative = cycle_path(cycle, read)
         exists = files.read_text(paths.inside(relative)) is not None
         inputs.append(f"- `{relative}`" + ("" if exists else " (not written yet)"))
     inputs += ["", "## Where the cycle stands", "", _summary(position), ""]
@@ -108,7 +112,9 @@ def compose(
     return Brief(stage.name, text.rstrip() + "\n", len(instructions.encode()))
 
 
-def task_section(paths: ProjectPaths, task: Task, tasks: list[Task], status: dict[str, str]) -> str:
+def task_section(
+    paths: ProjectPaths, task: Task, tasks: list[Task], status: dict[str, str], root: str = "docs"
+) -> str:
     """The one task an implement session works on, with only the context it needs."""
     from sdd import check
 
@@ -122,16 +128,16 @@ def task_section(paths: ProjectPaths, task: Task, tasks: list[Task], status: dic
         "Acceptance criteria:",
     ]
     lines += [f"- {c}" for c in task.criteria]
-    spec = check.parse_file(paths, check.DOCS["spec"], "spec")
+    spec = check.parse_file(paths, check.doc("spec", root), "spec")
     stories = {s.id: s for s in spec.spec.stories} if spec and spec.spec else {}
     for ref in task.stories:
         story = stories.get(ref)
         if story is not None:
             lines += ["", f"Story {story.id}: {story.title}"] + [f"- {c}" for c in story.criteria]
-    tests = check.parse_file(paths, check.DOCS["test-plan"], "test-plan")
+    tests = check.parse_file(paths, check.doc("test-plan", root), "test-plan")
     cases = [c for c in (tests.cases or []) if set(c.stories) & set(task.stories)] if tests else []
     if cases:
-        lines += ["", "Test cases that trace to these stories (docs/test-plan.md):"]
+        lines += ["", f"Test cases that trace to these stories ({check.doc('test-plan', root)}):"]
         lines += [f"- {c.id} ({c.kind}): {c.title}" for c in cases]
     return "\n".join(lines)
 

@@ -36,8 +36,9 @@ class Listing:
         }
 
 
-def listing(project: Project) -> Listing:
-    path = check.DOCS["spec"]
+def listing(project: Project, cycle: str | None = None) -> Listing:
+    chosen = project.cycle(project.load(), cycle)
+    path = check.doc("spec", chosen.docs if chosen else "docs")
     parsed = check.parse_file(project.paths, path, "spec")
     if parsed is None:
         raise SddError(f"{path}: missing", hint="the spec session writes it: sdd start spec")

@@ -26,7 +26,7 @@ def unmet(
 
 
 def _confidence(paths: ProjectPaths, documents: dict[str, str | None], threshold: int) -> list[str]:
-    spec_path = next((p for p in documents if check.kind_of(p) == "spec"), check.DOCS["spec"])
+    spec_path = next((p for p in documents if check.kind_of(p) == "spec"), check.doc("spec"))
     parsed = check.parse_file(paths, spec_path, "spec")
     if parsed is None or parsed.spec is None:
         return [f"{spec_path} cannot be read as a spec (run `sdd check spec`)"]

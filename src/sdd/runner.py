@@ -27,6 +27,7 @@ class RunResult:
     message: str
     missing: list[str] = field(default_factory=list)
     next: dict[str, object] = field(default_factory=dict)
+    timed_out: bool = False
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -126,6 +127,7 @@ def run(
             outcome="interrupted",
             exit_code=ended.returncode,
         )
+        result.timed_out = ended.timed_out
         result.outcome, result.message, result.next = (
             "interrupted",
             f"the agent was {why}; the session is recorded as interrupted",

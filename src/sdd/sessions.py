@@ -212,7 +212,7 @@ def _bind_task(
         return None, ""
     status = plan_tasks.statuses(position, approved)
     task = plan_tasks.choose(approved, status, requested)
-    return task.id, prompts.task_section(project.paths, task, approved, status)
+    return task.id, prompts.task_section(project.paths, task, approved, status, cycle.docs)
 
 
 def preview(
@@ -240,7 +240,9 @@ def preview(
             from sdd import tasks as plan_tasks
 
             status = plan_tasks.statuses(position, approved)
-            task_context = prompts.task_section(project.paths, task_def, approved, status)
+            task_context = prompts.task_section(
+                project.paths, task_def, approved, status, chosen.docs
+            )
     else:
         admit(position, name)
         assert stage_def is not None
@@ -432,7 +434,8 @@ def _finish(project: Project, session_id: str) -> SessionResult:
         old, rest = pages.split(text)
         brief = old.partition("<details><summary>Brief</summary>")[2].partition("</details>")[0]
         title = f"{cycle.number} · {cycle.title}"
-        updated = pages.generated_part(session, title=title, brief=brief) + rest
+        # The generated part ends with a newline that ``rest`` already starts with.
+        updated = pages.generated_part(session, title=title, brief=brief).rstrip("\n") + rest
         if updated != text:
             files.write_atomic(page_path, updated, display=session.page)
         following = project.next_for(tx.state, cycle)

@@ -85,6 +85,8 @@ class Cycle:
     opened: str
     record: str
     discovery: bool
+    docs: str = "docs"  # where its documents live: docs/ (living) or docs/cycles/<slug>/
+    archived: bool = False
     closed: str | None = None  # "abandoned" once a person drops it
     close_reason: str | None = None
     sessions: list[Session] = field(default_factory=list)
@@ -142,6 +144,27 @@ def _strings(record: Record, key: str) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+def _move(cycle: Cycle, docs: str, moved: dict[str, str]) -> None:
+    """Documents moved to a new folder: the history's paths follow them."""
+    cycle.docs = docs
+    for decision in cycle.decisions:
+        decision.docs = {moved.get(p, p): h for p, h in decision.docs.items()}
+    for session in cycle.sessions:
+        session.outputs = {moved.get(p, p): h for p, h in session.outputs.items()}
+        session.writes = [moved.get(p, p) for p in session.writes]
+
+
+def cycle_path(cycle: Cycle, relative: str) -> str:
+    """A document path as this cycle sees it: its own folder in the per-cycle layout."""
+    if (
+        cycle.docs == "docs"
+        or not relative.startswith("docs/")
+        or relative.startswith("docs/sessions/")
+    ):
+        return relative
+    return cycle.docs + relative[len("docs") :]
+
+
 def fold(records: list[Record]) -> ProjectState:
     """Fold verified records, already in id order, into the state."""
     state = ProjectState(records=len(records))
@@ -162,7 +185,16 @@ def fold(records: list[Record]) -> ProjectState:
                     _text(record, "at"),
                     record["id"],
                     record.get("discovery") is True,
+                    _text(record, "docs") or "docs",
                 )
+        elif kind == "cycle.move" and cycle is not None:
+            _move(
+                cycle,
+                _text(record, "docs") or cycle.docs,
+                {k: str(v) for k, v in _dict(record, "moved").items()},
+            )
+        elif kind == "cycle.archive" and cycle is not None:
+            cycle.archived = True
         elif kind == "cycle.abandon" and cycle is not None:
             cycle.closed = "abandoned"
             cycle.close_reason = _text(record, "reason")

@@ -134,6 +134,7 @@ def panel(state: ProjectState, cycle: Cycle | None, position: Position | None) -
         "gates": [],
         "sessions": [],
         "findings": [],
+        "change": None,
         "next": next_action(state, cycle, position),
         "problems": [
             {"line": p.line, "record": p.record_id, "what": p.what} for p in state.problems
@@ -142,6 +143,7 @@ def panel(state: ProjectState, cycle: Cycle | None, position: Position | None) -
     }
     if cycle is None or position is None:
         return data
+    data["change"] = position.pending_change()
     data["findings"] = [
         {"id": f.id, "severity": f.severity, "stage": f.stage, "status": f.status, "text": f.text}
         for f in cycle.findings.values()

@@ -62,13 +62,15 @@ Ask = Callable[[Item, int, int], "tuple[str, str]"]
 
 
 def checklist(project: Project) -> list[Item]:
-    spec = check.parse_file(project.paths, check.DOCS["spec"], "spec")
+    cycle = project.cycle(project.load(), None)
+    root = cycle.docs if cycle else "docs"
+    spec = check.parse_file(project.paths, check.doc("spec", root), "spec")
     items: list[Item] = []
     if spec and spec.spec:
         for story in spec.spec.stories:
             for index, criterion in enumerate(story.criteria, start=1):
                 items.append(Item(f"{story.id}.{index}", f"{story.id} {story.title}: {criterion}"))
-    tests = check.parse_file(project.paths, check.DOCS["test-plan"], "test-plan")
+    tests = check.parse_file(project.paths, check.doc("test-plan", root), "test-plan")
     for case in (tests.cases or []) if tests else []:
         if case.kind in PERSON_KINDS:
             items.append(Item(case.id, f"{case.id} ({case.kind}): {case.title}"))

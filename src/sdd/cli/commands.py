@@ -32,6 +32,8 @@ def _out(text: str) -> None:
 
 
 def status(args: Any) -> int:
+    if getattr(args, "all", False):
+        return _all_cycles(args, "status")
     panel = api.status(api.find_root(), cycle=args.cycle)
     if args.json:
         emit_json("status", panel.json())
@@ -41,6 +43,8 @@ def status(args: Any) -> int:
 
 
 def next_(args: Any) -> int:
+    if getattr(args, "all", False):
+        return _all_cycles(args, "next")
     panel = api.status(api.find_root(), cycle=args.cycle)
     if args.json:
         emit_json("next", panel.next_json())
@@ -67,20 +71,6 @@ def init(args: Any) -> int:
     panel = api.status(project.paths.root)
     lines += ["", next_text(panel.data["next"], Style(use_colour()))]
     _out("\n".join(lines))
-    return 0
-
-
-def new(args: Any) -> int:
-    project = api.open_project()
-    number = api.new_cycle(project, args.title)
-    panel = api.status(project.paths.root)
-    if args.json:
-        emit_json("new", _dumps({"cycle": number, "next": panel.data["next"]}))
-    else:
-        _out(
-            f"Cycle {number} opened: {panel.data['cycle']['title']}\n\n"
-            + next_text(panel.data["next"], Style(use_colour()))
-        )
     return 0
 
 
@@ -268,11 +258,20 @@ def run(args: Any) -> int:
         _out("\n".join(lines))
     if result.outcome == "complete":
         return 0
-    return EXIT_INTERRUPTED if result.outcome == "interrupted" and not args.timeout else EXIT_FAILED
+    return (
+        EXIT_INTERRUPTED
+        if result.outcome == "interrupted" and not result.timed_out
+        else EXIT_FAILED
+    )
 
 
 def agents(args: Any) -> int:
     from sdd.errors import NotAProjectError
+
+    if args.action in ("install", "uninstall"):
+        from sdd.cli import agents_cmd
+
+        return agents_cmd.install(args) if args.action == "install" else agents_cmd.uninstall(args)
 
     try:
         project = api.open_project()
@@ -344,7 +343,7 @@ def demo(args: Any) -> int:
 
 
 def check(args: Any) -> int:
-    report = api.check(api.open_project(), args.documents or None)
+    report = api.check(api.open_project(), args.documents or None, cycle=args.cycle)
     failed = bool(report.errors) or (args.strict and bool(report.warnings))
     if args.json:
         data = report.to_json()
@@ -422,7 +421,7 @@ def questions(args: Any) -> int:
                 "  → a fresh spec session works the answer in and updates the confidence: sdd start spec"
             )
         return 0
-    found = spec_questions.listing(project)
+    found = spec_questions.listing(project, args.cycle)
     if args.json:
         emit_json("questions", _dumps(found.to_json()))
         return 0
@@ -736,3 +735,109 @@ def templates(args: Any) -> int:
     for d in edited:
         _out(f"sessions/{d.stage}.md: {d.state}\n{d.diff}")
     return 0
+
+
+def _all_cycles(args: Any, command: str) -> int:
+    """Every cycle that is not archived, side by side (`--all`)."""
+    panels = api.status_all(api.open_project())
+    if args.json:
+        payload = (
+            panels
+            if command == "status"
+            else [{"cycle": p["cycle"]["number"], **p["next"]} for p in panels]
+        )
+        emit_json(command, _dumps(payload))
+        return 0
+    style = Style(use_colour())
+    if not panels:
+        _out("No cycles.")
+        return 0
+    lines = []
+    for data in panels:
+        cycle = data["cycle"]
+        if command == "next":
+            lines.append(
+                f"Cycle {cycle['number']} ({cycle['title']}): {data['next']['summary']}\n  {data['next']['command']}"
+            )
+            continue
+        strip = " ".join(
+            style(
+                s["name"],
+                {"done": "green", "active": "blue", "ready": "blue", "blocked": "red"}.get(
+                    s["status"], "dim"
+                ),
+            )
+            for s in data["stages"]
+        )
+        gates = ", ".join(f"{g['name']} {g['state']}" for g in data["gates"])
+        heading = style(f"Cycle {cycle['number']}: {cycle['title']}", "bold")
+        lines.append(
+            f"{heading} · {cycle['state']}\n  {strip}\n  gates: {gates}\n  next: {data['next']['command']}"
+        )
+    _out("\n\n".join(lines))
+    return 0
+
+
+def new(args: Any) -> int:
+    project = api.open_project()
+    number = api.new_cycle(project, args.title, discovery=args.discovery)
+    panel = api.status(project.paths.root, cycle=str(number))
+    if args.json:
+        emit_json("new", _dumps({"cycle": number, "next": panel.data["next"]}))
+    else:
+        _out(
+            f"Cycle {number} opened: {panel.data['cycle']['title']}\n\n"
+            + next_text(panel.data["next"], Style(use_colour()))
+        )
+    return 0
+
+
+def change(args: Any) -> int:
+    result = api.change(api.open_project(), args.stage, " ".join(args.text), cycle=args.cycle)
+    if args.json:
+        emit_json("change", _dumps(result))
+        return 0
+    lines = [
+        f"Change request recorded: {result['stage']} is open again, with the request in its next brief."
+    ]
+    lines.append(f"  approvals turned stale: {', '.join(result['gates']) or 'none'}")
+    lines.append(f"  sessions affected: {', '.join(result['sessions']) or 'none'}")
+    lines.append(f"  tasks affected: {', '.join(result['tasks']) or 'none'}")
+    flag = f" --cycle {args.cycle}" if args.cycle else ""
+    lines.append(f"  → next: sdd start {result['stage']}{flag}")
+    _out("\n".join(lines))
+    return 0
+
+
+def archive(args: Any) -> int:
+    number = api.archive(api.open_project(), cycle=args.cycle)
+    if args.json:
+        emit_json("archive", _dumps({"cycle": number, "archived": True}))
+    else:
+        _out(f"Cycle {number} archived; its history stays (`sdd log --cycle {number}`).")
+    return 0
+
+
+def layout(args: Any) -> int:
+    result = api.switch_layout(api.open_project(), args.layout)
+    if args.json:
+        emit_json("layout", _dumps(result))
+        return 0
+    moved = result["moved"]
+    lines = [
+        "The project now uses the per-cycle layout: each cycle keeps its documents in docs/cycles/<cycle>/."
+    ]
+    for cycle, files in moved.items():
+        for old, new in files.items():
+            lines.append(f"  cycle {cycle}: {old} → {new}")
+    lines.append(
+        '  → cycles can now run side by side: sdd new "TITLE"; see them all: sdd status --all'
+    )
+    _out("\n".join(lines))
+    return 0
+
+
+def mcp(args: Any) -> int:
+    from sdd.cli import agents_cmd
+
+    return agents_cmd.mcp(args)

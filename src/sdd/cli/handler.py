@@ -35,13 +35,18 @@ def envelope_error(command: str, exc: SddError) -> str:
     )
 
 
-def show_error(exc: SddError) -> None:
+def error_text(exc: SddError) -> str:
+    """The message a person sees for an expected failure (the MCP server sends the same)."""
     label = {"refused": "refused", "usage": "usage"}.get(exc.kind, "error")
     lines = [f"sdd: {label}: {exc.message}"]
     lines += [f"  - {detail}" for detail in exc.details]
     if exc.hint:
         lines.append(f"  → {exc.hint}")
-    sys.stderr.write("\n".join(lines) + "\n")
+    return "\n".join(lines)
+
+
+def show_error(exc: SddError) -> None:
+    sys.stderr.write(error_text(exc) + "\n")
 
 
 def _crash_log(command: str) -> str:

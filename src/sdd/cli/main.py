@@ -36,6 +36,19 @@ def _fast_args(args: list[str]) -> object | None:
     return SimpleNamespace(command=args[0], json=json, cycle=cycle)
 
 
+def _seconds(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a timeout is a number of seconds above 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -67,10 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("directory", nargs="?", default=".", help="the project folder (default: here)")
     p.add_argument("--title", help="the first cycle's title (default: the folder name)")
-    command("status", "the control panel: stages, gates, sessions, the next action")
-    command("next", "only the next action, with the exact command to type")
+    p = command("status", "the control panel: stages, gates, sessions, the next action")
+    p.add_argument(
+        "--all", action="store_true", help="every cycle that is not archived, side by side"
+    )
+    p = command("next", "only the next action, with the exact command to type")
+    p.add_argument("--all", action="store_true", help="the next action of every open cycle")
     p = command("new", "open the next cycle once the current one is over", cycle=False)
     p.add_argument("title", help='what this cycle delivers, e.g. "Password reset"')
+    p.add_argument(
+        "--discovery",
+        action="store_true",
+        help="start with a discovery session of the existing code",
+    )
     p = command("prompt", "print the brief for a fresh session (default: the next one)")
     p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
     p.add_argument("--task", help="for implement: the task (default: the next)")
@@ -108,18 +130,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="run without a terminal; output goes to the session log",
     )
     p.add_argument("--task", help="the plan task an implement session works on (e.g. T3)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="end the agent after this long")
-    p = command(
-        "agents", "the agent presets: which are installed, which is the default", cycle=False
+    p.add_argument(
+        "--timeout", type=_seconds, metavar="SECONDS", help="end the agent after this long"
     )
-    p.add_argument("action", nargs="?", choices=["list"], default="list")
+    p = command(
+        "agents",
+        "the agent presets (list); install or uninstall the stages as agents' skills and commands",
+        cycle=False,
+    )
+    p.add_argument("action", nargs="?", choices=["list", "install", "uninstall"], default="list")
+    p.add_argument(
+        "names", nargs="*", metavar="AGENT", help="install/uninstall: the agents (default: on PATH)"
+    )
+    p.add_argument("--all", action="store_true", help="install/uninstall: every known agent")
+    p.add_argument(
+        "--mcp", action="store_true", help="install: also register `sdd mcp` in their project files"
+    )
+    p = command(
+        "mcp",
+        "serve the tracker to agents over the Model Context Protocol (stdio)",
+        json=False,
+        cycle=False,
+    )
     p = command(
         "demo", "a whole cycle in a fresh demo project, offline, with a scripted agent", cycle=False
     )
     p.add_argument(
         "directory", nargs="?", default="sdd-demo", help="a new folder (default: ./sdd-demo)"
     )
-    p = command("check", "check documents against their contracts and each other", cycle=False)
+    p = command("check", "check documents against their contracts and each other")
     p.add_argument(
         "documents",
         nargs="*",
@@ -131,7 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "questions",
         "the spec's open questions; `answer ID TEXT` records a person's answer",
-        cycle=False,
     )
     p.add_argument("action", nargs="?", choices=["list", "answer"], default="list")
     p.add_argument("id", nargs="?", help="the question, e.g. Q2")
@@ -159,6 +197,31 @@ def build_parser() -> argparse.ArgumentParser:
         "templates", "the stage templates against the packaged ones: diff, or upgrade", cycle=False
     )
     p.add_argument("action", nargs="?", choices=["diff", "upgrade"], default="diff")
+    p = command("change", "a change request: reopen a stage; the approvals after it turn stale")
+    p.add_argument("--stage", required=True, help="the stage to reopen, e.g. architecture")
+    p.add_argument("text", nargs="+", help="what should change")
+    command("archive", "set a finished cycle aside (its history stays)")
+    p = command(
+        "layout",
+        "switch the project to the per-cycle layout (moves the open cycle's documents)",
+        cycle=False,
+    )
+    p.add_argument("layout", choices=["per-cycle"])
+    p = command(
+        "dashboard",
+        "the control panel as one self-contained HTML page: a file, or served live on 127.0.0.1",
+        cycle=False,
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the page here (default: .sdd/cache/dashboard.html; - for stdout)",
+    )
+    p.add_argument(
+        "--serve", action="store_true", help="serve it read-only on 127.0.0.1, refreshing itself"
+    )
+    p.add_argument("--port", type=int, metavar="N", help="with --serve: the port (0: any free one)")
+    p.add_argument("--open", action="store_true", help="open the page in the browser")
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
     return parser
@@ -184,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    if args.command == "dashboard":
+        from sdd.cli import dashboard_cmd
+
+        return guarded("dashboard", lambda: dashboard_cmd.dashboard(args), as_json=args.json)
     from sdd.cli import commands
 
     handler_name = {"next": "next_"}.get(args.command, args.command)

@@ -95,6 +95,13 @@ def status_text(data: dict[str, Any], style: Style) -> str:
             hidden = len(data["sessions"]) - 8
             if hidden > 0:
                 out.append(style(f"  … and {hidden} earlier (see docs/session-tracker.md)", "dim"))
+    change = data.get("change")
+    if change:
+        out += [
+            "",
+            style(f"Change request to {change['stage']}: ", "yellow") + change["reason"],
+            f"  affects sessions {', '.join(change['sessions']) or 'none'}; tasks {', '.join(change['tasks']) or 'none'}",
+        ]
     for problem in data["problems"]:
         out.append(style(f"⚠ history line {problem['line']}: {problem['what']}", "red"))
     for warning in data["warnings"]:
