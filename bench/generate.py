@@ -85,7 +85,7 @@ def main() -> int:
             if gate and (index + 1 == len(plan) or plan[index + 1] != stage):
                 judged = {p: hashes[p] for s in (["architecture", "plan"] if stage == "plan" else [stage]) for p in docs.get(s, [])}
                 entries.append(
-                    ("gate.approve", {"cycle": cycle, "gate": gate, "by": {"kind": "person", "name": "Bench Person"}, "docs": judged})
+                    ("gate.approve", {"cycle": cycle, "gate": gate, "by": {"kind": "person", "name": "Bench Person"}, "docs": judged, "confirmed": "code"})
                 )
     filler = args.records - 2 - len(entries)
     for index in range(max(0, filler)):

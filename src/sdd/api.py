@@ -477,3 +477,9 @@ def dashboard(project: Project, *, prefix: str = "/", live: bool = False, versio
     from sdd import dashboard as _dashboard
 
     return _dashboard.page(project, prefix=prefix, live=live, version=version)
+
+
+def doctor(project: Project) -> Any:
+    from sdd import doctor as _doctor
+
+    return _doctor.diagnose(project)

@@ -161,7 +161,13 @@ def decide(
         docs: dict[str, str | None] = {}
         for path in view.documents:
             docs[path] = documents.snapshot(project.paths, path)
-        fields: dict[str, object] = {"cycle": chosen.number, "gate": gate, "by": who, "docs": docs}
+        fields: dict[str, object] = {
+            "cycle": chosen.number,
+            "gate": gate,
+            "by": who,
+            "docs": docs,
+            "confirmed": "demo" if demo else "code",
+        }
         if approve:
             tx.record("gate.approve", **fields)
         else:

@@ -50,6 +50,10 @@ def snapshot(paths: ProjectPaths, relative: str) -> str | None:
     return digest
 
 
+def has_snapshot(paths: ProjectPaths, digest: str) -> bool:
+    return os.path.isfile(os.path.join(paths.snapshots, digest))
+
+
 def snapshot_text(paths: ProjectPaths, digest: str) -> str | None:
     return files.read_text(os.path.join(paths.snapshots, digest))
 

@@ -52,6 +52,7 @@ class Loaded:
     records: list[Record]  # verified records in id order
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # tamper evidence
+    lines: dict[str, int] = field(default_factory=dict)  # record id -> line in the file
 
 
 def _describe(path: str, line: int) -> str:
@@ -130,6 +131,7 @@ def parse(data: bytes, name: str) -> Loaded:
                 )
             )
     result.records = [by_id[key] for key in sorted(by_id)]
+    result.lines = lines_of
     return result
 
 

@@ -57,7 +57,39 @@ class Project:
         state = fold(loaded.records)
         state.problems = loaded.problems
         state.warnings = loaded.warnings
+        self._check_decisions(state, loaded.lines)
         return state
+
+    def _check_decisions(self, state: ProjectState, lines: dict[str, int]) -> None:
+        """An approval sdd did not write (no confirmation, or documents it never kept) is
+        flagged and does not count: the gate it claims stays closed."""
+        for cycle in state.cycles.values():
+            kept = []
+            for decision in cycle.decisions:
+                why = None
+                if decision.kind == "approve":
+                    if decision.confirmed not in ("code", "demo"):
+                        why = "carries no confirmation"
+                    else:
+                        missing = [
+                            p
+                            for p, h in decision.docs.items()
+                            if not h or not documents.has_snapshot(self.paths, h)
+                        ]
+                        if missing:
+                            why = f"approved versions of {', '.join(missing)} that sdd never kept"
+                if why is None:
+                    kept.append(decision)
+                    continue
+                state.problems.append(
+                    history.Problem(
+                        lines.get(decision.record, 0),
+                        decision.record,
+                        f"an approval of {decision.gate} (cycle {cycle.number}) {why}: written by hand? "
+                        "It does not count",
+                    )
+                )
+            cycle.decisions = kept
 
     def cycle(self, state: ProjectState, selector: str | None = None) -> Cycle | None:
         """The cycle a command works on: ``selector`` (number or slug), else the latest."""

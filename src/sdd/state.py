@@ -45,6 +45,7 @@ class Decision:
     docs: dict[str, str]
     reason: str | None
     to: str | None
+    confirmed: str | None = None  # how the person confirmed it ("code" at a terminal, or "demo")
 
 
 @dataclass
@@ -254,6 +255,9 @@ def fold(records: list[Record]) -> ProjectState:
                 docs={k: str(v) for k, v in _dict(record, "docs").items()},
                 reason=record.get("reason") if isinstance(record.get("reason"), str) else None,
                 to=record.get("to") if isinstance(record.get("to"), str) else None,
+                confirmed=record.get("confirmed")
+                if isinstance(record.get("confirmed"), str)
+                else None,
             )
             cycle.decisions.append(decision)
             if decision.kind == "reject" and decision.to:

@@ -67,6 +67,11 @@ def init(args: Any) -> int:
         lines.append(f"  kept as they were (already there): {', '.join(result.skipped)}")
     if result.cycle:
         lines.append(f"  cycle {result.cycle} opened")
+    if result.agents:
+        lines.append(
+            f"  agents: the stages as commands and skills for {', '.join(result.agents)} "
+            "(sdd agents install --help)"
+        )
     project = api.open_project(result.root)
     panel = api.status(project.paths.root)
     lines += ["", next_text(panel.data["next"], Style(use_colour()))]
@@ -841,3 +846,22 @@ def mcp(args: Any) -> int:
     from sdd.cli import agents_cmd
 
     return agents_cmd.mcp(args)
+
+
+def doctor(args: Any) -> int:
+    report = api.doctor(api.open_project())
+    if args.json:
+        emit_json("doctor", _dumps(report.to_json()))
+        return 0 if report.ok else 1
+    style = Style(use_colour())
+    lines = [f"Checked: {', '.join(report.checked)}"]
+    for index, finding in enumerate(report.findings):
+        colour = "red" if finding.severity == "error" else "yellow"
+        lines.append(style(f"{finding.severity}: [{finding.area}] {finding.what}", colour))
+        following = report.findings[index + 1] if index + 1 < len(report.findings) else None
+        if following is None or following.fix != finding.fix:  # say a shared fix once
+            lines.append(f"  fix: {finding.fix}")
+    if not report.findings:
+        lines.append(style("No problems found.", "green"))
+    _out("\n".join(lines))
+    return 0 if report.ok else 1

@@ -222,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, metavar="N", help="with --serve: the port (0: any free one)")
     p.add_argument("--open", action="store_true", help="open the page in the browser")
+    command(
+        "doctor",
+        "check the project (state, config, templates, documents, agent files) and name fixes",
+        cycle=False,
+    )
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
     return parser
