@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import BIN, drive, init_project  # noqa: E402
+from helpers import BIN, drive, init_project
 
 IDENTITY = {"name": "Ada Tester", "email": "ada@example.com"}
 
@@ -114,10 +114,15 @@ def work(isolated_env: Path) -> Path:
     return isolated_env
 
 
-@pytest.fixture
-def project(work: Path) -> Path:
-    """A fresh project, `sdd init`-ed and committed, cycle 1 "Password reset" open."""
-    return init_project(work)
+# Project states built once per test session (by hand: sdd commands, git, pty approvals),
+# each from a copy of the one before it, then copied for every test that needs them.
+MILESTONES: list[tuple[str, tuple[str, bool] | None]] = [
+    ("fresh", None),
+    ("architecture-waiting", ("architecture", False)),
+    ("architecture-approved", ("architecture", True)),
+    ("implement-waiting", ("implement", False)),
+    ("implement-approved", ("implement", True)),
+]
 
 
 @pytest.fixture(scope="session")
@@ -125,23 +130,41 @@ def _stash(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {"dir": tmp_path_factory.mktemp("stash"), "built": {}}
 
 
+def _built(stash: dict[str, object], key: str) -> Path:
+    folder, built = stash["dir"], stash["built"]
+    assert isinstance(folder, Path) and isinstance(built, dict)
+    if key in built:
+        return built[key]  # type: ignore[no-any-return]
+    names = [name for name, _ in MILESTONES]
+    index = names.index(key)
+    goal = MILESTONES[index][1]
+    if goal is None:
+        source = init_project(folder, name=key)
+    else:
+        source = folder / key
+        shutil.copytree(_built(stash, names[index - 1]), source, symlinks=True)
+        drive(source, goal[0], approve_gate_before=goal[1])
+    built[key] = source
+    return source
+
+
+@pytest.fixture
+def project(_stash: dict[str, object], work: Path) -> Path:
+    """A fresh project, `sdd init`-ed and committed, cycle 1 "Password reset" open."""
+    target = work / "proj"
+    shutil.copytree(_built(_stash, "fresh"), target, symlinks=True)
+    return target
+
+
 @pytest.fixture
 def project_at(_stash: dict[str, object], work: Path):  # type: ignore[no-untyped-def]
-    """A fresh copy of a project driven by hand (sdd commands, pty approvals) until
-    ``until`` is the next session; with ``approve_gate_before=False`` it stops at the gate
-    before ``until``, undecided. Each state is built once per test session, then copied."""
+    """A fresh copy of a project driven by hand until ``until`` is the next session; with
+    ``approve_gate_before=False`` it stops at the gate before ``until``, undecided."""
 
     def make(until: str, approve_gate_before: bool = True, name: str = "proj") -> Path:
-        folder = _stash["dir"]
-        built = _stash["built"]
-        assert isinstance(folder, Path) and isinstance(built, dict)
         key = f"{until}-{'approved' if approve_gate_before else 'waiting'}"
-        if key not in built:
-            source = init_project(folder, name=key)
-            drive(source, until, approve_gate_before=approve_gate_before)
-            built[key] = source
         target = work / name
-        shutil.copytree(built[key], target, symlinks=True)
+        shutil.copytree(_built(_stash, key), target, symlinks=True)
         return target
 
     return make

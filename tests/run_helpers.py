@@ -9,12 +9,15 @@ terminal) into a JSON file, then does what ``FAKE_MODE`` says:
     nothing     write nothing, exit FAKE_EXIT (default 0)
     fail        write the outputs all the same, exit FAKE_EXIT (default 7)
     error-json  write the outputs, print FAKE_OUTPUT (a structured error report), exit 0
-    sleep       start a grandchild that ignores SIGINT, record its pid, print FAKE-SLEEPING, sleep
+    sleep       start a grandchild that ignores SIGINT (and SIGTERM too when FAKE_STUBBORN is
+                set), record its pid, print FAKE-SLEEPING, sleep
     read-tty    print FAKE-READY, read one line from the terminal, record it, then as `write`
     cbreak      turn the terminal's echo and canonical mode off, then as `sleep`
     raw         put the terminal in raw mode (tty.setraw), print FAKE-RAW, exit FAKE_EXIT (default 5)
 
-``FAKE_OUTPUT`` (if set) is printed on standard output in every mode.
+``FAKE_OUTPUT`` (if set) is printed on standard output in every mode. ``FAKE_NOTES`` is the
+handoff's notes ("" leaves the notes placeholder).
+In `write` mode the record also holds the Handoff part of the page as the agent left it.
 Nothing of sdd is imported here.
 """
 
@@ -51,7 +54,7 @@ AGENT_NAMES = [
     "aider",
 ]
 
-FAKE_AGENT = r'''
+FAKE_AGENT = r"""
 import json, os, re, signal, subprocess, sys, time
 
 FILL = re.compile(r"\[FILL:[^\]]*\]")
@@ -102,12 +105,16 @@ def write_outputs(root, session, stage, brief):
         text = handle.read()
     head, marker, rest = text.partition(END)
     rest = rest.replace("- [ ] ", "- [x] ")
-    rest = FILL.sub(lambda _: "The fake agent wrote the outputs; nothing is left open.", rest)
+    notes = os.environ.get("FAKE_NOTES", "The fake agent wrote the outputs; nothing is left open.")
+    if notes:
+        rest = FILL.sub(lambda _: notes, rest)
     with open(page, "w", encoding="utf-8") as handle:
         handle.write(head + marker + rest)
+    return rest
 
 
 def main():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it, as it would a real agent
     env = {k: os.environ.get(k) for k in (
         "SDD_SESSION_ID", "SDD_STAGE", "SDD_CYCLE", "SDD_PROJECT_ROOT", "SDD_BRIEF_FILE")}
     data = {
@@ -139,10 +146,12 @@ def main():
             brief = handle.read()
 
     def sleep_forever(extra):
+        ignored = "signal.SIGINT, signal.SIGTERM" if os.environ.get("FAKE_STUBBORN") else "signal.SIGINT"
         child = subprocess.Popen([sys.executable, "-c",
             "import signal, time\n"
-            "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-            "time.sleep(120)\n"])
+            "for sig in (%s,):\n"
+            "    signal.signal(sig, signal.SIG_IGN)\n"
+            "time.sleep(120)\n" % ignored])
         data.update(extra)
         data["grandchild"] = child.pid
         save(data)
@@ -151,7 +160,8 @@ def main():
         return 0
 
     if mode == "write":
-        write_outputs(root, env["SDD_SESSION_ID"], env["SDD_STAGE"], brief)
+        data["handoff"] = write_outputs(root, env["SDD_SESSION_ID"], env["SDD_STAGE"], brief)
+        save(data)
         return int(os.environ.get("FAKE_EXIT", "0"))
     if mode == "nothing":
         return int(os.environ.get("FAKE_EXIT", "0"))
@@ -190,7 +200,7 @@ def main():
 
 
 sys.exit(main())
-'''
+"""
 
 
 def install_fake_agents(folder: Path, names: Sequence[str] = AGENT_NAMES) -> Path:
@@ -251,14 +261,15 @@ class Agents:
 
 
 # ----------------------------------------------------------------------------- fixtures
-# Test modules import these (`from run_helpers import agents, fresh`).
+# Test modules import these (`from run_helpers import agents_fixture, fresh_fixture`);
+# the tests ask for them as `agents` and `fresh`.
 
 
 _BUILT: dict[str, Path] = {}  # projects built once per test session, copied by tests
 
 
-@pytest.fixture
-def fresh(tmp_path_factory: pytest.TempPathFactory, work: Path) -> Path:
+@pytest.fixture(name="fresh")
+def fresh_fixture(tmp_path_factory: pytest.TempPathFactory, work: Path) -> Path:
     """A copy of a fresh project (`sdd init`-ed and committed; cycle 1, spec next).
     Built once per test session, then copied: copying is much cheaper than `sdd init`."""
     built = _BUILT
@@ -269,8 +280,8 @@ def fresh(tmp_path_factory: pytest.TempPathFactory, work: Path) -> Path:
     return target.resolve()
 
 
-@pytest.fixture
-def agents(tmp_path: Path) -> Agents:
+@pytest.fixture(name="agents")
+def agents_fixture(tmp_path: Path) -> Agents:
     """The fake agents, on a PATH that holds nothing else but git and python."""
     return Agents(tmp_path)
 

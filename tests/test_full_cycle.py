@@ -77,8 +77,10 @@ def test_a_whole_cycle_by_hand(project: Path) -> None:
     }
     previous_note: str | None = None
 
+    data = status(root)
     for index, stage in enumerate(STAGES):
-        data = status(root)
+        if index and GATE_AFTER.get(STAGES[index - 1]):
+            data = status(root)  # a gate was decided since the last look
         assert data["cycle"]["current_stage"] == stage
         assert stage_of(data, stage)["status"] == "ready"
         for done_stage in STAGES[:index]:
@@ -112,10 +114,11 @@ def test_a_whole_cycle_by_hand(project: Path) -> None:
             assert not re.search(r"\{(cycle|cycle_title|n|date)\}", scaffold), "values filled in"
             assert "Password reset" in scaffold and SLUG in scaffold
 
-        data = status(root)
-        assert stage_of(data, stage)["status"] == "active"
-        assert data["sessions"][-1]["outcome"] == "open"
-        assert data["next"]["kind"] == "finish-session"
+        if stage in ("spec", "implement"):
+            data = status(root)
+            assert stage_of(data, stage)["status"] == "active"
+            assert data["sessions"][-1]["outcome"] == "open"
+            assert data["next"]["kind"] == "finish-session"
 
         previous_note = f"Handoff note from the {stage} session #{index}"
         do_work(root, session, previous_note)
@@ -136,16 +139,22 @@ def test_a_whole_cycle_by_hand(project: Path) -> None:
             assert data["next"]["kind"] == "gate"
             assert data["next"]["command"] == f"sdd approve {gate}"
             if index + 1 < len(STAGES):
-                following = STAGES[index + 1]
-                assert stage_of(data, following)["status"] == "blocked"
-                refused = run("start", following, cwd=root)
-                assert refused.returncode == 3
-                assert gate in refused.stderr
+                assert stage_of(data, STAGES[index + 1])["status"] == "blocked"
             _approve_through_pty(root, gate, judged[gate])
+            if gate == "deployment-approval":
+                # the release is recorded (and tagged) before the post-mortem
+                action = sdd_json("next", cwd=root)
+                assert action["kind"] == "release"
+                refused = run("start", "postmortem", cwd=root)
+                assert refused.returncode == 3
+                assert "sdd release" in refused.stderr
+                released = sdd_json("release", "--tag", "v1.0.0", cwd=root)
+                assert released["tag"] == "v1.0.0"
+                assert git("tag", "--list", cwd=root).stdout.split() == ["v1.0.0"]
 
         if stage == "implement":
             # the task's work is committed; the tree is clean
-            assert git("status", "--porcelain", "--", "src", "tests", cwd=root).stdout == ""
+            assert git("status", "--porcelain", "--", "reset.py", "tests", cwd=root).stdout == ""
             assert "T1: reset links" in git("log", "--oneline", cwd=root).stdout
 
     data = status(root)

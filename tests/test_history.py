@@ -3,6 +3,7 @@ git branches, and eight processes writing at once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -120,9 +121,9 @@ def test_an_edited_record_is_flagged_and_an_edited_approval_does_not_count(proje
     assert 0 < middle < len(original) - 1
     _history(root).write_bytes(b"".join(original[:middle] + original[middle + 1 :]))
     data = status(root)
-    assert any(
-        p["line"] == middle + 1 and "missing" in p["what"] for p in data["problems"]
-    ), data["problems"]
+    assert any(p["line"] == middle + 1 and "missing" in p["what"] for p in data["problems"]), data[
+        "problems"
+    ]
 
 
 def _append_notes(root: Path, writer: str, count: int) -> None:
@@ -235,7 +236,7 @@ def test_eight_processes_recording_at_once_lose_nothing(project: Path) -> None:
     # each writer's records are in its own order, and every record follows the one before it
     for w in range(writers):
         assert [r["n"] for r in notes if r["writer"] == f"w{w}"] == list(range(count))
-    for previous, record in zip(records, records[1:], strict=False):
+    for previous, record in itertools.pairwise(records):
         assert record["prev"] == previous["id"]
         assert record["id"] > previous["id"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from helpers import (
     start,
     status,
     tick,
+    write_code,
 )
 
 # ----------------------------------------------------------------------------- starting stages
@@ -47,8 +49,12 @@ def test_a_stage_behind_a_waiting_gate_does_not_start(project_at) -> None:  # ty
     assert gate_of(data, "spec-approval")["state"] == "waiting"
     assert stage_of(data, "architecture")["status"] == "blocked"
     lines = history_lines(root)
-    for args in (["start"], ["start", "architecture"], ["prompt"], ["prompt", "architecture"],
-                 ["start", "plan"], ["start", "implement"]):
+    for args in (
+        ["start"],
+        ["start", "architecture"],
+        ["prompt", "architecture"],
+        ["start", "implement"],
+    ):
         result = run(*args, cwd=root)
         assert result.returncode == 3, (args, result.stderr)
         assert "spec-approval" in result.stderr
@@ -146,7 +152,10 @@ def test_approve_is_refused_without_a_terminal(project_at) -> None:  # type: ign
 def test_approve_is_refused_inside_a_session(project_at) -> None:  # type: ignore[no-untyped-def]
     root = project_at("architecture", approve_gate_before=False)
     lines = history_lines(root)
-    for argv in (["sdd", "approve", "spec-approval"], ["sdd", "reject", "spec-approval", "--reason", "x"]):
+    for argv in (
+        ["sdd", "approve", "spec-approval"],
+        ["sdd", "reject", "spec-approval", "--reason", "x"],
+    ):
         code, output = pty_run(argv, cwd=root, env={"SDD_SESSION_ID": "S-0001"}, respond=None)
         assert code == 3, output
         assert "SDD_SESSION_ID" in output
@@ -159,7 +168,9 @@ def _fake_agent(folder: Path, name: str) -> Path:
     """A shell script named like an agent CLI that runs `sdd approve` as its child."""
     folder.mkdir(exist_ok=True)
     script = folder / name
-    script.write_text('#!/bin/sh\nsdd approve spec-approval\nstatus=$?\necho "agent saw exit $status"\nexit $status\n')
+    script.write_text(
+        '#!/bin/sh\nsdd approve spec-approval\nstatus=$?\necho "agent saw exit $status"\nexit $status\n'
+    )
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return script
 
@@ -177,6 +188,30 @@ def test_approve_is_refused_under_an_agent_cli(project_at, tmp_path: Path) -> No
         assert name in output and "agent" in output
         assert "Type " not in output
     assert history_lines(root) == lines
+    assert gate_of(status(root), "spec-approval")["state"] == "waiting"
+
+
+def test_approve_is_refused_under_an_agent_run_by_its_interpreter(
+    project_at, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """An agent CLI installed as a package and run by its interpreter (`node …/cli.js`):
+    the process is named after the interpreter, its command line names the package."""
+    root = project_at("architecture", approve_gate_before=False)
+    package = tmp_path / "node_modules" / "@anthropic-ai" / "claude-code"
+    package.mkdir(parents=True)
+    cli = package / "cli.py"
+    cli.write_text(
+        "import subprocess, sys\n"
+        "code = subprocess.call(['sdd', 'approve', 'spec-approval'])\n"
+        "print('agent saw exit', code)\n"
+        "sys.exit(code)\n",
+        encoding="utf-8",
+    )
+    code, output = pty_run([sys.executable, str(cli)], cwd=root, respond=None)
+    assert code == 3, output
+    assert "agent saw exit 3" in output
+    assert "@anthropic-ai/claude-code" in output
+    assert "Type " not in output
     assert gate_of(status(root), "spec-approval")["state"] == "waiting"
 
 
@@ -310,7 +345,9 @@ def test_done_checks_each_checklist_item(project: Path) -> None:
 
     def answer_partly(handoff: str) -> str:
         # left open with a reason: an answer; left open without one: not; deleted: not
-        handoff = handoff.replace(f"- [x] {asked}", f"- [ ] {asked} reason: the person was away, asked by mail")
+        handoff = handoff.replace(
+            f"- [x] {asked}", f"- [ ] {asked} reason: the person was away, asked by mail"
+        )
         handoff = handoff.replace(f"- [x] {scope}", f"- [ ] {scope}")
         return handoff.replace(f"- [x] {confidence}\n", "")
 
@@ -353,17 +390,16 @@ def test_done_in_implement_needs_a_commit_and_a_clean_tree(project_at) -> None: 
     commit_all(root, "documents of the thinking stages")
     session = start(root, "implement")
     tick(root / session["page"])
-    (root / "src").mkdir()
-    (root / "src" / "reset.py").write_text("TOKEN_TTL = 1800\n", encoding="utf-8")
+    write_code(root)
 
     result = run("done", cwd=root)
     assert result.returncode == 1
     assert "no commit since the session started" in result.stderr
-    assert "uncommitted changes" in result.stderr and "src/reset.py" in result.stderr
+    assert "uncommitted changes" in result.stderr and "reset.py" in result.stderr
     _session_stays_open(root, "implement")
 
-    git("add", "src/reset.py", cwd=root)
-    git("commit", "-q", "-m", "T1: token lifetime", cwd=root)
+    git("add", "reset.py", "tests", cwd=root)
+    git("commit", "-q", "-m", "T1: reset links", cwd=root)
     (root / "notes.txt").write_text("left behind\n", encoding="utf-8")
     result = run("done", cwd=root)
     assert result.returncode == 1
@@ -384,8 +420,12 @@ def test_done_without_an_open_session(project: Path) -> None:
     assert "sdd start spec" in result.stderr
 
 
-@pytest.mark.parametrize("command", [["approve", "spec-approval"], ["reject", "spec-approval", "--reason", "x"]])
-def test_person_acts_refused_without_tty_even_before_the_gate(project: Path, command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command", [["approve", "spec-approval"], ["reject", "spec-approval", "--reason", "x"]]
+)
+def test_person_acts_refused_without_tty_even_before_the_gate(
+    project: Path, command: list[str]
+) -> None:
     result = run(*command, cwd=project)
     assert result.returncode == 3
     assert "person" in result.stderr

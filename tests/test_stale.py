@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from helpers import (
     gate_of,
@@ -89,9 +88,7 @@ def test_approving_an_approved_unchanged_gate_is_an_error(project_at) -> None:  
 def test_a_rejection_sends_the_cycle_back_with_its_reason(project_at) -> None:  # type: ignore[no-untyped-def]
     root = project_at("architecture", approve_gate_before=False)
     reason = "US-1 has no measurable criterion for link expiry"
-    code, output = pty_run(
-        ["sdd", "reject", "spec-approval", "--reason", reason], cwd=root
-    )
+    code, output = pty_run(["sdd", "reject", "spec-approval", "--reason", reason], cwd=root)
     assert code == 0, output
     assert re.search(r"Type [A-Z0-9]{4} to reject", output)
     assert "spec-approval rejected by Ada Tester" in output

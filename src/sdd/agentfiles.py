@@ -693,9 +693,9 @@ class _Apply:
             return
         value = dict(spec.entry)
         if raw is None:
-            data: dict[str, Any] = dict(spec.skeleton)
-            data[spec.table] = {SERVER: value}
-            sha = self._write(relative, _dump(data))
+            fresh: dict[str, Any] = dict(spec.skeleton)
+            fresh[spec.table] = {SERVER: value}
+            sha = self._write(relative, _dump(fresh))
             self.files[relative] = {
                 "kind": "json",
                 "created": True,
@@ -709,6 +709,7 @@ class _Apply:
             self.outcome.mcp.append(relative)
             return
         text = raw.decode("utf-8", errors="replace")
+        data: Any
         try:
             data = json.loads(text)
         except ValueError:
@@ -809,19 +810,19 @@ class _Apply:
             self.outcome.removed.append(relative)
             return
         try:
-            data = json.loads(text)
+            parsed: Any = json.loads(text)
         except ValueError:
-            data = None
+            parsed = None
         table = str(entry.get("table"))
-        servers = data.get(table) if isinstance(data, dict) else None
+        servers = parsed.get(table) if isinstance(parsed, dict) else None
         if not isinstance(servers, dict) or servers.get(SERVER) != entry.get("value"):
             self.outcome.kept.append(relative)
             return
-        assert isinstance(data, dict)
+        assert isinstance(parsed, dict)
         del servers[SERVER]
         if not servers and entry.get("table_created"):
-            del data[table]
-        self._write(relative, _dump(data))
+            del parsed[table]
+        self._write(relative, _dump(parsed))
         self.outcome.removed.append(relative)
         self.outcome.notes.append(
             f"{relative}: removed the `{SERVER}` server; the file's other changes are kept"

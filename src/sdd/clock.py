@@ -17,10 +17,11 @@ def now() -> float:
 def parse_time(text: str) -> float:
     from sdd.errors import UsageError
 
-    try:
-        return float(text)
-    except ValueError:
-        pass
+    if "T" not in text:  # an ISO time has a T; only other text may be a number (no exception cost)
+        try:
+            return float(text)
+        except ValueError:
+            pass
     import datetime as dt
 
     try:

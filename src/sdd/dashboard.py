@@ -41,7 +41,6 @@ def collect(project: Project) -> dict[str, Any]:
         for cycle in sorted(state.cycles.values(), key=lambda c: c.number)
     ]
     verify = dict(state.verify_runs[-1]) if state.verify_runs else None
-    fix_stage = next((s.name for s in workflow.stages if s.repeat == "per-task"), None)
     return {
         "project": state.name or os.path.basename(paths.root),
         "demo": state.demo,
@@ -50,7 +49,7 @@ def collect(project: Project) -> dict[str, Any]:
         "latest": latest.number if latest else None,
         "cycles": cycles,
         "verify": verify,
-        "fix_stage": fix_stage,
+        "fix_stage": _fix_stage(workflow),
         "records": state.records,
         "problems": [
             {"line": p.line, "record": p.record_id, "what": p.what} for p in state.problems
@@ -239,7 +238,9 @@ def _time(stamp: str | None) -> str:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    s = int(round(seconds))
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    s = round(seconds)
     if s < 60:
         return f"{s} s"
     if s < 3600:
@@ -249,6 +250,14 @@ def duration(seconds: float | None) -> str:
         return f"{h} h {m} min" if m else f"{h} h"
     d, h = divmod(s // 3600, 24)
     return f"{d} d {h} h" if h else f"{d} d"
+
+
+def _prose(text: str) -> str:
+    """Text with `code spans` (as sdd's messages write commands) shown as code."""
+    parts = escape(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: leave the text as it is
+        return escape(text)
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def linker(prefix: str) -> Link:
@@ -397,7 +406,7 @@ def _cycle_section(
         "</div>",
         f'<section class="next card" aria-labelledby="c{n}-next" data-kind="{escape(action["kind"])}">',
         f'<h2 id="c{n}-next">Next</h2>',
-        f'<p class="summary">{escape(action["summary"])}</p>',
+        f'<p class="summary">{_prose(action["summary"])}</p>',
         _command(action["command"], action.get("alternative")),
     ]
     if action["kind"] in _PERSON_ACTS:
@@ -519,7 +528,7 @@ def _flow(cycle: dict[str, Any], fix_stage: str | None) -> list[str]:
             nodes.append(("gate", gate))
     rows = _rows(nodes, fix_stage)
     width = max(_row_width(r) for r in rows) + 2 * _PAD if rows else 400
-    height = _TOP + _PITCH * len(rows) - 10
+    height = _TOP + _STAGE_H / 2 + _PITCH * (len(rows) - 1) + 82
     centres: dict[tuple[str, str], tuple[float, float, int]] = {}
     body: list[str] = []
     arrows: list[str] = []
@@ -544,7 +553,7 @@ def _flow(cycle: dict[str, Any], fix_stage: str | None) -> list[str]:
             x += w + _GAP
         if r + 1 < len(rows) and previous_right is not None:
             ny = cy + _PITCH
-            mid = cy + _PITCH / 2 + 20
+            mid = cy + _PITCH / 2
             arrows.append(
                 f'<path class="arrow" d="M{previous_right + 3} {cy} h12 V{mid} H{_PAD - 12} '
                 f'V{ny} H{_PAD - 5}" marker-end="url(#ah)"/>'
@@ -663,7 +672,7 @@ def _loop_arc(
         return ""
     lx, _, _ = centres[("stage", last)]
     bottom = fy + _STAGE_H / 2
-    depth = bottom + 34
+    depth = bottom + 30
     text = "blocking finding → fix" + (
         f" · {loops} loop{'s' if loops != 1 else ''}" if loops else ""
     )
@@ -671,7 +680,7 @@ def _loop_arc(
         f'<g class="loop{" looped" if loops else ""}" aria-hidden="true">'
         f'<path class="loop-line" d="M{lx} {bottom + 3} C{lx} {depth}, {fx} {depth}, {fx} {bottom + 6}" '
         'marker-end="url(#ah)"/>'
-        f'<text x="{(lx + fx) / 2}" y="{depth - 1}">{escape(text)}</text></g>'
+        f'<text x="{(lx + fx) / 2}" y="{bottom + 0.75 * (depth - bottom) + 17}">{escape(text)}</text></g>'
     )
 
 
@@ -972,21 +981,24 @@ def _bars(
     if not values:
         return ""
     top = max(v for _, v in values) or 1.0
-    label_w, bar_w, row_h = 150, 300, 24
-    width = label_w + bar_w + 90
+    width, row_h = 560, 24
+    label_w = max(60, round(max(len(name) for name, _ in values) * 7.4) + 14)
+    bar_w = width - label_w - 70
     height = row_h * len(values) + 8
     rows = []
     for i, (name, value) in enumerate(values):
         y = 4 + i * row_h
         w = max(2.0, bar_w * value / top) if value > 0 else 0.0
         rows.append(
-            f'<g><text class="lbl" x="{label_w - 8}" y="{y + 15}">{escape(name)}</text>'
+            f'<g data-bar="{escape(name, quote=True)}" data-value="{round(value, 3)}">'
+            f'<text class="lbl" x="{label_w - 8}" y="{y + 15}">{escape(name)}</text>'
             f'<rect class="b t-{tone}" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" rx="3"/>'
             f'<text class="val" x="{label_w + w + 6:.1f}" y="{y + 15}">{escape(fmt(value))}</text></g>'
         )
     desc = "; ".join(f"{name}: {fmt(value)}" for name, value in values)
     return (
-        f'<figure class="chart"><figcaption id="{ident}">{escape(title)}</figcaption>'
+        f'<figure class="chart" data-chart="{ident.rsplit("-", 1)[1]}">'
+        f'<figcaption id="{ident}">{escape(title)}</figcaption>'
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-labelledby="{ident} {ident}-d">'
         f'<desc id="{ident}-d">{escape(desc)}</desc>{"".join(rows)}</svg></figure>'
     )
@@ -1011,12 +1023,12 @@ def _postmortem(cycle: dict[str, Any], link: Link) -> list[str]:
     found = fig["findings"]
     verify = fig["verify"]
     stats = [
-        ("sessions", str(sum(v["sessions"] for v in fig["stages"].values()))),
-        ("loops back to implementation", str(len(fig["loops"]))),
-        ("gate rejections", str(len(fig["rejections"]))),
-        ("findings", f"{found['total']} ({found['blocking']} blocking)"),
-        ("abandoned or interrupted", str(len(fig["abandoned"]) + len(fig["interrupted"]))),
-        ("verify runs, red", f"{verify['runs']}, {verify['failures']}"),
+        ("sessions", sum(v["sessions"] for v in fig["stages"].values()), ""),
+        ("loops back to implementation", len(fig["loops"]), ""),
+        ("gate rejections", len(fig["rejections"]), ""),
+        ("findings", found["total"], f"{found['blocking']} blocking"),
+        ("abandoned or interrupted", len(fig["abandoned"]) + len(fig["interrupted"]), ""),
+        ("verify runs", verify["runs"], f"{verify['failures']} red"),
     ]
     doc = pm["document"]
     out = [
@@ -1025,7 +1037,12 @@ def _postmortem(cycle: dict[str, Any], link: Link) -> list[str]:
         + (f"<p>{_doc_link(link, doc, 'read the post-mortem')}</p>" if doc else "")
         + "</div>",
         '<dl class="stats">'
-        + "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in stats)
+        + "".join(
+            f"<div><dt>{escape(k)}</dt><dd>{v}"
+            + (f' <span class="muted small">{escape(extra)}</span>' if extra else "")
+            + "</dd></div>"
+            for k, v, extra in stats
+        )
         + "</dl>",
         '<div class="charts">',
         _bars("Time in each stage", f"c{n}-ch-time", stage_time, duration, "blue"),
@@ -1228,7 +1245,7 @@ _CSS = """
   }
 }
 * { box-sizing: border-box; }
-html { background: var(--bg); }
+html { background: var(--bg); scroll-padding-top: 72px; }
 body { margin: 0; color: var(--ink); background: var(--bg);
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 a { color: var(--accent); text-underline-offset: 2px; }
@@ -1253,7 +1270,7 @@ p { margin: 0; }
 .live::before { content: ""; width: 9px; height: 9px; border-radius: 50%; background: var(--grey-line); }
 .live[data-state="live"]::before { background: var(--green-line); box-shadow: 0 0 0 3px var(--green-bg); }
 .live[data-state="offline"]::before { background: var(--red-line); }
-main { padding-top: 20px; padding-bottom: 8px; }
+main.wrap { padding-top: 20px; padding-bottom: 8px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 18px 20px;
   box-shadow: var(--shadow); margin-bottom: 18px; }
 .card-head { display: flex; align-items: baseline; gap: 12px; flex-wrap: wrap; margin-bottom: 12px; }
@@ -1372,7 +1389,8 @@ tbody tr:last-child > * { border-bottom: 0; }
 .pm h3 { font-size: 14px; margin: 16px 0 8px; }
 .scroll { overflow-x: auto; }
 .pips { display: inline-flex; gap: 3px; vertical-align: middle; }
-.pip { width: 14px; height: 10px; border-radius: 3px; background: var(--bg2); border: 1.5px solid var(--ln); }
+.pip { width: 14px; height: 10px; border-radius: 3px; background: var(--ln); }
+.pip.t-grey { background: var(--grey-bg); box-shadow: inset 0 0 0 1.5px var(--grey-line); }
 .cycles a[aria-current] { font-weight: 700; }
 .cycles tr:has(a[aria-current]) { background: var(--accent-soft); }
 .foot { color: var(--muted); font-size: 13px; padding-top: 6px; padding-bottom: 30px; }

@@ -129,7 +129,7 @@ _DETAILS = re.compile(r"^<details>\s*(?:<summary>([^<]*)</summary>)?\s*$", re.I)
 _COMMENT = re.compile(r"^\s*<!--.*?-->\s*$", re.S)
 
 
-def _html_block(tokens: Any, index: int, options: Any, env: Any) -> str:
+def _html_block(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
     """Raw HTML in a document: comments dropped, <details>/<summary> kept, all else text."""
     content = tokens[index].content
     stripped = content.strip()
@@ -144,7 +144,7 @@ def _html_block(tokens: Any, index: int, options: Any, env: Any) -> str:
     return f"<p>{escape(content)}</p>\n"
 
 
-def _html_inline(tokens: Any, index: int, options: Any, env: Any) -> str:
+def _html_inline(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
     return escape(tokens[index].content)
 
 
@@ -241,7 +241,21 @@ class Handler(BaseHTTPRequestHandler):
             headers={"Allow": "GET"},
         )
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        try:
+            self._get()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the browser went away mid-answer
+        except Exception as exc:  # one bad request must not stop the server, nor print a traceback
+            import sys
+
+            sys.stderr.write(f"sdd: dashboard: {self.path}: {exc.__class__.__name__}: {exc}\n")
+            try:  # noqa: SIM105 - the answer may already be half sent
+                self._send(500, b"500: the dashboard could not answer this request\n")
+            except OSError:
+                pass
+
+    def _get(self) -> None:
         host = (self.headers.get("Host") or "").lower()
         if host and host not in self.site.hosts():
             self._send(403, b"403: this server answers only for 127.0.0.1\n")

@@ -14,14 +14,12 @@ project's checks, which need the main thread to manage their process group.
 import json
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NotRequired
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from sdd import api
 from sdd.errors import SddError, UsageError
-
-T = TypeVar("T")
 
 INSTRUCTIONS = """\
 This project follows Session-Driven Development, enforced by the sdd tool. Work in sessions:
@@ -63,12 +61,13 @@ def _json(data: Any) -> str:
 def build(root: str) -> Any:
     """The MCP server for the project at ``root``."""
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+    from mcp.server.mcpserver.exceptions import ResourceError
+    from mcp.types import CallToolResult, TextContent
 
     from sdd import __version__
     from sdd.cli.handler import _crash_log, error_text
 
-    server: Any = MCPServer(
+    server: MCPServer[Any] = MCPServer(
         name="sdd",
         title="sdd: Session-Driven Development",
         instructions=INSTRUCTIONS,
@@ -79,44 +78,44 @@ def build(root: str) -> Any:
     def project() -> Any:
         return api.open_project(root)
 
-    def guard(body: Callable[[], T]) -> T:
+    def guard(body: Callable[[], str]) -> CallToolResult:
+        """The tool's text; an expected failure as an error result with the CLI's message."""
         try:
-            return body()
+            text = body()
         except SddError as exc:
-            raise ToolError(error_text(exc)) from None
-        except ToolError:
-            raise
+            text = error_text(exc)
         except Exception:
             try:
                 where = f"details in {_crash_log('mcp')}"
             except Exception:
                 where = "and the crash log could not be written"
-            raise ToolError(
-                f"sdd: crashed unexpectedly; {where}\n  → please report it with that file"
-            ) from None
+            text = f"sdd: crashed unexpectedly; {where}\n  → please report it with that file"
+        else:
+            return CallToolResult(content=[TextContent(type="text", text=text)])
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
     @server.tool(
         description="The control panel: the cycle, its stages, gates, sessions and the next action."
     )
-    async def status() -> str:
+    async def status() -> CallToolResult:
         return guard(lambda: _json(api.status(root).data))
 
     @server.tool(description="Only the next action, with the exact command a person would type.")
-    async def next_action() -> str:
+    async def next_action() -> CallToolResult:
         return guard(lambda: _json(api.status(root).data["next"]))
 
     @server.tool(
         description="The brief for a fresh session of a stage (default: the next one), or for "
         "the open session of that stage. Refused while a gate before the stage is not passed."
     )
-    async def brief(stage: str | None = None, task: str | None = None) -> str:
+    async def brief(stage: str | None = None, task: str | None = None) -> CallToolResult:
         return guard(lambda: api.prompt(project(), stage, task=task).text)
 
     @server.tool(
         description="Start (record) a session of a stage, as `sdd start` does; it writes the "
         "session's page with its brief and Handoff section. Refused where `sdd start` is."
     )
-    async def start_session(stage: str | None = None, task: str | None = None) -> str:
+    async def start_session(stage: str | None = None, task: str | None = None) -> CallToolResult:
         def run() -> str:
             result = api.start(project(), stage, task=task)
             data = result.to_json()
@@ -126,25 +125,25 @@ def build(root: str) -> Any:
         return guard(run)
 
     @server.tool(description="The plan's tasks with their status and what each waits on.")
-    async def tasks() -> str:
+    async def tasks() -> CallToolResult:
         return guard(lambda: _json(api.tasks(project())))
 
     @server.tool(
         description="The spec's questions (open and answered), its confidence and the threshold. "
         "Only a person answers them."
     )
-    async def questions() -> str:
+    async def questions() -> CallToolResult:
         return guard(lambda: _json(api.spec_questions(project())))
 
     @server.tool(description="The cycle's findings from review, QA and user verification.")
-    async def findings() -> str:
+    async def findings() -> CallToolResult:
         return guard(lambda: _json(api.finding_rows(project())))
 
     @server.tool(
         description="Record a question for the person in the spec's Open questions, open "
         "(unanswered). Refused once the spec is approved: raise a finding instead."
     )
-    async def record_question(question: str, blocking: bool) -> str:
+    async def record_question(question: str, blocking: bool) -> CallToolResult:
         def run() -> str:
             ident, path = api.record_question(project(), question, blocking=blocking)
             return _json({"id": ident, "path": path, "blocking": blocking, "open": True})
@@ -157,7 +156,7 @@ def build(root: str) -> Any:
     )
     async def record_finding(
         severity: str, text: str, stage: str | None = None, escaped_from: str | None = None
-    ) -> str:
+    ) -> CallToolResult:
         def run() -> str:
             ident = api.record_finding(
                 project(), severity, text, stage=stage, escaped_from=escaped_from
@@ -170,7 +169,9 @@ def build(root: str) -> Any:
         description="Write the open session's handoff: the notes for the next session, and the "
         "checklist items ticked (done) or left open with a reason."
     )
-    async def record_handoff(notes: str, checklist: list[ChecklistAnswer] | None = None) -> str:
+    async def record_handoff(
+        notes: str, checklist: list[ChecklistAnswer] | None = None
+    ) -> CallToolResult:
         def run() -> str:
             answers = [
                 (str(a["item"]), bool(a["done"]), str(a.get("reason", ""))) for a in checklist or []
@@ -184,14 +185,16 @@ def build(root: str) -> Any:
         description="Complete the open session, as `sdd done` does: only when its outputs exist "
         "and hold and its handoff answers the checklist; otherwise it lists what is missing."
     )
-    async def complete_session(note: str | None = None) -> str:
+    async def complete_session(note: str | None = None) -> CallToolResult:
         return guard(lambda: _json(api.done(project(), note=note).to_json()))
 
     @server.tool(
         description="Check documents against their contracts and each other (`sdd check`). "
         "`documents`: spec, architecture, plan, test-plan, conventions or paths (default: the core four)."
     )
-    async def check_documents(documents: list[str] | None = None, strict: bool = False) -> str:
+    async def check_documents(
+        documents: list[str] | None = None, strict: bool = False
+    ) -> CallToolResult:
         def run() -> str:
             report = api.check(project(), documents or None)
             data = report.to_json()

@@ -34,8 +34,10 @@ def _summary(outcome: Any, verb: str) -> list[str]:
             continue
         if label == "unchanged":
             lines.append(f"  unchanged: {len(paths)} file(s)")
-        else:
+        elif label in ("created", "removed"):
             lines.append(f"  {label}: {_grouped(paths)}")
+        else:
+            lines.append(f"  {label}: {', '.join(paths)}")
     if outcome.mcp and verb == "install":
         lines.append(f"  `sdd mcp` registered in: {', '.join(sorted(set(outcome.mcp)))}")
     lines += [f"  note: {note}" for note in outcome.notes]

@@ -49,6 +49,18 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -228,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         cycle=False,
     )
     p = command("log", "the history, newest first")
-    p.add_argument("--limit", type=int, metavar="N", help="show at most N entries")
+    p.add_argument("--limit", type=_count, metavar="N", help="show at most N entries")
     return parser
 
 
