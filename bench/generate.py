@@ -16,8 +16,15 @@ import subprocess
 import sys
 
 STAGES = [
-    "spec", "architecture", "plan", "implement", "review", "qa",
-    "user-verification", "final-verification", "postmortem",
+    "spec",
+    "architecture",
+    "plan",
+    "implement",
+    "review",
+    "qa",
+    "user-verification",
+    "final-verification",
+    "postmortem",
 ]
 GATES = {
     "spec": "spec-approval",
@@ -38,7 +45,9 @@ def main() -> int:
     root = os.path.abspath(args.directory)
     env = dict(os.environ, NO_COLOR="1")
     sdd = os.path.join(os.path.dirname(sys.executable), "sdd")
-    subprocess.run([sdd, "init", root, "--title", "Cycle 1"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sdd, "init", root, "--title", "Cycle 1"], check=True, env=env, stdout=subprocess.DEVNULL
+    )
 
     from sdd import documents, history
     from sdd.project import Project
@@ -62,7 +71,15 @@ def main() -> int:
     for cycle in range(1, args.cycles + 1):
         if cycle > 1:
             entries.append(
-                ("cycle.open", {"cycle": cycle, "title": f"Cycle {cycle}", "slug": f"{cycle:03d}-cycle-{cycle}", "discovery": False})
+                (
+                    "cycle.open",
+                    {
+                        "cycle": cycle,
+                        "title": f"Cycle {cycle}",
+                        "slug": f"{cycle:03d}-cycle-{cycle}",
+                        "discovery": False,
+                    },
+                )
             )
         last = cycle == args.cycles
         # Stages in order; implement takes the sessions left over. The last cycle stops mid-implement.
@@ -74,18 +91,53 @@ def main() -> int:
             session = f"S-{number:04d}"
             outputs = {p: hashes[p] for p in docs.get(stage, [])}
             entries.append(
-                ("session.start", {"session": session, "cycle": cycle, "stage": stage, "page": f"docs/sessions/{session}-{stage}.md", "head": None, "dirty": {}, "agent": "bench", "writes": list(outputs)})
+                (
+                    "session.start",
+                    {
+                        "session": session,
+                        "cycle": cycle,
+                        "stage": stage,
+                        "page": f"docs/sessions/{session}-{stage}.md",
+                        "head": None,
+                        "dirty": {},
+                        "agent": "bench",
+                        "writes": list(outputs),
+                    },
+                )
             )
             still_open = last and index == len(plan) - 1
             if not still_open:
                 entries.append(
-                    ("session.end", {"session": session, "cycle": cycle, "outcome": "complete", "head": None, "outputs": outputs, "changed": []})
+                    (
+                        "session.end",
+                        {
+                            "session": session,
+                            "cycle": cycle,
+                            "outcome": "complete",
+                            "head": None,
+                            "outputs": outputs,
+                            "changed": [],
+                        },
+                    )
                 )
             gate = GATES.get(stage)
             if gate and (index + 1 == len(plan) or plan[index + 1] != stage):
-                judged = {p: hashes[p] for s in (["architecture", "plan"] if stage == "plan" else [stage]) for p in docs.get(s, [])}
+                judged = {
+                    p: hashes[p]
+                    for s in (["architecture", "plan"] if stage == "plan" else [stage])
+                    for p in docs.get(s, [])
+                }
                 entries.append(
-                    ("gate.approve", {"cycle": cycle, "gate": gate, "by": {"kind": "person", "name": "Bench Person"}, "docs": judged, "confirmed": "code"})
+                    (
+                        "gate.approve",
+                        {
+                            "cycle": cycle,
+                            "gate": gate,
+                            "by": {"kind": "person", "name": "Bench Person"},
+                            "docs": judged,
+                            "confirmed": "code",
+                        },
+                    )
                 )
     filler = args.records - 2 - len(entries)
     for index in range(max(0, filler)):
@@ -94,7 +146,8 @@ def main() -> int:
     with history.locked(paths):
         history.append(paths, entries)
     subprocess.run([sdd, "status"], check=True, env=env, cwd=root, stdout=subprocess.DEVNULL)
-    total = sum(1 for line in open(paths.history, encoding="utf-8") if line.strip())
+    with open(paths.history, encoding="utf-8") as handle:
+        total = sum(1 for line in handle if line.strip())
     print(f"generated {root}: {args.cycles} cycles, {number} sessions, {total} records")
     return 0
 

@@ -47,7 +47,9 @@ def timed(argv: list[str], cwd: str, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def measure(commands: dict[str, list[str]], cwd: str, runs: int, env: dict[str, str]) -> dict[str, float]:
+def measure(
+    commands: dict[str, list[str]], cwd: str, runs: int, env: dict[str, str]
+) -> dict[str, float]:
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for argv in commands.values():
         timed(argv, cwd, env)  # warm the page cache and sdd's derived cache
@@ -58,8 +60,12 @@ def measure(commands: dict[str, list[str]], cwd: str, runs: int, env: dict[str, 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--venv", help="venv to install into and measure (default: a temporary one)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--venv", help="venv to install into and measure (default: a temporary one)"
+    )
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
 
@@ -73,7 +79,17 @@ def main() -> int:
         env = dict(os.environ, NO_COLOR="1", HOME=work)
         env.pop("SDD_SESSION_ID", None)
         subprocess.run(
-            [python, os.path.join(HERE, "generate.py"), project, "--cycles", "20", "--sessions", "1000", "--records", "5000"],
+            [
+                python,
+                os.path.join(HERE, "generate.py"),
+                project,
+                "--cycles",
+                "20",
+                "--sessions",
+                "1000",
+                "--records",
+                "5000",
+            ],
             check=True,
             env=env,
         )
@@ -85,9 +101,11 @@ def main() -> int:
         }
         medians = measure(commands, project, args.runs, env)
         base = medians["python -c pass"]
-        print(f"\n{args.runs} alternating runs, medians (project: 20 cycles, 1,000 sessions, 5,000 records)\n")
-        print(f"| command | median | ratio to python -c pass | target |")
-        print(f"|---|---|---|---|")
+        print(
+            f"\n{args.runs} alternating runs, medians (project: 20 cycles, 1,000 sessions, 5,000 records)\n"
+        )
+        print("| command | median | ratio to python -c pass | target |")
+        print("|---|---|---|---|")
         missed = False
         for name, value in medians.items():
             ratio = value / base
@@ -101,7 +119,9 @@ def main() -> int:
         demo_seconds = timed([sdd, "demo", os.path.join(work, "demo")], work, env)
         ok = demo_seconds < DEMO_TARGET
         missed |= not ok
-        print(f"| `sdd demo` (a whole cycle, 9 sessions, 4 gates) | {demo_seconds:.2f} s | | < {DEMO_TARGET:g} s {'✔' if ok else '✘ MISSED'} |")
+        print(
+            f"| `sdd demo` (a whole cycle, 9 sessions, 4 gates) | {demo_seconds:.2f} s | | < {DEMO_TARGET:g} s {'✔' if ok else '✘ MISSED'} |"
+        )
         return 1 if missed else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -122,7 +122,7 @@ class Agent:
     executables: tuple[str, ...]  # any of these on PATH means the agent is installed
     reads: tuple[str, ...]  # the LOCATIONS it reads
     prefers: tuple[str, ...]  # where its stages go, best first (a subset of ``reads``)
-    invoke: str  # how a person calls a stage there, with {name}
+    invoke: str  # how a person calls a stage given as a skill, with {name} (commands: /{name})
     mcp: str | None = None  # its key in MCP_FILES
     instructions: str | None = None  # its own instructions file besides AGENTS.md
 
@@ -147,7 +147,7 @@ AGENTS: dict[str, Agent] = {
             ("gemini",),
             ("agents-skills", "gemini-commands"),
             ("gemini-commands", "agents-skills"),
-            "/{name}",
+            "the {name} skill",
             ".gemini/settings.json",
             "GEMINI.md",
         ),
@@ -157,7 +157,7 @@ AGENTS: dict[str, Agent] = {
             ("copilot",),
             ("agents-skills", "claude-skills", "github-skills"),
             ("agents-skills", "github-skills", "claude-skills"),
-            "/{name}",
+            "the {name} skill",
             ".mcp.json",
         ),
         Agent(
@@ -175,7 +175,7 @@ AGENTS: dict[str, Agent] = {
             ("opencode",),
             ("agents-skills", "claude-skills", "opencode-commands"),
             ("opencode-commands", "agents-skills", "claude-skills"),
-            "/{name}",
+            "the {name} skill",
             "opencode.json",
         ),
         Agent(
@@ -596,9 +596,12 @@ class _Apply:
     def apply(self, relative: str, item: Planned, *, create_only: bool) -> None:
         if self._linked(relative):
             self.outcome.skipped.append(relative)
-            self.outcome.notes.append(
-                f"{relative}: its folder is a symbolic link; sdd does not write through links"
+            note = (
+                f"{os.path.dirname(relative) or relative}: a symbolic link (or outside the "
+                "project) on the way; sdd does not write through links"
             )
+            if note not in self.outcome.notes:
+                self.outcome.notes.append(note)
             return
         if item.kind == "file":
             self._file(relative, item.text, create_only)

@@ -15,6 +15,8 @@ from typing import Any
 
 from sdd import __version__, documents, files
 from sdd.contracts import (
+    STORY_ID,
+    TASK_ID,
     Case,
     Message,
     Question,
@@ -141,7 +143,9 @@ def parse_document(
     try:
         with open(cached, "rb") as handle:
             parsed = _thaw(marshal.load(handle))
+        # The same content may live at another path (two identical reports): say this one.
         parsed.path = path
+        parsed.messages = [Message(path, m.line, m.severity, m.text) for m in parsed.messages]
         return parsed
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         pass
@@ -281,7 +285,8 @@ def cross_check(parsed: dict[str, Parsed], reported: set[str]) -> list[Message]:
         ids = {t.id for t in tasks}
         for task in tasks:
             for ref in task.stories:
-                if stories is not None and ref not in stories:
+                # A malformed id is the contract's message; here only real ids that are missing.
+                if stories is not None and ref not in stories and STORY_ID.match(ref):
                     out.append(
                         Message(
                             plan.path,
@@ -291,7 +296,7 @@ def cross_check(parsed: dict[str, Parsed], reported: set[str]) -> list[Message]:
                         )
                     )
             for dep in task.depends:
-                if dep not in ids:
+                if dep not in ids and TASK_ID.match(dep):
                     out.append(
                         Message(
                             plan.path,
@@ -313,7 +318,7 @@ def cross_check(parsed: dict[str, Parsed], reported: set[str]) -> list[Message]:
     if cases is not None and tests is not None and "test-plan" in reported and stories is not None:
         for case in cases:
             for ref in case.stories:
-                if ref not in stories:
+                if ref not in stories and STORY_ID.match(ref):
                     out.append(
                         Message(
                             tests.path,

@@ -41,6 +41,14 @@ def collect(project: Project) -> dict[str, Any]:
         for cycle in sorted(state.cycles.values(), key=lambda c: c.number)
     ]
     verify = dict(state.verify_runs[-1]) if state.verify_runs else None
+    latest_run: dict[int, dict[str, Any]] = {}
+    for run in state.verify_runs:
+        if isinstance(run.get("cycle"), int):
+            latest_run[run["cycle"]] = dict(run)
+    for cycle in cycles:
+        # Each cycle shows its own latest evidence; the latest cycle the project's latest.
+        own = latest_run.get(cycle["number"])
+        cycle["verify"] = verify if cycle["number"] == (latest and latest.number) else own
     return {
         "project": state.name or os.path.basename(paths.root),
         "demo": state.demo,
@@ -316,7 +324,7 @@ def render(data: dict[str, Any], *, link: Link, live: bool = False, version: str
         )
         + "</p>",
         "</div></header>",
-        f'<main id="main" class="wrap" data-latest="{latest if latest is not None else ""}" '
+        f'<main id="main" class="wrap" tabindex="-1" data-latest="{latest if latest is not None else ""}" '
         f'data-version="{escape(version, quote=True)}">',
     ]
     out += _problems(data)
@@ -415,6 +423,15 @@ def _cycle_section(
             "Agents cannot, and this page offers no way to.</p>"
         )
     out += ["</section>", "</div>"]
+    change = panel.get("change")
+    if change:
+        affected = ", ".join(str(g) for g in change.get("gates") or []) or "none"
+        out.append(
+            f'<section class="card alert t-orange" aria-labelledby="c{n}-change">'
+            f'<h2 id="c{n}-change">Change request: {escape(str(change.get("stage")))} reopened</h2>'
+            f"<p>{escape(str(change.get('reason') or ''))}</p>"
+            f'<p class="small">Approvals reopened: {escape(affected)}</p></section>'
+        )
     out += _flow(cycle, data["fix_stage"])
     out.append('<div class="grid">')
     out += _tasks(cycle)
@@ -426,7 +443,7 @@ def _cycle_section(
     out.append('<div class="grid">')
     out += _timeline(cycle, link)
     out.append('<div class="stack">')
-    out += _verify(data["verify"], n)
+    out += _verify(cycle["verify"], n)
     out.append("</div></div>")
     if cycle["postmortem"]:
         out += _postmortem(cycle, link)
@@ -1108,6 +1125,7 @@ def _cycles_table(data: dict[str, Any]) -> list[str]:
             f'<tr data-row-cycle="{n}"><th scope="row"><a href="#cycle-{n}" data-cycle-link="{n}">'
             f"{n} · {escape(info['title'])}</a></th>"
             f"<td>{_badge(info['state'])}"
+            + (' <span class="badge">archived</span>' if cycle.get("archived") else "")
             + (f' <span class="muted">at {escape(where)}</span>' if where else "")
             + "</td>"
             f'<td><span class="pips" role="img" aria-label="{done} of {len(panel["stages"])} stages done">'
@@ -1144,11 +1162,13 @@ _SCRIPT = """
 (() => {
   "use strict";
   const main = () => document.getElementById("main");
+  let chosen = null;  // the cycle picked by a #cycle-N link; other anchors keep it
   function select() {
     const root = main();
     if (!root) return;
     const m = /^#cycle-(\\d+)$/.exec(location.hash);
-    let want = m ? m[1] : root.dataset.latest;
+    if (m) chosen = m[1];
+    let want = chosen || root.dataset.latest;
     if (!root.querySelector('section.cycle[data-cycle="' + want + '"]')) want = root.dataset.latest;
     root.querySelectorAll("section.cycle").forEach((s) => { s.hidden = s.dataset.cycle !== want; });
     root.querySelectorAll("a[data-cycle-link]").forEach((a) => {
@@ -1313,6 +1333,8 @@ main.wrap { padding-top: 20px; padding-bottom: 8px; }
 .badge[class*="t-"], .chip[class*="t-"] { color: var(--fg); background: var(--bg2); border-color: var(--ln); }
 .alert[class*="t-"] { border-color: var(--ln); background: var(--bg2); color: var(--fg); }
 .alert ul { margin: 8px 0 0; }
+.alert h2 { font-size: 16px; margin-bottom: 4px; }
+main:focus { outline: none; }
 .flow .card-head { justify-content: space-between; }
 .legend { list-style: none; display: flex; flex-wrap: wrap; gap: 6px 14px; margin: 0; padding: 0; font-size: 12.5px; color: var(--muted); }
 .legend li { display: flex; align-items: center; gap: 6px; }

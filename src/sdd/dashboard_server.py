@@ -125,23 +125,34 @@ def _error_page(exc: SddError) -> str:
 
 # ---------------------------------------------------------------------------- documents
 
-_DETAILS = re.compile(r"^<details>\s*(?:<summary>([^<]*)</summary>)?\s*$", re.I)
-_COMMENT = re.compile(r"^\s*<!--.*?-->\s*$", re.S)
+_DETAILS = re.compile(r"^<details>\s*(?:<summary>([^<]*)</summary>)?$", re.I)
+_COMMENTS = re.compile(r"<!--.*?-->", re.S)
 
 
 def _html_block(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
     """Raw HTML in a document: comments dropped, <details>/<summary> kept, all else text."""
-    content = tokens[index].content
-    stripped = content.strip()
-    if _COMMENT.match(stripped):
-        return ""
-    match = _DETAILS.match(stripped)
-    if match:
-        summary = match.group(1)
-        return "<details>" + (f"<summary>{escape(summary)}</summary>" if summary else "") + "\n"
-    if stripped.lower() == "</details>":
-        return "</details>\n"
-    return f"<p>{escape(content)}</p>\n"
+    out: list[str] = []
+    text: list[str] = []
+
+    def flush() -> None:
+        if text:
+            out.append(f"<p>{escape(chr(10).join(text))}</p>")
+            text.clear()
+
+    for line in _COMMENTS.sub("", tokens[index].content).split("\n"):
+        stripped = line.strip()
+        match = _DETAILS.match(stripped)
+        if match:
+            flush()
+            summary = match.group(1)
+            out.append("<details>" + (f"<summary>{escape(summary)}</summary>" if summary else ""))
+        elif stripped.lower() == "</details>":
+            flush()
+            out.append("</details>")
+        elif stripped:
+            text.append(line)
+    flush()
+    return "\n".join(out) + "\n" if out else ""
 
 
 def _html_inline(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
@@ -241,7 +252,7 @@ class Handler(BaseHTTPRequestHandler):
             headers={"Allow": "GET"},
         )
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         try:
             self._get()
         except (BrokenPipeError, ConnectionResetError):

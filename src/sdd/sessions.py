@@ -212,6 +212,8 @@ def _bind_task(
         return None, ""
     status = plan_tasks.statuses(position, approved)
     task = plan_tasks.choose(approved, status, requested)
+    if task is None:
+        return None, ""
     return task.id, prompts.task_section(project.paths, task, approved, status, cycle.docs)
 
 

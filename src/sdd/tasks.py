@@ -36,9 +36,12 @@ def next_task(tasks: list[Task], status: dict[str, str]) -> Task | None:
     return min(ready, key=lambda item: (item[0], item[1]))[2] if ready else None
 
 
-def choose(tasks: list[Task], status: dict[str, str], requested: str | None) -> Task:
-    """The task an implement session is bound to: the requested one, else the next."""
+def choose(tasks: list[Task], status: dict[str, str], requested: str | None) -> Task | None:
+    """The task an implement session is bound to: the requested one, else the next. None
+    when every task is done: the session reworks what a rejection or change asked for."""
     if requested is None:
+        if all(state == "done" for state in status.values()):
+            return None
         chosen = next_task(tasks, status)
         if chosen is None:
             raise Refused(

@@ -19,7 +19,10 @@ def _summary(outcome: Any, verb: str) -> list[str]:
         where = f"in {folder}/" if folder else ""
         if folder == ".agents/skills":
             where += " (the shared folder)"
-        call = agent.invoke.format(name=f"{agentfiles.PREFIX}<stage>")
+        name = f"{agentfiles.PREFIX}<stage>"
+        key = next((k for k, loc in agentfiles.LOCATIONS.items() if loc.folder == folder), "")
+        skill = agentfiles.LOCATIONS[key].form.endswith("skill") if key else False
+        call = agent.invoke.format(name=name) if skill else f"/{name}"
         lines.append(f"  {agent.title:<20} {call:<22} {where}")
     groups = (
         ("created", outcome.created),

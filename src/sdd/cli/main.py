@@ -232,7 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--serve", action="store_true", help="serve it read-only on 127.0.0.1, refreshing itself"
     )
-    p.add_argument("--port", type=int, metavar="N", help="with --serve: the port (0: any free one)")
+    p.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help="with --serve: the port (default 8470; 0: any free one)",
+    )
     p.add_argument("--open", action="store_true", help="open the page in the browser")
     command(
         "doctor",
