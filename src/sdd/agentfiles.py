@@ -314,7 +314,8 @@ def description(info: StageInfo) -> str:
         f"Run the sdd {info.stage} session of Session-Driven Development ({_inert(info.role)}): "
         f"{goal}. Use it only when the person asks for the {info.stage} session, in a fresh conversation."
     )
-    return text[:1000]
+    # The Agent Skills format allows 1024 characters; Codex lists skills within a budget.
+    return text if len(text) <= 500 else text[:499] + "…"
 
 
 def body(info: StageInfo) -> str:
@@ -557,6 +558,10 @@ class _Apply:
                 self.folders.append(made)
         return _sha(text)
 
+    def _undecodable(self, relative: str) -> None:
+        self.outcome.skipped.append(relative)
+        self.outcome.notes.append(f"{relative}: not UTF-8 text; left as it is")
+
     def _delete(self, relative: str) -> None:
         try:
             os.unlink(self.paths.inside(relative))
@@ -642,7 +647,10 @@ class _Apply:
         if raw is None and os.path.lexists(target):
             self.outcome.skipped.append(relative)
             return
-        text = raw.decode("utf-8", errors="replace") if raw is not None else None
+        text = _decode(raw)
+        if raw is not None and text is None:
+            self._undecodable(relative)
+            return
         if text is None:
             inserted = block + "\n"
             self._write(relative, inserted)
@@ -711,7 +719,10 @@ class _Apply:
             self.outcome.created.append(relative)
             self.outcome.mcp.append(relative)
             return
-        text = raw.decode("utf-8", errors="replace")
+        text = _decode(raw)
+        if text is None:
+            self._undecodable(relative)
+            return
         data: Any
         try:
             data = json.loads(text)
@@ -781,7 +792,10 @@ class _Apply:
             else:
                 self.outcome.kept.append(relative)
             return
-        text = raw.decode("utf-8", errors="replace")
+        text = _decode(raw)
+        if text is None:
+            self.outcome.kept.append(relative)
+            return
         if kind == "block":
             found = _find_block(text)
             if found is None or _sha(text[found[0] : found[1]]) != entry["sha256"]:
@@ -830,6 +844,15 @@ class _Apply:
         self.outcome.notes.append(
             f"{relative}: removed the `{SERVER}` server; the file's other changes are kept"
         )
+
+
+def _decode(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _dump(data: Any) -> str:
@@ -978,6 +1001,8 @@ def _run_uninstall(
         for relative in sorted(set(manifest["files"]) - set(planned)):
             work.remove(relative)
         work.prune_folders()
+        if not remaining:
+            manifest["folders"] = []  # what is left in them is no longer sdd's
         manifest["agents"] = remaining
         manifest["mcp"] = mcp and bool(remaining)
         _save(paths, manifest, before)

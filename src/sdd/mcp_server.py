@@ -243,7 +243,10 @@ def build(root: str) -> Any:
         mime_type="text/markdown",
     )
     def tracker() -> str:
-        api.status(root)  # regenerates the page if it is stale
+        try:
+            api.status(root)  # regenerates the page if it is stale
+        except SddError as exc:
+            raise ResourceError(error_text(exc)) from None
         return read("docs/session-tracker.md")
 
     @server.resource(

@@ -63,8 +63,8 @@ def stage_to_run(tx: Transaction, cycle: Cycle, stage: str | None) -> str:
     return position.current
 
 
-def check_admission(project: Project, stage: str | None, *, cycle: str | None = None) -> str:
-    """Refuse now, before anything else happens, what `start` would refuse. Returns the stage."""
+def _where(project: Project, stage: str | None, cycle: str | None) -> tuple[Any, Cycle, Any, str]:
+    """The state, the cycle, its position, and the stage meant (the next one by default)."""
     state = project.load()
     chosen = project.cycle(state, cycle)
     if chosen is None:
@@ -75,6 +75,12 @@ def check_admission(project: Project, stage: str | None, *, cycle: str | None = 
         raise Refused(
             f"cycle {chosen.number} is finished", hint='open the next one: sdd new "TITLE"'
         )
+    return state, chosen, position, name
+
+
+def check_admission(project: Project, stage: str | None, *, cycle: str | None = None) -> str:
+    """Refuse now, before anything else happens, what `start` would refuse. Returns the stage."""
+    _state, _cycle, position, name = _where(project, stage, cycle)
     admit(position, name)
     return name
 
@@ -221,16 +227,7 @@ def preview(
     project: Project, stage: str | None, *, cycle: str | None = None, task: str | None = None
 ) -> prompts.Brief:
     """The brief `start` would write now, or the open session's brief; records nothing."""
-    state = project.load()
-    chosen = project.cycle(state, cycle)
-    if chosen is None:
-        raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
-    position = project.position(state, chosen)
-    name = stage or position.current
-    if name is None:
-        raise Refused(
-            f"cycle {chosen.number} is finished", hint='open the next one: sdd new "TITLE"'
-        )
+    state, chosen, position, name = _where(project, stage, cycle)
     stage_def = project.config.workflow.stage(name) if name in position.names else None
     open_session = chosen.open_session()
     task_context = ""

@@ -6,7 +6,7 @@ import sys
 
 from sdd import api
 from sdd.cli.handler import ENVELOPE_VERSION
-from sdd.cli.render import Style, next_text, status_text, use_colour
+from sdd.cli.render import Style, next_text, stage_strip, status_text, use_colour
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -159,6 +159,16 @@ def abandon(args: Any) -> int:
     )
 
 
+def _ask_code(shown: str, code: str, verb: str) -> str | None:
+    """Show what a person's act decides, then read the code typed back at the terminal."""
+    sys.stderr.write(f"{shown}Type {code} to {verb} (anything else cancels): ")
+    sys.stderr.flush()
+    try:
+        return input()
+    except EOFError:
+        return None
+
+
 def _confirm(verb: str) -> Any:
     def confirm(review: Review) -> str | None:
         err = sys.stderr
@@ -170,12 +180,7 @@ def _confirm(verb: str) -> Any:
             err.write(f"  {path}  sha256 {digest[:16] if digest else '(missing)'}\n")
         for path, diff in review.diffs.items():
             err.write(f"\nChanged since the last approval: {path}\n{diff}\n")
-        err.write(f"\nType {review.code} to {verb} (anything else cancels): ")
-        err.flush()
-        try:
-            return input()
-        except EOFError:
-            return None
+        return _ask_code("\n", review.code, verb)
 
     return confirm
 
@@ -312,15 +317,7 @@ def demo(args: Any) -> int:
     def on_step(text: str, data: dict[str, Any]) -> None:
         if args.json:
             return
-        strip = " ".join(
-            style(
-                s["name"],
-                {"done": "green", "active": "blue", "ready": "blue", "blocked": "red"}.get(
-                    s["status"], "dim"
-                ),
-            )
-            for s in data["stages"]
-        )
+        strip = stage_strip(data, style)
         _out(f"✔ {text}\n    {strip}")
 
     if not args.json:
@@ -407,13 +404,8 @@ def questions(args: Any) -> int:
             raise UsageError('usage: sdd questions answer ID "TEXT"')
 
         def confirm(question: Any, code: str) -> str | None:
-            sys.stderr.write(f"\nAnswering {question.id}: {question.text}\nAnswer: {args.text}\n")
-            sys.stderr.write(f"Type {code} to record it (anything else cancels): ")
-            sys.stderr.flush()
-            try:
-                return input()
-            except EOFError:
-                return None
+            shown = f"\nAnswering {question.id}: {question.text}\nAnswer: {args.text}\n"
+            return _ask_code(shown, code, "record it")
 
         answered = spec_questions.answer(
             project, args.id, args.text, stdin_is_tty=sys.stdin.isatty(), confirm=confirm
@@ -554,15 +546,8 @@ def findings(args: Any) -> int:
             raise UsageError('usage: sdd findings waive ID --reason "TEXT"')
 
         def confirm(finding: Any, code: str) -> str | None:
-            sys.stderr.write(
-                f"\nWaiving {finding.id} ({finding.severity}): {finding.text}\nReason: {args.reason}\n"
-            )
-            sys.stderr.write(f"Type {code} to waive it (anything else cancels): ")
-            sys.stderr.flush()
-            try:
-                return input()
-            except EOFError:
-                return None
+            shown = f"\nWaiving {finding.id} ({finding.severity}): {finding.text}\nReason: {args.reason}\n"
+            return _ask_code(shown, code, "waive it")
 
         waived = found.waive(
             project,
@@ -765,15 +750,7 @@ def _all_cycles(args: Any, command: str) -> int:
                 f"Cycle {cycle['number']} ({cycle['title']}): {data['next']['summary']}\n  {data['next']['command']}"
             )
             continue
-        strip = " ".join(
-            style(
-                s["name"],
-                {"done": "green", "active": "blue", "ready": "blue", "blocked": "red"}.get(
-                    s["status"], "dim"
-                ),
-            )
-            for s in data["stages"]
-        )
+        strip = stage_strip(data, style)
         gates = ", ".join(f"{g['name']} {g['state']}" for g in data["gates"])
         heading = style(f"Cycle {cycle['number']}: {cycle['title']}", "bold")
         lines.append(

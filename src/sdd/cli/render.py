@@ -127,3 +127,9 @@ def next_text(action: dict[str, Any], style: Style) -> str:
     if action.get("alternative"):
         lines.append("  or: " + action["alternative"])
     return "\n".join(lines)
+
+
+def stage_strip(data: dict[str, Any], style: Style) -> str:
+    """The cycle's stages on one line, each coloured by its status."""
+    colours = {"done": "green", "active": "blue", "ready": "blue", "blocked": "red"}
+    return " ".join(style(s["name"], colours.get(s["status"], "dim")) for s in data["stages"])
