@@ -328,6 +328,7 @@ def templates_upgrade(project: Project) -> Any:
     from sdd import template_upgrade
 
     with project.transaction() as tx:
+        project.note_template_changes(tx)  # hand edits before the upgrade are their own change
         before = project.template_hashes()
         result = template_upgrade.upgrade(project.paths)
         after = project.template_hashes()

@@ -91,6 +91,13 @@ def _decidable(view: GateView, cycle: Cycle, *, approving: bool) -> None:
     if cycle.closed:
         raise Refused(f"cycle {cycle.number} was {cycle.closed}")
     if view.state in ("not-yet", "rejected") or view.reopened:
+        blocking = cycle.open_blocking()
+        if blocking:
+            raise Refused(
+                f"{name} cannot be decided: a blocking finding sends the cycle back to implement",
+                details=[f"{f.id} (found in {f.stage}): {f.text}" for f in blocking],
+                hint="fix it in a fresh implement session (`sdd start implement`), then review and QA again",
+            )
         raise Refused(
             f"{name} cannot be decided yet: {view.gate.after} is not done",
             hint=f"complete the {view.gate.after} session first",
@@ -98,12 +105,18 @@ def _decidable(view: GateView, cycle: Cycle, *, approving: bool) -> None:
     if view.state == "approved" and approving:
         raise SddError(f"{name} is already approved, and the documents are unchanged")
     if approving and view.unmet:
-        raise Refused(
-            f"{name} cannot pass yet",
-            details=view.unmet,
-            hint="answer the open questions (`sdd questions`), then run the "
-            f"{view.gate.after} session again (`sdd start {view.gate.after}`)",
-        )
+        if "confidence" in view.gate.requires:
+            hint = (
+                "answer the open questions (`sdd questions`), then run the "
+                f"{view.gate.after} session again (`sdd start {view.gate.after}`)"
+            )
+        else:
+            hint = (
+                "settle what is listed: make `sdd verify` green at HEAD, fix open blocking findings, "
+                f"and resolve uncertain checklist items in a new {view.gate.after} session "
+                f"(`sdd start {view.gate.after}`)"
+            )
+        raise Refused(f"{name} cannot pass yet", details=view.unmet, hint=hint)
     missing = [p for p, digest in view.documents.items() if digest is None]
     if missing and approving:
         raise Refused(f"{name} judges documents that are missing now: {', '.join(missing)}")

@@ -177,7 +177,7 @@ class Project:
             tx = Transaction(self, self.load())
             yield tx
             if tx.pending:
-                self._note_template_changes(tx)
+                self.note_template_changes(tx)
                 tx.written = history.append(self.paths, tx.pending)
                 tx.pending = []
                 tx.state = self.load()
@@ -196,7 +196,7 @@ class Project:
                 hashes[f"sessions/{name}"] = digest
         return hashes
 
-    def _note_template_changes(self, tx: Transaction) -> None:
+    def note_template_changes(self, tx: Transaction) -> None:
         """Record every change to a stage template (the process evolving), with its source."""
         known = tx.state.template_hashes
         if not known:

@@ -7,6 +7,7 @@ The base of the merge is the packaged template as it was when the project took i
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -91,16 +92,52 @@ def upgrade(paths: ProjectPaths) -> Upgrade:
                 record_base(paths, [stage])
                 result.updated.append(stage)
                 continue
+        conflict_file = os.path.join(paths.state, "templates", "conflicts", f"{stage}.md")
+        marker = conflict_file[:-3] + ".json"
+        if _resolved(marker, ours, theirs):
+            # The person settled an earlier conflict by hand: their file stands, and the
+            # packaged version it was merged with becomes the new base.
+            record_base(paths, [stage])
+            for leftover in (conflict_file, marker):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+            result.merged.append(stage)
+            continue
         merged, conflicted = _merge(ours, base, theirs, stage)
         if conflicted:
-            target = os.path.join(paths.state, "templates", "conflicts", f"{stage}.md")
-            files.write_atomic(target, merged, display=paths.rel(target))
-            result.conflicts[stage] = paths.rel(target)
+            files.write_atomic(conflict_file, merged, display=paths.rel(conflict_file))
+            state = json.dumps(
+                {
+                    "project": documents.hash_bytes(ours.encode()),
+                    "packaged": documents.hash_bytes(theirs.encode()),
+                }
+            )
+            files.write_atomic(marker, state, display=paths.rel(marker))
+            result.conflicts[stage] = paths.rel(conflict_file)
         else:
             files.write_atomic(own_path, merged, display=f"sessions/{stage}.md")
             record_base(paths, [stage])
             result.merged.append(stage)
     return result
+
+
+def _resolved(marker: str, ours: str, theirs: str) -> bool:
+    """Whether the project's template changed since its conflict with this packaged version
+    was reported, and holds no conflict markers any more."""
+    text = files.read_text(marker)
+    if text is None:
+        return False
+    try:
+        state = json.loads(text)
+    except ValueError:
+        return False
+    if state.get("packaged") != documents.hash_bytes(theirs.encode()):
+        return False
+    if state.get("project") == documents.hash_bytes(ours.encode()):
+        return False
+    return not any(
+        line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "=======" for line in ours.splitlines()
+    )
 
 
 def _merge(ours: str, base: str, theirs: str, stage: str) -> tuple[str, bool]:

@@ -266,7 +266,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        args = parser.parse_args(args_list)
+        args, extra = parser.parse_known_args(args_list)
+        if extra:
+            # Free text may follow the options (`findings add --severity minor "a typo"`).
+            if getattr(args, "command", None) == "findings" and not any(
+                e.startswith("-") for e in extra
+            ):
+                args.text = [*args.text, *extra]
+            else:
+                parser.parse_args(args_list)  # reports the unknown arguments as usual
     except SystemExit as exit_:
         return int(exit_.code or 0)
     if args.command == "dashboard":
