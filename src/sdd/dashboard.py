@@ -15,6 +15,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -180,11 +181,12 @@ def _fix_stage(workflow: Any) -> str | None:
     return next((s.name for s in workflow.stages if s.repeat == "per-task"), None)
 
 
+@lru_cache(maxsize=65536)
 def _seconds(stamp: str | None) -> float | None:
     if not stamp:
         return None
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        return datetime.fromisoformat(stamp).timestamp()  # 3.11 reads a trailing Z itself
     except ValueError:
         return None
 
