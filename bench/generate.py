@@ -3,6 +3,7 @@
 Run with the Python of the sdd installation under test:
     python bench/generate.py DIR --cycles 20 --sessions 1000 --records 5000
 
+The documents are the demo's (they pass their contracts; the plan has tasks T1 and T2).
 The history is written through sdd's own public pieces (``sdd.history.append`` under
 the lock), so it has exactly the shape real use gives it. The last cycle is left in
 the middle of implementation, with both early gates approved.
@@ -59,10 +60,20 @@ def main() -> int:
         "architecture": ["docs/architecture.md"],
         "plan": ["docs/implementation-plan.md", "docs/test-plan.md"],
     }
+    # The demo's documents: they pass their contracts, so `sdd check` checks real content
+    # and implement sessions have tasks (T1, T2) whose brief `sdd prompt` composes.
+    from sdd import demo_agent
+
+    texts = {
+        "docs/product-spec.md": demo_agent.SPEC,
+        "docs/architecture.md": demo_agent.ARCHITECTURE,
+        "docs/implementation-plan.md": demo_agent.PLAN,
+        "docs/test-plan.md": demo_agent.TEST_PLAN,
+    }
     for group in docs.values():
         for relative in group:
             with open(os.path.join(root, relative), "w", encoding="utf-8") as handle:
-                handle.write(f"# {relative}\n\nWritten for the benchmark.\n")
+                handle.write(texts[relative])
     hashes = {p: documents.snapshot(paths, p) for group in docs.values() for p in group}
 
     entries: list[tuple[str, dict[str, object]]] = []
@@ -102,6 +113,7 @@ def main() -> int:
                         "dirty": {},
                         "agent": "bench",
                         "writes": list(outputs),
+                        "task": f"T{1 + index % 2}" if stage == "implement" else None,
                     },
                 )
             )

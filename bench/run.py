@@ -1,19 +1,30 @@
 """The benchmark suite: one command, prints a table. Not a test: machines are noisy, so
-every figure is a ratio against the bare interpreter measured in the same run.
+every time is a ratio against the bare interpreter measured in the same run.
 
     python bench/run.py                 # fresh venv with sdd installed from this checkout
+    python bench/run.py --quick         # a fast look: fewer runs, the two smaller projects
     python bench/run.py --venv PATH     # reuse (or create) that venv
-    python bench/run.py --runs 30
+    python bench/run.py --runs 30 --sizes 1000,10000
 
-It installs sdd the way a user does (a regular, non-editable install), generates a
-project of 20 cycles, 1,000 sessions and 5,000 records (bench/generate.py), then runs
-`<venv>/bin/python -c pass`, `sdd next --json` and `sdd status` in alternation and
-compares medians. Exit status 1 when a target is missed.
+It installs sdd the way a user does (a regular, non-editable install) and generates projects
+of 10, 1,000 and 10,000 sessions (bench/generate.py: 5 records per session, the demo's
+documents, the last cycle in the middle of implementation). In each project it runs
+`<venv>/bin/python -c pass`, `sdd next --json`, `sdd status` (answered from the derived
+cache, and with the cache cleared: the first command after the history changed),
+`sdd check`, `sdd prompt implement` and `sdd dashboard --out FILE` in alternation, and reports each
+command's median time, its ratio to `python -c pass` and its peak memory (the child's
+ru_maxrss, read with os.wait4). Exit status 1 when a target is missed:
+
+    sdd next --json  ≤ 2.5× python -c pass at 1,000 sessions, ≤ 4× at 10,000
+    sdd status       ≤ 3×   python -c pass at 1,000 sessions, ≤ 4× at 10,000
+    sdd status       peak memory < 40 MiB at 10,000 sessions
+    sdd demo         a whole cycle in < 20 s (not with --quick)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -21,12 +32,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-TARGETS = {"sdd next --json": 2.5, "sdd status": 3.0}
+BASE = "python -c pass"
+COLD = "sdd status (cache cleared)"
+# (command, sessions) -> the highest ratio to python -c pass
+TIME_TARGETS = {
+    ("sdd next --json", 1000): 2.5,
+    ("sdd status", 1000): 3.0,
+    ("sdd next --json", 10000): 4.0,
+    ("sdd status", 10000): 4.0,
+}
+MEMORY_TARGETS = {("sdd status", 10000): 40.0}  # MiB
 DEMO_TARGET = 20.0  # seconds, on 2 cores
+# sessions -> (cycles, records): 5 records a session, as real use gives
+PROJECTS = {10: (1, 60), 1000: (20, 5000), 10000: (200, 50000)}
 
 
 def ensure_venv(venv: str) -> str:
@@ -41,22 +64,118 @@ def ensure_venv(venv: str) -> str:
     return python
 
 
-def timed(argv: list[str], cwd: str, env: dict[str, str]) -> float:
+# Peak memory is the child's ru_maxrss from wait4. A child forked from a big process starts
+# with that process's resident pages and the kernel keeps that high-water mark across exec,
+# so the commands are started by this small runner (no site, no subprocess module: about
+# 5 MiB resident), which forks, execs and times them, and reports what wait4 says.
+RUNNER = r"""
+import json, os, sys, time
+devnull = os.open(os.devnull, os.O_RDWR)
+for line in sys.stdin:
+    job = json.loads(line)
     start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chdir(job["cwd"])
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.execv(job["argv"][0], job["argv"])
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - start
+    print(json.dumps([seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status)]), flush=True)
+"""
+
+
+class Runner:
+    """The small process that starts every measured command (see RUNNER)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-S", "-I", "-c", RUNNER],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, argv: list[str], cwd: str) -> tuple[float, float, int]:
+        """(seconds, peak resident memory in MiB, exit status) of one run of ``argv``."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"argv": argv, "cwd": cwd}) + "\n")
+        self.proc.stdin.flush()
+        seconds, maxrss, code = json.loads(self.proc.stdout.readline())
+        return seconds, maxrss / 1024, code  # ru_maxrss is in KiB on Linux
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def measure(
-    commands: dict[str, list[str]], cwd: str, runs: int, env: dict[str, str]
-) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in commands}
+    runner: Runner,
+    commands: dict[str, list[str]],
+    cwd: str,
+    runs: int,
+    prepare: dict[str, Callable[[], None]],
+) -> dict[str, tuple[float, float, int]]:
+    """Median time, peak memory and exit status of each command, run in alternation;
+    ``prepare[name]`` runs (untimed) before each run of that command."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    peaks: dict[str, float] = dict.fromkeys(commands, 0.0)
+    codes: dict[str, int] = dict.fromkeys(commands, 0)
     for argv in commands.values():
-        timed(argv, cwd, env)  # warm the page cache and sdd's derived cache
+        runner.run(argv, cwd)  # warm the page cache and sdd's derived caches
     for _ in range(runs):
         for name, argv in commands.items():
-            samples[name].append(timed(argv, cwd, env))
-    return {name: statistics.median(values) for name, values in samples.items()}
+            if name in prepare:
+                prepare[name]()
+            seconds, peak, code = runner.run(argv, cwd)
+            times[name].append(seconds)
+            peaks[name] = max(peaks[name], peak)
+            codes[name] = codes[name] or code
+    return {name: (statistics.median(times[name]), peaks[name], codes[name]) for name in commands}
+
+
+def clear_panel_cache(project: str) -> Callable[[], None]:
+    """Remove the derived panel cache: the next `sdd status` folds the whole history, as
+    the first command after any change to the history (or a fresh clone) does."""
+
+    def clear() -> None:
+        folder = os.path.join(project, ".sdd", "cache")
+        for name in os.listdir(folder):
+            if name.startswith("panel-"):
+                os.remove(os.path.join(folder, name))
+
+    return clear
+
+
+def has_dashboard_out(sdd: str, env: dict[str, str]) -> bool:
+    result = subprocess.run([sdd, "dashboard", "--help"], env=env, capture_output=True, text=True)
+    return result.returncode == 0 and "--out" in result.stdout
+
+
+def generate(python: str, project: str, sessions: int, env: dict[str, str]) -> None:
+    cycles, records = PROJECTS[sessions]
+    subprocess.run(
+        [
+            python,
+            os.path.join(HERE, "generate.py"),
+            project,
+            "--cycles",
+            str(cycles),
+            "--sessions",
+            str(sessions),
+            "--records",
+            str(records),
+        ],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def main() -> int:
@@ -66,8 +185,20 @@ def main() -> int:
     parser.add_argument(
         "--venv", help="venv to install into and measure (default: a temporary one)"
     )
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, help="alternating runs per project (default 20)")
+    parser.add_argument("--sizes", help="projects to measure, in sessions (default 10,1000,10000)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a fast look: 5 runs, projects of 10 and 1,000 sessions, no demo",
+    )
     args = parser.parse_args()
+    runs = args.runs or (5 if args.quick else 20)
+    default_sizes = "10,1000" if args.quick else "10,1000,10000"
+    sizes = [int(s) for s in (args.sizes or default_sizes).split(",")]
+    unknown = [s for s in sizes if s not in PROJECTS]
+    if unknown:
+        parser.error(f"--sizes: one of {', '.join(map(str, PROJECTS))}, not {unknown}")
 
     work = tempfile.mkdtemp(prefix="sdd-bench-")
     try:
@@ -75,53 +206,77 @@ def main() -> int:
         python = ensure_venv(venv)
         bindir = os.path.dirname(python)
         sdd = os.path.join(bindir, "sdd")
-        project = os.path.join(work, "project")
         env = dict(os.environ, NO_COLOR="1", HOME=work)
         env.pop("SDD_SESSION_ID", None)
-        subprocess.run(
-            [
-                python,
-                os.path.join(HERE, "generate.py"),
-                project,
-                "--cycles",
-                "20",
-                "--sessions",
-                "1000",
-                "--records",
-                "5000",
-            ],
-            check=True,
-            env=env,
-        )
-        time.sleep(2.1)  # let file times settle past the cache's racy-timestamp window
-        commands = {
-            "python -c pass": [python, "-c", "pass"],
-            "sdd next --json": [sdd, "next", "--json"],
-            "sdd status": [sdd, "status"],
-        }
-        medians = measure(commands, project, args.runs, env)
-        base = medians["python -c pass"]
+        dashboard = has_dashboard_out(sdd, env)
+        runner = Runner(env)
+        rows: list[tuple[int, str, float | None, float | None, float | None, int]] = []
+        for sessions in sizes:
+            project = os.path.join(work, f"project-{sessions}")
+            generate(python, project, sessions, env)
+            time.sleep(2.1)  # let file times settle past the cache's racy-timestamp window
+            commands = {
+                BASE: [python, "-c", "pass"],
+                "sdd next --json": [sdd, "next", "--json"],
+                "sdd status": [sdd, "status"],
+                COLD: [sdd, "status"],
+                "sdd check": [sdd, "check"],
+                "sdd prompt": [sdd, "prompt", "implement"],
+            }
+            if dashboard:
+                commands["sdd dashboard --out FILE"] = [
+                    sdd,
+                    "dashboard",
+                    "--out",
+                    os.path.join(work, f"dashboard-{sessions}.html"),
+                ]
+            prepare = {COLD: clear_panel_cache(project)}
+            measured = measure(runner, commands, project, runs, prepare)
+            base = measured[BASE][0]
+            for name, (seconds, peak, code) in measured.items():
+                rows.append((sessions, name, seconds, seconds / base, peak, code))
+            if not dashboard:
+                rows.append((sessions, "sdd dashboard --out FILE", None, None, None, 0))
+
         print(
-            f"\n{args.runs} alternating runs, medians (project: 20 cycles, 1,000 sessions, 5,000 records)\n"
+            f"\n{runs} alternating runs per project, medians; peak memory is the child's ru_maxrss\n"
         )
-        print("| command | median | ratio to python -c pass | target |")
-        print("|---|---|---|---|")
+        print("| sessions | command | median | × python -c pass | peak memory | target |")
+        print("|---:|---|---:|---:|---:|---|")
         missed = False
-        for name, value in medians.items():
-            ratio = value / base
-            target = TARGETS.get(name)
-            verdict = ""
-            if target is not None:
-                ok = ratio <= target
+        for sessions, name, seconds, ratio, peak, code in rows:
+            if seconds is None:
+                print(
+                    f"| {sessions:,} | `{name}` | — | — | — | absent: this sdd has no `dashboard --out` |"
+                )
+                continue
+            assert ratio is not None and peak is not None
+            notes = []
+            limit = TIME_TARGETS.get((name, sessions))
+            if limit is not None:
+                ok = ratio <= limit
                 missed |= not ok
-                verdict = f"≤ {target}× {'✔' if ok else '✘ MISSED'}"
-            print(f"| `{name}` | {value * 1000:.1f} ms | {ratio:.2f}× | {verdict} |")
-        demo_seconds = timed([sdd, "demo", os.path.join(work, "demo")], work, env)
-        ok = demo_seconds < DEMO_TARGET
-        missed |= not ok
-        print(
-            f"| `sdd demo` (a whole cycle, 9 sessions, 4 gates) | {demo_seconds:.2f} s | | < {DEMO_TARGET:g} s {'✔' if ok else '✘ MISSED'} |"
-        )
+                notes.append(f"≤ {limit:g}× {'✔' if ok else '✘ MISSED'}")
+            memory = MEMORY_TARGETS.get((name, sessions))
+            if memory is not None:
+                ok = peak < memory
+                missed |= not ok
+                notes.append(f"< {memory:g} MiB {'✔' if ok else '✘ MISSED'}")
+            if code:
+                notes.append(f"exit {code}")
+            print(
+                f"| {sessions:,} | `{name}` | {seconds * 1000:.1f} ms | {ratio:.2f}× "
+                f"| {peak:.1f} MiB | {'; '.join(notes)} |"
+            )
+        if not args.quick:
+            demo_seconds, _, code = runner.run([sdd, "demo", os.path.join(work, "demo")], work)
+            ok = demo_seconds < DEMO_TARGET and code == 0
+            missed |= not ok
+            print(
+                f"| | `sdd demo` (a whole cycle, 9 sessions, 4 gates) | {demo_seconds:.2f} s | | "
+                f"| < {DEMO_TARGET:g} s {'✔' if ok else '✘ MISSED'} |"
+            )
+        runner.close()
         return 1 if missed else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -58,7 +58,9 @@ class Position:
         self.released = released
         self.tasks = tasks or []  # the approved plan's task ids, in plan order
         self.tasks_done = self._tasks_done()
-        self.done = {name: self._is_done(name) for name in self.names}
+        self.done: dict[str, bool] = {}
+        for name in self.names:  # in order: a stage is done only after the one before it
+            self.done[name] = self._is_done(name)
         self.current = next((n for n in self.names if not self.done[n]), None)
         self.gates = [self._gate(g) for g in workflow.gates if g.after in self.names]
 
@@ -102,6 +104,13 @@ class Position:
         ends = self.cycle.completions.get(stage)
         if ends is None or ends[-1] <= self.reopen_floor(stage):
             return False
+        index = self.names.index(stage)
+        # A stage judges the work of the stages before it: it counts only when they are done
+        # and it completed after the one before it last did (QA must see the fix).
+        if index:
+            before = self.names[index - 1]
+            if not self.done.get(before, False) or ends[-1] < self.last_completion(before):
+                return False
         if stage == self.per_task_stage():
             if self.cycle.open_blocking():
                 return False

@@ -79,7 +79,8 @@ def answer(
         while (
             end < len(lines)
             and lines[end].strip()
-            and not lines[end].lstrip().startswith(("- ", "* "))
+            # A list item ends at the next item, a blank line or a heading.
+            and not lines[end].lstrip().startswith(("- ", "* ", "#"))
         ):
             end += 1
         answer_at = next((i for i in range(index, end) if "Answer:" in lines[i]), None)

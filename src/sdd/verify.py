@@ -203,7 +203,8 @@ def run(project: Project, *, progress: Progress | None = None) -> Result:
     head = gitrepo.head(root)
     dirty = sorted(gitrepo.dirty(root))
     stamp = clock.iso(clock.now()).replace(":", "").replace("-", "")
-    folder = os.path.join(project.paths.logs, "verify", stamp)
+    # One folder per run, even for runs within the same second: a log is evidence.
+    folder = os.path.join(project.paths.logs, "verify", f"{stamp}-{os.urandom(3).hex()}")
     os.makedirs(folder, exist_ok=True)
     result = Result(head, not dirty, dirty, detected)
     env = process.child_env({"SDD_VERIFY": "1"})
