@@ -50,7 +50,7 @@ def generated_part(session: Session, *, title: str, brief: str) -> str:
     else:
         lines.append("- code and tests, committed")
     if session.changed:
-        lines += ["", "### Files changed", ""] + [f"- {p}" for p in session.changed[:200]]
+        lines += ["", "### Files changed", ""] + [f"- `{p}`" for p in session.changed[:200]]
     safe_brief = brief.replace(END, "<!-- sdd-end -->")
     lines += [
         "",
