@@ -1009,3 +1009,24 @@ def _run_uninstall(
     outcome.agents = remaining
     outcome.locations = {name: LOCATIONS[key].folder for name, key in chosen.items()}
     return outcome
+
+
+def drift(paths: ProjectPaths) -> list[tuple[str, str]]:
+    """Files sdd installed that are now missing or were edited: (path, "missing"|"edited")."""
+    manifest = load_manifest(paths)
+    found: list[tuple[str, str]] = []
+    for relative, entry in manifest["files"].items():
+        raw = _read_bytes(paths.inside(relative))
+        if raw is None:
+            found.append((relative, "missing"))
+            continue
+        kind = entry.get("kind")
+        if kind == "block":
+            text = _decode(raw) or ""
+            block = _find_block(text)
+            if block is None or _sha(text[block[0] : block[1]]) != entry.get("sha256"):
+                found.append((relative, "edited"))
+        elif kind == "file" and _sha(raw) != entry.get("sha256"):
+            found.append((relative, "edited"))
+        # A JSON file sdd merged an entry into belongs to others too: not judged here.
+    return found

@@ -138,7 +138,8 @@ def parse_document(
     paths: ProjectPaths, kind: str, path: str, text: str, digest: str | None = None
 ) -> Parsed:
     """Parse (or read back from the cache) one document's text."""
-    digest = digest or documents.hash_bytes(text.encode())
+    if digest is None or not documents.is_digest(digest):
+        digest = documents.hash_bytes(text.encode("utf-8", "surrogatepass"))
     cached = os.path.join(paths.cache_dir, "parsed", f"{__version__}-{kind}-{digest}.marshal")
     try:
         with open(cached, "rb") as handle:

@@ -60,6 +60,13 @@ def diagnose(project: Project) -> Report:
         _templates(project, report)
         if state is not None:
             _documents(project, state, report)
+    for relative in _symlinks_leaving(paths):
+        report.add(
+            "documents",
+            "error",
+            f"{relative} is a symbolic link that points outside the project",
+            "replace the link with the file itself; sdd never writes through such links",
+        )
     _agents(paths, report)
     _git(paths, report)
     return report
@@ -114,6 +121,22 @@ def _config(project: Project, report: Report) -> bool:
             exc.hint or "fix the file as the message says",
         )
         return False
+    from sdd import agents, verify
+
+    where = project.paths.rel(project.paths.config)
+    for extra in (
+        lambda: verify.configured(project),
+        lambda: agents.from_config(project.config.raw, where),
+    ):
+        try:
+            extra()
+        except SddError as exc:
+            report.add(
+                "config",
+                "error",
+                exc.message + "".join(f"\n  {d}" for d in exc.details),
+                exc.hint or "fix the file as the message says",
+            )
     known = {"format", "project", "spec", "workflow", "verify", "agents"}
     for key in project.config.raw:
         if key not in known:
@@ -179,13 +202,6 @@ def _documents(project: Project, state: ProjectState, report: Report) -> None:
             str(message),
             "fix the document (its contract is in the template's first line), or `sdd change --stage …` to rework it",
         )
-    for relative in _symlinks_leaving(project.paths):
-        report.add(
-            "documents",
-            "error",
-            f"{relative} is a symbolic link that points outside the project",
-            "replace the link with the file itself; sdd never writes through such links",
-        )
 
 
 def _symlinks_leaving(paths: ProjectPaths) -> list[str]:
@@ -202,39 +218,25 @@ def _symlinks_leaving(paths: ProjectPaths) -> list[str]:
 
 
 def _agents(paths: ProjectPaths, report: Report) -> None:
-    manifest = os.path.join(paths.state, "agents.json")
-    if not os.path.exists(manifest):
+    if not os.path.exists(os.path.join(paths.state, "agents.json")):
         return
     report.checked.append("agents")
-    import json
+    from sdd import agentfiles
 
     try:
-        data = json.loads(files.read_text(manifest) or "{}")
-    except ValueError as exc:
-        report.add(
-            "agents",
-            "error",
-            f"{paths.rel(manifest)}: not valid JSON ({exc})",
-            "run `sdd agents install` again",
-        )
+        drifted = agentfiles.drift(paths)
+    except SddError as exc:
+        report.add("agents", "error", exc.message, exc.hint or "run `sdd agents install` again")
         return
-    entries = data.get("files", {}) if isinstance(data, dict) else {}
-    from sdd import documents
-
-    for relative, info in entries.items() if isinstance(entries, dict) else []:
-        digest = info.get("sha256") if isinstance(info, dict) else info
-        try:
-            now = documents.content_hash(paths.inside(relative))
-        except SddError:
-            now = None
-        if now is None:
+    for relative, how in drifted:
+        if how == "missing":
             report.add(
                 "agents",
                 "warning",
                 f"{relative} (installed by sdd) is missing",
                 "run `sdd agents install` to write it again",
             )
-        elif digest and now != digest:
+        else:
             report.add(
                 "agents",
                 "warning",

@@ -50,11 +50,20 @@ def snapshot(paths: ProjectPaths, relative: str) -> str | None:
     return digest
 
 
+def is_digest(value: object) -> bool:
+    """A sha256 in hex: the only thing sdd ever joins onto a snapshot or cache path."""
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
 def has_snapshot(paths: ProjectPaths, digest: str) -> bool:
-    return os.path.isfile(os.path.join(paths.snapshots, digest))
+    return is_digest(digest) and os.path.isfile(os.path.join(paths.snapshots, digest))
 
 
 def snapshot_text(paths: ProjectPaths, digest: str) -> str | None:
+    if not is_digest(digest):
+        return None
     return files.read_text(os.path.join(paths.snapshots, digest))
 
 

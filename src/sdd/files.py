@@ -21,7 +21,7 @@ def write_atomic(path: str, data: str | bytes, *, display: str | None = None) ->
             raise StateError(f"{name}: is a symbolic link; sdd does not write through links")
         fd, temp = tempfile.mkstemp(prefix=".sdd-", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise StateError(f"{name}: cannot write ({_reason(exc)}); nothing was changed") from None
+        raise StateError(f"{name}: cannot write ({reason(exc)}); nothing was changed") from None
     try:
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
@@ -32,7 +32,7 @@ def write_atomic(path: str, data: str | bytes, *, display: str | None = None) ->
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
-        raise StateError(f"{name}: cannot write ({_reason(exc)}); nothing was changed") from None
+        raise StateError(f"{name}: cannot write ({reason(exc)}); nothing was changed") from None
 
 
 def _mode_for(path: str) -> int:
@@ -45,7 +45,7 @@ def _mode_for(path: str) -> int:
         return 0o666 & ~mask
 
 
-def _reason(exc: OSError) -> str:
+def reason(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "the disk is full"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -136,6 +136,7 @@ def waive(
             "finding.waive",
             cycle=chosen.number,
             finding=found.id,
+            finding_record=found.record,
             reason=reason.strip(),
             by=gitrepo.identity(project.paths.root),
         )

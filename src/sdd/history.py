@@ -31,7 +31,9 @@ Record = dict[str, Any]
 
 def canonical(record: Record) -> bytes:
     body = {k: v for k, v in record.items() if k != "hash"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # A hand-made line may hold a lone surrogate: hash it (it will not match) rather than crash.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def record_hash(record: Record) -> str:
@@ -163,8 +165,11 @@ def locked(paths: ProjectPaths) -> Iterator[None]:
     try:
         fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
+        from sdd.files import reason
+
         raise StateError(
-            f"{paths.rel(paths.lock)}: cannot open the lock ({exc.strerror})"
+            f"{paths.rel(paths.lock)}: cannot open the lock ({reason(exc)}); nothing was changed",
+            hint="sdd records into .sdd/: make the project folder writable",
         ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -201,7 +206,7 @@ def append(paths: ProjectPaths, entries: list[tuple[str, dict[str, Any]]]) -> li
             written.append(record)
             last = record["id"]
         payload = b"".join(
-            json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+            json.dumps(r, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
             for r in written
         )
         try:
@@ -219,3 +224,13 @@ def append(paths: ProjectPaths, entries: list[tuple[str, dict[str, Any]]]) -> li
         return written
     finally:
         os.close(fd)
+
+
+def truncate(paths: ProjectPaths, size: int) -> None:
+    """Take back records appended after ``size`` bytes (the caller holds the lock)."""
+    try:
+        with open(paths.history, "r+b") as handle:
+            handle.truncate(size)
+            os.fsync(handle.fileno())
+    except OSError:
+        pass  # the write itself failed the same way; the error being raised says so

@@ -3,6 +3,7 @@ to change the state (a transaction under the lock that regenerates what `sdd` ow
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,11 +31,22 @@ class DocHasher:
         self.seen: dict[str, tuple[list[int] | None, str | None]] = {}
 
     def __call__(self, relative: str) -> str | None:
+        if not _clean_relative(relative):
+            return None  # a path from a record that would leave the project is never read
         if relative not in self.seen:
             path = os.path.join(self.paths.root, relative)
             key = cache.file_key(path)
             self.seen[relative] = (key, documents.content_hash(path))
         return self.seen[relative][1]
+
+
+def _clean_relative(relative: str) -> bool:
+    return (
+        bool(relative)
+        and not os.path.isabs(relative)
+        and ".." not in relative.split("/")
+        and "\x00" not in relative
+    )
 
 
 class Project:
@@ -74,7 +86,7 @@ class Project:
                         missing = [
                             p
                             for p, h in decision.docs.items()
-                            if not h or not documents.has_snapshot(self.paths, h)
+                            if not documents.has_snapshot(self.paths, h)
                         ]
                         if missing:
                             why = f"approved versions of {', '.join(missing)} that sdd never kept"
@@ -175,13 +187,25 @@ class Project:
         """Load the state under the lock; records appended are written, then derived files."""
         with history.locked(self.paths):
             tx = Transaction(self, self.load())
-            yield tx
-            if tx.pending:
-                self.note_template_changes(tx)
-                tx.written = history.append(self.paths, tx.pending)
-                tx.pending = []
-                tx.state = self.load()
-            self.refresh(tx.state)
+            try:
+                yield tx
+                if tx.pending:
+                    self.note_template_changes(tx)
+                    size = os.path.getsize(self.paths.history)
+                    tx.written = history.append(self.paths, tx.pending)
+                    tx.pending = []
+                    try:
+                        tx.state = self.load()
+                        self.refresh(tx.state)
+                    except BaseException:
+                        # The command fails as a whole: what it recorded goes too.
+                        history.truncate(self.paths, size)
+                        raise
+                else:
+                    self.refresh(tx.state)
+            except BaseException:
+                tx.discard_created()
+                raise
 
     def template_hashes(self) -> dict[str, str]:
         folder = self.paths.templates
@@ -237,6 +261,17 @@ class Transaction:
         self.state = state
         self.pending: list[tuple[str, dict[str, Any]]] = []
         self.written: list[dict[str, Any]] = []
+        self.created: list[str] = []  # files this change made; removed again if it fails
+
+    def create(self, path: str, text: str, display: str) -> None:
+        """Write a new file that belongs to this change."""
+        files.write_atomic(path, text, display=display)
+        self.created.append(path)
+
+    def discard_created(self) -> None:
+        for path in self.created:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     def record(self, kind: str, **fields: Any) -> None:
         self.pending.append((kind, fields))

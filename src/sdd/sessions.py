@@ -125,7 +125,7 @@ def start(
         root = project.paths.root
         head = gitrepo.head(root)
         dirty = gitrepo.dirty(root)
-        _lay_scaffolds(project, chosen, stage_def.scaffold, writes)
+        _lay_scaffolds(tx, chosen, stage_def.scaffold, writes)
         if "figures" in stage_def.rules:
             from sdd import postmortem
 
@@ -149,7 +149,7 @@ def start(
         if os.path.exists(page_path):
             raise Refused(f"{page} already exists; sdd will not overwrite it", hint="move it aside")
         title = f"{chosen.number} · {chosen.title}"
-        files.write_atomic(
+        tx.create(
             page_path,
             pages.generated_part(session, title=title, brief=brief.text)
             + "\n"
@@ -274,7 +274,7 @@ def _lessons(project: Project, state: Any, cycle: Cycle, stage: str) -> list[str
     return postmortem.lessons(project.paths, state, cycle.number, stage)
 
 
-def _lay_scaffolds(project: Project, cycle: Cycle, scaffold: str | None, writes: list[str]) -> None:
+def _lay_scaffolds(tx: Transaction, cycle: Cycle, scaffold: str | None, writes: list[str]) -> None:
     """Lay the skeleton of a per-cycle report, so the agent fills it rather than guesses it."""
     if not scaffold:
         return
@@ -282,7 +282,7 @@ def _lay_scaffolds(project: Project, cycle: Cycle, scaffold: str | None, writes:
     if text is None:
         return
     for relative in writes:
-        target = project.paths.inside(relative)
+        target = tx.project.paths.inside(relative)
         if os.path.exists(target):
             continue
         n = relative.rsplit("-", 1)[-1].removesuffix(".md").lstrip("RQU") or "1"
@@ -292,7 +292,7 @@ def _lay_scaffolds(project: Project, cycle: Cycle, scaffold: str | None, writes:
             "n": n,
             "date": clock.iso(clock.now())[:10],
         }
-        files.write_atomic(target, templates.fill(text, values), display=relative)
+        tx.create(target, templates.fill(text, values), display=relative)
 
 
 def _open_session(tx: Transaction, cycle: str | None) -> tuple[Cycle, Session]:
@@ -348,8 +348,13 @@ def done(
             exit_code=exit_code,
         )
         if session.finding:
+            fixed = chosen.findings.get(session.finding)
             tx.record(
-                "finding.fix", cycle=chosen.number, finding=session.finding, session=session.id
+                "finding.fix",
+                cycle=chosen.number,
+                finding=session.finding,
+                finding_record=fixed.record if fixed else None,
+                session=session.id,
             )
         for relative in session.writes:
             if stage_def.name in ("review", "qa") or relative.startswith(

@@ -121,6 +121,8 @@ class ProjectState:
     releases: dict[int, Record] = field(default_factory=dict)  # cycle -> its release record
     template_hashes: dict[str, str] = field(default_factory=dict)  # sessions/<stage>.md -> hash
     finding_count: int = 0
+    finding_ids: set[str] = field(default_factory=set)
+    findings_by_record: dict[str, Finding] = field(default_factory=dict)
 
     def latest_cycle(self) -> Cycle | None:
         return self.cycles[max(self.cycles)] if self.cycles else None
@@ -172,7 +174,12 @@ def fold(records: list[Record]) -> ProjectState:
     for record in records:
         state.last_record = record["id"]
         kind = record["type"]
-        cycle = state.cycles.get(record.get("cycle", -1)) if "cycle" in record else None
+        number = record.get("cycle")
+        cycle = (
+            state.cycles.get(number)
+            if isinstance(number, int) and not isinstance(number, bool)
+            else None
+        )
         if kind == "project.init":
             state.name = _text(record, "name")
             state.demo = record.get("demo") is True
@@ -273,7 +280,13 @@ def fold(records: list[Record]) -> ProjectState:
                 cycle.loops.append(reopen)
         elif kind == "finding.add" and cycle is not None:
             ident = _text(record, "finding")
-            if ident and ident not in cycle.findings:
+            if ident in state.finding_ids:
+                # Two branches numbered their findings alike: the later one, in id order,
+                # takes the next free number, so a merge loses none.
+                ident = f"F-{state.finding_count + 1}"
+                while ident in state.finding_ids:
+                    ident = f"F-{int(ident[2:]) + 1}"
+            if ident:
                 escaped = record.get("escaped_from")
                 raised = record.get("session")
                 cycle.findings[ident] = Finding(
@@ -287,12 +300,18 @@ def fold(records: list[Record]) -> ProjectState:
                     raised if isinstance(raised, str) else None,
                 )
                 state.finding_count += 1
+                state.finding_ids.add(ident)
+                state.findings_by_record[record["id"]] = cycle.findings[ident]
         elif kind == "finding.fix" and cycle is not None:
-            found = cycle.findings.get(_text(record, "finding"))
+            found = state.findings_by_record.get(
+                _text(record, "finding_record")
+            ) or cycle.findings.get(_text(record, "finding"))
             if found is not None and found.status == "open":
                 found.status, found.fixed_by = "fixed", _text(record, "session")
         elif kind == "finding.waive" and cycle is not None:
-            found = cycle.findings.get(_text(record, "finding"))
+            found = state.findings_by_record.get(
+                _text(record, "finding_record")
+            ) or cycle.findings.get(_text(record, "finding"))
             if found is not None and found.status == "open":
                 found.status = "waived"
                 found.waived_by = {k: str(v) for k, v in _dict(record, "by").items()}

@@ -195,7 +195,7 @@ def _stage(name: str, base: Stage | None, spec: Any, where: str, problems: list[
         if path.startswith("/") or ".." in path.split("/"):
             problems.append(f"{where}.writes: {path!r} must stay inside the project")
     rules = spec.get("rules", list(default.rules))
-    if not isinstance(rules, list) or any(r not in RULES for r in rules):
+    if not isinstance(rules, list) or any(not isinstance(r, str) or r not in RULES for r in rules):
         problems.append(f"{where}.rules: must be a list drawn from {', '.join(RULES)}")
         rules = list(default.rules)
     repeat = spec.get("repeat", default.repeat)
@@ -227,7 +227,9 @@ def _gate(name: str, spec: Any, stages: list[str], where: str, problems: list[st
     if after not in stages:
         problems.append(f"{where}.after: must name a stage of the workflow, not {after!r}")
     judges = spec.get("judges", [after])
-    if not isinstance(judges, list) or any(j not in stages for j in judges):
+    if not isinstance(judges, list) or any(
+        not isinstance(j, str) or j not in stages for j in judges
+    ):
         problems.append(f"{where}.judges: must list stages of the workflow")
         judges = []
     on_reject = spec.get("on_reject", judges[-1] if judges else after)
@@ -236,7 +238,9 @@ def _gate(name: str, spec: Any, stages: list[str], where: str, problems: list[st
     elif after in stages and stages.index(on_reject) > stages.index(after):
         problems.append(f"{where}.on_reject: must be {after!r} or a stage before it")
     requires = spec.get("requires", [])
-    if not isinstance(requires, list) or any(r not in CONDITIONS for r in requires):
+    if not isinstance(requires, list) or any(
+        not isinstance(r, str) or r not in CONDITIONS for r in requires
+    ):
         problems.append(f"{where}.requires: must be a list drawn from {', '.join(CONDITIONS)}")
         requires = []
     return Gate(name, str(after), tuple(judges), str(on_reject), tuple(requires))

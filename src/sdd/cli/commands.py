@@ -6,7 +6,7 @@ import sys
 
 from sdd import api
 from sdd.cli.handler import ENVELOPE_VERSION
-from sdd.cli.render import Style, next_text, stage_strip, status_text, use_colour
+from sdd.cli.render import Style, next_text, safe, stage_strip, status_text, use_colour
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ def log(args: Any) -> int:
         return 0
     style = Style(use_colour())
     _out(
-        "\n".join(f"{style(e['at'], 'dim')}  {e['text']}" for e in entries)
+        "\n".join(f"{style(e['at'], 'dim')}  {safe(e['text'])}" for e in entries)
         or "The history is empty."
     )
     return 0
@@ -577,7 +577,7 @@ def findings(args: Any) -> int:
         escaped = f", escaped from {row['escaped_from']}" if row["escaped_from"] else ""
         _out(
             f"  {row['id']:<5} {style(str(row['status']).ljust(7), colour.get(str(row['status']), ''))} "
-            f"{row['severity']:<9} {row['stage']}{escaped}: {row['text']}"
+            f"{row['severity']:<9} {safe(str(row['stage']))}{escaped}: {safe(str(row['text']))}"
         )
     return 0
 

@@ -253,6 +253,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     from sdd.cli.handler import guarded
 
+    for arg in args_list:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            from sdd.cli.handler import show_error
+            from sdd.errors import EXIT_USAGE, UsageError
+
+            shown = arg.encode("utf-8", "backslashreplace").decode()
+            show_error(UsageError(f"an argument is not valid UTF-8: {shown}"))
+            return EXIT_USAGE
+
     fast = _fast_args(args_list)
     if fast is not None:
         from sdd.cli import commands

@@ -45,6 +45,15 @@ def use_colour(stream: Any = None) -> bool:
     return bool(os.environ.get("FORCE_COLOR")) or stream.isatty()
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32) if c not in (9, 10)} | {127: "\\x7f"}
+
+
+def safe(text: str) -> str:
+    """Text from the project (agents, records) with control characters shown, not obeyed:
+    an agent's finding must not clear or retitle the person's terminal."""
+    return text.translate(_CONTROL)
+
+
 class Style:
     def __init__(self, colour: bool) -> None:
         self.colour = colour
@@ -59,7 +68,19 @@ class Style:
         return self(label.ljust(width), _STATE_COLOUR.get(state, ""))
 
 
+def safe_data(value: Any) -> Any:
+    """``safe`` applied to every string of a panel, before it is styled."""
+    if isinstance(value, str):
+        return safe(value)
+    if isinstance(value, list):
+        return [safe_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: safe_data(v) for k, v in value.items()}
+    return value
+
+
 def status_text(data: dict[str, Any], style: Style) -> str:
+    data = safe_data(data)
     out: list[str] = []
     cycle = data["cycle"]
     if cycle is None:
@@ -123,6 +144,7 @@ def _gate_note(gate: dict[str, Any]) -> str:
 
 
 def next_text(action: dict[str, Any], style: Style) -> str:
+    action = safe_data(action)
     lines = [style("Next: ", "bold") + action["summary"], "  " + style(action["command"], "blue")]
     if action.get("alternative"):
         lines.append("  or: " + action["alternative"])
