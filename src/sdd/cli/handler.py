@@ -46,7 +46,9 @@ def error_text(exc: SddError) -> str:
 
 
 def show_error(exc: SddError) -> None:
-    sys.stderr.write(error_text(exc) + "\n")
+    from sdd.cli.render import safe
+
+    sys.stderr.write(safe(error_text(exc)) + "\n")
 
 
 def _crash_log(command: str) -> str:
