@@ -206,7 +206,11 @@ def append(paths: ProjectPaths, entries: list[tuple[str, dict[str, Any]]]) -> li
             written.append(record)
             last = record["id"]
         payload = b"".join(
-            json.dumps(r, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
+            # Lone surrogates become JSON escapes, so every line stays valid UTF-8.
+            json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode(
+                "utf-8", "backslashreplace"
+            )
+            + b"\n"
             for r in written
         )
         try:

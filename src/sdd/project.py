@@ -264,14 +264,23 @@ class Transaction:
         self.created: list[str] = []  # files this change made; removed again if it fails
 
     def create(self, path: str, text: str, display: str) -> None:
-        """Write a new file that belongs to this change."""
+        """Write a new file that belongs to this change (and the folders it needs)."""
+        folder = os.path.dirname(path)
+        missing = []
+        while folder and not os.path.exists(folder):
+            missing.append(folder)
+            folder = os.path.dirname(folder)
+        self.created += reversed(missing)  # outermost first, so removal goes innermost first
         files.write_atomic(path, text, display=display)
         self.created.append(path)
 
     def discard_created(self) -> None:
-        for path in self.created:
+        for path in reversed(self.created):  # files first, then the folders made for them
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    os.rmdir(path)
+                else:
+                    os.unlink(path)
 
     def record(self, kind: str, **fields: Any) -> None:
         self.pending.append((kind, fields))

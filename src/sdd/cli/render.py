@@ -45,7 +45,8 @@ def use_colour(stream: Any = None) -> bool:
     return bool(os.environ.get("FORCE_COLOR")) or stream.isatty()
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in range(32) if c not in (9, 10)} | {127: "\\x7f"}
+# C0 and C1 controls and DEL (tab and newline excepted).
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), *range(127, 160)) if c not in (9, 10)}
 
 
 def safe(text: str) -> str:
