@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sdd import documents, files, gitrepo, person
 from sdd.errors import Refused, SddError, UsageError
 from sdd.gates import GateView, Position
-from sdd.project import Project
+from sdd.project import Project, refuse_if_tampered
 from sdd.state import Cycle
 
 
@@ -156,6 +156,7 @@ def decide(
         else:
             person.require_person(act, stdin_is_tty=stdin_is_tty)
             who = gitrepo.identity(project.paths.root)
+        refuse_if_tampered(tx.state, act)
         position = project.position(tx.state, chosen)
         view = _view(project, position, gate)
         _decidable(view, chosen, approving=approve)

@@ -150,6 +150,20 @@ def has_figures(
     return missing
 
 
+def verdicts_given(
+    paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence
+) -> list[str]:
+    if session.agent == "demo" and ev.state is not None and ev.state.demo:
+        return []  # the demo plays the person, in a demo project only
+    if session.agent != "person":
+        return [f"{session.stage} is the person's: only `sdd run {session.stage}` records verdicts"]
+    from sdd import userverify
+
+    given = ev.state.verdicts.get(session.id, {}) if ev.state else {}
+    missing = [i.id for i in userverify.checklist_for(paths, session) if i.id not in given]
+    return [f"no verdict yet for {', '.join(missing)}"] if missing else []
+
+
 RULE_CHECKS: dict[str, Check] = {
     "outputs": outputs_written,
     "contract": contract,
@@ -159,6 +173,7 @@ RULE_CHECKS: dict[str, Check] = {
     "verify": verified,
     "no-blocking": no_blocking,
     "figures": has_figures,
+    "verdicts": verdicts_given,
 }
 
 

@@ -13,8 +13,13 @@ OWN_PREFIXES = (".sdd/", "docs/sessions/")
 OWN_FILES = ("docs/session-tracker.md",)
 
 
+# The config decides the workflow, the gates and the checks: a change to it is a change
+# like any other, never sdd's own.
+NOT_OWN = (".sdd/config.toml",)
+
+
 def is_own(path: str) -> bool:
-    return path.startswith(OWN_PREFIXES) or path in OWN_FILES
+    return (path.startswith(OWN_PREFIXES) or path in OWN_FILES) and path not in NOT_OWN
 
 
 def _git(root: str, *args: str, timeout: float = 30.0) -> tuple[int, str]:

@@ -138,25 +138,45 @@ def parse(data: bytes, name: str) -> Loaded:
 
 
 def _last_id(fd: int) -> tuple[str | None, int]:
-    """The id of the last complete record and the length of the complete lines."""
+    """The id of the last complete record and the length of the complete lines.
+
+    Reads backwards from the end, in growing windows, until it holds the last newline and
+    the line before it: records may be longer than any fixed window.
+    """
     size = os.fstat(fd).st_size
-    chunk = min(size, 1 << 16)
-    if chunk == 0:
+    if size == 0:
         return None, 0
-    data = os.pread(fd, chunk, size - chunk)
-    end = size
-    if not data.endswith(b"\n"):
+    window = 1 << 16
+    while True:
+        chunk = min(size, window)
+        data = os.pread(fd, chunk, size - chunk)
         cut = data.rfind(b"\n")
-        end = size - chunk + cut + 1 if cut >= 0 else (0 if chunk == size else size)
-        data = data[: cut + 1] if cut >= 0 else b""
-    for raw in reversed(data.split(b"\n")):
-        if raw.strip():
+        end = size - chunk + cut + 1 if cut >= 0 else 0  # complete lines end here
+        whole = data[: cut + 1] if cut >= 0 else b""
+        body = whole.rstrip(b"\n")
+        start = body.rfind(b"\n")
+        if start >= 0 or chunk == size:  # the last complete line lies wholly in the window
+            last = body[start + 1 :] if start >= 0 else body
+            if not last.strip():
+                return None, end
             try:
-                value = json.loads(raw).get("id")
-            except ValueError:
+                value = json.loads(last).get("id")
+            except (ValueError, AttributeError):
                 return None, end
             return (value if isinstance(value, str) else None), end
-    return None, end
+        window *= 4
+
+
+def complete_size(paths: ProjectPaths) -> int:
+    """The length of the history's complete lines (what an append keeps)."""
+    try:
+        fd = os.open(paths.history, os.O_RDONLY)
+    except OSError:
+        return 0
+    try:
+        return _last_id(fd)[1]
+    finally:
+        os.close(fd)
 
 
 @contextmanager

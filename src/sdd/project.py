@@ -80,8 +80,13 @@ class Project:
             for decision in cycle.decisions:
                 why = None
                 if decision.kind == "approve":
+                    demo_approval = decision.by.get("kind") == "demo"
                     if decision.confirmed not in ("code", "demo"):
                         why = "carries no confirmation"
+                    elif (decision.confirmed == "demo") != demo_approval or (
+                        demo_approval and not state.demo
+                    ):
+                        why = "mixes the demo approver with a person"
                     else:
                         missing = [
                             p
@@ -191,7 +196,7 @@ class Project:
                 yield tx
                 if tx.pending:
                     self.note_template_changes(tx)
-                    size = os.path.getsize(self.paths.history)
+                    size = history.complete_size(self.paths)
                     tx.written = history.append(self.paths, tx.pending)
                     tx.pending = []
                     try:
@@ -208,12 +213,16 @@ class Project:
                 raise
 
     def template_hashes(self) -> dict[str, str]:
+        """The process as files: the stage templates, and the config (workflow, gates, checks)."""
         folder = self.paths.templates
+        hashes = {}
+        config = documents.content_hash(self.paths.config)
+        if config is not None:
+            hashes[".sdd/config.toml"] = config
         try:
             names = sorted(n for n in os.listdir(folder) if n.endswith(".md"))
         except OSError:
-            return {}
-        hashes = {}
+            return hashes
         for name in names:
             digest = documents.content_hash(os.path.join(folder, name))
             if digest is not None:
@@ -253,6 +262,20 @@ class Project:
                 },
             ),
         )
+
+
+def refuse_if_tampered(state: ProjectState, act: str) -> None:
+    """Nothing moves on while the history holds records changed or removed by hand: what
+    they said (a finding, a rejection, a red verify) would silently stop counting."""
+    if not state.problems:
+        return
+    from sdd.errors import Refused
+
+    raise Refused(
+        f"{act} is refused: the history holds records changed or removed by hand",
+        details=[f"line {p.line}: {p.what}" for p in state.problems[:5]],
+        hint="run `sdd doctor`: it shows what was found and how to recover",
+    )
 
 
 class Transaction:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sdd import gitrepo, verify
 from sdd.errors import Refused, SddError, UsageError
 from sdd.process import run_subprocess
-from sdd.project import Project
+from sdd.project import Project, refuse_if_tampered
 from sdd.workflow import RELEASE_GATE
 
 
@@ -34,6 +34,7 @@ def release(project: Project, *, tag: str | None = None, cycle: str | None = Non
         chosen = project.cycle(tx.state, cycle)
         if chosen is None:
             raise Refused("there is no cycle yet")
+        refuse_if_tampered(tx.state, "the release")
         if chosen.number in tx.state.releases:
             raise SddError(f"cycle {chosen.number} is already released")
         position = project.position(tx.state, chosen)

@@ -10,7 +10,7 @@ from typing import Any
 from sdd import clock, completion, files, findings, gitrepo, pages, prompts, templates
 from sdd.errors import CheckFailed, NothingToVerify, Refused, SddError, UsageError
 from sdd.gates import admit
-from sdd.project import Project, Transaction
+from sdd.project import Project, Transaction, refuse_if_tampered
 from sdd.state import Cycle, Session
 
 
@@ -98,7 +98,13 @@ def start(
         name = stage_to_run(tx, chosen, stage)
         position = project.position(tx.state, chosen)
         admit(position, name)
+        refuse_if_tampered(tx.state, f"starting {name}")
         stage_def = project.config.workflow.stage(name)
+        if stage_def.actor == "person" and agent not in ("person", "demo"):
+            raise Refused(
+                f"{name} is the person's stage: an agent may not run or record it",
+                hint=f"a person runs `sdd run {name}` in their own terminal",
+            )
         template = templates.load(project.paths, name)
         task_context = ""
         finding = None
@@ -318,6 +324,7 @@ def done(
     _refresh_figures(project, cycle)
     with project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
+        refuse_if_tampered(tx.state, f"completing {session.id}")
         stage_def = project.config.workflow.stage(session.stage)
         template = templates.load(project.paths, session.stage)
         page_path = project.paths.inside(session.page)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from sdd import check, files, findings, pages, person, sessions
 from sdd.errors import Refused, UsageError
+from sdd.paths import ProjectPaths
 from sdd.project import Project
+from sdd.state import Session
 
 STAGE = "user-verification"
 PERSON_KINDS = ("functional", "edge case", "invalid input")  # what a person can try by hand
@@ -63,14 +65,23 @@ Ask = Callable[[Item, int, int], "tuple[str, str]"]
 
 def checklist(project: Project) -> list[Item]:
     cycle = project.cycle(project.load(), None)
-    root = cycle.docs if cycle else "docs"
-    spec = check.parse_file(project.paths, check.doc("spec", root), "spec")
+    return items_from(project.paths, cycle.docs if cycle else "docs")
+
+
+def checklist_for(paths: ProjectPaths, session: Session) -> list[Item]:
+    """The items a user-verification session asks about (from its cycle's documents)."""
+    root = session.writes[0].split("/verification/")[0] if session.writes else "docs"
+    return items_from(paths, root)
+
+
+def items_from(paths: ProjectPaths, root: str) -> list[Item]:
+    spec = check.parse_file(paths, check.doc("spec", root), "spec")
     items: list[Item] = []
     if spec and spec.spec:
         for story in spec.spec.stories:
             for index, criterion in enumerate(story.criteria, start=1):
                 items.append(Item(f"{story.id}.{index}", f"{story.id} {story.title}: {criterion}"))
-    tests = check.parse_file(project.paths, check.doc("test-plan", root), "test-plan")
+    tests = check.parse_file(paths, check.doc("test-plan", root), "test-plan")
     for case in (tests.cases or []) if tests else []:
         if case.kind in PERSON_KINDS:
             items.append(Item(case.id, f"{case.id} ({case.kind}): {case.title}"))

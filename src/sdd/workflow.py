@@ -24,6 +24,7 @@ RULES = {
     "verify": "a green `sdd verify` at HEAD (`sdd done` runs it when there is none)",
     "no-blocking": "no blocking finding is open",
     "figures": "the post-mortem holds the figures sdd computed from the history",
+    "verdicts": "the person gave every item a verdict (`sdd run user-verification`)",
 }
 
 
@@ -100,6 +101,7 @@ DEFAULT = Workflow(
         Stage(
             "user-verification",
             ("docs/verification/{cycle}-U{n}.md",),
+            ("outputs", "verdicts", "checklist"),
             actor="person",
             scaffold="user-verification",
         ),
