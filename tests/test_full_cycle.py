@@ -26,6 +26,49 @@ from helpers import (
 )
 
 SLUG = "001-password-reset"
+
+
+def _walk_all_passed(root: Path) -> None:
+    """`sdd run user-verification` on a real pseudo-terminal: `p` for every item, and a
+    wrong code at the gate it offers (so the gate stays for the person's own decision)."""
+    import os
+    import pty
+    import select
+    import time
+
+    from helpers import SDD
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: sdd, with the pty as its terminal
+        os.chdir(root)
+        os.execv(SDD[0], [*SDD, "run", "user-verification"])
+    shown = b""
+    answered = 0
+    declined = False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+        while shown.count(b"(q)uit for now: ") > answered:
+            os.write(fd, b"p\r")
+            answered += 1
+        if not declined and re.search(rb"Type [A-Z0-9]{4} to approve", shown):
+            os.write(fd, b"no\r")
+            declined = True
+    _, code = os.waitpid(pid, 0)
+    text = shown.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(code) == 0, text
+    assert answered >= 2 and "User verification complete" in text, text
+
+
 SCAFFOLDS = {
     "review": f"docs/reviews/{SLUG}-R1.md",
     "qa": f"docs/test-reports/{SLUG}-Q1.md",
@@ -101,6 +144,18 @@ def test_a_whole_cycle_by_hand(project: Path) -> None:
         assert 0 < brief["instructions_bytes"] <= INSTRUCTION_BUDGET
         if previous_note:
             assert previous_note in brief["brief"]
+
+        if stage == "user-verification":
+            # The person's stage: the walkthrough, every item passed at the terminal; the gate
+            # it offers is left for the person's separate `sdd approve` below.
+            _walk_all_passed(root)
+            previous_note = None
+            data = status(root)
+            assert stage_of(data, stage)["status"] == "done"
+            assert data["sessions"][-1]["outputs"] == sorted(WRITES[stage])
+            assert gate_of(data, "user-approval")["state"] == "waiting"
+            _approve_through_pty(root, "user-approval", judged["user-approval"])
+            continue
 
         session = start(root, stage)
         assert session["session"] == f"S-{index + 1:04d}"

@@ -213,12 +213,8 @@ class Project:
                 raise
 
     def template_hashes(self) -> dict[str, str]:
-        """The process as files: the stage templates, and the config (workflow, gates, checks)."""
         folder = self.paths.templates
-        hashes = {}
-        config = documents.content_hash(self.paths.config)
-        if config is not None:
-            hashes[".sdd/config.toml"] = config
+        hashes: dict[str, str] = {}
         try:
             names = sorted(n for n in os.listdir(folder) if n.endswith(".md"))
         except OSError:
