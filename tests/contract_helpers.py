@@ -43,6 +43,7 @@ from helpers import (
     tick,
     write_code,
 )
+from sdd import demo_agent
 
 SPEC_PATH = "docs/product-spec.md"
 ARCH_PATH = "docs/architecture.md"
@@ -51,152 +52,12 @@ TEST_PLAN_PATH = "docs/test-plan.md"
 
 # ----------------------------------------------------------------------------- documents
 
-VALID_SPEC = """\
-# Product specification
+# The demo agent's documents are a valid set: the same text the demo writes and checks.
+VALID_SPEC = demo_agent.SPEC
+VALID_ARCHITECTURE = demo_agent.ARCHITECTURE
+VALID_PLAN = demo_agent.PLAN
+VALID_TEST_PLAN = demo_agent.TEST_PLAN
 
-## Overview
-A command-line tool, `wordfreq`, that reads a text file and prints how often each word occurs,
-most frequent first. For people who want a quick look at the vocabulary of a document.
-Out of scope: stemming, languages without spaces between words, a graphical interface.
-
-## User stories
-
-### US-1: Count the words of a file
-As a writer, I want the count of every word in a file, so that I see which words I overuse.
-
-Acceptance criteria:
-- `wordfreq FILE` prints one line per distinct word, `count word`, highest count first, ties alphabetical.
-- Words are case-folded and split on anything that is not a letter, digit or apostrophe.
-
-### US-2: Show only the top words
-As a writer, I want only the N most frequent words, so that a long file gives a short answer.
-
-Acceptance criteria:
-- `wordfreq FILE --top N` prints at most N lines.
-- `--top 0` or a negative N is refused with exit code 2 and a message.
-
-## Inputs and outputs
-- Input: a UTF-8 text file named on the command line, up to 100 MB; invalid bytes are replaced.
-- Output: lines `count word` on standard output; errors on standard error.
-
-## Constraints
-- Python 3.11 standard library only; runs offline on Linux and macOS.
-
-## Failure behaviour
-- A missing or unreadable file: message naming it, exit code 1, nothing on standard output.
-- An empty file: no output, exit code 0.
-
-## Performance expectations
-- A 10 MB file is counted in under 2 seconds on a laptop.
-
-## Open questions
-- Q1 (blocking): Should numbers count as words?
-  Answer: Yes, digits are kept (answered by the person).
-- Q2 (non-blocking): Should the output be sortable as CSV later?
-  Answer: Not now; plain lines are enough.
-
-## Confidence
-Confidence: 97 %
-"""
-
-VALID_ARCHITECTURE = """\
-# Architecture
-
-## Context
-`wordfreq` serves US-1 and US-2: one process reads one file and prints counts. It runs on a
-developer's machine with Python 3.11 and no dependencies.
-
-## Options considered
-
-### Option A: Read the whole file, count with collections.Counter
-The file is read into memory, split with one regular expression and counted.
-
-Trade-offs:
-- Simplest code, easy to test.
-- Memory grows with the file; 100 MB of text fits comfortably on a laptop.
-
-### Option B: Stream the file line by line
-Each line is split and counted as it is read.
-
-Trade-offs:
-- Constant memory for the text itself.
-- Slightly more code; a word split across a line break is not a concern for plain text.
-
-## Decisions
-- D1: Stream line by line (Option B), counting with collections.Counter. Why: constant memory keeps the 100 MB input limit safe at no real cost in complexity.
-
-## Components
-- counter (wordfreq/wordfreq.py: `count_words`): turns lines into a Counter of case-folded words.
-- cli (wordfreq/wordfreq.py: `main`): parses arguments, reports errors, prints the ranking.
-
-## Data flow
-1. `main` opens the file, passes its lines to `count_words`, sorts by count then word, prints `count word` lines, at most `--top` of them.
-2. A missing file: `main` prints `wordfreq: FILE: not found` to standard error and exits 1.
-
-## Risks
-- Very large files. Likelihood: low. Impact: slow output. Mitigation: streaming, and a performance test case.
-"""
-
-VALID_PLAN = """\
-# Implementation plan
-
-## Tasks
-
-### T1: Count words in a file
-- Stories: US-1
-- Depends on: none
-- Risk: medium
-- Effort: 1h
-
-Acceptance criteria:
-- `count_words` case-folds and splits words as the spec says; unit tests cover punctuation and apostrophes.
-- `wordfreq FILE` prints `count word` lines, highest count first, ties alphabetical.
-
-### T2: Limit output with --top
-- Stories: US-2
-- Depends on: T1
-- Risk: low
-- Effort: 30m
-
-Acceptance criteria:
-- `--top N` prints at most N lines; `--top 0` exits 2 with a message.
-"""
-
-VALID_TEST_PLAN = """\
-# Test plan
-
-## Test cases
-
-### TC-1: Counts and order
-- Stories: US-1
-- Kind: functional
-- Steps: Run `wordfreq` on a file holding "b a b".
-- Expected: Lines `2 b` then `1 a`.
-
-### TC-2: Missing file
-- Stories: US-1
-- Kind: invalid input
-- Steps: Run `wordfreq no-such-file`.
-- Expected: Exit code 1, a message naming the file, nothing on standard output.
-
-### TC-3: Empty file and --top limits
-- Stories: US-1, US-2
-- Kind: edge case
-- Steps: Run on an empty file; run with `--top 1` and `--top 0`.
-- Expected: No output for the empty file; one line for `--top 1`; exit code 2 for `--top 0`.
-
-### TC-4: Two runs at once
-- Stories: US-1
-- Kind: concurrency
-- Steps: Run two counts of the same file at the same time.
-- Expected: Identical output from both; the file is only read.
-
-### TC-5: A large file
-- Stories: US-1, US-2
-- Kind: performance stress
-- Steps: Count a generated 10 MB file with `--top 10`.
-- Expected: Finishes in under 2 seconds.
-"""
 
 VALID_DOCS = {
     SPEC_PATH: VALID_SPEC,
