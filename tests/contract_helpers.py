@@ -9,19 +9,10 @@ per test session and copied for every test.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
 import json
-import os
 import re
-import select
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,8 +20,7 @@ from typing import Any
 import pytest
 
 from helpers import (
-    _DETACH,
-    SDD,
+    CODE,
     approve,
     commit_all,
     complete_stage,
@@ -38,6 +28,7 @@ from helpers import (
     git,
     history_records,
     init_project,
+    pty_run,
     run,
     sdd_json,
     tick,
@@ -225,7 +216,6 @@ def check_json(root: Path, *args: str, expect: int | None = None) -> dict[str, A
 
 # ----------------------------------------------------------------------------- a person at a terminal
 
-CODE = object()  # type the code the terminal shows
 PERSON_PROMPT = re.compile(rb"Type ([A-Z0-9]{4}) to ")
 
 
@@ -236,80 +226,9 @@ def pty_person(
     respond: Any = CODE,
     timeout: float = 60.0,
 ) -> tuple[int, str]:
-    """Run ``argv`` on a real pseudo-terminal, detached from the test runner's ancestry
-    (like a person's own terminal, helpers._DETACH). When it shows `Type XXXX to …`:
-    ``CODE`` types the code shown, a string is typed as it is, ``None`` types an empty line.
-    Returns (exit code, what the terminal showed)."""
-    full_env = os.environ.copy()
-    if env:
-        full_env.update(env)
-    if argv and argv[0] == "sdd":
-        argv = [*SDD, *argv[1:]]
-    folder = tempfile.mkdtemp(prefix="sdd-person-")
-    status = os.path.join(folder, "status")
-    master, slave = os.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _DETACH, status, *argv],
-            cwd=str(cwd),
-            env=full_env,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            start_new_session=True,
-            close_fds=True,
-        )
-        os.close(slave)
-        slave = -1
-        proc.wait(timeout=30)
-        group = proc.pid
-        output = bytearray()
-        answered = False
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(group, signal.SIGKILL)
-                raise AssertionError(
-                    f"{argv} did not finish within {timeout} s:\n" + output.decode(errors="replace")
-                )
-            ready, _, _ = select.select([master], [], [], remaining)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(master, 65536)
-            except OSError as exc:
-                if exc.errno == errno.EIO:
-                    break
-                raise
-            if not chunk:
-                break
-            output += chunk
-            if not answered:
-                match = PERSON_PROMPT.search(output)
-                if match:
-                    answered = True
-                    if respond is CODE:
-                        os.write(master, match.group(1) + b"\n")
-                    elif respond is None:
-                        os.write(master, b"\n")
-                    else:
-                        os.write(master, str(respond).encode() + b"\n")
-        for _ in range(1000):
-            if os.path.exists(status):
-                break
-            time.sleep(0.01)
-        with open(status) as handle:
-            code = int(handle.read())
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
-        shutil.rmtree(folder, ignore_errors=True)
-    text = output.decode(errors="replace").replace("\r\n", "\n")
-    assert "Traceback" not in text, f"{argv} printed a traceback:\n{text}"
-    return code, text
+    """``helpers.pty_run`` answering any confirmation (`Type XXXX to …`), not only gates':
+    answering a question and waiving a finding ask for the code too."""
+    return pty_run(argv, cwd, env=env, respond=respond, timeout=timeout, prompt=PERSON_PROMPT)
 
 
 def fake_agent_cli(folder: Path, name: str, command: str) -> Path:

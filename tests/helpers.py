@@ -168,6 +168,7 @@ def pty_run(
     env: dict[str, str] | None = None,
     respond: Any = CODE,
     timeout: float = 60.0,
+    prompt: re.Pattern[bytes] = PROMPT,
 ) -> tuple[int, str]:
     """Run ``argv`` on a real pseudo-terminal (stdin, stdout and stderr are the tty).
 
@@ -224,7 +225,7 @@ def pty_run(
                 break
             output += chunk
             if not answered:
-                match = PROMPT.search(output)
+                match = prompt.search(output)
                 if match:
                     answered = True
                     if respond is CODE:
