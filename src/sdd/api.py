@@ -182,13 +182,33 @@ def decide_gate(
 
 
 def check(
-    project: Project, documents: list[str] | None = None, *, cycle: str | None = None
+    root: str, documents: list[str] | None = None, *, cycle: str | None = None
 ) -> CheckReport:
     """Every named (or core) document against its contract, and traceability between them."""
     from sdd import check as _check
+    from sdd.paths import ProjectPaths
 
+    paths = ProjectPaths(root)
+    return _check.check(paths, documents, _docs_folder(paths, cycle))
+
+
+def _docs_folder(paths: Any, cycle: str | None) -> str:
+    """Where the cycle keeps its documents: read from the panel cache while it is valid (the
+    history unchanged), so a check need not fold the history; else from the history."""
+    if cycle is None:
+        from sdd import cache
+
+        entry = cache.read(paths, documents=False)  # the folder follows from the history
+        if entry is not None:
+            current = entry["panel"].get("cycle")
+            folder = current.get("docs") if isinstance(current, dict) else "docs"
+            if isinstance(folder, str):
+                return folder
+    from sdd.project import Project
+
+    project = Project(paths.root)
     chosen = project.cycle(project.load(), cycle)
-    return _check.check(project.paths, documents, chosen.docs if chosen else "docs")
+    return chosen.docs if chosen else "docs"
 
 
 def tasks(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]:

@@ -41,8 +41,9 @@ def file_key(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def read(paths: ProjectPaths) -> dict[str, Any] | None:
-    """The cached entry when it is still valid, else None."""
+def read(paths: ProjectPaths, *, documents: bool = True) -> dict[str, Any] | None:
+    """The cached entry when it is still valid, else None. With ``documents=False`` only the
+    history and the config are compared: enough for what follows from them alone."""
     try:
         with open(cache_path(paths), "rb") as handle:
             entry = marshal.load(handle)
@@ -58,6 +59,8 @@ def read(paths: ProjectPaths) -> dict[str, Any] | None:
         now = file_key(path)
         if now != key or (now is not None and now[1] >= written - _RACY_NS):
             return None
+    if not documents:
+        return entry
     for relative, (key, digest) in entry["docs"].items():
         now = file_key(os.path.join(paths.root, relative))
         if now == key and (now is None or now[1] < written - _RACY_NS):

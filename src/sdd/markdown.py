@@ -1,9 +1,16 @@
 """Markdown as an outline of sections and blocks, with line numbers, from a CommonMark
-parser (markdown-it-py), never from regular expressions over lines."""
+parser (pulldown-cmark, through pyromark), never from regular expressions over lines.
+
+Blocks keep the text as written (code spans keep their backticks, emphasis its stars):
+the contracts read fields such as `Depends on: T1, T2` from it and briefs quote it.
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -37,55 +44,124 @@ class Section:
         return not self.blocks and not self.sections
 
 
+# Container blocks and leaves whose start or end closes the inline run being collected.
+_BLOCKS = frozenset(
+    ("Paragraph", "Heading", "BlockQuote", "CodeBlock", "HtmlBlock", "List", "Item")
+)
+_VERBATIM = frozenset(("CodeBlock", "HtmlBlock"))  # their text is not prose to read
+
+
 def parse(text: str) -> Section:
     """The document as a tree: the root holds sections by heading level."""
-    from markdown_it import MarkdownIt
+    return _Outline(text).root
 
-    # Only the block structure and each block's raw text are read: parsing inline markup
-    # (emphasis, links) would double the time on a large plan for nothing used.
-    tokens = MarkdownIt("commonmark").disable(["inline", "text_join"]).parse(text)
-    root = Section("", 0, 1)
-    stack = [root]
-    items: list[Block] = []  # open list items, innermost last
-    depth = 0
-    pending_heading: tuple[int, int] | None = None
-    in_item_para = False
-    for token in tokens:
-        line = token.map[0] + 1 if token.map else 0
-        if token.type == "heading_open":
-            pending_heading = (int(token.tag[1]), line)
-        elif token.type == "inline" and pending_heading is not None:
-            level, at = pending_heading
-            pending_heading = None
-            while stack[-1].level >= level:
-                stack.pop()
-            section = Section(token.content.strip(), level, at)
-            stack[-1].sections.append(section)
-            stack.append(section)
-        elif token.type in ("bullet_list_open", "ordered_list_open"):
-            depth += 1
-        elif token.type in ("bullet_list_close", "ordered_list_close"):
-            depth -= 1
-        elif token.type == "list_item_open":
-            block = Block("item", "", line, depth)
-            if items and depth > items[-1].depth:
-                items[-1].children.append(block)
+
+class _Outline:
+    """Folds the parser's events into sections and blocks."""
+
+    def __init__(self, text: str) -> None:
+        import pyromark
+
+        if not text.isascii():
+            # A lone surrogate (undecodable input) cannot cross into the parser: replace it.
+            text = text.encode("utf-8", "replace").decode("utf-8")
+        text = text.replace("\x00", "\ufffd")  # as CommonMark asks, and as text can carry
+        self.source = text.encode("utf-8")  # the parser's ranges are UTF-8 byte offsets
+        self.line_starts = [0]
+        at = self.source.find(b"\n")
+        while at != -1:
+            self.line_starts.append(at + 1)
+            at = self.source.find(b"\n", at + 1)
+        self.root = Section("", 0, 1)
+        self.stack = [self.root]
+        self.items: list[Block] = []  # open list items, innermost last
+        self.depth = 0  # list nesting
+        self.quotes = 0  # block quote nesting
+        self.heading: tuple[int, int] | None = None  # (level, line) of the open heading
+        self.paragraph = 0  # line of the open paragraph, 0 outside one
+        self.run: list[int] = []  # [start, end] bytes of the inline run being collected
+        verbatim = 0  # inside a code or HTML block, whose text is not prose
+        events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(
+            text
+        )  # pyromark types events as TypedDict unions; read as plain data
+        for event, span in events:
+            start, end = span["start"], span["end"]
+            kind, tag = next(iter(event.items())) if type(event) is dict else (event, None)
+            name = tag if type(tag) is str else next(iter(tag), "") if type(tag) is dict else ""
+            if kind in ("Start", "End") and name in _BLOCKS:
+                self.flush()
+                opening = kind == "Start"
+                if name in _VERBATIM:
+                    verbatim += 1 if opening else -1
+                else:
+                    self.block(name, tag, opening, start)
+            elif kind == "Rule":
+                self.flush()
+            elif verbatim == 0 and end > start:  # inline: extends the run
+                if self.run:
+                    self.run[1] = max(self.run[1], end)
+                else:
+                    self.run = [start, end]
+        self.flush()
+
+    def line_of(self, offset: int) -> int:
+        return bisect_right(self.line_starts, offset)
+
+    def block(self, name: str, tag: Any, opening: bool, start: int) -> None:
+        if name == "Heading":
+            if opening:
+                self.heading = (int(tag["Heading"]["level"][1:]), self.line_of(start))
+            elif self.heading is not None:  # a heading without text
+                self.open_section("")
+        elif name == "Paragraph":
+            self.paragraph = self.line_of(start) if opening else 0
+        elif name == "BlockQuote":
+            self.quotes += 1 if opening else -1
+        elif name == "List":
+            self.depth += 1 if opening else -1
+        elif opening:  # Item
+            item = Block("item", "", self.line_of(start), self.depth)
+            if self.items and self.depth > self.items[-1].depth:
+                self.items[-1].children.append(item)
             else:
-                stack[-1].blocks.append(block)
-            items.append(block)
-        elif token.type == "list_item_close":
-            items.pop()
-        elif token.type == "paragraph_open":
-            in_item_para = bool(items) and depth > 0
-            if not in_item_para:
-                stack[-1].blocks.append(Block("para", "", line))
-        elif token.type == "inline":
-            content = token.content.strip()
-            if in_item_para and items:
-                item = items[-1]
-                item.text = f"{item.text}\n{content}" if item.text else content
-            elif stack[-1].blocks and stack[-1].blocks[-1].kind == "para":
-                stack[-1].blocks[-1].text = content
-        elif token.type == "paragraph_close":
-            in_item_para = False
-    return root
+                self.stack[-1].blocks.append(item)
+            self.items.append(item)
+        else:
+            self.items.pop()
+
+    def open_section(self, title: str) -> None:
+        assert self.heading is not None
+        level, line = self.heading
+        self.heading = None
+        while self.stack[-1].level >= level:
+            self.stack.pop()
+        section = Section(title, level, line)
+        self.stack[-1].sections.append(section)
+        self.stack.append(section)
+
+    def flush(self) -> None:
+        """Hand the collected inline run to the heading, list item or paragraph it is in."""
+        if not self.run:
+            return
+        content = self.raw(*self.run)
+        self.run = []
+        if self.heading is not None:
+            self.open_section(content)
+        elif self.items:  # a list item's text, loose or tight
+            item = self.items[-1]
+            item.text = f"{item.text}\n{content}" if item.text else content
+        elif self.paragraph:
+            self.stack[-1].blocks.append(Block("para", content, self.paragraph))
+
+    def raw(self, start: int, end: int) -> str:
+        """The run's text as written, without the container markers of its later lines."""
+        lines = self.source[start:end].decode("utf-8").split("\n")
+        out = [lines[0].strip()]
+        for line in lines[1:]:
+            line = line.lstrip()
+            for _ in range(self.quotes):  # a lazy continuation line may omit its `>`
+                if not line.startswith(">"):
+                    break
+                line = line[1:].lstrip()
+            out.append(line.strip())
+        return "\n".join(out).strip()

@@ -196,7 +196,7 @@ def build(root: str) -> Any:
         documents: list[str] | None = None, strict: bool = False
     ) -> CallToolResult:
         def run() -> str:
-            report = api.check(project(), documents or None)
+            report = api.check(project().paths.root, documents or None)
             data = report.to_json()
             data["ok"] = not (report.errors or (strict and report.warnings))
             data["messages_text"] = [str(m) for m in report.messages]

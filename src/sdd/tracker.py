@@ -155,6 +155,7 @@ def panel(state: ProjectState, cycle: Cycle | None, position: Position | None) -
         "state": cycle_state(cycle, position),
         "opened": cycle.opened,
         "current_stage": position.current,
+        "docs": cycle.docs,
     }
     counts: dict[str, int] = {}
     for session in cycle.sessions:

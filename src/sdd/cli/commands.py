@@ -345,7 +345,7 @@ def demo(args: Any) -> int:
 
 
 def check(args: Any) -> int:
-    report = api.check(api.open_project(), args.documents or None, cycle=args.cycle)
+    report = api.check(api.find_root(), args.documents or None, cycle=args.cycle)
     failed = bool(report.errors) or (args.strict and bool(report.warnings))
     if args.json:
         data = report.to_json()

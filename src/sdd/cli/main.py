@@ -61,7 +61,17 @@ def _count(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unused:
+    """Stands in for the parser of a command that was not typed: its arguments are not
+    built (with argparse's help formatters, building all of them costs ~30 ms)."""
+
+    def add_argument(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, only that command's arguments are built (all of them
+    when there is no such command, so the usage error lists every command)."""
     import argparse
 
     from sdd import __version__
@@ -75,9 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    built: list[str] = []
+
     def command(
         name: str, help_text: str, *, json: bool = True, cycle: bool = True
-    ) -> argparse.ArgumentParser:
+    ) -> argparse.ArgumentParser | _Unused:
+        if only is not None and name != only:
+            return _Unused()
+        built.append(name)
         p = sub.add_parser(name, help=help_text, description=help_text)
         if json:
             p.add_argument("--json", action="store_true", help="print a versioned JSON envelope")
@@ -246,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=_count, metavar="N", help="show at most N entries")
-    return parser
+    return parser if built or only is None else build_parser()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,7 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = commands.status if name == "status" else commands.next_
         return guarded(name, lambda: handler(fast), as_json=fast.json)  # type: ignore[attr-defined]
 
-    parser = build_parser()
+    first = args_list[0] if args_list and not args_list[0].startswith("-") else None
+    parser = build_parser(first)
     if not args_list:
         parser.print_help()
         return 0
