@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
+from contract_helpers import check_json
 from helpers import (
     commit_all,
     do_work,
@@ -16,6 +18,8 @@ from helpers import (
     sdd_json,
     stage_of,
 )
+
+CORE_NAMES = ("product-spec.md", "architecture.md", "implementation-plan.md", "test-plan.md")
 
 
 def _cycle_session(root: Path, cycle: int, stage: str) -> dict[str, Any]:
@@ -86,6 +90,17 @@ def test_two_cycles_progress_independently(work: Path) -> None:
     assert actions[2]["kind"] == "session" and actions[2]["stage"] == "plan"
     text = run("status", "--all", cwd=root).stdout
     assert "Cycle 1: Alpha" in text and "Cycle 2: Beta" in text
+
+    # `sdd check` checks the latest cycle's folder, read from the panel cache while the
+    # history is unchanged, else from the history; `--cycle` picks another.
+    sdd_json("status", cwd=root)
+    for cache in ("kept", "cleared"):
+        if cache == "cleared":
+            shutil.rmtree(root / ".sdd" / "cache")
+        checked = check_json(root)["checked"]
+        assert checked == [f"docs/cycles/002-beta/{name}" for name in CORE_NAMES], cache
+    checked = check_json(root, "--cycle", "1")["checked"]
+    assert checked == [f"docs/cycles/001-alpha/{name}" for name in CORE_NAMES]
 
 
 def test_the_living_layout_runs_one_cycle_at_a_time(work: Path) -> None:
