@@ -81,9 +81,8 @@ class _Outline:
         self.paragraph = 0  # line of the open paragraph, 0 outside one
         self.run: list[int] = []  # [start, end] bytes of the inline run being collected
         verbatim = 0  # inside a code or HTML block, whose text is not prose
-        events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(
-            text
-        )  # pyromark types events as TypedDict unions; read as plain data
+        # pyromark types its events as unions of TypedDicts; here they are read as plain data.
+        events: Iterable[tuple[Any, Any]] = pyromark.events_with_range(text)
         for event, span in events:
             start, end = span["start"], span["end"]
             kind, tag = next(iter(event.items())) if type(event) is dict else (event, None)
