@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,107 @@ os.replace(status + ".part", status)
 """
 
 
+def pty_exchange(
+    command: list[str],
+    cwd: str | os.PathLike[str],
+    env: dict[str, str] | None,
+    react: Callable[[bytearray, Callable[[bytes], object]], None],
+    timeout: float = 60.0,
+    *,
+    leader: bool = False,
+    waiting: Callable[[], str] = lambda: "",
+) -> str:
+    """Run ``command`` (`python -c WRAPPER REPORT ARGV…`: a wrapper script that runs ARGV and
+    writes what it learnt to REPORT) with a real pseudo-terminal as its stdin, stdout and
+    stderr, until every end of the terminal is closed. After each chunk of output,
+    ``react(everything shown so far, type)`` may type into the terminal.
+
+    A ``leader`` wrapper stays for the whole run (the run is over when it exits);
+    otherwise it detaches the command and exits at once, as _DETACH does. Returns what the
+    terminal showed, with LF line ends; a traceback on it fails the test.
+    """
+    full_env = os.environ.copy()
+    if env:
+        full_env.update(env)
+    master, slave = os.openpty()
+    output = bytearray()
+    try:
+        proc = subprocess.Popen(
+            command,
+            cwd=str(cwd),
+            env=full_env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            close_fds=True,
+        )
+        os.close(slave)
+        slave = -1
+        if not leader:
+            proc.wait(timeout=30)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # the group the wrapper started
+                raise AssertionError(
+                    f"{command[4:]} did not finish within {timeout} s; {waiting()}"
+                    "the terminal showed:\n" + output.decode(errors="replace")
+                )
+            ready, _, _ = select.select([master], [], [], min(remaining, 0.5))
+            if not ready:
+                if leader and proc.poll() is not None:
+                    break  # the wrapper is gone (a survivor may still hold the terminal)
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError as exc:
+                if exc.errno == errno.EIO:  # every slave end is closed: the command is over
+                    break
+                raise
+            if not chunk:
+                break
+            output += chunk
+            react(output, lambda data: os.write(master, data))
+        proc.wait(timeout=30)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    text = output.decode(errors="replace").replace("\r\n", "\n")
+    assert "Traceback" not in text, f"{command[4:]} printed a traceback:\n{text}"
+    return text
+
+
+def pty_detached(
+    argv: list[str],
+    cwd: str | os.PathLike[str],
+    env: dict[str, str] | None,
+    react: Callable[[bytearray, Callable[[bytes], object]], None],
+    timeout: float = 60.0,
+    waiting: Callable[[], str] = lambda: "",
+) -> tuple[int, str]:
+    """``argv`` on a pseudo-terminal as a person's own terminal runs it (see _DETACH):
+    (exit code, what the terminal showed)."""
+    if argv and argv[0] == "sdd":
+        argv = [*SDD, *argv[1:]]
+    folder = tempfile.mkdtemp(prefix="sdd-pty-")
+    status = os.path.join(folder, "status")
+    try:
+        command = [sys.executable, "-c", _DETACH, status, *argv]
+        text = pty_exchange(command, cwd, env, react, timeout, waiting=waiting)
+        for _ in range(500):  # the detached command writes it once the terminal is closed
+            if os.path.exists(status):
+                break
+            time.sleep(0.01)
+        with open(status) as handle:
+            return int(handle.read()), text
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def pty_run(
     argv: list[str],
     cwd: str | os.PathLike[str],
@@ -177,79 +279,24 @@ def pty_run(
     expects no prompt (an empty line is typed if one appears, which cancels).
     Returns (exit code, everything the terminal showed, with LF line ends).
     """
-    full_env = os.environ.copy()
-    if env:
-        full_env.update(env)
-    if argv and argv[0] == "sdd":
-        argv = [*SDD, *argv[1:]]
-    folder = tempfile.mkdtemp(prefix="sdd-pty-")
-    status = os.path.join(folder, "status")
-    master, slave = os.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _DETACH, status, *argv],
-            cwd=str(cwd),
-            env=full_env,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            start_new_session=True,
-            close_fds=True,
-        )
-        os.close(slave)
-        slave = -1
-        proc.wait(timeout=30)
-        group = proc.pid  # the helper's process group, inherited by what it runs
-        output = bytearray()
-        answered = False
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(group, signal.SIGKILL)
-                raise AssertionError(
-                    f"{argv} did not finish within {timeout} s; the terminal showed:\n"
-                    + output.decode(errors="replace")
-                )
-            ready, _, _ = select.select([master], [], [], remaining)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(master, 65536)
-            except OSError as exc:
-                if exc.errno == errno.EIO:  # every slave end is closed: the command is over
-                    break
-                raise
-            if not chunk:
-                break
-            output += chunk
-            if not answered:
-                match = prompt.search(output)
-                if match:
-                    answered = True
-                    if respond is CODE:
-                        os.write(master, match.group(1) + b"\n")
-                    elif respond is INTERRUPT:
-                        os.write(master, b"\x03")
-                    elif respond is None:
-                        os.write(master, b"\n")
-                    else:
-                        os.write(master, str(respond).encode() + b"\n")
-        for _ in range(500):
-            if os.path.exists(status):
-                break
-            time.sleep(0.01)
-        with open(status) as handle:
-            code = int(handle.read())
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
-        shutil.rmtree(folder, ignore_errors=True)
-    text = output.decode(errors="replace").replace("\r\n", "\n")
-    assert "Traceback" not in text, f"{argv} printed a traceback:\n{text}"
-    return code, text
+    answered = False
+
+    def answer(output: bytearray, type_: Callable[[bytes], object]) -> None:
+        nonlocal answered
+        match = None if answered else prompt.search(output)
+        if match is None:
+            return
+        answered = True
+        if respond is CODE:
+            type_(match.group(1) + b"\n")
+        elif respond is INTERRUPT:
+            type_(b"\x03")
+        elif respond is None:
+            type_(b"\n")
+        else:
+            type_(str(respond).encode() + b"\n")
+
+    return pty_detached(argv, cwd, env, answer, timeout)
 
 
 # ----------------------------------------------------------------------------- documents

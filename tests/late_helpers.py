@@ -9,33 +9,27 @@ the user-verification checklist has distinct, known items.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import os
 import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from helpers import (
-    _DETACH,
-    SDD,
     VERIFY_CONFIG,
     approve,
     commit_all,
     do_work,
     git,
     init_project,
+    pty_detached,
     run,
     sdd_json,
     tick,
@@ -369,84 +363,31 @@ def pty_dialogue(
     Ctrl-C, ``TYPE_CODE`` types the confirmation code shown). After the script the command
     must end on its own. Returns (exit code, everything shown, LF line ends).
     """
-    full_env = os.environ.copy()
-    if env:
-        full_env.update(env)
-    argv = list(argv)
-    if argv and argv[0] == "sdd":
-        argv = [*SDD, *argv[1:]]
-    folder = tempfile.mkdtemp(prefix="sdd-pty-")
-    status = os.path.join(folder, "status")
-    master, slave = os.openpty()
     steps = list(script)
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _DETACH, status, *argv],
-            cwd=str(cwd),
-            env=full_env,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            start_new_session=True,
-            close_fds=True,
-        )
-        os.close(slave)
-        slave = -1
-        proc.wait(timeout=30)
-        group = proc.pid
-        output = bytearray()
-        seen = 0  # what earlier steps matched is not matched again
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(group, signal.SIGKILL)
-                raise AssertionError(
-                    f"{argv} did not finish within {timeout} s; waiting for "
-                    f"{steps[0][0] if steps else 'the end'}; the terminal showed:\n"
-                    + output.decode(errors="replace")
-                )
-            ready, _, _ = select.select([master], [], [], remaining)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(master, 65536)
-            except OSError as exc:
-                if exc.errno == errno.EIO:
-                    break
-                raise
-            if not chunk:
-                break
-            output += chunk
-            while steps:
-                text = output.decode(errors="replace")
-                match = re.compile(steps[0][0]).search(text, seen)
-                if match is None:
-                    break
-                seen = match.end()
-                answer = steps.pop(0)[1]
-                if answer is CTRL_C:
-                    os.write(master, b"\x03")
-                elif answer is TYPE_CODE:
-                    codes = _CODE.findall(text[: match.end()])
-                    assert codes, f"no confirmation code shown before {match.group(0)!r}:\n{text}"
-                    os.write(master, codes[-1][0].encode() + b"\n")
-                else:
-                    os.write(master, str(answer).encode() + b"\n")
-        for _ in range(500):
-            if os.path.exists(status):
-                break
-            time.sleep(0.01)
-        with open(status) as handle:
-            code = int(handle.read())
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
-        shutil.rmtree(folder, ignore_errors=True)
-    text = output.decode(errors="replace").replace("\r\n", "\n")
-    assert "Traceback" not in text, f"{argv} printed a traceback:\n{text}"
+    seen = 0  # what earlier steps matched is not matched again
+
+    def step(output: bytearray, type_: Callable[[bytes], object]) -> None:
+        nonlocal seen
+        while steps:
+            text = output.decode(errors="replace")
+            match = re.compile(steps[0][0]).search(text, seen)
+            if match is None:
+                return
+            seen = match.end()
+            answer = steps.pop(0)[1]
+            if answer is CTRL_C:
+                type_(b"\x03")
+            elif answer is TYPE_CODE:
+                codes = _CODE.findall(text[: match.end()])
+                assert codes, f"no confirmation code shown before {match.group(0)!r}:\n{text}"
+                type_(codes[-1][0].encode() + b"\n")
+            else:
+                type_(str(answer).encode() + b"\n")
+
+    def waiting() -> str:
+        return f"waiting for {steps[0][0] if steps else 'the end'}; "
+
+    code, text = pty_detached(list(argv), cwd, env, step, timeout, waiting)
     assert not steps, f"{argv} ended before showing {steps[0][0]!r}; the terminal showed:\n{text}"
     return code, text
 

@@ -23,24 +23,20 @@ Nothing of sdd is imported here.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpers import SDD, init_project, run
+from helpers import SDD, init_project, pty_exchange, run
 
 AGENT_NAMES = [
     "claude",
@@ -391,70 +387,28 @@ def pty_sdd(
 ) -> PtyRun:
     """Run `sdd ARGS` on a real pseudo-terminal. ``steps``: when the terminal has shown
     the first bytes of a step (after the previous step's), type its second bytes."""
-    full_env = os.environ.copy()
-    full_env.update(env)
     folder = tempfile.mkdtemp(prefix="sdd-run-pty-")
     report = os.path.join(folder, "report.json")
-    master, slave = os.openpty()
     pending = list(steps)
-    output = bytearray()
     searched_from = 0
+
+    def step(output: bytearray, type_: Callable[[bytes], object]) -> None:
+        nonlocal searched_from
+        while pending:
+            wanted, typed = pending[0]
+            at = output.find(wanted, searched_from)
+            if at < 0:
+                return
+            searched_from = at + len(wanted)
+            type_(typed)
+            pending.pop(0)
+
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _WRAPPER, report, *SDD, *args],
-            cwd=str(cwd),
-            env=full_env,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            start_new_session=True,
-            close_fds=True,
-        )
-        os.close(slave)
-        slave = -1
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                os.killpg(proc.pid, signal.SIGKILL)
-                raise AssertionError(
-                    f"sdd {' '.join(args)} did not finish within {timeout} s; the terminal showed:\n"
-                    + output.decode(errors="replace")
-                )
-            ready, _, _ = select.select([master], [], [], min(remaining, 0.5))
-            if not ready:
-                if proc.poll() is not None:
-                    break  # the wrapper is gone (a survivor may still hold the terminal)
-                continue
-            try:
-                chunk = os.read(master, 65536)
-            except OSError as exc:
-                if exc.errno == errno.EIO:  # every slave end is closed: all is over
-                    break
-                raise
-            if not chunk:
-                break
-            output += chunk
-            while pending:
-                wanted, typed = pending[0]
-                at = output.find(wanted, searched_from)
-                if at < 0:
-                    break
-                searched_from = at + len(wanted)
-                os.write(master, typed)
-                pending.pop(0)
-        proc.wait(timeout=30)
+        command = [sys.executable, "-c", _WRAPPER, report, *SDD, *args]
+        text = pty_exchange(command, cwd, env, step, timeout, leader=True)
         with open(report, encoding="utf-8") as handle:
             data = json.load(handle)
     finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
         shutil.rmtree(folder, ignore_errors=True)
-    text = output.decode(errors="replace").replace("\r\n", "\n")
-    assert "Traceback" not in text, f"sdd {' '.join(args)} printed a traceback:\n{text}"
     assert not pending, f"never saw {pending[0][0]!r} on the terminal:\n{text}"
     return PtyRun(int(data["code"]), text, data)
-
-
-FILL = re.compile(r"\[FILL:[^\]]*\]")

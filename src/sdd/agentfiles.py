@@ -695,6 +695,29 @@ class _Apply:
         entry["inserted"] = str(entry.get("inserted", "")).replace(old_block, block, 1)
         self.outcome.updated.append(relative)
 
+    def _install_json(
+        self,
+        relative: str,
+        data: dict[str, Any],
+        spec: McpFile,
+        value: dict[str, Any],
+        *,
+        before: str | None,
+        table_created: bool,
+    ) -> None:
+        """Write ``data`` with our server in it, and remember how to take it out again."""
+        self.files[relative] = {
+            "kind": "json",
+            "created": before is None,
+            "table_created": table_created,
+            "before": before,
+            "table": spec.table,
+            "value": value,
+            "sha256": self._write(relative, _dump(data)),
+        }
+        (self.outcome.created if before is None else self.outcome.updated).append(relative)
+        self.outcome.mcp.append(relative)
+
     def _json(self, relative: str, spec: McpFile, create_only: bool) -> None:
         entry = self.files.get(relative)
         target = self.paths.inside(relative)
@@ -706,18 +729,7 @@ class _Apply:
         if raw is None:
             fresh: dict[str, Any] = dict(spec.skeleton)
             fresh[spec.table] = {SERVER: value}
-            sha = self._write(relative, _dump(fresh))
-            self.files[relative] = {
-                "kind": "json",
-                "created": True,
-                "table_created": True,
-                "before": None,
-                "table": spec.table,
-                "value": value,
-                "sha256": sha,
-            }
-            self.outcome.created.append(relative)
-            self.outcome.mcp.append(relative)
+            self._install_json(relative, fresh, spec, value, before=None, table_created=True)
             return
         text = _decode(raw)
         if text is None:
@@ -748,18 +760,9 @@ class _Apply:
             servers = {} if servers is None else servers
             servers[SERVER] = value
             data[spec.table] = servers
-            sha = self._write(relative, _dump(data))
-            self.files[relative] = {
-                "kind": "json",
-                "created": False,
-                "table_created": table_created,
-                "before": text,
-                "table": spec.table,
-                "value": value,
-                "sha256": sha,
-            }
-            self.outcome.updated.append(relative)
-            self.outcome.mcp.append(relative)
+            self._install_json(
+                relative, data, spec, value, before=text, table_created=table_created
+            )
             return
         if servers is None or servers.get(SERVER) != entry["value"]:
             self.outcome.kept.append(relative)

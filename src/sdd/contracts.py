@@ -280,6 +280,16 @@ def read_architecture(reader: Reader) -> None:
         reader.section(title)
 
 
+def _story_refs(reader: Reader, ident: str, stories: tuple[str, int]) -> list[str]:
+    """The stories a `Stories:` field (value, line) names; each that is not a story id is an error."""
+    value, line = stories
+    refs = _ids(value)
+    for story in refs:
+        if not STORY_ID.match(story):
+            reader.error(line, f"{ident}: `{story}` is not a story id (US-n)")
+    return refs
+
+
 def read_plan(reader: Reader) -> list[Task]:
     tasks: list[Task] = []
     section = reader.section("Tasks")
@@ -298,14 +308,9 @@ def read_plan(reader: Reader) -> list[Task]:
             if key not in fields:
                 reader.error(sub.line, f"{ident} has no `{key.capitalize()}:` field")
         if "stories" in fields:
-            task.stories = _ids(fields["stories"][0])
+            task.stories = _story_refs(reader, ident, fields["stories"])
             if not task.stories:
                 reader.error(fields["stories"][1], f"{ident} covers no user story")
-            for story in task.stories:
-                if not STORY_ID.match(story):
-                    reader.error(
-                        fields["stories"][1], f"{ident}: `{story}` is not a story id (US-n)"
-                    )
         if "depends on" in fields:
             task.depends = _ids(fields["depends on"][0])
             for dep in task.depends:
@@ -351,12 +356,7 @@ def read_test_plan(reader: Reader) -> list[Case]:
             if key not in fields or not fields[key][0]:
                 reader.error(sub.line, f"{ident} has no `{key.capitalize()}:` field")
         if "stories" in fields:
-            case.stories = _ids(fields["stories"][0])
-            for story in case.stories:
-                if not STORY_ID.match(story):
-                    reader.error(
-                        fields["stories"][1], f"{ident}: `{story}` is not a story id (US-n)"
-                    )
+            case.stories = _story_refs(reader, ident, fields["stories"])
         if "kind" in fields:
             case.kind = fields["kind"][0].casefold()
             if case.kind and case.kind not in KINDS:
