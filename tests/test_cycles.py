@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +94,11 @@ def test_two_cycles_progress_independently(work: Path) -> None:
     assert "Cycle 1: Alpha" in text and "Cycle 2: Beta" in text
 
     # `sdd check` checks the latest cycle's folder, read from the panel cache while the
-    # history is unchanged, else from the history; `--cycle` picks another.
+    # history is unchanged, else from the history; `--cycle` picks another. A file changed
+    # within two seconds of the cache may change again unseen, so the cache would not be
+    # trusted: the history and config are dated back first.
+    for name in ("history.jsonl", "config.toml"):
+        os.utime(root / ".sdd" / name, (time.time() - 60, time.time() - 60))
     sdd_json("status", cwd=root)
     for cache in ("kept", "cleared"):
         if cache == "cleared":

@@ -61,6 +61,18 @@ def test_lines_stay_right_after_wide_characters_and_crlf() -> None:
     assert _items(sub) == [("naïve: ✓", 5), ("next", 6)]
 
 
+def test_old_mac_line_ends_tab_indented_items_and_leading_escapes() -> None:
+    root = parse("# A\r## B\r- x\r- y\r")
+    (sub,) = root.sections[0].sections
+    assert (sub.title, sub.line, _items(sub)) == ("B", 2, [("x", 3), ("y", 4)])
+    # an item indented with a tab is on its own line, not on the line before
+    assert parse("- a\n\t- b\n").blocks[0].children[0].line == 2
+    assert parse("- a\n\n\t- b\n").blocks[0].children[0].line == 3
+    # a backslash escape at the start of a block is part of the text as written
+    assert parse("# \\#1\n").sections[0].title == "\\#1"
+    assert parse("- \\[x] foo\n").blocks[0].text == "\\[x] foo"
+
+
 def test_setext_headings_empty_headings_and_odd_input() -> None:
     root = parse("Title\n=====\n\n#\n\ntext\n")
     title, empty = root.sections

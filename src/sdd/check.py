@@ -45,6 +45,7 @@ DOCS = {
     "conventions": "docs/conventions.md",
 }
 CORE = ("spec", "architecture", "plan", "test-plan")
+PARSER = "pulldown-cmark"  # in the parse cache's key: results of another parser are not reused
 
 
 def doc(kind: str, root: str = "docs") -> str:
@@ -158,7 +159,9 @@ def parse_document(
     """Parse (or read back from the cache) one document's text."""
     if digest is None or not documents.is_digest(digest):
         digest = documents.hash_bytes(text.encode("utf-8", "surrogatepass"))
-    cached = os.path.join(paths.cache_dir, "parsed", f"{__version__}-{kind}-{digest}.marshal")
+    cached = os.path.join(
+        paths.cache_dir, "parsed", f"{__version__}-{PARSER}-{kind}-{digest}.marshal"
+    )
     try:
         with open(cached, "rb") as handle:
             parsed = _thaw(marshal.load(handle))

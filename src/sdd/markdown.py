@@ -65,7 +65,9 @@ class _Outline:
         if not text.isascii():
             # A lone surrogate (undecodable input) cannot cross into the parser: replace it.
             text = text.encode("utf-8", "replace").decode("utf-8")
-        text = text.replace("\x00", "\ufffd")  # as CommonMark asks, and as text can carry
+        text = text.replace("\x00", "\ufffd")  # as CommonMark asks
+        # Every line ending becomes LF, so that lines are counted the way the parser ends them.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         self.source = text.encode("utf-8")  # the parser's ranges are UTF-8 byte offsets
         self.line_starts = [0]
         at = self.source.find(b"\n")
@@ -106,6 +108,14 @@ class _Outline:
     def line_of(self, offset: int) -> int:
         return bisect_right(self.line_starts, offset)
 
+    def line_at(self, offset: int) -> int:
+        """The line of the first character at or after ``offset`` that is not blank (a list
+        item indented with a tab can start at the end of the line before)."""
+        end = len(self.source)
+        while offset < end and self.source[offset] in b" \t\n":
+            offset += 1
+        return self.line_of(offset)
+
     def block(self, name: str, tag: Any, opening: bool, start: int) -> None:
         if name == "Heading":
             if opening:
@@ -113,13 +123,13 @@ class _Outline:
             elif self.heading is not None:  # a heading without text
                 self.open_section("")
         elif name == "Paragraph":
-            self.paragraph = self.line_of(start) if opening else 0
+            self.paragraph = self.line_at(start) if opening else 0
         elif name == "BlockQuote":
             self.quotes += 1 if opening else -1
         elif name == "List":
             self.depth += 1 if opening else -1
         elif opening:  # Item
-            item = Block("item", "", self.line_of(start), self.depth)
+            item = Block("item", "", self.line_at(start), self.depth)
             if self.items and self.depth > self.items[-1].depth:
                 self.items[-1].children.append(item)
             else:
@@ -154,6 +164,8 @@ class _Outline:
 
     def raw(self, start: int, end: int) -> str:
         """The run's text as written, without the container markers of its later lines."""
+        if start > 0 and self.source[start - 1] == ord("\\"):
+            start -= 1  # the first text event begins after an escaping backslash: keep it
         lines = self.source[start:end].decode("utf-8").split("\n")
         out = [lines[0].strip()]
         for line in lines[1:]:
