@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 
 from sdd.errors import StateError
 
@@ -19,6 +18,8 @@ def write_atomic(path: str, data: str | bytes, *, display: str | None = None) ->
         os.makedirs(folder, exist_ok=True)
         if os.path.islink(path):
             raise StateError(f"{name}: is a symbolic link; sdd does not write through links")
+        import tempfile  # here: ~5 ms to import, and most commands that load this write nothing
+
         fd, temp = tempfile.mkstemp(prefix=".sdd-", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise StateError(f"{name}: cannot write ({reason(exc)}); nothing was changed") from None
