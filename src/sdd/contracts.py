@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from sdd.documents import PLACEHOLDER
 from sdd.markdown import Block, Section
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 RISKS = ("low", "medium", "high")
 KINDS = ("functional", "invalid input", "edge case", "concurrency", "performance stress")
 REQUIRED_KINDS = KINDS[1:]
@@ -128,6 +132,19 @@ def _split_heading(title: str) -> tuple[str, str]:
     return ident.strip(), rest.strip()
 
 
+def _entries(
+    reader: Reader, section: Section, ident_form: re.Pattern[str], what: str, shown: str
+) -> Iterator[tuple[Section, str, str]]:
+    """(subsection, id, title) of each `### ID: title` under ``section``; a heading of
+    another form is an error."""
+    for sub in section.sections:
+        ident, title = _split_heading(sub.title)
+        if ident_form.match(ident) and title:
+            yield sub, ident, title
+        else:
+            reader.error(sub.line, f"{what} heading is `### {shown}: title`, not `{sub.title}`")
+
+
 def _fields(blocks: list[Block]) -> dict[str, tuple[str, int]]:
     found: dict[str, tuple[str, int]] = {}
     for block in blocks:
@@ -171,13 +188,7 @@ def read_spec(reader: Reader) -> Spec:
             reader.error(
                 stories.line, "no user story: add `### US-1: title` with acceptance criteria"
             )
-        for sub in stories.sections:
-            ident, title = _split_heading(sub.title)
-            if not STORY_ID.match(ident) or not title:
-                reader.error(
-                    sub.line, f"a user story heading is `### US-n: title`, not `{sub.title}`"
-                )
-                continue
+        for sub, ident, title in _entries(reader, stories, STORY_ID, "a user story", "US-n"):
             criteria = _criteria(sub.blocks)
             if not criteria:
                 reader.error(
@@ -297,11 +308,7 @@ def read_plan(reader: Reader) -> list[Task]:
         return tasks
     if not section.sections:
         reader.error(section.line, "no task: add `### T1: title` with its fields")
-    for sub in section.sections:
-        ident, title = _split_heading(sub.title)
-        if not TASK_ID.match(ident) or not title:
-            reader.error(sub.line, f"a task heading is `### Tn: title`, not `{sub.title}`")
-            continue
+    for sub, ident, title in _entries(reader, section, TASK_ID, "a task", "Tn"):
         fields = _fields(sub.blocks)
         task = Task(ident, title, sub.line)
         for key in ("stories", "depends on", "risk", "effort"):
@@ -345,11 +352,7 @@ def read_test_plan(reader: Reader) -> list[Case]:
     section = reader.section("Test cases")
     if section is None:
         return cases
-    for sub in section.sections:
-        ident, title = _split_heading(sub.title)
-        if not CASE_ID.match(ident) or not title:
-            reader.error(sub.line, f"a test case heading is `### TC-n: title`, not `{sub.title}`")
-            continue
+    for sub, ident, title in _entries(reader, section, CASE_ID, "a test case", "TC-n"):
         fields = _fields(sub.blocks)
         case = Case(ident, title, sub.line)
         for key in ("stories", "kind", "steps", "expected"):
