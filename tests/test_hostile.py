@@ -28,7 +28,7 @@ from fault_helpers import (
     in_process,
     tree,
 )
-from helpers import history_records, run, sdd_json
+from helpers import STAGES, history_records, run, sdd_json
 from run_helpers import agents_fixture  # noqa: F401 - the `agents` fixture
 from sdd import agents as agent_presets
 from sdd import check, config, history, templates
@@ -404,15 +404,7 @@ TOML_VALUE = st.recursive(
     max_leaves=12,
 )
 STAGE_NAMES = [
-    "spec",
-    "architecture",
-    "plan",
-    "implement",
-    "review",
-    "qa",
-    "user-verification",
-    "final-verification",
-    "postmortem",
+    *STAGES,
     "discovery",
     "extra",
     "Bad Name",

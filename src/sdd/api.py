@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sdd.check import Report as CheckReport
     from sdd.demo import DemoResult
     from sdd.init import InitResult
+    from sdd.paths import ProjectPaths
     from sdd.project import Project
     from sdd.prompts import Brief
     from sdd.release import Released
@@ -192,7 +193,7 @@ def check(
     return _check.check(paths, documents, _docs_folder(paths, cycle))
 
 
-def _docs_folder(paths: Any, cycle: str | None) -> str:
+def _docs_folder(paths: ProjectPaths, cycle: str | None) -> str:
     """Where the cycle keeps its documents: read from the panel cache while it is valid (the
     history unchanged), so a check need not fold the history; else from the history."""
     if cycle is None:

@@ -11,9 +11,10 @@ Tools run in the event loop's thread, one at a time: `complete_session` may run 
 project's checks, which need the main thread to manage their process group.
 """
 
+import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NotRequired
 
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -66,6 +67,14 @@ def build(root: str) -> Any:
 
     from sdd import __version__
     from sdd.cli.handler import _crash_log, error_text
+
+    @contextlib.contextmanager
+    def resource_errors() -> Iterator[None]:
+        """sdd's errors and refusals, as the resource error a client shows its model."""
+        try:
+            yield
+        except SddError as exc:
+            raise ResourceError(error_text(exc)) from None
 
     server: MCPServer[Any] = MCPServer(
         name="sdd",
@@ -205,7 +214,7 @@ def build(root: str) -> Any:
         return guard(run)
 
     def read(relative: str | None) -> str:
-        try:
+        with resource_errors():
             if relative is None:
                 raise UsageError("not a document of this project")
             from sdd import files
@@ -214,8 +223,6 @@ def build(root: str) -> Any:
             if text is None:
                 raise SddError(f"{relative}: missing")
             return text
-        except SddError as exc:
-            raise ResourceError(error_text(exc)) from None
 
     for kind, title in (
         ("spec", "Product specification"),
@@ -243,10 +250,8 @@ def build(root: str) -> Any:
         mime_type="text/markdown",
     )
     def tracker() -> str:
-        try:
+        with resource_errors():
             api.status(root)  # regenerates the page if it is stale
-        except SddError as exc:
-            raise ResourceError(error_text(exc)) from None
         return read("docs/session-tracker.md")
 
     @server.resource(
@@ -257,10 +262,8 @@ def build(root: str) -> Any:
         mime_type="application/json",
     )
     def sessions() -> str:
-        try:
+        with resource_errors():
             rows = api.session_pages(project())
-        except SddError as exc:
-            raise ResourceError(error_text(exc)) from None
         return _json([{**row, "uri": f"sdd://sessions/{row['id']}"} for row in rows])
 
     @server.resource(
@@ -271,10 +274,8 @@ def build(root: str) -> Any:
         mime_type="text/markdown",
     )
     def session_page(session: str) -> str:
-        try:
+        with resource_errors():
             rows = api.session_pages(project())
-        except SddError as exc:
-            raise ResourceError(error_text(exc)) from None
         page = next((r["page"] for r in rows if r["id"] == session.upper()), None)
         if page is None:
             raise ResourceError(f"sdd: error: no session {session} in this project")
