@@ -52,8 +52,8 @@ def main() -> int:
             check=True,
             env=env,
         )
-        from sdd import dashboard
-        from sdd.project import Project
+        from sdd.project.project import Project
+        from sdd.web import dashboard
 
         project = Project(root)
         dashboard.page(project)  # warm: parsed-document cache and the page cache of the OS

@@ -50,8 +50,9 @@ def main() -> int:
         [sdd, "init", root, "--title", "Cycle 1"], check=True, env=env, stdout=subprocess.DEVNULL
     )
 
-    from sdd import documents, history
-    from sdd.project import Project
+    from sdd.core import history
+    from sdd.documents import snapshots
+    from sdd.project.project import Project
 
     project = Project(root)
     paths = project.paths
@@ -62,19 +63,19 @@ def main() -> int:
     }
     # The demo's documents: they pass their contracts, so `sdd check` checks real content
     # and implement sessions have tasks (T1, T2) whose brief `sdd prompt` composes.
-    from sdd import demo_agent
+    from sdd.demo import agent
 
     texts = {
-        "docs/product-spec.md": demo_agent.SPEC,
-        "docs/architecture.md": demo_agent.ARCHITECTURE,
-        "docs/implementation-plan.md": demo_agent.PLAN,
-        "docs/test-plan.md": demo_agent.TEST_PLAN,
+        "docs/product-spec.md": agent.SPEC,
+        "docs/architecture.md": agent.ARCHITECTURE,
+        "docs/implementation-plan.md": agent.PLAN,
+        "docs/test-plan.md": agent.TEST_PLAN,
     }
     for group in docs.values():
         for relative in group:
             with open(os.path.join(root, relative), "w", encoding="utf-8") as handle:
                 handle.write(texts[relative])
-    hashes = {p: documents.snapshot(paths, p) for group in docs.values() for p in group}
+    hashes = {p: snapshots.snapshot(paths, p) for group in docs.values() for p in group}
 
     entries: list[tuple[str, dict[str, object]]] = []
     per_cycle = args.sessions // args.cycles

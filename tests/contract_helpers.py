@@ -34,7 +34,7 @@ from helpers import (
     tick,
     write_code,
 )
-from sdd import demo_agent
+from sdd.demo import agent
 
 SPEC_PATH = "docs/product-spec.md"
 ARCH_PATH = "docs/architecture.md"
@@ -44,10 +44,10 @@ TEST_PLAN_PATH = "docs/test-plan.md"
 # ----------------------------------------------------------------------------- documents
 
 # The demo agent's documents are a valid set: the same text the demo writes and checks.
-VALID_SPEC = demo_agent.SPEC
-VALID_ARCHITECTURE = demo_agent.ARCHITECTURE
-VALID_PLAN = demo_agent.PLAN
-VALID_TEST_PLAN = demo_agent.TEST_PLAN
+VALID_SPEC = agent.SPEC
+VALID_ARCHITECTURE = agent.ARCHITECTURE
+VALID_PLAN = agent.PLAN
+VALID_TEST_PLAN = agent.TEST_PLAN
 
 
 VALID_DOCS = {

@@ -191,8 +191,8 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int = 1
 
 def append_records(root: Path, entries: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Append records through sdd's own history API, under the project's lock."""
-    from sdd import history
-    from sdd.project import Project
+    from sdd.core import history
+    from sdd.project.project import Project
 
     project = Project(str(root))
     with history.locked(project.paths):
@@ -202,7 +202,7 @@ def append_records(root: Path, entries: list[tuple[str, dict[str, Any]]]) -> lis
 def hand_built(kind: str, fields: dict[str, Any], *, after: str | None) -> dict[str, Any]:
     """A record built by hand the way a forger would: a fresh id after ``after``, the
     fields, and a correctly computed content hash (the algorithm is public)."""
-    from sdd import clock, history
+    from sdd.core import clock, history
 
     return history.new_record(kind, fields, after=after, at=clock.now())
 
@@ -225,8 +225,8 @@ def derived_state(root: Path) -> tuple[Any, list[dict[str, Any]]]:
     """The loaded state as plain data with ids normalised, and the records in fold order."""
     import dataclasses
 
-    from sdd import history
-    from sdd.project import Project
+    from sdd.core import history
+    from sdd.project.project import Project
 
     project = Project(str(root))
     with history.locked(project.paths):
@@ -247,10 +247,10 @@ def derived_state(root: Path) -> tuple[Any, list[dict[str, Any]]]:
 #   PID tag pid · ACK tag what · DEAD tag status   (DEAD comes after every ACK of that tag)
 ZYGOTE = r"""
 import os, random, sys, traceback
-from sdd import history
-from sdd.paths import ProjectPaths
+from sdd.core import history
+from sdd.core.paths import ProjectPaths
 from sdd.cli.main import main
-import sdd.api, sdd.cli.commands, sdd.cli.handler, sdd.findings, sdd.project, sdd.tracker  # noqa
+import sdd.api, sdd.cli.commands, sdd.cli.handler, sdd.usecases.findings, sdd.project.project, sdd.workflow.tracker  # noqa
 
 def say(text):
     os.write(1, (text + "\n").encode())
@@ -468,8 +468,8 @@ import os, sys, time
 root, writer, count, go, tests = sys.argv[1:6]
 sys.path.insert(0, tests)
 from fault_helpers import operation
-from sdd import history
-from sdd.paths import ProjectPaths
+from sdd.core import history
+from sdd.core.paths import ProjectPaths
 paths = ProjectPaths(root)
 while not os.path.exists(go):
     time.sleep(0.001)

@@ -33,8 +33,8 @@ from contract_helpers import (
     write_docs,
 )
 from helpers import approve, run, sdd_json, status, tick
-from sdd.check import check
-from sdd.paths import ProjectPaths
+from sdd.core.paths import ProjectPaths
+from sdd.documents.check import check
 
 Docs = dict[str, str]
 

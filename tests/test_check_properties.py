@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract_helpers import ARCH_PATH, PLAN_PATH, SPEC_PATH, TEST_PLAN_PATH, line_of, write_docs
-from sdd import check as sdd_check
-from sdd import findings as sdd_findings
-from sdd.contracts import Message
-from sdd.paths import ProjectPaths
+from sdd.core.paths import ProjectPaths
+from sdd.documents import check as sdd_check
+from sdd.documents.contracts import Message
+from sdd.usecases import findings as sdd_findings
 
 SETTINGS = settings(
     max_examples=50,

@@ -49,8 +49,8 @@ def _positions(root: Path) -> dict[str, str]:
 
 def _replay(root: Path, operations: list[tuple[str, dict[str, object]]]) -> None:
     """The same changes made one after the other by a single writer."""
-    from sdd import history
-    from sdd.project import Project
+    from sdd.core import history
+    from sdd.project.project import Project
 
     project = Project(str(root))
     with history.locked(project.paths):
@@ -148,8 +148,8 @@ def test_four_command_lines_adding_findings_at_once_equal_a_sequential_replay(
     for record in added:  # the number a command printed is the one it recorded
         assert f"{record['finding']} recorded" in results[str(record["text"])][1]
 
-    from sdd import findings
-    from sdd.project import Project
+    from sdd.project.project import Project
+    from sdd.usecases import findings
 
     replay = Project(str(replay_root))
     for record in added:

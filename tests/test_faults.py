@@ -47,9 +47,9 @@ def _check_after_kill(root: Path, acked_ids: set[str], acked_texts: set[str]) ->
     The bytes are read under the project's lock, as sdd itself reads them (no writer is
     then half-way through healing a cut tail), and loaded outside it, so that the writers
     still alive are held up as little as possible."""
-    from sdd import history
-    from sdd.paths import ProjectPaths
-    from sdd.state import fold
+    from sdd.core import history
+    from sdd.core.paths import ProjectPaths
+    from sdd.core.state import fold
 
     paths = ProjectPaths(str(root))
     with history.locked(paths):
@@ -77,8 +77,8 @@ def _check_after_kill(root: Path, acked_ids: set[str], acked_texts: set[str]) ->
 
 def _check_segment(root: Path, acked_ids: set[str]) -> None:
     """At the end of a segment, with every writer dead: the project's own loader."""
-    from sdd import history
-    from sdd.project import Project
+    from sdd.core import history
+    from sdd.project.project import Project
 
     project = Project(str(root))
     state = project.load()
@@ -178,8 +178,8 @@ def test_a_history_cut_at_every_byte_of_its_last_record_loads_and_heals(project:
     """A crash can cut the last record anywhere (even inside a multi-byte character): the
     state loads, the cut record is dropped with exactly one warning naming the line, every
     earlier record is there, and the next append leaves a clean file."""
-    from sdd import history
-    from sdd.project import Project
+    from sdd.core import history
+    from sdd.project.project import Project
 
     append_records(project, [("note.cut", dict(NOTE))])
     path = history_path(project)

@@ -129,8 +129,8 @@ def test_an_edited_record_is_flagged_and_an_edited_approval_does_not_count(proje
 def _append_notes(root: Path, writer: str, count: int) -> None:
     code = textwrap.dedent(
         f"""
-        from sdd.project import Project
-        from sdd import history
+        from sdd.project.project import Project
+        from sdd.core import history
         p = Project({str(root)!r})
         for i in range({count}):
             with history.locked(p.paths):
@@ -198,8 +198,8 @@ def test_histories_of_two_branches_merge_by_union(project: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import os, sys, time
-    from sdd.project import Project
-    from sdd import history
+    from sdd.project.project import Project
+    from sdd.core import history
     root, writer, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     p = Project(root)
     while not os.path.exists(go):

@@ -30,9 +30,11 @@ from fault_helpers import (
 )
 from helpers import STAGES, history_records, run, sdd_json
 from run_helpers import agents_fixture  # noqa: F401 - the `agents` fixture
-from sdd import agents as agent_presets
-from sdd import check, config, history, templates
-from sdd.errors import ConfigError, SddError, StateError
+from sdd.agents import presets as agent_presets
+from sdd.core import history
+from sdd.core.errors import ConfigError, SddError, StateError
+from sdd.documents import check, templates
+from sdd.project import config
 
 PROPERTY = settings(
     deadline=None,
@@ -230,8 +232,8 @@ def test_any_records_with_valid_hashes_load_fold_and_render(
     """Records sdd might have written — or a tool, a merge, a newer version — with every
     field of any JSON type: the state loads, the panel and the tracker page render."""
     from sdd.cli.render import Style, next_text, status_text
-    from sdd.project import DocHasher, Project
-    from sdd.tracker import render_page
+    from sdd.project.project import DocHasher, Project
+    from sdd.workflow.tracker import render_page
 
     path = history_path(project)
     base = _BASE.setdefault(str(project), path.read_bytes())
@@ -315,7 +317,7 @@ def test_templates_parse_to_a_template_or_a_config_error(
 def test_a_project_template_of_any_text_is_loaded_or_refused_by_name(
     project: Path, body: str
 ) -> None:
-    from sdd.paths import ProjectPaths
+    from sdd.core.paths import ProjectPaths
 
     target = project / "sessions" / "review.md"
     target.write_text(body, encoding="utf-8", errors="surrogatepass")
@@ -510,9 +512,9 @@ def config_text(draw: st.DrawFn) -> str:
 def test_any_config_loads_or_is_a_config_error(project: Path, text: str) -> None:
     """The config as every command reads it: the core, the workflow, the agents and the
     checks `sdd verify` runs."""
-    from sdd import verify
-    from sdd.paths import ProjectPaths
-    from sdd.project import Project
+    from sdd.core.paths import ProjectPaths
+    from sdd.project.project import Project
+    from sdd.usecases import verify
 
     paths = ProjectPaths(str(project))
     Path(paths.config).write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -626,7 +628,7 @@ def test_any_three_documents_cross_check_to_messages(spec: str, plan: str, tests
 def test_sdd_check_on_any_documents_reports_without_crashing(
     project: Path, spec: str, plan: str
 ) -> None:
-    from sdd.paths import ProjectPaths
+    from sdd.core.paths import ProjectPaths
 
     (project / "docs" / "product-spec.md").write_text(
         spec, encoding="utf-8", errors="surrogatepass"
@@ -678,8 +680,8 @@ def test_any_agent_output_is_read_without_an_exception(kind: str | None, output:
 @examples(20)
 @given(data=st.binary(max_size=200))
 def test_a_damaged_cache_is_rebuilt(project: Path, data: bytes) -> None:
-    from sdd import cache
-    from sdd.paths import ProjectPaths
+    from sdd.core.paths import ProjectPaths
+    from sdd.project import cache
 
     code, good, _ = in_process("status", "--json", cwd=project)
     assert code == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract_helpers import PLAN_PATH, VALID_DOCS, VALID_PLAN, check_json, write_docs
-from sdd.markdown import Block, Section, parse
+from sdd.documents.markdown import Block, Section, parse
 
 
 def _items(section: Section) -> list[tuple[str, int]]:

@@ -12,16 +12,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from sdd.approvals import Confirm, DecisionResult, Review
-    from sdd.check import Report as CheckReport
-    from sdd.demo import DemoResult
-    from sdd.init import InitResult
-    from sdd.paths import ProjectPaths
-    from sdd.project import Project
-    from sdd.prompts import Brief
-    from sdd.release import Released
-    from sdd.runner import RunResult
-    from sdd.sessions import SessionResult
+    from sdd.core.paths import ProjectPaths
+    from sdd.demo.driver import DemoResult
+    from sdd.documents.check import Report as CheckReport
+    from sdd.project.project import Project
+    from sdd.usecases.approvals import Confirm, DecisionResult, Review
+    from sdd.usecases.briefs import Brief
+    from sdd.usecases.init import InitResult
+    from sdd.usecases.release import Released
+    from sdd.usecases.runner import RunResult
+    from sdd.usecases.sessions import SessionResult
 
 
 class Panel:
@@ -48,27 +48,27 @@ class Panel:
 
 
 def find_root(start: str | None = None) -> str:
-    from sdd.paths import require_root
+    from sdd.core.paths import require_root
 
     return require_root(start)
 
 
 def open_project(start: str | None = None) -> Project:
-    from sdd.project import Project
+    from sdd.project.project import Project
 
     return Project.find(start)
 
 
 def init(directory: str = ".", *, title: str | None = None, demo: bool = False) -> InitResult:
-    from sdd.init import init as _init
+    from sdd.usecases.init import init as _init
 
     return _init(directory, title=title, demo=demo)
 
 
 def status(root: str, *, cycle: str | None = None) -> Panel:
     """The control panel; answered from the cache when nothing changed."""
-    from sdd import cache
-    from sdd.paths import ProjectPaths
+    from sdd.core.paths import ProjectPaths
+    from sdd.project import cache
 
     paths = ProjectPaths(root)
     if cycle is None:
@@ -77,8 +77,8 @@ def status(root: str, *, cycle: str | None = None) -> Panel:
             if cache.file_key(paths.tracker) != entry["tracker"]:
                 _heal_tracker(paths, entry)
             return Panel(entry["panel"], entry["panel_json"], entry["next_json"])
-    from sdd import history
-    from sdd.project import DocHasher, Project
+    from sdd.core import history
+    from sdd.project.project import DocHasher, Project
 
     project = Project(root)
     with history.locked(paths):
@@ -92,7 +92,8 @@ def status(root: str, *, cycle: str | None = None) -> Panel:
 
 def _heal_tracker(paths: Any, entry: dict[str, Any]) -> None:
     """The tracker page was edited or hit by a merge conflict: write it again."""
-    from sdd import cache, files
+    from sdd.core import files
+    from sdd.project import cache
 
     files.write_atomic(paths.tracker, entry["tracker_text"])
     entry["tracker"] = cache.file_key(paths.tracker)
@@ -103,7 +104,7 @@ def prompt(
     project: Project, stage: str | None = None, *, cycle: str | None = None, task: str | None = None
 ) -> Brief:
     """The brief for the next (or the named) session; refused where a session could not start."""
-    from sdd import sessions
+    from sdd.usecases import sessions
 
     return sessions.preview(project, stage, cycle=cycle, task=task)
 
@@ -116,7 +117,7 @@ def start(
     agent: str | None = None,
     task: str | None = None,
 ) -> SessionResult:
-    from sdd import sessions
+    from sdd.usecases import sessions
 
     return sessions.start(project, stage, cycle=cycle, agent=agent, task=task)
 
@@ -124,7 +125,7 @@ def start(
 def done(
     project: Project, *, note: str | None = None, cycle: str | None = None, progress: Any = None
 ) -> SessionResult:
-    from sdd import sessions
+    from sdd.usecases import sessions
 
     return sessions.done(project, note=note, cycle=cycle, progress=progress)
 
@@ -132,25 +133,25 @@ def done(
 def abandon_session(
     project: Project, *, reason: str | None = None, cycle: str | None = None
 ) -> SessionResult:
-    from sdd import sessions
+    from sdd.usecases import sessions
 
     return sessions.abandon(project, reason=reason, cycle=cycle)
 
 
 def abandon_cycle(project: Project, *, reason: str, cycle: str | None = None) -> int:
-    from sdd import cycles
+    from sdd.usecases import cycles
 
     return cycles.abandon(project, reason=reason, cycle=cycle)
 
 
 def new_cycle(project: Project, title: str, *, discovery: bool = False) -> int:
-    from sdd import cycles
+    from sdd.usecases import cycles
 
     return cycles.new(project, title, discovery=discovery)
 
 
 def review_gate(project: Project, gate: str, *, cycle: str | None = None) -> Review:
-    from sdd import approvals
+    from sdd.usecases import approvals
 
     return approvals.review(project, gate, cycle=cycle)
 
@@ -167,7 +168,7 @@ def decide_gate(
     cycle: str | None = None,
     demo: bool = False,
 ) -> DecisionResult:
-    from sdd import approvals
+    from sdd.usecases import approvals
 
     return approvals.decide(
         project,
@@ -186,8 +187,8 @@ def check(
     root: str, documents: list[str] | None = None, *, cycle: str | None = None
 ) -> CheckReport:
     """Every named (or core) document against its contract, and traceability between them."""
-    from sdd import check as _check
-    from sdd.paths import ProjectPaths
+    from sdd.core.paths import ProjectPaths
+    from sdd.documents import check as _check
 
     paths = ProjectPaths(root)
     return _check.check(paths, documents, _docs_folder(paths, cycle))
@@ -197,7 +198,7 @@ def _docs_folder(paths: ProjectPaths, cycle: str | None) -> str:
     """Where the cycle keeps its documents: read from the panel cache while it is valid (the
     history unchanged), so a check need not fold the history; else from the history."""
     if cycle is None:
-        from sdd import cache
+        from sdd.project import cache
 
         entry = cache.read(paths, documents=False)  # the folder follows from the history
         if entry is not None:
@@ -205,7 +206,7 @@ def _docs_folder(paths: ProjectPaths, cycle: str | None) -> str:
             folder = current.get("docs") if isinstance(current, dict) else "docs"
             if isinstance(folder, str):
                 return folder
-    from sdd.project import Project
+    from sdd.project.project import Project
 
     project = Project(paths.root)
     chosen = project.cycle(project.load(), cycle)
@@ -214,7 +215,7 @@ def _docs_folder(paths: ProjectPaths, cycle: str | None) -> str:
 
 def tasks(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]:
     """The approved plan's tasks with their tracker status and what each waits on."""
-    from sdd import tasks as _tasks
+    from sdd.usecases import tasks as _tasks
 
     state = project.load()
     chosen = project.cycle(state, cycle)
@@ -222,7 +223,7 @@ def tasks(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]
         return []
     approved = project.approved_tasks(chosen)
     if approved is None:
-        from sdd import check as _check
+        from sdd.documents import check as _check
 
         parsed = _check.parse_file(project.paths, _check.doc("plan", chosen.docs), "plan")
         approved = parsed.tasks if parsed and parsed.tasks else []
@@ -232,8 +233,8 @@ def tasks(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]
 def log(
     project: Project, *, cycle: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
-    from sdd import history
-    from sdd.log import entries
+    from sdd.core import history
+    from sdd.usecases.log import entries
 
     records = history.load(project.paths).records
     number = None
@@ -254,7 +255,7 @@ def run(
     cycle: str | None = None,
     on_launch: Any = None,
 ) -> RunResult:
-    from sdd import runner
+    from sdd.usecases import runner
 
     return runner.run(
         project,
@@ -270,20 +271,20 @@ def run(
 
 def agent_list(project: Project | None) -> list[dict[str, Any]]:
     """The agent presets (and the project's own agents), which are installed, which is default."""
-    from sdd import agents
+    from sdd.agents import presets
 
-    known = dict(agents.PRESETS)
+    known = dict(presets.PRESETS)
     default = None
     if project is not None:
-        known = agents.from_config(project.config.raw, project.paths.rel(project.paths.config))
+        known = presets.from_config(project.config.raw, project.paths.rel(project.paths.config))
         section = project.config.raw.get("agents", {})
         default = section.get("default") if isinstance(section, dict) else None
-    first_installed = next((p.name for p in known.values() if agents.installed(p)), None)
+    first_installed = next((p.name for p in known.values() if presets.installed(p)), None)
     chosen = default or first_installed
     return [
         {
             "name": p.name,
-            "installed": agents.installed(p),
+            "installed": presets.installed(p),
             "default": p.name == chosen,
             "builtin": p.builtin,
             "interactive": list(p.interactive),
@@ -294,14 +295,14 @@ def agent_list(project: Project | None) -> list[dict[str, Any]]:
 
 
 def demo(directory: str, *, on_step: Any = None) -> DemoResult:
-    from sdd.demo import demo as _demo
+    from sdd.demo.driver import demo as _demo
 
     return _demo(directory, on_step=on_step)
 
 
 def person_stage_to_run(project: Project, stage: str | None) -> str | None:
     """The stage `sdd run` would run, when it is a person's stage (user verification)."""
-    from sdd import sessions
+    from sdd.usecases import sessions
 
     state = project.load()
     cycle = state.latest_cycle()
@@ -315,19 +316,19 @@ def person_stage_to_run(project: Project, stage: str | None) -> str | None:
 
 
 def release(project: Project, *, tag: str | None = None, cycle: str | None = None) -> Released:
-    from sdd import release as _release
+    from sdd.usecases import release as _release
 
     return _release.release(project, tag=tag, cycle=cycle)
 
 
 def postmortem(project: Project, *, cycle: str | None = None) -> dict[str, Any]:
     """The cycle's figures from the history; also written into its post-mortem when it exists."""
-    from sdd import postmortem as _postmortem
+    from sdd.usecases import postmortem as _postmortem
 
     state = project.load()
     chosen = project.cycle(state, cycle)
     if chosen is None:
-        from sdd.errors import Refused
+        from sdd.core.errors import Refused
 
         raise Refused("there is no cycle yet")
     data = _postmortem.figures(state, chosen, project.config.workflow)
@@ -340,13 +341,13 @@ def postmortem(project: Project, *, cycle: str | None = None) -> dict[str, Any]:
 
 
 def templates_diff(project: Project) -> list[Any]:
-    from sdd import template_upgrade
+    from sdd.documents import template_upgrade
 
     return template_upgrade.diff(project.paths)
 
 
 def templates_upgrade(project: Project) -> Any:
-    from sdd import template_upgrade
+    from sdd.documents import template_upgrade
 
     with project.transaction() as tx:
         project.note_template_changes(tx)  # hand edits before the upgrade are their own change
@@ -368,8 +369,8 @@ def templates_upgrade(project: Project) -> Any:
 
 def status_all(project: Project) -> list[dict[str, Any]]:
     """The panel of every cycle that is not archived, oldest first."""
-    from sdd import history
-    from sdd.project import DocHasher
+    from sdd.core import history
+    from sdd.project.project import DocHasher
 
     with history.locked(project.paths):
         state = project.load()
@@ -378,20 +379,20 @@ def status_all(project: Project) -> list[dict[str, Any]]:
 
 
 def change(project: Project, stage: str, text: str, *, cycle: str | None = None) -> dict[str, Any]:
-    from sdd import cycles
+    from sdd.usecases import cycles
 
     return cycles.change(project, stage, text, cycle=cycle)
 
 
 def archive(project: Project, *, cycle: str | None = None) -> int:
-    from sdd import cycles
+    from sdd.usecases import cycles
 
     return cycles.archive(project, cycle=cycle)
 
 
 def switch_layout(project: Project, layout: str) -> dict[str, Any]:
-    from sdd import cycles
-    from sdd.errors import UsageError
+    from sdd.core.errors import UsageError
+    from sdd.usecases import cycles
 
     if layout != "per-cycle":
         raise UsageError("only a switch to the per-cycle layout is supported: sdd layout per-cycle")
@@ -410,28 +411,28 @@ def install_agents(
     create_only: bool = False,
 ) -> Any:
     """Write the stages as the agents' own skills or commands (see ``sdd.agentfiles``)."""
-    from sdd import agentfiles
+    from sdd.agents import installer
 
-    return agentfiles.install(project, agents or (), every=every, mcp=mcp, create_only=create_only)
+    return installer.install(project, agents or (), every=every, mcp=mcp, create_only=create_only)
 
 
 def uninstall_agents(
     project: Project, agents: list[str] | None = None, *, every: bool = False
 ) -> Any:
     """Remove exactly what ``install_agents`` wrote, for the named agents or all."""
-    from sdd import agentfiles
+    from sdd.agents import installer
 
-    return agentfiles.uninstall(project, agents or (), every=every)
+    return installer.uninstall(project, agents or (), every=every)
 
 
 def spec_questions(project: Project, *, cycle: str | None = None) -> dict[str, object]:
-    from sdd import questions
+    from sdd.usecases import questions
 
     return questions.listing(project, cycle).to_json()
 
 
 def finding_rows(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]:
-    from sdd import findings
+    from sdd.usecases import findings
 
     chosen = project.cycle(project.load(), cycle)
     return findings.rows(chosen) if chosen else []
@@ -441,7 +442,7 @@ def record_question(
     project: Project, text: str, *, blocking: bool, cycle: str | None = None
 ) -> tuple[str, str]:
     """Append an open question for the person to the spec; returns (id, path)."""
-    from sdd import agent_records
+    from sdd.usecases import agent_records
 
     return agent_records.add_question(project, text, blocking=blocking, cycle=cycle)
 
@@ -455,7 +456,7 @@ def record_finding(
     escaped_from: str | None = None,
     cycle: str | None = None,
 ) -> str:
-    from sdd import findings
+    from sdd.usecases import findings
 
     return findings.add(
         project, findings.Raised(severity, text, escaped_from), stage=stage, cycle=cycle
@@ -470,7 +471,7 @@ def record_handoff(
     cycle: str | None = None,
 ) -> str:
     """Write the open session's handoff (checklist answers and notes); returns its page."""
-    from sdd import agent_records
+    from sdd.usecases import agent_records
 
     answers = [agent_records.Answer(item, done, reason) for item, done, reason in checklist or []]
     return agent_records.write_handoff(project, notes, answers, cycle=cycle)
@@ -478,7 +479,7 @@ def record_handoff(
 
 def document_path(project: Project, kind: str, *, cycle: str | None = None) -> str | None:
     """Where the cycle keeps a core document (spec, architecture, plan, test-plan)."""
-    from sdd import check as _check
+    from sdd.documents import check as _check
 
     chosen = project.cycle(project.load(), cycle)
     return _check.doc(kind, chosen.docs if chosen else "docs")
@@ -496,12 +497,12 @@ def session_pages(project: Project) -> list[dict[str, Any]]:
 def dashboard(project: Project, *, prefix: str = "/", live: bool = False, version: str = "") -> str:
     """The dashboard page: every cycle as one self-contained HTML page (``sdd.dashboard``).
     ``prefix`` goes before links to project files: "/" when served, a relative path in a file."""
-    from sdd import dashboard as _dashboard
+    from sdd.web import dashboard as _dashboard
 
     return _dashboard.page(project, prefix=prefix, live=live, version=version)
 
 
 def doctor(project: Project) -> Any:
-    from sdd import doctor as _doctor
+    from sdd.usecases import doctor as _doctor
 
     return _doctor.diagnose(project)

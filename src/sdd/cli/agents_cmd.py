@@ -10,18 +10,18 @@ from sdd.cli.commands import _dumps, _out, emit_json
 
 
 def _summary(outcome: Any, verb: str) -> list[str]:
-    from sdd import agentfiles
+    from sdd.agents import installer
 
     lines = []
     for name in outcome.agents:
-        agent = agentfiles.AGENTS[name]
+        agent = installer.AGENTS[name]
         folder = outcome.locations.get(name)
         where = f"in {folder}/" if folder else ""
         if folder == ".agents/skills":
             where += " (the shared folder)"
-        name = f"{agentfiles.PREFIX}<stage>"
-        key = next((k for k, loc in agentfiles.LOCATIONS.items() if loc.folder == folder), "")
-        skill = agentfiles.LOCATIONS[key].form.endswith("skill") if key else False
+        name = f"{installer.PREFIX}<stage>"
+        key = next((k for k, loc in installer.LOCATIONS.items() if loc.folder == folder), "")
+        skill = installer.LOCATIONS[key].form.endswith("skill") if key else False
         call = agent.invoke.format(name=name) if skill else f"/{name}"
         lines.append(f"  {agent.title:<20} {call:<22} {where}")
     groups = (
@@ -49,9 +49,9 @@ def _summary(outcome: Any, verb: str) -> list[str]:
 
 def _grouped(paths: list[str]) -> str:
     """Paths, with the stage files of one folder counted rather than listed."""
-    from sdd import agentfiles
+    from sdd.agents import installer
 
-    folders = {loc.folder for loc in agentfiles.LOCATIONS.values()}
+    folders = {loc.folder for loc in installer.LOCATIONS.values()}
     counts: dict[str, int] = {}
     shown: list[str] = []
     for path in paths:
@@ -104,9 +104,9 @@ def uninstall(args: Any) -> int:
 
 def mcp(args: Any) -> int:
     """Serve the project over MCP on standard input and output until the client goes."""
-    from sdd import mcp_server
+    from sdd.mcp import server
 
     project = api.open_project()
-    mcp_server.serve(project)
+    server.serve(project)
     sys.stdout.flush()
     return 0

@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from sdd.approvals import Review
+    from sdd.usecases.approvals import Review
 
 
 def emit_json(command: str, data_json: str) -> None:
@@ -141,7 +141,7 @@ def abandon(args: Any) -> int:
     project = api.open_project()
     if args.whole_cycle:
         if not args.reason:
-            from sdd.errors import UsageError
+            from sdd.core.errors import UsageError
 
             raise UsageError("abandoning a cycle needs --reason TEXT")
         number = api.abandon_cycle(project, reason=args.reason, cycle=args.cycle)
@@ -231,7 +231,7 @@ def log(args: Any) -> int:
 
 
 def run(args: Any) -> int:
-    from sdd.errors import EXIT_FAILED, EXIT_INTERRUPTED
+    from sdd.core.errors import EXIT_FAILED, EXIT_INTERRUPTED
 
     project = api.open_project()
     if args.agent in (None, "person") and api.person_stage_to_run(project, args.stage):
@@ -276,7 +276,7 @@ def run(args: Any) -> int:
 
 
 def agents(args: Any) -> int:
-    from sdd.errors import NotAProjectError
+    from sdd.core.errors import NotAProjectError
 
     if args.action in ("install", "uninstall"):
         from sdd.cli import agents_cmd
@@ -394,11 +394,11 @@ def tasks(args: Any) -> int:
 
 
 def questions(args: Any) -> int:
-    from sdd import questions as spec_questions
+    from sdd.usecases import questions as spec_questions
 
     project = api.open_project()
     if args.action == "answer":
-        from sdd.errors import UsageError
+        from sdd.core.errors import UsageError
 
         if not args.id or not args.text:
             raise UsageError('usage: sdd questions answer ID "TEXT"')
@@ -476,7 +476,7 @@ def _verify_progress(enabled: bool) -> Any:
 
 
 def verify(args: Any) -> int:
-    from sdd import verify as checks
+    from sdd.usecases import verify as checks
 
     project = api.open_project()
     specs, detected = checks.checks_for(project)
@@ -513,11 +513,11 @@ def verify(args: Any) -> int:
 
 
 def findings(args: Any) -> int:
-    from sdd import findings as found
+    from sdd.usecases import findings as found
 
     project = api.open_project()
     if args.action == "add":
-        from sdd.errors import UsageError
+        from sdd.core.errors import UsageError
 
         if not args.severity or not args.text:
             raise UsageError(
@@ -540,7 +540,7 @@ def findings(args: Any) -> int:
             _out(f"{ident} recorded ({args.severity}){extra}.")
         return 0
     if args.action == "waive":
-        from sdd.errors import UsageError
+        from sdd.core.errors import UsageError
 
         if not args.text or not args.reason:
             raise UsageError('usage: sdd findings waive ID --reason "TEXT"')
@@ -584,10 +584,10 @@ def findings(args: Any) -> int:
 
 def _user_verification(project: Any, args: Any) -> int:
     """The person's walkthrough: every item passed, failed or skipped, then the gate."""
-    from sdd import userverify
-    from sdd.errors import EXIT_INTERRUPTED
+    from sdd.core.errors import EXIT_INTERRUPTED
+    from sdd.usecases import walkthrough
 
-    walk = userverify.begin(project, stdin_is_tty=sys.stdin.isatty())
+    walk = walkthrough.begin(project, stdin_is_tty=sys.stdin.isatty())
     style = Style(use_colour())
     err = sys.stderr
     decided = len(walk.verdicts)
@@ -620,7 +620,7 @@ def _user_verification(project: Any, args: Any) -> int:
             return verdict, note
 
     try:
-        walk = userverify.walk(project, walk, ask)
+        walk = walkthrough.walk(project, walk, ask)
     except KeyboardInterrupt:
         err.write(
             f"\nStopped; {len(walk.verdicts)} of {len(walk.items)} decided. Resume with: sdd run user-verification\n"
@@ -647,7 +647,7 @@ def _user_verification(project: Any, args: Any) -> int:
         err.write("\nNot decided; later: sdd approve user-approval\n")
         return 0
     except Exception as exc:  # a refused or cancelled gate leaves the verification done
-        from sdd.errors import SddError
+        from sdd.core.errors import SddError
 
         if not isinstance(exc, SddError):
             raise
@@ -675,7 +675,7 @@ def release(args: Any) -> int:
 
 
 def postmortem(args: Any) -> int:
-    from sdd.postmortem import render
+    from sdd.usecases.postmortem import render
 
     data = api.postmortem(api.open_project(), cycle=args.cycle)
     if args.json:

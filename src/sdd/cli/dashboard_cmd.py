@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from sdd import api
-from sdd.errors import UsageError
+from sdd.core.errors import UsageError
 
 DEFAULT_OUT = os.path.join(".sdd", "cache", "dashboard.html")
 
@@ -32,7 +32,7 @@ def dashboard(args: Any) -> int:
     project = api.open_project()
     root = project.paths.root
     if args.serve:
-        from sdd import dashboard_server
+        from sdd.web import server
 
         def ready(url: str) -> None:
             if args.json:
@@ -48,7 +48,7 @@ def dashboard(args: Any) -> int:
                 _open(url)
 
         try:
-            dashboard_server.serve(project, args.port, on_ready=ready)
+            server.serve(project, args.port, on_ready=ready)
         except KeyboardInterrupt:
             if not args.json:
                 sys.stderr.write("\nsdd: dashboard stopped\n")
@@ -66,7 +66,7 @@ def dashboard(args: Any) -> int:
     prefix = os.path.relpath(root, os.path.dirname(target)).replace(os.sep, "/")
     prefix = "" if prefix == "." else prefix + "/"
     html = api.dashboard(project, prefix=prefix)
-    from sdd import files
+    from sdd.core import files
 
     files.write_atomic(target, html, display=out)
     shown = os.path.relpath(target) if target.startswith(os.getcwd() + os.sep) else target

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from sdd.errors import EXIT_CRASH, EXIT_INTERRUPTED, SddError
+from sdd.core.errors import EXIT_CRASH, EXIT_INTERRUPTED, SddError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def _crash_log(command: str) -> str:
     import traceback
 
     from sdd import __version__
-    from sdd.paths import ProjectPaths, find_root, user_state_dir
+    from sdd.core.paths import ProjectPaths, find_root, user_state_dir
 
     root = find_root()
     folder = ProjectPaths(root).logs if root else os.path.join(user_state_dir(), "logs")

@@ -273,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             arg.encode("utf-8")
         except UnicodeEncodeError:
             from sdd.cli.handler import show_error
-            from sdd.errors import EXIT_USAGE, UsageError
+            from sdd.core.errors import EXIT_USAGE, UsageError
 
             shown = arg.encode("utf-8", "backslashreplace").decode()
             show_error(UsageError(f"an argument is not valid UTF-8: {shown}"))

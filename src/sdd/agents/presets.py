@@ -1,0 +1,253 @@
+"""Agent presets: how each coding-agent CLI is launched with a brief, in both modes.
+
+Argument templates use ``{brief}`` (the brief's text) and ``{brief_file}`` (a file that
+holds it). A project adds its own agents in ``.sdd/config.toml``:
+
+    [agents.mytool]
+    interactive = ["mytool", "--prompt", "{brief}"]
+    headless = ["mytool", "run", "--prompt-file", "{brief_file}"]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sdd.core.errors import ConfigError, UsageError
+
+# Linux caps one argument at 128 KiB (MAX_ARG_STRLEN); stay well below it.
+ARGUMENT_LIMIT = 100 * 1024
+POINTER = (
+    "Your brief for this session is in the file {brief_file}. Read all of it first, then follow it."
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    interactive: tuple[str, ...]
+    headless: tuple[str, ...]
+    # Headless argv that reads the brief from standard input, when the agent can.
+    headless_stdin: tuple[str, ...] | None = None
+    result: str | None = None  # how to read its structured output: see ``reported_error``
+    interactive_note: str | None = None  # what the person tells an agent that takes no first prompt
+    builtin: bool = True
+
+    @property
+    def executable(self) -> str:
+        return self.interactive[0]
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        # Flags as each agent documents them (late 2026). Headless presets grant no extra
+        # permissions: a project that wants e.g. `--permission-mode acceptEdits` defines
+        # its own agent in .sdd/config.toml.
+        Preset(
+            "claude",
+            ("claude", "{brief}"),
+            ("claude", "-p", "{brief}", "--output-format", "json"),
+            ("claude", "-p", "--output-format", "json"),
+            result="json-result",
+        ),
+        Preset(
+            "codex",
+            ("codex", "{brief}"),
+            ("codex", "exec", "--json", "{brief}"),
+            ("codex", "exec", "--json", "-"),
+            result="json-events",
+        ),
+        Preset(
+            "gemini",
+            ("gemini", "-i", "{brief}"),
+            ("gemini", "-p", "{brief}", "--output-format", "json"),
+            ("gemini", "--output-format", "json"),
+            result="json-result",
+        ),
+        Preset(
+            "copilot",
+            ("copilot", "-i", "{brief}"),
+            ("copilot", "-p", "{brief}", "--output-format", "json"),
+            result="json-events",
+        ),
+        Preset(
+            "cursor-agent",
+            ("cursor-agent", "{brief}"),
+            ("cursor-agent", "-p", "{brief}", "--output-format", "json"),
+            result="json-result",
+        ),
+        Preset(
+            "opencode",
+            ("opencode", "--prompt", "{brief}"),
+            ("opencode", "run", "--format", "json", "{brief}"),
+            ("opencode", "run", "--format", "json"),
+            result="json-events",
+        ),
+        Preset(
+            "qwen",
+            ("qwen", "-i", "{brief}"),
+            ("qwen", "-p", "{brief}", "--output-format", "json"),
+            ("qwen", "--output-format", "json"),
+            result="json-result",
+        ),
+        Preset(
+            "amp",
+            ("amp",),
+            ("amp", "-x", "{brief}", "--stream-json"),
+            ("amp", "-x", "--stream-json"),
+            result="json-result",
+            interactive_note="Amp takes no first prompt on its command line: tell it "
+            '"Read {brief_file} and follow it".',
+        ),
+        Preset(
+            "aider",
+            ("aider", "--read", "{brief_file}"),
+            (
+                "aider",
+                "--message-file",
+                "{brief_file}",
+                "--yes-always",
+                "--no-pretty",
+                "--no-stream",
+            ),
+            interactive_note="aider has the brief as a read-only file: tell it "
+            '"Follow the brief in {brief_file}".',
+        ),
+    )
+}
+
+
+def from_config(raw: Mapping[str, Any], where: str) -> dict[str, Preset]:
+    """Presets plus the project's own agents (``[agents.NAME]`` tables)."""
+    section = raw.get("agents", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: agents: must be a table")
+    agents = dict(PRESETS)
+    problems = []
+    for name, spec in section.items():
+        if name == "default":
+            continue
+        if not isinstance(spec, dict):
+            problems.append(
+                f"{where}: agents.{name}: must be a table with `interactive` and `headless`"
+            )
+            continue
+        forms: dict[str, tuple[str, ...]] = {}
+        for mode in ("interactive", "headless"):
+            argv = spec.get(mode)
+            if (
+                not isinstance(argv, list)
+                or not argv
+                or not all(isinstance(a, str) and a for a in argv)
+            ):
+                problems.append(
+                    f"{where}: agents.{name}.{mode}: must be a non-empty list of arguments"
+                )
+                continue
+            if not any("{brief}" in a or "{brief_file}" in a for a in argv):
+                problems.append(
+                    f"{where}: agents.{name}.{mode}: must pass the brief as {{brief}} or {{brief_file}}"
+                )
+            forms[mode] = tuple(argv)
+        if len(forms) == 2:
+            agents[name] = Preset(name, forms["interactive"], forms["headless"], builtin=False)
+    default = section.get("default")
+    if default is not None and (
+        not isinstance(default, str) or (default and default not in agents and default != "demo")
+    ):
+        problems.append(f"{where}: agents.default: {default!r} is not a known agent")
+    if problems:
+        raise ConfigError(f"{where}: the agents are not valid", details=problems)
+    return agents
+
+
+def installed(preset: Preset, env: Mapping[str, str] | None = None) -> bool:
+    path = (env or os.environ).get("PATH", os.defpath)
+    return shutil.which(preset.executable, path=path) is not None
+
+
+def choose(agents: dict[str, Preset], requested: str | None, default: str | None) -> Preset:
+    if requested:
+        if requested not in agents:
+            raise UsageError(
+                f"--agent {requested}: unknown agent",
+                hint=f"known: {', '.join(sorted(agents))}; or define it under [agents.{requested}] in .sdd/config.toml",
+            )
+        return agents[requested]
+    if default:
+        return agents[default]
+    for preset in agents.values():
+        if installed(preset):
+            return preset
+    raise UsageError(
+        "no coding agent found on PATH",
+        hint="install one (" + ", ".join(sorted(PRESETS)) + "), name one with --agent, "
+        "or work by hand: `sdd start`, give `sdd prompt` to your agent, then `sdd done`",
+    )
+
+
+def command_line(
+    preset: Preset, *, headless: bool, brief: str, brief_file: str
+) -> tuple[list[str], str | None]:
+    """The argv, and the text to feed on standard input (or None)."""
+    long = len(brief.encode()) > ARGUMENT_LIMIT
+    if headless and long and preset.headless_stdin:
+        return list(preset.headless_stdin), brief
+    template = preset.headless if headless else preset.interactive
+    text = POINTER.format(brief_file=brief_file) if long else brief
+    return [a.replace("{brief_file}", brief_file).replace("{brief}", text) for a in template], None
+
+
+def _message(error: Any) -> str:
+    """The human-readable part of an error object, however deeply the agent nests it."""
+    for _ in range(3):
+        if not isinstance(error, dict):
+            break
+        error = error.get("message") or error.get("data") or error.get("name") or error
+        if isinstance(error, dict) and "message" not in error and "data" not in error:
+            break
+    return str(error)
+
+
+def reported_error(kind: str | None, output: str) -> str | None:
+    """The error an agent reported in its structured output, if any (even when it exited 0)."""
+    if kind is None:
+        return None
+    objects = []
+    stripped = output.strip()
+    try:
+        whole = json.loads(stripped)
+        objects = whole if isinstance(whole, list) else [whole]
+    except ValueError:
+        for line in stripped.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    objects.append(json.loads(line))
+                except ValueError:
+                    continue
+    for item in objects:
+        if not isinstance(item, dict):
+            continue
+        if item.get("is_error") is True:
+            return str(item.get("result") or item.get("subtype") or "the agent reported an error")
+        subtype = item.get("subtype")
+        if (
+            item.get("type") == "result"
+            and isinstance(subtype, str)
+            and subtype.startswith("error")
+        ):
+            return subtype
+        if item.get("type") == "result" and item.get("exitCode") not in (None, 0):
+            return f"the agent's result reports exit code {item.get('exitCode')}"
+        error = item.get("error")
+        if error:
+            return _message(error)
+        if item.get("type") in ("error", "turn.failed", "session.error"):
+            return _message(item.get("data") or item.get("message") or item["type"])
+    return None

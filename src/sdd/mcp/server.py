@@ -1,0 +1,306 @@
+"""`sdd mcp`: the tracker served to agents over the Model Context Protocol (stdio).
+
+Built on the official MCP Python SDK, an optional extra (`pip install 'sdd[mcp]'`); only
+this module imports it, and only `sdd mcp` imports this module.
+
+Every tool calls the same public API as the command line, so it obeys the same rules
+and fails with the same message (`sdd: refused: …`). No tool does a person's act:
+nothing here approves or rejects a gate, answers a spec question or waives a finding.
+
+Tools run in the event loop's thread, one at a time: `complete_session` may run the
+project's checks, which need the main thread to manage their process group.
+"""
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
+
+from sdd import api
+from sdd.core.errors import SddError, UsageError
+
+INSTRUCTIONS = """\
+This project follows Session-Driven Development, enforced by the sdd tool. Work in sessions:
+one stage per fresh conversation. `start_session` records a session and `brief` gives its
+brief (follow it); write its outputs, then `record_handoff` and `complete_session`.
+`status` and `next_action` say where the cycle stands. Gates are a person's decision: no tool
+here approves, rejects, answers the spec's questions or waives a finding, and none should be
+worked around. A refusal names what would unblock it; tell the person."""
+
+# The tools, in the order they are listed. Each is a person-free act.
+TOOLS = (
+    "status",
+    "next_action",
+    "brief",
+    "start_session",
+    "tasks",
+    "questions",
+    "findings",
+    "record_question",
+    "record_finding",
+    "record_handoff",
+    "complete_session",
+    "check_documents",
+)
+
+
+class ChecklistAnswer(TypedDict):
+    """One checklist item of the session's page: ticked, or left open with a reason."""
+
+    item: str
+    done: bool
+    reason: NotRequired[str]
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
+
+
+def build(root: str) -> Any:
+    """The MCP server for the project at ``root``."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ResourceError
+    from mcp.types import CallToolResult, TextContent
+
+    from sdd import __version__
+    from sdd.cli.handler import _crash_log, error_text
+
+    @contextlib.contextmanager
+    def resource_errors() -> Iterator[None]:
+        """sdd's errors and refusals, as the resource error a client shows its model."""
+        try:
+            yield
+        except SddError as exc:
+            raise ResourceError(error_text(exc)) from None
+
+    server: MCPServer[Any] = MCPServer(
+        name="sdd",
+        title="sdd: Session-Driven Development",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+    )
+
+    def project() -> Any:
+        return api.open_project(root)
+
+    def guard(body: Callable[[], str]) -> CallToolResult:
+        """The tool's text; an expected failure as an error result with the CLI's message."""
+        try:
+            text = body()
+        except SddError as exc:
+            text = error_text(exc)
+        except Exception:
+            try:
+                where = f"details in {_crash_log('mcp')}"
+            except Exception:
+                where = "and the crash log could not be written"
+            text = f"sdd: crashed unexpectedly; {where}\n  → please report it with that file"
+        else:
+            return CallToolResult(content=[TextContent(type="text", text=text)])
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+    @server.tool(
+        description="The control panel: the cycle, its stages, gates, sessions and the next action."
+    )
+    async def status() -> CallToolResult:
+        return guard(lambda: _json(api.status(root).data))
+
+    @server.tool(description="Only the next action, with the exact command a person would type.")
+    async def next_action() -> CallToolResult:
+        return guard(lambda: _json(api.status(root).data["next"]))
+
+    @server.tool(
+        description="The brief for a fresh session of a stage (default: the next one), or for "
+        "the open session of that stage. Refused while a gate before the stage is not passed."
+    )
+    async def brief(stage: str | None = None, task: str | None = None) -> CallToolResult:
+        return guard(lambda: api.prompt(project(), stage, task=task).text)
+
+    @server.tool(
+        description="Start (record) a session of a stage, as `sdd start` does; it writes the "
+        "session's page with its brief and Handoff section. Refused where `sdd start` is."
+    )
+    async def start_session(stage: str | None = None, task: str | None = None) -> CallToolResult:
+        def run() -> str:
+            result = api.start(project(), stage, task=task)
+            data = result.to_json()
+            data["brief"] = result.brief
+            return _json(data)
+
+        return guard(run)
+
+    @server.tool(description="The plan's tasks with their status and what each waits on.")
+    async def tasks() -> CallToolResult:
+        return guard(lambda: _json(api.tasks(project())))
+
+    @server.tool(
+        description="The spec's questions (open and answered), its confidence and the threshold. "
+        "Only a person answers them."
+    )
+    async def questions() -> CallToolResult:
+        return guard(lambda: _json(api.spec_questions(project())))
+
+    @server.tool(description="The cycle's findings from review, QA and user verification.")
+    async def findings() -> CallToolResult:
+        return guard(lambda: _json(api.finding_rows(project())))
+
+    @server.tool(
+        description="Record a question for the person in the spec's Open questions, open "
+        "(unanswered). Refused once the spec is approved: raise a finding instead."
+    )
+    async def record_question(question: str, blocking: bool) -> CallToolResult:
+        def run() -> str:
+            ident, path = api.record_question(project(), question, blocking=blocking)
+            return _json({"id": ident, "path": path, "blocking": blocking, "open": True})
+
+        return guard(run)
+
+    @server.tool(
+        description="Record a finding (severity blocking, major or minor). A blocking finding "
+        "sends the cycle back to implement for a fix. `stage` defaults to the open session's."
+    )
+    async def record_finding(
+        severity: str, text: str, stage: str | None = None, escaped_from: str | None = None
+    ) -> CallToolResult:
+        def run() -> str:
+            ident = api.record_finding(
+                project(), severity, text, stage=stage, escaped_from=escaped_from
+            )
+            return _json({"id": ident, "severity": severity})
+
+        return guard(run)
+
+    @server.tool(
+        description="Write the open session's handoff: the notes for the next session, and the "
+        "checklist items ticked (done) or left open with a reason."
+    )
+    async def record_handoff(
+        notes: str, checklist: list[ChecklistAnswer] | None = None
+    ) -> CallToolResult:
+        def run() -> str:
+            answers = [
+                (str(a["item"]), bool(a["done"]), str(a.get("reason", ""))) for a in checklist or []
+            ]
+            page = api.record_handoff(project(), notes, answers)
+            return _json({"page": page})
+
+        return guard(run)
+
+    @server.tool(
+        description="Complete the open session, as `sdd done` does: only when its outputs exist "
+        "and hold and its handoff answers the checklist; otherwise it lists what is missing."
+    )
+    async def complete_session(note: str | None = None) -> CallToolResult:
+        return guard(lambda: _json(api.done(project(), note=note).to_json()))
+
+    @server.tool(
+        description="Check documents against their contracts and each other (`sdd check`). "
+        "`documents`: spec, architecture, plan, test-plan, conventions or paths (default: the core four)."
+    )
+    async def check_documents(
+        documents: list[str] | None = None, strict: bool = False
+    ) -> CallToolResult:
+        def run() -> str:
+            report = api.check(project().paths.root, documents or None)
+            data = report.to_json()
+            data["ok"] = not (report.errors or (strict and report.warnings))
+            data["messages_text"] = [str(m) for m in report.messages]
+            return _json(data)
+
+        return guard(run)
+
+    def read(relative: str | None) -> str:
+        with resource_errors():
+            if relative is None:
+                raise UsageError("not a document of this project")
+            from sdd.core import files
+
+            text = files.read_text(project().paths.inside(relative))
+            if text is None:
+                raise SddError(f"{relative}: missing")
+            return text
+
+    for kind, title in (
+        ("spec", "Product specification"),
+        ("architecture", "Architecture"),
+        ("plan", "Implementation plan"),
+        ("test-plan", "Test plan"),
+    ):
+
+        def document(kind: str = kind) -> str:
+            return read(api.document_path(project(), kind))
+
+        server.resource(
+            f"sdd://documents/{kind}",
+            name=kind,
+            title=title,
+            description=f"The {title.lower()} of the current cycle, as it is now.",
+            mime_type="text/markdown",
+        )(_static(document))
+
+    @server.resource(
+        "sdd://tracker",
+        name="tracker",
+        title="Session tracker",
+        description="The control panel as a page (docs/session-tracker.md).",
+        mime_type="text/markdown",
+    )
+    def tracker() -> str:
+        with resource_errors():
+            api.status(root)  # regenerates the page if it is stale
+        return read("docs/session-tracker.md")
+
+    @server.resource(
+        "sdd://sessions",
+        name="sessions",
+        title="Session pages",
+        description="Every session of the project: id, stage, outcome, its page and the URI to read it.",
+        mime_type="application/json",
+    )
+    def sessions() -> str:
+        with resource_errors():
+            rows = api.session_pages(project())
+        return _json([{**row, "uri": f"sdd://sessions/{row['id']}"} for row in rows])
+
+    @server.resource(
+        "sdd://sessions/{session}",
+        name="session-page",
+        title="Session page",
+        description="One session's page (brief, outputs, handoff), by its id, e.g. S-0001.",
+        mime_type="text/markdown",
+    )
+    def session_page(session: str) -> str:
+        with resource_errors():
+            rows = api.session_pages(project())
+        page = next((r["page"] for r in rows if r["id"] == session.upper()), None)
+        if page is None:
+            raise ResourceError(f"sdd: error: no session {session} in this project")
+        return read(str(page))
+
+    return server
+
+
+def _static(fn: Callable[[], str]) -> Callable[[], str]:
+    """A resource function without parameters (the loop variable stays bound by default)."""
+
+    def resource() -> str:
+        return fn()
+
+    return resource
+
+
+def serve(project: Any) -> None:
+    """Run the server on standard input and output until the client closes it."""
+    try:
+        import mcp.server.mcpserver  # noqa: F401
+    except ImportError:
+        raise SddError(
+            "`sdd mcp` needs the MCP Python SDK, which is not installed",
+            hint="pip install 'sdd[mcp]'",
+        ) from None
+    server = build(os.path.abspath(project.paths.root))
+    server.run("stdio")

@@ -1,0 +1,87 @@
+"""The project's configuration, ``.sdd/config.toml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sdd.core import files
+from sdd.core.errors import ConfigError
+from sdd.core.paths import ProjectPaths
+from sdd.workflow.model import Workflow, from_config
+
+CONFIG_FORMAT = 1
+
+DEFAULT_TEXT = """\
+# sdd project configuration. Documented keys only; `sdd doctor` reports unknown ones.
+format = 1
+
+[project]
+name = "{name}"
+# "living": one open cycle at a time, working on the documents in docs/ (the method's layout).
+layout = "living"
+
+[spec]
+# spec-approval is refused while the spec's confidence is below this (percent).
+confidence_threshold = 95
+
+# [workflow]
+# Override the built-in workflow (README, "Customising the workflow").
+# stages = ["spec", "architecture", "plan", "implement", "review", "qa",
+#           "user-verification", "final-verification", "postmortem"]
+"""
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    layout: str
+    confidence_threshold: int
+    workflow: Workflow
+    raw: dict[str, Any]
+
+
+def render_default(name: str) -> str:
+    safe = name.replace("\\", "").replace('"', "").replace("\n", " ")[:80]
+    return DEFAULT_TEXT.format(name=safe)
+
+
+def load(paths: ProjectPaths) -> Config:
+    import tomllib
+
+    where = paths.rel(paths.config)
+    text = files.read_text(paths.config)
+    if text is None:
+        raise ConfigError(f"{where}: missing", hint="run `sdd init` to create it")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+    problems: list[str] = []
+    fmt = raw.get("format", CONFIG_FORMAT)
+    if not isinstance(fmt, int) or fmt > CONFIG_FORMAT:
+        problems.append(f"{where}: format: {fmt!r} is not one this sdd reads (1)")
+    project = raw.get("project", {})
+    if not isinstance(project, dict):
+        problems.append(f"{where}: project: must be a table")
+        project = {}
+    name = project.get("name", "")
+    if not isinstance(name, str):
+        problems.append(f"{where}: project.name: must be text")
+        name = ""
+    layout = project.get("layout", "living")
+    if layout not in ("living", "per-cycle"):
+        problems.append(f'{where}: project.layout: must be "living" or "per-cycle"')
+        layout = "living"
+    spec = raw.get("spec", {})
+    threshold = spec.get("confidence_threshold", 95) if isinstance(spec, dict) else 95
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 0 <= threshold <= 100:
+        problems.append(f"{where}: spec.confidence_threshold: must be a whole number from 0 to 100")
+        threshold = 95
+    if problems:
+        raise ConfigError(f"{where} is not valid", details=problems)
+    workflow_section = raw.get("workflow")
+    if workflow_section is not None and not isinstance(workflow_section, dict):
+        raise ConfigError(f"{where}: workflow: must be a table")
+    workflow = from_config(workflow_section, where)
+    return Config(name, layout, threshold, workflow, raw)

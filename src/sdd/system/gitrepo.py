@@ -1,0 +1,107 @@
+"""What git says about the project: HEAD, uncommitted changes, who the person is."""
+
+from __future__ import annotations
+
+import os
+
+from sdd.core import files
+from sdd.core.errors import SddError
+from sdd.system.process import run_subprocess
+
+# Files sdd writes itself: they never make the tree "dirty" for evidence.
+OWN_PREFIXES = (".sdd/", "docs/sessions/")
+OWN_FILES = ("docs/session-tracker.md",)
+
+
+# The config decides the workflow, the gates and the checks: a change to it is a change
+# like any other, never sdd's own.
+NOT_OWN = (".sdd/config.toml",)
+
+
+def is_own(path: str) -> bool:
+    return (path.startswith(OWN_PREFIXES) or path in OWN_FILES) and path not in NOT_OWN
+
+
+def _git(root: str, *args: str, timeout: float = 30.0) -> tuple[int, str]:
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    result = run_subprocess(["git", *args], cwd=root, env=env, timeout=timeout)
+    return result.returncode, result.stdout
+
+
+def is_repo(root: str) -> bool:
+    try:
+        code, out = _git(root, "rev-parse", "--is-inside-work-tree")
+    except SddError:
+        return False
+    return code == 0 and out.strip() == "true"
+
+
+def init_repo(root: str) -> None:
+    run_subprocess(["git", "init", "-q", root], check=True)
+
+
+def head(root: str) -> str | None:
+    """The commit at HEAD, or None in a repository without commits (or no repository)."""
+    try:
+        code, out = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    except SddError:
+        return None
+    return out.strip() if code == 0 and out.strip() else None
+
+
+def dirty(root: str) -> dict[str, str]:
+    """Uncommitted files (tracked changes and untracked files) with their content hashes.
+
+    sdd's own files are left out. A deleted file maps to "deleted".
+    """
+    code, out = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    if code != 0:
+        return {}
+    entries = out.split("\0")
+    result: dict[str, str] = {}
+    index = 0
+    while index < len(entries):
+        entry = entries[index]
+        index += 1
+        if len(entry) < 4:
+            continue
+        status, path = entry[:2], entry[3:]
+        if "R" in status or "C" in status:
+            index += 1  # the source path of a rename follows
+        if is_own(path):
+            continue
+        digest = files.content_hash(os.path.join(root, path))
+        result[path] = digest if digest is not None else "deleted"
+    return result
+
+
+def committed_changes(root: str, since: str | None) -> list[str]:
+    """Files changed by commits after ``since`` up to HEAD (all tracked files when since is None)."""
+    now = head(root)
+    if now is None or now == since:
+        return []
+    args = ["diff", "--name-only", "-z", f"{since}..{now}"] if since else ["ls-files", "-z"]
+    code, out = _git(root, *args)
+    return [p for p in out.split("\0") if p] if code == 0 else []
+
+
+def identity(root: str) -> dict[str, str]:
+    """Who the person is: git's user name and e-mail, else the login name."""
+    name = email = ""
+    try:
+        name = _git(root, "config", "user.name")[1].strip()
+        email = _git(root, "config", "user.email")[1].strip()
+    except SddError:
+        pass
+    if not name:
+        import getpass
+
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = "unknown"
+    who = {"kind": "person", "name": name}
+    if email:
+        who["email"] = email
+    return who

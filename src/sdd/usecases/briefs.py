@@ -1,0 +1,181 @@
+"""The brief for a fresh session: everything it needs, and nothing it does not.
+
+Instructions stay within ``INSTRUCTION_BUDGET`` bytes; the inputs (the documents to
+read, the tracker summary, the previous handoff, a rejection's reason) come on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sdd.core import files
+from sdd.core.paths import ProjectPaths
+from sdd.core.state import Cycle, cycle_path
+from sdd.documents import pages
+from sdd.documents.templates import StageTemplate
+from sdd.workflow import tracker
+from sdd.workflow.gates import Position
+from sdd.workflow.model import RULES, Stage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.documents.contracts import Task
+
+INSTRUCTION_BUDGET = 6 * 1024
+HANDOFF_LIMIT = 4000
+
+
+@dataclass
+class Brief:
+    stage: str
+    text: str
+    instructions_bytes: int  # the part the budget limits
+
+
+def planned_writes(stage: Stage, cycle: Cycle) -> list[str]:
+    n = 1 + sum(1 for s in cycle.sessions if s.stage == stage.name)
+    return [
+        cycle_path(cycle, w.replace("{cycle}", cycle.slug).replace("{n}", str(n)))
+        for w in stage.writes
+    ]
+
+
+def compose(
+    paths: ProjectPaths,
+    position: Position,
+    stage: Stage,
+    template: StageTemplate,
+    *,
+    session_id: str,
+    page: str,
+    writes: list[str],
+    task_context: str = "",
+    lessons: list[str] | None = None,
+) -> Brief:
+    cycle = position.cycle
+    head = [
+        f"# Brief: {stage.name} · session {session_id} · cycle {cycle.number}: {cycle.title}",
+        "",
+        f"Your role: {template.role}. Your goal: {template.goal}.",
+        "This is a fresh session. Reason only from this brief and the project's documents: "
+        "nothing from earlier conversations carries over.",
+        "",
+        "## Your outputs, and what makes this session complete",
+    ]
+    if writes:
+        head += [f"- `{w}`" for w in writes]
+    elif "committed" in stage.rules:
+        head.append("- the task's code and tests, committed")
+    head += [f"- {RULES[r]}" for r in stage.rules]
+    head += ["", "## Checklist (answer every item in your handoff)"]
+    head += [f"- {item}" for item in template.checklist]
+    head += ["", "## How to work", "", _demote(template.body.strip()), "", "## Rules"]
+    rules = [
+        "- Stay in this stage. Do not start the next one: a fresh session will.",
+        "- Gates are a person's decision. Never run `sdd approve` or `sdd reject`, never edit `.sdd/`.",
+    ]
+    if stage.thinking:
+        rules.append("- Think, do not build: change files under `docs/` only, write no code.")
+    rules += [
+        f"- Handoff: in `{page}`, under `{pages.HANDOFF}`, tick each checklist item `- [x]` or leave it "
+        "`- [ ]` with `reason: why`, and replace the notes with what the next session must know.",
+        "- Replace every `[FILL: …]` placeholder in your outputs; a document that still holds one is "
+        "not written.",
+        "- Finish with `sdd done`. If it lists what is missing, fix that and run it again.",
+    ]
+    if stage.actor == "person":
+        rules.append(
+            "- The verdicts here are the person's. You may prepare the checklist; only the person "
+            "decides pass, fail or skip."
+        )
+    instructions = "\n".join(head + rules)
+    inputs = ["", task_context] if task_context else []
+    inputs += ["", "## Read first"]
+    for read in template.reads:
+        relative = cycle_path(cycle, read)
+        exists = files.read_text(paths.inside(relative)) is not None
+        inputs.append(f"- `{relative}`" + ("" if exists else " (not written yet)"))
+    inputs += ["", "## Where the cycle stands", "", _summary(position), ""]
+    reopen = cycle.reopens.get(stage.name)
+    if reopen and not position.done[stage.name] and reopen.reason:
+        inputs += [
+            f"## Why {stage.name} is open again ({reopen.source})",
+            "",
+            reopen.reason.strip(),
+            "",
+        ]
+    if lessons:
+        inputs += [f"## Lessons for {stage.name} from earlier post-mortems", ""]
+        inputs += [f"- {lesson}" for lesson in lessons] + [""]
+    previous = _previous_handoff(paths, cycle)
+    if previous:
+        inputs += previous
+    text = instructions + "\n" + "\n".join(inputs)
+    return Brief(stage.name, text.rstrip() + "\n", len(instructions.encode()))
+
+
+def task_section(
+    paths: ProjectPaths, task: Task, tasks: list[Task], status: dict[str, str], root: str = "docs"
+) -> str:
+    """The one task an implement session works on, with only the context it needs."""
+    from sdd.documents import check
+
+    lines = [
+        f"## Your task: {task.id}: {task.title}",
+        "",
+        f"Risk {task.risk}, effort {task.effort}. Depends on: "
+        + (", ".join(f"{d} ({status.get(d, '?')})" for d in task.depends) or "none")
+        + ". Work on this task only; the other tasks get their own sessions.",
+        "",
+        "Acceptance criteria:",
+    ]
+    lines += [f"- {c}" for c in task.criteria]
+    spec = check.parse_file(paths, check.doc("spec", root), "spec")
+    stories = {s.id: s for s in spec.spec.stories} if spec and spec.spec else {}
+    for ref in task.stories:
+        story = stories.get(ref)
+        if story is not None:
+            lines += ["", f"Story {story.id}: {story.title}"] + [f"- {c}" for c in story.criteria]
+    tests = check.parse_file(paths, check.doc("test-plan", root), "test-plan")
+    cases = [c for c in (tests.cases or []) if set(c.stories) & set(task.stories)] if tests else []
+    if cases:
+        lines += ["", f"Test cases that trace to these stories ({check.doc('test-plan', root)}):"]
+        lines += [f"- {c.id} ({c.kind}): {c.title}" for c in cases]
+    return "\n".join(lines)
+
+
+def _demote(body: str) -> str:
+    """Nest the template's headings under the brief's own."""
+    out = []
+    fenced = False
+    for line in body.splitlines():
+        if line.startswith(("```", "~~~")):
+            fenced = not fenced
+        out.append("#" + line if line.startswith("#") and not fenced else line)
+    return "\n".join(out)
+
+
+def _summary(position: Position) -> str:
+    parts = []
+    for name in position.names:
+        parts.append(f"{name} {tracker.mark(tracker.stage_status(position, position.cycle, name))}")
+        after = position.workflow.gate_after(name)
+        gate = position.gate_view(after.name) if after else None
+        if gate:
+            parts.append(f"[{gate.gate.name}: {gate.state}]")
+    return " → ".join(parts)
+
+
+def _previous_handoff(paths: ProjectPaths, cycle: Cycle) -> list[str]:
+    session = next((s for s in reversed(cycle.sessions) if s.outcome == "complete"), None)
+    if session is None:
+        return []
+    text = files.read_text(paths.inside(session.page)) if session.page else None
+    notes = pages.notes_of(pages.handoff_of(text)) if text else ""
+    if not notes:
+        notes = session.note or ""
+    if not notes:
+        return []
+    if len(notes) > HANDOFF_LIMIT:
+        notes = notes[:HANDOFF_LIMIT] + f"\n… (cut; the whole handoff is in {session.page})"
+    return [f"## Previous handoff ({session.id}, {session.stage})", "", notes, ""]

@@ -1,0 +1,192 @@
+"""The rules that decide whether a session is complete, from evidence.
+
+Each rule returns the list of what is missing; an empty list means it holds.
+Later features (document contracts, verify) add rules to ``RULE_CHECKS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sdd.core import files
+from sdd.core.paths import ProjectPaths
+from sdd.core.state import ProjectState, Session
+from sdd.documents import pages, snapshots
+from sdd.documents.templates import StageTemplate
+from sdd.system import gitrepo
+
+
+@dataclass
+class Evidence:
+    """What the tool observed at the end of a session."""
+
+    head: str | None
+    dirty: dict[str, str]
+    committed: list[str]
+    outputs: dict[str, str]
+    state: ProjectState | None = None
+
+    def changed(self, session: Session) -> list[str]:
+        """Files changed since the session started, sdd's own files left out."""
+        paths = set(self.committed)
+        for path, digest in self.dirty.items():
+            if session.dirty_before.get(path) != digest:
+                paths.add(path)
+        paths.update(p for p in session.dirty_before if p not in self.dirty)
+        return sorted(p for p in paths if not gitrepo.is_own(p))
+
+
+def observe(paths: ProjectPaths, session: Session, state: ProjectState | None = None) -> Evidence:
+    root = paths.root
+    outputs = {}
+    for relative in session.writes:
+        digest = files.content_hash(paths.inside(relative))
+        if digest is not None:
+            outputs[relative] = digest
+    return Evidence(
+        head=gitrepo.head(root),
+        dirty=gitrepo.dirty(root),
+        committed=gitrepo.committed_changes(root, session.head_before),
+        outputs=outputs,
+        state=state,
+    )
+
+
+Check = Callable[[ProjectPaths, Session, StageTemplate, Evidence], list[str]]
+
+
+def outputs_written(
+    paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence
+) -> list[str]:
+    missing = []
+    for relative in session.writes:
+        text = files.read_text(paths.inside(relative))
+        if text is None:
+            missing.append(f"{relative}: not written")
+        elif not text.strip():
+            missing.append(f"{relative}: empty")
+        else:
+            lines = snapshots.placeholders(text)
+            if lines:
+                shown = ", ".join(str(n) for n in lines[:8]) + (" …" if len(lines) > 8 else "")
+                missing.append(
+                    f"{relative}:{lines[0]}: {len(lines)} placeholder line(s) still hold "
+                    f"`{snapshots.PLACEHOLDER} …]` (lines {shown})"
+                )
+    return missing
+
+
+def docs_only(_p: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
+    outside = [p for p in ev.changed(session) if not p.startswith("docs/")]
+    if not outside:
+        return []
+    listed = ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")
+    return [
+        f"a {session.stage} session changes documents only, but files outside docs/ changed: "
+        f"{listed} (revert them, or keep them for the implement stage)"
+    ]
+
+
+def committed(_p: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
+    problems = []
+    if ev.head is None or ev.head == session.head_before:
+        problems.append("no commit since the session started: commit the task's work")
+    if ev.dirty:
+        listed = ", ".join(sorted(ev.dirty)[:10]) + (" …" if len(ev.dirty) > 10 else "")
+        problems.append(f"uncommitted changes: {listed} (commit them or revert them)")
+    return problems
+
+
+def checklist_answered(
+    paths: ProjectPaths, session: Session, template: StageTemplate, _e: Evidence
+) -> list[str]:
+    text = files.read_text(paths.inside(session.page)) if session.page else None
+    if text is None:
+        return [f"{session.page}: the session page is missing"]
+    handoff = pages.handoff_of(text)
+    if not handoff:
+        return [f"{session.page}: no `{pages.HANDOFF}` section"]
+    problems = [f"{session.page}: {p}" for p in pages.unanswered(handoff, template.checklist)]
+    notes = pages.notes_of(handoff)
+    if not notes or snapshots.PLACEHOLDER in notes:
+        problems.append(
+            f"{session.page}: the handoff notes are empty: write them, or pass `sdd done --note TEXT`"
+        )
+    return problems
+
+
+def contract(paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evidence) -> list[str]:
+    from sdd.documents import check
+
+    tracing = any(check.kind_of(w) in ("plan", "test-plan") for w in session.writes)
+    return [str(m) for m in check.stage_messages(paths, session.writes, traceability=tracing)]
+
+
+def verified(paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
+    from sdd.usecases import verify
+
+    if ev.state is None or verify.green_at(ev.state, ev.head, ev.dirty) is None:
+        return ["no green `sdd verify` at HEAD: run `sdd verify` and make it pass"]
+    return []
+
+
+def no_blocking(_p: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
+    cycle = ev.state.cycles.get(session.cycle) if ev.state else None
+    blocking = cycle.open_blocking() if cycle else []
+    return [f"blocking finding {f.id} is open: {f.text}" for f in blocking]
+
+
+def has_figures(
+    paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evidence
+) -> list[str]:
+    from sdd.usecases import postmortem
+
+    missing = []
+    for relative in session.writes:
+        text = files.read_text(paths.inside(relative)) or ""
+        if postmortem.BEGIN not in text or postmortem.END not in text:
+            missing.append(
+                f"{relative}: the figures are missing: run `sdd postmortem` to write them"
+            )
+    return missing
+
+
+def verdicts_given(
+    paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence
+) -> list[str]:
+    if session.agent == "demo" and ev.state is not None and ev.state.demo:
+        return []  # the demo plays the person, in a demo project only
+    if session.agent != "person":
+        return [f"{session.stage} is the person's: only `sdd run {session.stage}` records verdicts"]
+    from sdd.usecases import walkthrough
+
+    given = ev.state.verdicts.get(session.id, {}) if ev.state else {}
+    missing = [i.id for i in walkthrough.checklist_for(paths, session) if i.id not in given]
+    return [f"no verdict yet for {', '.join(missing)}"] if missing else []
+
+
+RULE_CHECKS: dict[str, Check] = {
+    "outputs": outputs_written,
+    "contract": contract,
+    "docs-only": docs_only,
+    "committed": committed,
+    "checklist": checklist_answered,
+    "verify": verified,
+    "no-blocking": no_blocking,
+    "figures": has_figures,
+    "verdicts": verdicts_given,
+}
+
+
+def missing(
+    paths: ProjectPaths,
+    session: Session,
+    rules: tuple[str, ...],
+    template: StageTemplate,
+    ev: Evidence,
+) -> list[str]:
+    problems: list[str] = []
+    for rule in rules:
+        problems += RULE_CHECKS[rule](paths, session, template, ev)
+    return problems

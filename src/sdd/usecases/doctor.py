@@ -1,0 +1,276 @@
+"""`sdd doctor`: check the project and name the fix for every problem found."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from sdd.core import files
+from sdd.core.errors import SddError
+from sdd.core.paths import ProjectPaths
+from sdd.core.state import ProjectState
+from sdd.documents import check, templates
+from sdd.project.project import Project
+from sdd.system import gitrepo
+
+RECOVER_HISTORY = (
+    "see what changed with `git log -p -- .sdd/history.jsonl` and restore the file from the last "
+    "good commit (`git checkout <commit> -- .sdd/history.jsonl`); if a gate really was decided, "
+    "a person decides it again with `sdd approve GATE`"
+)
+
+
+@dataclass
+class Finding:
+    area: str  # history, config, templates, documents, agents, git, state
+    severity: str  # error or warning
+    what: str
+    fix: str
+
+    def to_json(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Report:
+    root: str
+    findings: list[Finding] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def add(self, area: str, severity: str, what: str, fix: str) -> None:
+        self.findings.append(Finding(area, severity, what, fix))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "ok": self.ok,
+            "checked": self.checked,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def diagnose(project: Project) -> Report:
+    paths = project.paths
+    report = Report(paths.root)
+    state = _history(project, report)
+    config_ok = _config(project, report)
+    if config_ok:
+        _templates(project, report)
+        if state is not None:
+            _documents(project, state, report)
+    for relative in _symlinks_leaving(paths):
+        report.add(
+            "documents",
+            "error",
+            f"{relative} is a symbolic link that points outside the project",
+            "replace the link with the file itself; sdd never writes through such links",
+        )
+    _agents(paths, report)
+    _git(paths, report)
+    return report
+
+
+def _history(project: Project, report: Report) -> ProjectState | None:
+    report.checked.append("history")
+    paths = project.paths
+    if not os.path.exists(paths.history):
+        report.add("history", "error", f"{paths.rel(paths.history)} is missing", RECOVER_HISTORY)
+        return None
+    try:
+        state = project.load()
+    except SddError as exc:
+        report.add("history", "error", exc.message, exc.hint or RECOVER_HISTORY)
+        return None
+    for warning in state.warnings:
+        report.add(
+            "history",
+            "warning",
+            warning,
+            "nothing to do: the next command that records something drops the cut record",
+        )
+    for problem in state.problems:
+        where = (
+            f"{paths.rel(paths.history)}:{problem.line}"
+            if problem.line
+            else paths.rel(paths.history)
+        )
+        report.add("history", "error", f"{where}: {problem.what}", RECOVER_HISTORY)
+    cycle = state.latest_cycle()
+    session = cycle.open_session() if cycle else None
+    if session is not None and not os.path.exists(paths.inside(session.page)):
+        report.add(
+            "state",
+            "warning",
+            f"session {session.id} is open but its page {session.page} is missing",
+            "drop the session with `sdd abandon` and start it again",
+        )
+    return state
+
+
+def _config(project: Project, report: Report) -> bool:
+    report.checked.append("config")
+    try:
+        project.config  # noqa: B018 - loading it validates it
+    except SddError as exc:
+        report.add(
+            "config",
+            "error",
+            exc.message + "".join(f"\n  {d}" for d in exc.details),
+            exc.hint or "fix the file as the message says",
+        )
+        return False
+    from sdd.agents import presets
+    from sdd.usecases import verify
+
+    where = project.paths.rel(project.paths.config)
+    for extra in (
+        lambda: verify.configured(project),
+        lambda: presets.from_config(project.config.raw, where),
+    ):
+        try:
+            extra()
+        except SddError as exc:
+            report.add(
+                "config",
+                "error",
+                exc.message + "".join(f"\n  {d}" for d in exc.details),
+                exc.hint or "fix the file as the message says",
+            )
+    known = {"format", "project", "spec", "workflow", "verify", "agents"}
+    for key in project.config.raw:
+        if key not in known:
+            report.add(
+                "config",
+                "warning",
+                f"{project.paths.rel(project.paths.config)}: unknown setting `{key}`",
+                f"remove it (known: {', '.join(sorted(known))})",
+            )
+    return True
+
+
+def _templates(project: Project, report: Report) -> None:
+    report.checked.append("templates")
+    workflow = project.config.workflow
+    for stage in workflow.stages:
+        try:
+            template = templates.load(project.paths, stage.name)
+        except SddError as exc:
+            report.add(
+                "templates",
+                "error",
+                exc.message + "".join(f"\n  {d}" for d in exc.details),
+                exc.hint
+                or f"restore it: `sdd templates diff` shows the packaged sessions/{stage.name}.md",
+            )
+            continue
+        if template.source.startswith("(packaged)"):
+            report.add(
+                "templates",
+                "warning",
+                f"sessions/{stage.name}.md is missing; the packaged template is used",
+                "run `sdd init` again to put the packaged copy back (nothing else is touched)",
+            )
+        declared = [w for w in template.writes]
+        if declared != list(stage.writes):
+            report.add(
+                "templates",
+                "warning",
+                f"{template.source}: writes {declared} but the workflow says {list(stage.writes)}",
+                "the workflow decides what a session must write: align the template's `writes`",
+            )
+
+
+def _documents(project: Project, state: ProjectState, report: Report) -> None:
+    report.checked.append("documents")
+    cycle = state.latest_cycle()
+    if cycle is None:
+        return
+    position = project.position(state, cycle)
+    done = {s for s, d in position.done.items() if d}
+    kinds = {"spec": "spec", "architecture": "architecture", "plan": "plan"}
+    names = [kind for stage, kind in kinds.items() if stage in done]
+    if "plan" in names:
+        names.append("test-plan")
+    if not names:
+        return
+    result = check.check(project.paths, names, cycle.docs)
+    for message in result.errors:
+        report.add(
+            "documents",
+            "error",
+            str(message),
+            "fix the document (its contract is in the template's first line), or `sdd change --stage …` to rework it",
+        )
+
+
+def _symlinks_leaving(paths: ProjectPaths) -> list[str]:
+    found = []
+    real_root = os.path.realpath(paths.root)
+    for folder, dirs, names in os.walk(paths.docs):
+        for name in dirs + names:
+            full = os.path.join(folder, name)
+            if os.path.islink(full):
+                target = os.path.realpath(full)
+                if target != real_root and not target.startswith(real_root + os.sep):
+                    found.append(paths.rel(full))
+    return found
+
+
+def _agents(paths: ProjectPaths, report: Report) -> None:
+    if not os.path.exists(os.path.join(paths.state, "agents.json")):
+        return
+    report.checked.append("agents")
+    from sdd.agents import installer
+
+    try:
+        drifted = installer.drift(paths)
+    except SddError as exc:
+        report.add("agents", "error", exc.message, exc.hint or "run `sdd agents install` again")
+        return
+    for relative, how in drifted:
+        if how == "missing":
+            report.add(
+                "agents",
+                "warning",
+                f"{relative} (installed by sdd) is missing",
+                "run `sdd agents install` to write it again",
+            )
+        else:
+            report.add(
+                "agents",
+                "warning",
+                f"{relative} was edited after sdd installed it",
+                "keep your edit (sdd will not overwrite it), or delete the file and run `sdd agents install`",
+            )
+
+
+def _git(paths: ProjectPaths, report: Report) -> None:
+    report.checked.append("git")
+    if not gitrepo.is_repo(paths.root):
+        report.add(
+            "git",
+            "error",
+            "the project is not a git repository",
+            "run `git init` and commit .sdd/ with the code",
+        )
+        return
+    attributes = files.read_text(os.path.join(paths.state, ".gitattributes")) or ""
+    if "merge=union" not in attributes:
+        report.add(
+            "git",
+            "warning",
+            ".sdd/.gitattributes does not set the union merge for the history",
+            "add the line `history.jsonl merge=union` to .sdd/.gitattributes",
+        )
+    ignore = files.read_text(os.path.join(paths.state, ".gitignore")) or ""
+    if "cache/" not in ignore:
+        report.add(
+            "git",
+            "warning",
+            ".sdd/.gitignore does not ignore cache/",
+            "add `cache/`, `logs/` and `lock` to .sdd/.gitignore",
+        )

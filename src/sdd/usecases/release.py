@@ -1,0 +1,75 @@
+"""`sdd release`: record the release a person approved, and optionally tag it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sdd.core.errors import Refused, SddError, UsageError
+from sdd.project.project import Project, refuse_if_tampered
+from sdd.system import gitrepo
+from sdd.system.process import run_subprocess
+from sdd.usecases import verify
+from sdd.workflow.model import RELEASE_GATE
+
+
+@dataclass
+class Released:
+    cycle: int
+    version: str
+    tag: str | None
+    head: str | None
+    verify_run: str | None
+    approval: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def release(project: Project, *, tag: str | None = None, cycle: str | None = None) -> Released:
+    root = project.paths.root
+    if tag is not None:
+        checked = run_subprocess(["git", "check-ref-format", f"refs/tags/{tag}"], cwd=root)
+        if checked.returncode != 0 or tag.startswith("-"):
+            raise UsageError(f"--tag {tag!r}: not a valid git tag name")
+    with project.transaction() as tx:
+        chosen = project.cycle(tx.state, cycle)
+        if chosen is None:
+            raise Refused("there is no cycle yet")
+        refuse_if_tampered(tx.state, "the release")
+        if chosen.number in tx.state.releases:
+            raise SddError(f"cycle {chosen.number} is already released")
+        position = project.position(tx.state, chosen)
+        view = position.gate_view(RELEASE_GATE)
+        if view is None or not view.passed:
+            state = view.state if view else "missing"
+            raise Refused(
+                f"{RELEASE_GATE} is {state}: nothing is released before a person approves deployment",
+                hint=f"a person runs `sdd approve {RELEASE_GATE}`",
+            )
+        head = gitrepo.head(root)
+        evidence = verify.green_at(tx.state, head, gitrepo.dirty(root))
+        if evidence is None:
+            raise Refused(
+                "no green `sdd verify` at HEAD: the release must rest on evidence",
+                hint="sdd verify",
+            )
+        version = tag or chosen.slug
+        if tag is not None:
+            exists = run_subprocess(
+                ["git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}"], cwd=root
+            )
+            if exists.returncode == 0:
+                raise SddError(f"the tag {tag} already exists")
+            message = f"{chosen.title} (cycle {chosen.number}), released with sdd"
+            run_subprocess(["git", "tag", "-a", tag, "-m", message], cwd=root, check=True)
+        approval = view.decision.record if view.decision else None
+        tx.record(
+            "release",
+            cycle=chosen.number,
+            version=version,
+            tag=tag,
+            head=head,
+            verify=evidence["id"],
+            approval=approval,
+        )
+    return Released(chosen.number, version, tag, head, str(evidence["id"]), approval)

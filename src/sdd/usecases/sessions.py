@@ -1,0 +1,465 @@
+"""Sessions by hand: start, done, abandon. `sdd run` (the agent runner) uses the same."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from sdd.core import clock, files
+from sdd.core.errors import CheckFailed, NothingToVerify, Refused, SddError, UsageError
+from sdd.core.state import Cycle, Session
+from sdd.documents import pages, templates
+from sdd.project.project import Project, Transaction, refuse_if_tampered
+from sdd.system import gitrepo
+from sdd.usecases import briefs, completion, findings
+from sdd.workflow.gates import admit
+
+
+@dataclass
+class SessionResult:
+    session: str
+    stage: str
+    cycle: int
+    outcome: str
+    page: str
+    writes: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    brief: str = ""
+    task: str | None = None
+    finding: str | None = None
+    missing: list[str] = field(default_factory=list)
+    next: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "session": self.session,
+            "stage": self.stage,
+            "cycle": self.cycle,
+            "outcome": self.outcome,
+            "task": self.task,
+            "finding": self.finding,
+            "page": self.page,
+            "writes": self.writes,
+            "outputs": self.outputs,
+            "missing": self.missing,
+            "next": self.next,
+        }
+
+
+def _cycle_for(tx: Transaction, selector: str | None) -> Cycle:
+    cycle = tx.project.cycle(tx.state, selector)
+    if cycle is None:
+        raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
+    return cycle
+
+
+def stage_to_run(tx: Transaction, cycle: Cycle, stage: str | None) -> str:
+    if stage:
+        return stage
+    position = tx.project.position(tx.state, cycle)
+    if position.current is None:
+        raise Refused(
+            f"cycle {cycle.number} is finished", hint='open the next one: sdd new "TITLE"'
+        )
+    return position.current
+
+
+def _where(project: Project, stage: str | None, cycle: str | None) -> tuple[Any, Cycle, Any, str]:
+    """The state, the cycle, its position, and the stage meant (the next one by default)."""
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
+    position = project.position(state, chosen)
+    name = stage or position.current
+    if name is None:
+        raise Refused(
+            f"cycle {chosen.number} is finished", hint='open the next one: sdd new "TITLE"'
+        )
+    return state, chosen, position, name
+
+
+def check_admission(project: Project, stage: str | None, *, cycle: str | None = None) -> str:
+    """Refuse now, before anything else happens, what `start` would refuse. Returns the stage."""
+    _state, _cycle, position, name = _where(project, stage, cycle)
+    admit(position, name)
+    return name
+
+
+def start(
+    project: Project,
+    stage: str | None = None,
+    *,
+    cycle: str | None = None,
+    agent: str | None = None,
+    task: str | None = None,
+) -> SessionResult:
+    with project.transaction() as tx:
+        chosen = _cycle_for(tx, cycle)
+        name = stage_to_run(tx, chosen, stage)
+        position = project.position(tx.state, chosen)
+        admit(position, name)
+        refuse_if_tampered(tx.state, f"starting {name}")
+        stage_def = project.config.workflow.stage(name)
+        if stage_def.actor == "person" and agent not in ("person", "demo"):
+            raise Refused(
+                f"{name} is the person's stage: an agent may not run or record it",
+                hint=f"a person runs `sdd run {name}` in their own terminal",
+            )
+        template = templates.load(project.paths, name)
+        task_context = ""
+        finding = None
+        if stage_def.repeat == "per-task":
+            finding, task_context = _bind_finding(chosen, task)
+            if finding is None:
+                task, task_context = _bind_task(project, position, chosen, task)
+        elif task is not None:
+            raise UsageError(f"--task applies to the {name} stage only when it works task by task")
+        session_id = tx.state.next_session_id()
+        page = f"docs/sessions/{session_id}-{name}.md"
+        writes = briefs.planned_writes(stage_def, chosen)
+        brief = briefs.compose(
+            project.paths,
+            position,
+            stage_def,
+            template,
+            session_id=session_id,
+            page=page,
+            writes=writes,
+            task_context=task_context,
+            lessons=_lessons(project, tx.state, chosen, name),
+        )
+        root = project.paths.root
+        head = gitrepo.head(root)
+        dirty = gitrepo.dirty(root)
+        _lay_scaffolds(tx, chosen, stage_def.scaffold, writes)
+        if "figures" in stage_def.rules:
+            from sdd.usecases import postmortem
+
+            data = postmortem.figures(tx.state, chosen, project.config.workflow)
+            for relative in writes:
+                postmortem.fill(project.paths, relative, data)
+        session = Session(
+            id=session_id,
+            record="",
+            cycle=chosen.number,
+            stage=name,
+            task=task,
+            started=clock.iso(clock.now()),
+            page=page,
+            head_before=head,
+            dirty_before=dirty,
+            agent=agent,
+            writes=writes,
+        )
+        page_path = project.paths.inside(page)
+        if os.path.exists(page_path):
+            raise Refused(f"{page} already exists; sdd will not overwrite it", hint="move it aside")
+        title = f"{chosen.number} · {chosen.title}"
+        tx.create(
+            page_path,
+            pages.generated_part(session, title=title, brief=brief.text)
+            + "\n"
+            + pages.initial_handoff(template.checklist),
+            display=page,
+        )
+        tx.record(
+            "session.start",
+            session=session_id,
+            cycle=chosen.number,
+            stage=name,
+            page=page,
+            head=head,
+            dirty=dirty,
+            agent=agent,
+            task=task,
+            finding=finding,
+            writes=writes,
+        )
+    return SessionResult(
+        session_id,
+        name,
+        chosen.number,
+        "open",
+        page,
+        writes,
+        brief=brief.text,
+        task=task,
+        finding=finding,
+    )
+
+
+def _bind_finding(cycle: Cycle, requested_task: str | None) -> tuple[str | None, str]:
+    """A fix session: bound to the first open blocking finding (unless a task was asked for)."""
+    if requested_task is not None:
+        return None, ""
+    blocking = cycle.open_blocking()
+    if not blocking:
+        return None, ""
+    found = blocking[0]
+    escaped = f"; it escaped from {found.escaped_from}" if found.escaped_from else ""
+    lines = [
+        f"## Your fix: {found.id} ({found.severity}, found in {found.stage}{escaped})",
+        "",
+        found.text,
+        "",
+        "First write a test that reproduces it and fails; then fix it, run the whole suite, commit.",
+        "This finding closes when this session completes with a green `sdd verify`.",
+    ]
+    others = [f.id for f in blocking[1:]]
+    if others:
+        lines.append(f"Other open blocking findings get their own sessions: {', '.join(others)}.")
+    return found.id, "\n".join(lines)
+
+
+def _bind_task(
+    project: Project, position: Any, cycle: Cycle, requested: str | None
+) -> tuple[str | None, str]:
+    """The task an implement session works on, and the brief's section about it."""
+    from sdd.usecases import tasks as plan_tasks
+
+    approved = project.approved_tasks(cycle)
+    if not approved:
+        if requested is not None:
+            raise UsageError("--task: the approved plan has no tasks")
+        return None, ""
+    status = plan_tasks.statuses(position, approved)
+    task = plan_tasks.choose(approved, status, requested)
+    if task is None:
+        return None, ""
+    return task.id, briefs.task_section(project.paths, task, approved, status, cycle.docs)
+
+
+def preview(
+    project: Project, stage: str | None, *, cycle: str | None = None, task: str | None = None
+) -> briefs.Brief:
+    """The brief `start` would write now, or the open session's brief; records nothing."""
+    state, chosen, position, name = _where(project, stage, cycle)
+    stage_def = project.config.workflow.stage(name) if name in position.names else None
+    open_session = chosen.open_session()
+    task_context = ""
+    if open_session is not None and open_session.stage == name and stage_def is not None:
+        session_id, page, writes = open_session.id, open_session.page, open_session.writes
+        approved = project.approved_tasks(chosen) if open_session.task else None
+        task_def = next((t for t in approved or [] if t.id == open_session.task), None)
+        if task_def is not None and approved:
+            from sdd.usecases import tasks as plan_tasks
+
+            status = plan_tasks.statuses(position, approved)
+            task_context = briefs.task_section(
+                project.paths, task_def, approved, status, chosen.docs
+            )
+    else:
+        admit(position, name)
+        assert stage_def is not None
+        session_id = state.next_session_id()
+        page = f"docs/sessions/{session_id}-{name}.md"
+        writes = briefs.planned_writes(stage_def, chosen)
+        if stage_def.repeat == "per-task":
+            finding, task_context = _bind_finding(chosen, task)
+            if finding is None:
+                task, task_context = _bind_task(project, position, chosen, task)
+    template = templates.load(project.paths, name)
+    return briefs.compose(
+        project.paths,
+        position,
+        stage_def,
+        template,
+        session_id=session_id,
+        page=page,
+        writes=writes,
+        task_context=task_context,
+        lessons=_lessons(project, state, chosen, name),
+    )
+
+
+def _lessons(project: Project, state: Any, cycle: Cycle, stage: str) -> list[str]:
+    if not any(n < cycle.number for n in state.cycles):
+        return []
+    from sdd.usecases import postmortem
+
+    return postmortem.lessons(project.paths, state, cycle.number, stage)
+
+
+def _lay_scaffolds(tx: Transaction, cycle: Cycle, scaffold: str | None, writes: list[str]) -> None:
+    """Lay the skeleton of a per-cycle report, so the agent fills it rather than guesses it."""
+    if not scaffold:
+        return
+    text = templates.scaffold_text(scaffold)
+    if text is None:
+        return
+    for relative in writes:
+        target = tx.project.paths.inside(relative)
+        if os.path.exists(target):
+            continue
+        n = relative.rsplit("-", 1)[-1].removesuffix(".md").lstrip("RQU") or "1"
+        values = {
+            "cycle": cycle.slug,
+            "cycle_title": cycle.title,
+            "n": n,
+            "date": clock.iso(clock.now())[:10],
+        }
+        tx.create(target, templates.fill(text, values), display=relative)
+
+
+def _open_session(tx: Transaction, cycle: str | None) -> tuple[Cycle, Session]:
+    chosen = _cycle_for(tx, cycle)
+    session = chosen.open_session()
+    if session is None:
+        raise SddError(
+            f"no open session in cycle {chosen.number}",
+            hint=f"next: {tx.project.next_for(tx.state, chosen)['command']}",
+        )
+    return chosen, session
+
+
+def done(
+    project: Project,
+    *,
+    note: str | None = None,
+    cycle: str | None = None,
+    exit_code: int | None = None,
+    progress: Any = None,
+) -> SessionResult:
+    _verify_if_needed(project, cycle, progress)
+    _refresh_figures(project, cycle)
+    with project.transaction() as tx:
+        chosen, session = _open_session(tx, cycle)
+        refuse_if_tampered(tx.state, f"completing {session.id}")
+        stage_def = project.config.workflow.stage(session.stage)
+        template = templates.load(project.paths, session.stage)
+        page_path = project.paths.inside(session.page)
+        if note:
+            text = files.read_text(page_path)
+            if text is not None:
+                filled = pages.fill_notes(text, note)
+                if filled != text:
+                    files.write_atomic(page_path, filled, display=session.page)
+        evidence = completion.observe(project.paths, session, tx.state)
+        problems = completion.missing(project.paths, session, stage_def.rules, template, evidence)
+        if problems:
+            raise CheckFailed(
+                f"session {session.id} ({session.stage}) is not complete; it stays open",
+                details=problems,
+                hint="fix what is listed, then run `sdd done` again (or `sdd abandon`)",
+            )
+        changed = evidence.changed(session)
+        tx.record(
+            "session.end",
+            session=session.id,
+            cycle=chosen.number,
+            outcome="complete",
+            head=evidence.head,
+            outputs=evidence.outputs,
+            changed=changed,
+            note=note,
+            exit_code=exit_code,
+        )
+        if session.finding:
+            fixed = chosen.findings.get(session.finding)
+            tx.record(
+                "finding.fix",
+                cycle=chosen.number,
+                finding=session.finding,
+                finding_record=fixed.record if fixed else None,
+                session=session.id,
+            )
+        for relative in session.writes:
+            if stage_def.name in ("review", "qa") or relative.startswith(
+                ("docs/reviews/", "docs/test-reports/")
+            ):
+                text = files.read_text(project.paths.inside(relative)) or ""
+                for raised in findings.from_report(text):
+                    findings.record(
+                        tx, chosen, raised, stage=session.stage, session=session.id, source=relative
+                    )
+    return _finish(project, session.id)
+
+
+def _refresh_figures(project: Project, cycle: str | None) -> None:
+    """Bring a post-mortem's figures up to date before judging it."""
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    session = chosen.open_session() if chosen else None
+    if chosen is None or session is None:
+        return
+    if "figures" not in project.config.workflow.stage(session.stage).rules:
+        return
+    from sdd.usecases import postmortem
+
+    data = postmortem.figures(state, chosen, project.config.workflow)
+    for relative in session.writes:
+        postmortem.fill(project.paths, relative, data)
+
+
+def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> None:
+    """Run `sdd verify` first when the stage needs a green run at HEAD and there is none."""
+    from sdd.usecases import verify
+
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    session = chosen.open_session() if chosen else None
+    if session is None or "verify" not in project.config.workflow.stage(session.stage).rules:
+        return
+    root = project.paths.root
+    if verify.green_at(state, gitrepo.head(root), gitrepo.dirty(root)) is not None:
+        return
+    with contextlib.suppress(NothingToVerify):  # the verify rule then says what is missing
+        verify.run(project, progress=progress)
+
+
+def abandon(
+    project: Project,
+    *,
+    reason: str | None = None,
+    cycle: str | None = None,
+    outcome: str = "abandoned",
+    exit_code: int | None = None,
+) -> SessionResult:
+    with project.transaction() as tx:
+        chosen, session = _open_session(tx, cycle)
+        tx.record(
+            "session.end",
+            session=session.id,
+            cycle=chosen.number,
+            outcome=outcome,
+            head=gitrepo.head(project.paths.root),
+            reason=reason,
+            exit_code=exit_code,
+        )
+    return _finish(project, session.id)
+
+
+def launched(project: Project, session_id: str, command: list[str], log: str | None) -> None:
+    """Record how the agent of a session was launched."""
+    with project.transaction() as tx:
+        tx.record("session.launch", session=session_id, command=command, log=log)
+
+
+def _finish(project: Project, session_id: str) -> SessionResult:
+    """Rewrite the page's generated part with the end of the session; return the result."""
+    with project.transaction() as tx:
+        session = tx.state.sessions[session_id]
+        cycle = tx.state.cycles[session.cycle]
+        page_path = project.paths.inside(session.page)
+        text = files.read_text(page_path) or ""
+        old, rest = pages.split(text)
+        brief = old.partition("<details><summary>Brief</summary>")[2].partition("</details>")[0]
+        title = f"{cycle.number} · {cycle.title}"
+        # The generated part ends with a newline that ``rest`` already starts with.
+        updated = pages.generated_part(session, title=title, brief=brief).rstrip("\n") + rest
+        if updated != text:
+            files.write_atomic(page_path, updated, display=session.page)
+        following = project.next_for(tx.state, cycle)
+    return SessionResult(
+        session.id,
+        session.stage,
+        session.cycle,
+        session.outcome,
+        session.page,
+        session.writes,
+        session.outputs,
+        next=following,
+    )

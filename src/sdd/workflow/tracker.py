@@ -1,0 +1,288 @@
+"""The control panel: where a cycle is, its gates, its sessions and the one next action.
+
+``panel`` returns plain data (the documented ``--json`` shape of `sdd status`);
+``render_page`` turns it into ``docs/session-tracker.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sdd.core.state import Cycle, ProjectState
+from sdd.workflow.gates import Position
+
+PANEL_VERSION = 1
+
+
+def stage_command(stage: str) -> str:
+    return f"sdd start {stage}"
+
+
+def cycle_state(cycle: Cycle, position: Position) -> str:
+    if cycle.closed:
+        return cycle.closed
+    return "finished" if position.current is None else "open"
+
+
+def next_action(
+    state: ProjectState, cycle: Cycle | None, position: Position | None
+) -> dict[str, Any]:
+    """The single next thing to do, with the exact command to type."""
+    if cycle is None or position is None:
+        return {
+            "kind": "new-cycle",
+            "command": 'sdd new "TITLE"',
+            "summary": "open the first cycle",
+        }
+    flag = "" if cycle is state.latest_cycle() else f" --cycle {cycle.number}"
+    session = cycle.open_session()
+    if session is not None:
+        return {
+            "kind": "finish-session",
+            "session": session.id,
+            "stage": session.stage,
+            "command": f"sdd done{flag}",
+            "summary": f"finish session {session.id} ({session.stage}): write its outputs and "
+            f"handoff in {session.page}, then run `sdd done` (or `sdd abandon`)",
+        }
+    if cycle.closed or position.current is None:
+        return {
+            "kind": "new-cycle",
+            "command": 'sdd new "TITLE"',
+            "summary": f"cycle {cycle.number} is {cycle_state(cycle, position)}: open the next one",
+        }
+    blocker = position.blocking_gate(position.current)
+    if blocker is not None:
+        gate = blocker.gate.name
+        if blocker.unmet:
+            if any(u.startswith("no green") for u in blocker.unmet):
+                command = "sdd verify"
+            elif "confidence" in blocker.gate.requires:
+                command = f"sdd questions{flag}"
+            else:
+                command = f"sdd start {blocker.gate.after}{flag}"
+            return {
+                "kind": "gate-conditions",
+                "gate": gate,
+                "stage": position.current,
+                "unmet": list(blocker.unmet),
+                "command": command,
+                "alternative": f"sdd start {blocker.gate.after}{flag}",
+                "summary": f"{gate} cannot pass yet: {'; '.join(blocker.unmet)}",
+            }
+        if blocker.state == "stale":
+            summary = (
+                f"{gate} is stale: {', '.join(blocker.changed)} changed since it was approved; "
+                f"a person approves the new content or rejects it"
+            )
+        else:
+            summary = f"a person decides {gate}: approve it, or reject it with a reason"
+        return {
+            "kind": "gate",
+            "gate": gate,
+            "stage": position.current,
+            "command": f"sdd approve {gate}{flag}",
+            "alternative": f'sdd reject {gate}{flag} --reason "WHY"',
+            "summary": summary,
+        }
+    stage = position.current
+    if position.release_due(stage):
+        return {
+            "kind": "release",
+            "stage": stage,
+            "command": f"sdd release{flag} --tag TAG",
+            "summary": "deployment is approved: record the release (and tag it), then the post-mortem",
+        }
+    blocking = cycle.open_blocking()
+    if blocking and position.workflow.stage(stage).repeat == "per-task":
+        found = blocking[0]
+        return {
+            "kind": "session",
+            "stage": stage,
+            "finding": found.id,
+            "command": stage_command(stage) + flag,
+            "summary": f"fix {found.id} ({found.severity}, found in {found.stage}) in a fresh "
+            f"{stage} session"
+            + (f"; {len(blocking) - 1} more blocking after it" if len(blocking) > 1 else ""),
+        }
+    return {
+        "kind": "session",
+        "stage": stage,
+        "command": stage_command(stage) + flag,
+        "summary": f"run the {stage} session in a fresh agent conversation",
+    }
+
+
+def stage_status(position: Position, cycle: Cycle, stage: str) -> str:
+    session = cycle.open_session()
+    if session is not None and session.stage == stage:
+        return "active"
+    if position.done[stage]:
+        return "done"
+    if stage == position.current:
+        return "blocked" if position.blocking_gate(stage) else "ready"
+    return "not-yet"
+
+
+def panel(state: ProjectState, cycle: Cycle | None, position: Position | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "version": PANEL_VERSION,
+        "project": state.name,
+        "demo": state.demo,
+        "cycle": None,
+        "stages": [],
+        "gates": [],
+        "sessions": [],
+        "findings": [],
+        "change": None,
+        "next": next_action(state, cycle, position),
+        "problems": [
+            {"line": p.line, "record": p.record_id, "what": p.what} for p in state.problems
+        ],
+        "warnings": list(state.warnings),
+    }
+    if cycle is None or position is None:
+        return data
+    data["change"] = position.pending_change()
+    data["findings"] = [
+        {"id": f.id, "severity": f.severity, "stage": f.stage, "status": f.status, "text": f.text}
+        for f in cycle.findings.values()
+    ]
+    data["cycle"] = {
+        "number": cycle.number,
+        "slug": cycle.slug,
+        "title": cycle.title,
+        "state": cycle_state(cycle, position),
+        "opened": cycle.opened,
+        "current_stage": position.current,
+        "docs": cycle.docs,
+    }
+    counts: dict[str, int] = {}
+    for session in cycle.sessions:
+        counts[session.stage] = counts.get(session.stage, 0) + 1
+    for name in position.names:
+        gate = position.workflow.gate_after(name)
+        data["stages"].append(
+            {
+                "name": name,
+                "status": stage_status(position, cycle, name),
+                "sessions": counts.get(name, 0),
+                "gate_after": gate.name if gate and gate.after in position.names else None,
+            }
+        )
+    for view in position.gates:
+        decision = view.decision
+        data["gates"].append(
+            {
+                "name": view.gate.name,
+                "after": view.gate.after,
+                "state": view.state,
+                "by": dict(decision.by) if decision else None,
+                "at": decision.at if decision else None,
+                "reason": (decision.reason if decision and decision.kind == "reject" else None),
+                "changed": list(view.changed),
+                "note": view.note or None,
+                "unmet": list(view.unmet),
+            }
+        )
+    for session in cycle.sessions:
+        data["sessions"].append(
+            {
+                "id": session.id,
+                "stage": session.stage,
+                "task": session.task,
+                "outcome": session.outcome,
+                "started": session.started,
+                "ended": session.ended,
+                "page": session.page,
+                "agent": session.agent,
+                "outputs": sorted(session.outputs),
+            }
+        )
+    return data
+
+
+_MARK = {
+    "done": "✔ done",
+    "active": "▶ active",
+    "ready": "● ready",
+    "blocked": "⛔ blocked",
+    "not-yet": "· not yet",
+    "approved": "✔ approved",
+    "waiting": "⏳ waiting",
+    "rejected": "✘ rejected",
+    "stale": "⚠ stale",
+}
+
+
+def mark(status: str) -> str:
+    return _MARK.get(status, status)
+
+
+def render_page(data: dict[str, Any]) -> str:
+    """``docs/session-tracker.md``: the panel as a page. Generated; never edited by hand."""
+    out = [
+        "<!-- Generated by sdd from .sdd/history.jsonl. Do not edit: any sdd command rewrites it;",
+        "     after a merge conflict here, run `sdd status`. -->",
+        "# Session tracker",
+        "",
+    ]
+    cycle = data["cycle"]
+    if cycle is None:
+        out += ["No cycle yet.", ""]
+    else:
+        demo = " (demo project)" if data["demo"] else ""
+        out += [
+            f"**Cycle {cycle['number']}: {_cell(cycle['title'])}**{demo} — {cycle['state']}, "
+            f"opened {cycle['opened']}",
+            "",
+            "## Stages",
+            "",
+            "| stage | status | sessions | gate after |",
+            "|---|---|---|---|",
+        ]
+        for stage in data["stages"]:
+            out.append(
+                f"| {stage['name']} | {mark(stage['status'])} | {stage['sessions']} "
+                f"| {stage['gate_after'] or ''} |"
+            )
+        out += ["", "## Gates", "", "| gate | state | by | when | note |", "|---|---|---|---|---|"]
+        for gate in data["gates"]:
+            by = gate["by"] or {}
+            who = by.get("name", "")
+            if by.get("kind") == "demo":
+                who += " (demo)"
+            note = gate["reason"] or (
+                "changed: " + ", ".join(gate["changed"]) if gate["changed"] else ""
+            )
+            note = note or (gate["note"] or "")
+            out.append(
+                f"| {gate['name']} | {mark(gate['state'])} | {_cell(who)} | {gate['at'] or ''} "
+                f"| {_cell(note)} |"
+            )
+        out += ["", "## Sessions", ""]
+        if data["sessions"]:
+            out += [
+                "| session | stage | outcome | started | ended | outputs |",
+                "|---|---|---|---|---|---|",
+            ]
+            for session in data["sessions"]:
+                page = session["page"].removeprefix("docs/")
+                outputs = ", ".join(f"[{p}]({p.removeprefix('docs/')})" for p in session["outputs"])
+                out.append(
+                    f"| [{session['id']}]({page}) | {session['stage']} | {session['outcome']} "
+                    f"| {session['started']} | {session['ended'] or ''} | {outputs} |"
+                )
+        else:
+            out.append("None yet.")
+    action = data["next"]
+    out += ["", "## Next", "", f"{action['summary']}:", "", f"    {action['command']}", ""]
+    if data["problems"]:
+        out += ["## Problems in the history", ""]
+        out += [f"- line {p['line']}: {p['what']}" for p in data["problems"]]
+        out.append("")
+    return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
