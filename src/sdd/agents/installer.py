@@ -1034,3 +1034,23 @@ def drift(paths: ProjectPaths) -> list[tuple[str, str]]:
             found.append((relative, "edited"))
         # A JSON file sdd merged an entry into belongs to others too: not judged here.
     return found
+
+
+def invocations(outcome: Outcome) -> list[tuple[str, str, str | None]]:
+    """For each agent installed for: its title, how a person calls a stage, and the folder."""
+    shown = []
+    for name in outcome.agents:
+        agent = AGENTS[name]
+        folder = outcome.locations.get(name)
+        stage = f"{PREFIX}<stage>"
+        key = next((k for k, loc in LOCATIONS.items() if loc.folder == folder), "")
+        skill = LOCATIONS[key].form.endswith("skill") if key else False
+        shown.append(
+            (agent.title, agent.invoke.format(name=stage) if skill else f"/{stage}", folder)
+        )
+    return shown
+
+
+def folders() -> set[str]:
+    """Every folder the stages may be written into."""
+    return {loc.folder for loc in LOCATIONS.values()}

@@ -19,6 +19,10 @@ from typing import Any
 
 from sdd.core.errors import ConfigError, UsageError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.project import Project
+
 # Linux caps one argument at 128 KiB (MAX_ARG_STRLEN); stay well below it.
 ARGUMENT_LIMIT = 100 * 1024
 POINTER = (
@@ -251,3 +255,26 @@ def reported_error(kind: str | None, output: str) -> str | None:
         if item.get("type") in ("error", "turn.failed", "session.error"):
             return _message(item.get("data") or item.get("message") or item["type"])
     return None
+
+
+def listing(project: Project | None) -> list[dict[str, Any]]:
+    """The agent presets (and the project's own agents), which are installed, which is default."""
+    known = dict(PRESETS)
+    default = None
+    if project is not None:
+        known = from_config(project.config.raw, project.paths.rel(project.paths.config))
+        section = project.config.raw.get("agents", {})
+        default = section.get("default") if isinstance(section, dict) else None
+    first_installed = next((p.name for p in known.values() if installed(p)), None)
+    chosen = default or first_installed
+    return [
+        {
+            "name": p.name,
+            "installed": installed(p),
+            "default": p.name == chosen,
+            "builtin": p.builtin,
+            "interactive": list(p.interactive),
+            "headless": list(p.headless),
+        }
+        for p in known.values()
+    ]

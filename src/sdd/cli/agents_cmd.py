@@ -6,24 +6,16 @@ import sys
 from typing import Any
 
 from sdd import api
-from sdd.cli.commands import _dumps, _out, emit_json
+from sdd.cli.output import _dumps, _out, emit_json
 
 
 def _summary(outcome: Any, verb: str) -> list[str]:
-    from sdd.agents import installer
-
     lines = []
-    for name in outcome.agents:
-        agent = installer.AGENTS[name]
-        folder = outcome.locations.get(name)
+    for title, call, folder in api.agent_invocations(outcome):
         where = f"in {folder}/" if folder else ""
         if folder == ".agents/skills":
             where += " (the shared folder)"
-        name = f"{installer.PREFIX}<stage>"
-        key = next((k for k, loc in installer.LOCATIONS.items() if loc.folder == folder), "")
-        skill = installer.LOCATIONS[key].form.endswith("skill") if key else False
-        call = agent.invoke.format(name=name) if skill else f"/{name}"
-        lines.append(f"  {agent.title:<20} {call:<22} {where}")
+        lines.append(f"  {title:<20} {call:<22} {where}")
     groups = (
         ("created", outcome.created),
         ("updated", outcome.updated),
@@ -49,9 +41,7 @@ def _summary(outcome: Any, verb: str) -> list[str]:
 
 def _grouped(paths: list[str]) -> str:
     """Paths, with the stage files of one folder counted rather than listed."""
-    from sdd.agents import installer
-
-    folders = {loc.folder for loc in installer.LOCATIONS.values()}
+    folders = api.agent_folders()
     counts: dict[str, int] = {}
     shown: list[str] = []
     for path in paths:

@@ -5,30 +5,12 @@ from __future__ import annotations
 import sys
 
 from sdd import api
-from sdd.cli.handler import ENVELOPE_VERSION
+from sdd.cli.output import _dumps, _out, emit_json
 from sdd.cli.render import Style, next_text, safe, stage_strip, status_text, use_colour
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-    from sdd.usecases.approvals import Review
-
-
-def emit_json(command: str, data_json: str) -> None:
-    sys.stdout.write(
-        f'{{"sdd": {ENVELOPE_VERSION}, "command": "{command}", "ok": true, "data": {data_json}}}\n'
-    )
-
-
-def _dumps(data: Any) -> str:
-    import json
-
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-
-def _out(text: str) -> None:
-    sys.stdout.write(text.rstrip("\n") + "\n")
 
 
 def status(args: Any) -> int:
@@ -170,7 +152,7 @@ def _ask_code(shown: str, code: str, verb: str) -> str | None:
 
 
 def _confirm(verb: str) -> Any:
-    def confirm(review: Review) -> str | None:
+    def confirm(review: api.Review) -> str | None:
         err = sys.stderr
         err.write(
             f"\n{verb.capitalize()} {review.gate} for cycle {review.cycle}: {review.cycle_title}\n"
@@ -394,8 +376,6 @@ def tasks(args: Any) -> int:
 
 
 def questions(args: Any) -> int:
-    from sdd.usecases import questions as spec_questions
-
     project = api.open_project()
     if args.action == "answer":
         from sdd.core.errors import UsageError
@@ -407,7 +387,7 @@ def questions(args: Any) -> int:
             shown = f"\nAnswering {question.id}: {question.text}\nAnswer: {args.text}\n"
             return _ask_code(shown, code, "record it")
 
-        answered = spec_questions.answer(
+        answered = api.answer_question(
             project, args.id, args.text, stdin_is_tty=sys.stdin.isatty(), confirm=confirm
         )
         if args.json:
@@ -418,7 +398,7 @@ def questions(args: Any) -> int:
                 "  → a fresh spec session works the answer in and updates the confidence: sdd start spec"
             )
         return 0
-    found = spec_questions.listing(project, args.cycle)
+    found = api.spec_questions(project, args.cycle)
     if args.json:
         emit_json("questions", _dumps(found.to_json()))
         return 0
@@ -476,15 +456,13 @@ def _verify_progress(enabled: bool) -> Any:
 
 
 def verify(args: Any) -> int:
-    from sdd.usecases import verify as checks
-
     project = api.open_project()
-    specs, detected = checks.checks_for(project)
+    specs, detected = api.verify_checks(project)
     if detected and specs and not args.json:
         sys.stderr.write(
             "sdd: no checks configured; detected: " + ", ".join(s.name for s in specs) + "\n"
         )
-    result = checks.run(project, progress=_verify_progress(not args.json and sys.stderr.isatty()))
+    result = api.verify(project, progress=_verify_progress(not args.json and sys.stderr.isatty()))
     if args.json:
         emit_json("verify", _dumps(result.to_json()))
         return 0 if result.ok else 1
@@ -513,8 +491,6 @@ def verify(args: Any) -> int:
 
 
 def findings(args: Any) -> int:
-    from sdd.usecases import findings as found
-
     project = api.open_project()
     if args.action == "add":
         from sdd.core.errors import UsageError
@@ -523,9 +499,11 @@ def findings(args: Any) -> int:
             raise UsageError(
                 'usage: sdd findings add --severity blocking|major|minor --stage STAGE "TEXT"'
             )
-        ident = found.add(
+        ident = api.record_finding(
             project,
-            found.Raised(args.severity, " ".join(args.text), args.escaped_from),
+            args.severity,
+            " ".join(args.text),
+            escaped_from=args.escaped_from,
             stage=args.stage,
             cycle=args.cycle,
         )
@@ -549,7 +527,7 @@ def findings(args: Any) -> int:
             shown = f"\nWaiving {finding.id} ({finding.severity}): {finding.text}\nReason: {args.reason}\n"
             return _ask_code(shown, code, "waive it")
 
-        waived = found.waive(
+        waived = api.waive_finding(
             project,
             args.text[0],
             args.reason,
@@ -562,9 +540,7 @@ def findings(args: Any) -> int:
         else:
             _out(f"{waived.id} waived.")
         return 0
-    state = project.load()
-    cycle = project.cycle(state, args.cycle)
-    rows = found.rows(cycle) if cycle else []
+    rows = api.finding_rows(project, cycle=args.cycle)
     if args.json:
         emit_json("findings", _dumps(rows))
         return 0
@@ -585,9 +561,8 @@ def findings(args: Any) -> int:
 def _user_verification(project: Any, args: Any) -> int:
     """The person's walkthrough: every item passed, failed or skipped, then the gate."""
     from sdd.core.errors import EXIT_INTERRUPTED
-    from sdd.usecases import walkthrough
 
-    walk = walkthrough.begin(project, stdin_is_tty=sys.stdin.isatty())
+    walk = api.begin_walkthrough(project, stdin_is_tty=sys.stdin.isatty())
     style = Style(use_colour())
     err = sys.stderr
     decided = len(walk.verdicts)
@@ -620,7 +595,7 @@ def _user_verification(project: Any, args: Any) -> int:
             return verdict, note
 
     try:
-        walk = walkthrough.walk(project, walk, ask)
+        walk = api.walk_through(project, walk, ask)
     except KeyboardInterrupt:
         err.write(
             f"\nStopped; {len(walk.verdicts)} of {len(walk.items)} decided. Resume with: sdd run user-verification\n"
@@ -675,8 +650,6 @@ def release(args: Any) -> int:
 
 
 def postmortem(args: Any) -> int:
-    from sdd.usecases.postmortem import render
-
     data = api.postmortem(api.open_project(), cycle=args.cycle)
     if args.json:
         emit_json("postmortem", _dumps(data))
@@ -686,7 +659,7 @@ def postmortem(args: Any) -> int:
         if data["document"]
         else ("\nThe post-mortem session writes the analysis: sdd run postmortem")
     )
-    _out(f"Cycle {data['cycle']}: {data['title']}\n\n" + render(data) + where)
+    _out(f"Cycle {data['cycle']}: {data['title']}\n\n" + api.postmortem_text(data) + where)
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sdd import api
 from sdd.core.errors import UsageError
+from sdd.web import dashboard as page
 
 DEFAULT_OUT = os.path.join(".sdd", "cache", "dashboard.html")
 
@@ -21,7 +22,7 @@ def _open(url: str) -> None:
 
 
 def dashboard(args: Any) -> int:
-    from sdd.cli.commands import _dumps, _out, emit_json
+    from sdd.cli.output import _dumps, _out, emit_json
 
     if args.port is not None and not args.serve:
         raise UsageError("--port goes with --serve")
@@ -56,7 +57,7 @@ def dashboard(args: Any) -> int:
 
     out = args.out or os.path.join(root, DEFAULT_OUT)
     if out == "-":
-        sys.stdout.write(api.dashboard(project, prefix=""))
+        sys.stdout.write(page.page(project, prefix=""))
         return 0
     target = os.path.abspath(out)
     if os.path.isdir(target):
@@ -65,7 +66,7 @@ def dashboard(args: Any) -> int:
         )
     prefix = os.path.relpath(root, os.path.dirname(target)).replace(os.sep, "/")
     prefix = "" if prefix == "." else prefix + "/"
-    html = api.dashboard(project, prefix=prefix)
+    html = page.page(project, prefix=prefix)
     from sdd.core import files
 
     files.write_atomic(target, html, display=out)

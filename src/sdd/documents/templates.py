@@ -13,6 +13,9 @@ from sdd.core import files
 from sdd.core.errors import ConfigError
 from sdd.core.paths import ProjectPaths, package_data
 
+# The documents a cycle starts from, laid down as templates (data/docs/).
+CORE_DOCS = ("product-spec.md", "architecture.md", "implementation-plan.md", "test-plan.md")
+
 FIELDS = ("stage", "role", "goal", "reads", "writes", "gate", "checklist")
 _LISTS = ("reads", "writes", "checklist")
 

@@ -66,7 +66,7 @@ def build(root: str) -> Any:
     from mcp.types import CallToolResult, TextContent
 
     from sdd import __version__
-    from sdd.cli.handler import _crash_log, error_text
+    from sdd.core.reporting import crash_text, error_text
 
     @contextlib.contextmanager
     def resource_errors() -> Iterator[None]:
@@ -93,12 +93,8 @@ def build(root: str) -> Any:
             text = body()
         except SddError as exc:
             text = error_text(exc)
-        except Exception:
-            try:
-                where = f"details in {_crash_log('mcp')}"
-            except Exception:
-                where = "and the crash log could not be written"
-            text = f"sdd: crashed unexpectedly; {where}\n  → please report it with that file"
+        except Exception:  # the crash boundary, as in the CLI
+            text = crash_text("mcp")
         else:
             return CallToolResult(content=[TextContent(type="text", text=text)])
         return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
@@ -142,7 +138,7 @@ def build(root: str) -> Any:
         "Only a person answers them."
     )
     async def questions() -> CallToolResult:
-        return guard(lambda: _json(api.spec_questions(project())))
+        return guard(lambda: _json(api.spec_questions(project()).to_json()))
 
     @server.tool(description="The cycle's findings from review, QA and user verification.")
     async def findings() -> CallToolResult:

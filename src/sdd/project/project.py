@@ -52,6 +52,11 @@ def _clean_relative(relative: str) -> bool:
     )
 
 
+def open_project(start: str | None = None) -> Project:
+    """The project at or above ``start`` (default: the working folder)."""
+    return Project.find(start)
+
+
 class Project:
     def __init__(self, root: str) -> None:
         self.paths = ProjectPaths(root)

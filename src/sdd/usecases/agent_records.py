@@ -11,6 +11,10 @@ from sdd.core import files, history
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.documents import check, pages, templates
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.project import Project
+
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _QUESTION_ID = re.compile(r"^\s*[-*+]\s+Q([1-9][0-9]*)\b", re.I)
 _NONE_ITEM = re.compile(r"^\s*[-*+]\s+none\.?\s*$", re.I)
@@ -176,3 +180,15 @@ def write_handoff(
         if updated != text:
             files.write_atomic(target, updated, display=session.page)
     return str(session.page)
+
+
+def record_handoff(
+    project: Project,
+    notes: str,
+    checklist: list[tuple[str, bool, str]] | None = None,
+    *,
+    cycle: str | None = None,
+) -> str:
+    """Write the open session's handoff (checklist answers and notes); returns its page."""
+    answers = [Answer(item, done, reason) for item, done, reason in checklist or []]
+    return write_handoff(project, notes, answers, cycle=cycle)

@@ -124,9 +124,9 @@ def contract(paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evide
 
 
 def verified(paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
-    from sdd.usecases import verify
+    from sdd.workflow.evidence import green_at
 
-    if ev.state is None or verify.green_at(ev.state, ev.head, ev.dirty) is None:
+    if ev.state is None or green_at(ev.state, ev.head, ev.dirty) is None:
         return ["no green `sdd verify` at HEAD: run `sdd verify` and make it pass"]
     return []
 
@@ -159,10 +159,10 @@ def verdicts_given(
         return []  # the demo plays the person, in a demo project only
     if session.agent != "person":
         return [f"{session.stage} is the person's: only `sdd run {session.stage}` records verdicts"]
-    from sdd.usecases import walkthrough
+    from sdd.documents.verification import checklist_for
 
     given = ev.state.verdicts.get(session.id, {}) if ev.state else {}
-    missing = [i.id for i in walkthrough.checklist_for(paths, session) if i.id not in given]
+    missing = [i.id for i in checklist_for(paths, session) if i.id not in given]
     return [f"no verdict yet for {', '.join(missing)}"] if missing else []
 
 

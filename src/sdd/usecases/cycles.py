@@ -48,7 +48,7 @@ def lay_documents(project: Project, root: str, *, discovery: bool) -> list[str]:
 
     from sdd.core import files
     from sdd.core.paths import package_data
-    from sdd.usecases.init import CORE_DOCS
+    from sdd.documents.templates import CORE_DOCS
 
     laid = []
     for name in (*CORE_DOCS, *(("conventions.md",) if discovery else ())):
@@ -215,3 +215,10 @@ def switch_to_per_cycle(project: Project) -> dict[str, Any]:
             project.paths.config, updated, display=project.paths.rel(project.paths.config)
         )
     return {"layout": "per-cycle", "moved": moved_all}
+
+
+def switch_layout(project: Project, layout: str) -> dict[str, Any]:
+    """`sdd layout per-cycle`: the only switch there is."""
+    if layout != "per-cycle":
+        raise UsageError("only a switch to the per-cycle layout is supported: sdd layout per-cycle")
+    return switch_to_per_cycle(project)

@@ -160,3 +160,22 @@ def rows(cycle: Cycle) -> list[dict[str, Any]]:
         }
         for f in cycle.findings.values()
     ]
+
+
+def raise_finding(
+    project: Project,
+    severity: str,
+    text: str,
+    *,
+    stage: str | None = None,
+    escaped_from: str | None = None,
+    cycle: str | None = None,
+) -> str:
+    """Record a finding of the open session's stage (or ``stage``); returns its id."""
+    return add(project, Raised(severity, text, escaped_from), stage=stage, cycle=cycle)
+
+
+def rows_for(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]:
+    """The findings of the cycle (default: the latest), as rows."""
+    chosen = project.cycle(project.load(), cycle)
+    return rows(chosen) if chosen else []

@@ -14,8 +14,6 @@ from sdd.project.project import Project
 from sdd.system import gitrepo
 from sdd.usecases.cycles import open_cycle
 
-CORE_DOCS = ("product-spec.md", "architecture.md", "implementation-plan.md", "test-plan.md")
-
 GITATTRIBUTES = """\
 # The history is append-only JSON lines, folded in id order: a union merge is always right.
 history.jsonl merge=union
@@ -146,7 +144,7 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
         gitrepo.init_repo(root)
         result.git_initialised = True
     name = os.path.basename(root) or "project"
-    for doc in (*CORE_DOCS, *(("conventions.md",) if result.existing_code else ())):
+    for doc in (*templates.CORE_DOCS, *(("conventions.md",) if result.existing_code else ())):
         _place(paths, f"docs/{doc}", files.read_text(package_data("docs", doc)) or "", result)
     for stage in templates.packaged_names():
         _place(paths, f"sessions/{stage}.md", templates.packaged_text(stage) or "", result)

@@ -6,6 +6,10 @@ from typing import Any
 
 from sdd.core.history import Record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.project import Project
+
 
 def describe(record: Record) -> str:
     kind = record["type"]
@@ -84,3 +88,17 @@ def entries(
         }
         for r in chosen
     ]
+
+
+def listing(
+    project: Project, *, cycle: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """`sdd log`: the history in words, newest first (of one cycle, at most ``limit``)."""
+    from sdd.core import history
+
+    records = history.load(project.paths).records
+    number = None
+    if cycle is not None:
+        chosen = project.cycle(project.load(), cycle)
+        number = chosen.number if chosen else None
+    return entries(records, cycle=number, limit=limit)

@@ -14,6 +14,10 @@ from sdd.core.paths import ProjectPaths
 from sdd.core.state import Cycle, ProjectState, cycle_path
 from sdd.workflow.model import Workflow
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.project import Project
+
 BEGIN = "<!-- sdd:figures:begin: written by sdd from the history; rewritten by `sdd postmortem` -->"
 END = "<!-- sdd:figures:end -->"
 OUTCOMES = ("complete", "abandoned", "interrupted", "failed", "open")
@@ -226,3 +230,22 @@ def lessons(
         if len(found) >= limit:
             break
     return found[:limit]
+
+
+def report(project: Project, *, cycle: str | None = None) -> dict[str, Any]:
+    """The cycle's figures from the history; also written into its post-mortem when it exists."""
+    import os
+
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        from sdd.core.errors import Refused
+
+        raise Refused("there is no cycle yet")
+    data = figures(state, chosen, project.config.workflow)
+    relative = document_path(chosen, project.config.workflow)
+    data["document"] = None
+    if relative and os.path.exists(project.paths.inside(relative)):
+        fill(project.paths, relative, data)
+        data["document"] = relative
+    return data

@@ -8,7 +8,7 @@ from sdd.core.errors import Refused, SddError, UsageError
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.system import gitrepo
 from sdd.system.process import run_subprocess
-from sdd.usecases import verify
+from sdd.workflow.evidence import green_at
 from sdd.workflow.model import RELEASE_GATE
 
 
@@ -47,7 +47,7 @@ def release(project: Project, *, tag: str | None = None, cycle: str | None = Non
                 hint=f"a person runs `sdd approve {RELEASE_GATE}`",
             )
         head = gitrepo.head(root)
-        evidence = verify.green_at(tx.state, head, gitrepo.dirty(root))
+        evidence = green_at(tx.state, head, gitrepo.dirty(root))
         if evidence is None:
             raise Refused(
                 "no green `sdd verify` at HEAD: the release must rest on evidence",

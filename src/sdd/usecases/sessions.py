@@ -397,6 +397,7 @@ def _refresh_figures(project: Project, cycle: str | None) -> None:
 def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> None:
     """Run `sdd verify` first when the stage needs a green run at HEAD and there is none."""
     from sdd.usecases import verify
+    from sdd.workflow.evidence import green_at
 
     state = project.load()
     chosen = project.cycle(state, cycle)
@@ -404,7 +405,7 @@ def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> Non
     if session is None or "verify" not in project.config.workflow.stage(session.stage).rules:
         return
     root = project.paths.root
-    if verify.green_at(state, gitrepo.head(root), gitrepo.dirty(root)) is not None:
+    if green_at(state, gitrepo.head(root), gitrepo.dirty(root)) is not None:
         return
     with contextlib.suppress(NothingToVerify):  # the verify rule then says what is missing
         verify.run(project, progress=progress)
@@ -463,3 +464,25 @@ def _finish(project: Project, session_id: str) -> SessionResult:
         session.outputs,
         next=following,
     )
+
+
+def person_stage_to_run(project: Project, stage: str | None) -> str | None:
+    """The stage `sdd run` would run, when it is a person's stage (user verification)."""
+    state = project.load()
+    cycle = state.latest_cycle()
+    workflow = project.config.workflow
+    open_session = cycle.open_session() if cycle else None
+    if open_session is not None and stage in (None, open_session.stage):
+        name = open_session.stage
+    else:
+        name = check_admission(project, stage)
+    return name if name in workflow.by_name and workflow.stage(name).actor == "person" else None
+
+
+def listing(project: Project) -> list[dict[str, Any]]:
+    """Every session's id, stage, cycle, outcome and page."""
+    state = project.load()
+    return [
+        {"id": s.id, "stage": s.stage, "cycle": s.cycle, "outcome": s.outcome, "page": s.page}
+        for s in state.sessions.values()
+    ]

@@ -3,9 +3,15 @@ dependencies done first, then higher risk earlier, then plan order."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sdd.core.errors import Refused, UsageError
 from sdd.documents.contracts import Task
 from sdd.workflow.gates import Position
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.project import Project
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 
@@ -80,3 +86,19 @@ def rows(position: Position, tasks: list[Task]) -> list[dict[str, object]]:
         }
         for t in tasks
     ]
+
+
+def listing(project: Project, *, cycle: str | None = None) -> list[dict[str, Any]]:
+    """The approved plan's tasks with their tracker status and what each waits on (before an
+    approval: the plan as written)."""
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        return []
+    approved = project.approved_tasks(chosen)
+    if approved is None:
+        from sdd.documents import check
+
+        parsed = check.parse_file(project.paths, check.doc("plan", chosen.docs), "plan")
+        approved = parsed.tasks if parsed and parsed.tasks else []
+    return rows(project.position(state, chosen), approved)

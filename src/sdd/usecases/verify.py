@@ -16,7 +16,6 @@ from typing import Any
 
 from sdd.core import clock
 from sdd.core.errors import ConfigError, NothingToVerify, ProcessError
-from sdd.core.state import ProjectState
 from sdd.project.project import Project
 from sdd.system import gitrepo, process
 
@@ -259,13 +258,3 @@ def run(project: Project, *, progress: Progress | None = None) -> Result:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:40] or "check"
-
-
-def green_at(state: ProjectState, head: str | None, dirty: dict[str, str]) -> dict[str, Any] | None:
-    """The latest verify run if it is green for this HEAD and no code changed since."""
-    run_record = state.verify_runs[-1] if state.verify_runs else None
-    if run_record is None or not run_record.get("ok") or run_record.get("head") != head:
-        return None
-    code_now = sorted(p for p in dirty if not p.startswith("docs/"))
-    code_then = sorted(p for p in run_record.get("dirty", []) if not p.startswith("docs/"))
-    return run_record if code_now == code_then == [] else None

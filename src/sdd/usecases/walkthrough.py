@@ -15,21 +15,13 @@ from dataclasses import dataclass, field
 from sdd.agents import person
 from sdd.core import files
 from sdd.core.errors import Refused, UsageError
-from sdd.core.paths import ProjectPaths
-from sdd.core.state import Session
-from sdd.documents import check, pages
+from sdd.documents import pages
+from sdd.documents.verification import Item, items_from
 from sdd.project.project import Project
 from sdd.usecases import findings, sessions
 
 STAGE = "user-verification"
-PERSON_KINDS = ("functional", "edge case", "invalid input")  # what a person can try by hand
 VERDICTS = ("pass", "fail", "skip")
-
-
-@dataclass(frozen=True)
-class Item:
-    id: str  # "US-1.2" or "TC-3"
-    text: str
 
 
 @dataclass
@@ -69,26 +61,6 @@ Ask = Callable[[Item, int, int], "tuple[str, str]"]
 def checklist(project: Project) -> list[Item]:
     cycle = project.cycle(project.load(), None)
     return items_from(project.paths, cycle.docs if cycle else "docs")
-
-
-def checklist_for(paths: ProjectPaths, session: Session) -> list[Item]:
-    """The items a user-verification session asks about (from its cycle's documents)."""
-    root = session.writes[0].split("/verification/")[0] if session.writes else "docs"
-    return items_from(paths, root)
-
-
-def items_from(paths: ProjectPaths, root: str) -> list[Item]:
-    spec = check.parse_file(paths, check.doc("spec", root), "spec")
-    items: list[Item] = []
-    if spec and spec.spec:
-        for story in spec.spec.stories:
-            for index, criterion in enumerate(story.criteria, start=1):
-                items.append(Item(f"{story.id}.{index}", f"{story.id} {story.title}: {criterion}"))
-    tests = check.parse_file(paths, check.doc("test-plan", root), "test-plan")
-    for case in (tests.cases or []) if tests else []:
-        if case.kind in PERSON_KINDS:
-            items.append(Item(case.id, f"{case.id} ({case.kind}): {case.title}"))
-    return items
 
 
 def how_to_run(project: Project) -> str:

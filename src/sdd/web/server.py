@@ -14,7 +14,6 @@ Nothing here writes to the project's state.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 import threading
@@ -24,9 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sdd import api
 from sdd.core.errors import Refused, SddError
-from sdd.project import cache
-from sdd.project.project import Project
 from sdd.web import dashboard
 
 HOST = "127.0.0.1"
@@ -37,38 +35,10 @@ POLICY = (
 )
 
 
-def state_version(project: Project) -> str:
-    """Changes when anything the page shows may have changed: the history, the config, or
-    a file under docs/ (a document edited after its approval turns a gate stale)."""
-    paths = project.paths
-    parts: list[object] = [cache.file_key(paths.history), cache.file_key(paths.config)]
-    count = size = newest = 0
-    stack = [paths.docs]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                    continue
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            count += 1
-            size += st.st_size
-            newest = max(newest, st.st_mtime_ns)
-    parts += [count, size, newest]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
-
-
 class Site:
     """What the server knows: the project, and the page last rendered (by state version)."""
 
-    def __init__(self, project: Project, port: int) -> None:
+    def __init__(self, project: api.Project, port: int) -> None:
         self.project = project
         self.port = port
         self._lock = threading.Lock()
@@ -80,7 +50,7 @@ class Site:
 
     def page(self) -> tuple[int, bytes]:
         with self._lock:
-            version = state_version(self.project)
+            version = api.state_version(self.project)
             if version != self._version:
                 try:
                     html = dashboard.page(self.project, prefix="/", live=True, version=version)
@@ -285,7 +255,7 @@ class Handler(BaseHTTPRequestHandler):
                 {"Content-Security-Policy": policy},
             )
         elif path == "/state-version":
-            self._send(200, state_version(self.site.project).encode())
+            self._send(200, api.state_version(self.site.project).encode())
         else:
             found = self.site.document(path)
             if found is None:
@@ -300,7 +270,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
-def serve(project: Project, port: int | None, *, on_ready: Callable[[str], None]) -> None:
+def serve(project: api.Project, port: int | None, *, on_ready: Callable[[str], None]) -> None:
     """Serve until interrupted. ``on_ready`` gets the URL once the socket listens."""
     chosen = DEFAULT_PORT if port is None else port
     try:

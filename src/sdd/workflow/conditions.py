@@ -51,7 +51,7 @@ def _release_ready(
     cycle: Cycle | None,
 ) -> list[str]:
     from sdd.system import gitrepo
-    from sdd.usecases import verify
+    from sdd.workflow.evidence import green_at
 
     problems = []
     for relative in documents:
@@ -61,7 +61,7 @@ def _release_ready(
                 problems.append(f"{relative}: uncertain: {item}")
     if state is not None:
         root = paths.root
-        if verify.green_at(state, gitrepo.head(root), gitrepo.dirty(root)) is None:
+        if green_at(state, gitrepo.head(root), gitrepo.dirty(root)) is None:
             problems.append("no green `sdd verify` at HEAD")
     for finding in cycle.open_blocking() if cycle else []:
         problems.append(f"blocking finding {finding.id} is open: {finding.text}")

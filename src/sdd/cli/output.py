@@ -1,0 +1,24 @@
+"""What the commands print: the versioned JSON envelope and plain text."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from sdd.cli.handler import ENVELOPE_VERSION
+
+
+def emit_json(command: str, data_json: str) -> None:
+    sys.stdout.write(
+        f'{{"sdd": {ENVELOPE_VERSION}, "command": "{command}", "ok": true, "data": {data_json}}}\n'
+    )
+
+
+def _dumps(data: Any) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text.rstrip("\n") + "\n")
