@@ -1,0 +1,74 @@
+"""Start-up is a feature: `sdd status` and `sdd next --json`, answered from the derived
+cache, load only the few modules that answer them. This is the import set, checked
+exactly (deterministic, unlike a timing); `bench/run.py` measures the time it buys."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import SDD, init_project, run
+
+# Everything of sdd the cached answer may load.
+ALLOWED = {
+    "sdd",
+    "sdd.api",
+    "sdd.cli",
+    "sdd.cli.commands",
+    "sdd.cli.handler",
+    "sdd.cli.main",
+    "sdd.cli.output",
+    "sdd.cli.render",
+    "sdd.core",
+    "sdd.core.errors",
+    "sdd.core.paths",
+    "sdd.core.reporting",
+    "sdd.project",
+    "sdd.project.cache",
+    "sdd.usecases",
+    "sdd.usecases.panel",
+}
+# Standard modules that cost milliseconds each, which the cached answer never needs.
+HEAVY = {"typing", "dataclasses", "argparse", "json", "re", "pathlib", "tomllib", "tempfile"}
+
+
+def imported(root: Path, *args: str) -> set[str]:
+    """The modules `sdd ARGS` imports, read from the interpreter's own import log."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *SDD[-1:], *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    return names
+
+
+def warm(root: Path) -> None:
+    """Make the cache valid: its inputs older than the racy window, then one answer."""
+    past = 1_700_000_000
+    for relative in (".sdd/history.jsonl", ".sdd/config.toml"):
+        os.utime(root / relative, (past, past))
+    for path in (root / "docs").rglob("*"):
+        if path.is_file():
+            os.utime(path, (past, past))
+    assert run("status", cwd=root).returncode == 0
+
+
+def test_the_cached_status_and_next_load_only_what_answers_them(work: Path) -> None:
+    root = init_project(work)
+    warm(root)
+    for args in (("status",), ("next", "--json"), ("status", "--json")):
+        names = imported(root, *args)
+        ours = {n for n in names if n == "sdd" or n.startswith("sdd.")}
+        assert ours <= ALLOWED, f"sdd {' '.join(args)} also loads {sorted(ours - ALLOWED)}"
+        assert "sdd.usecases.panel" in ours  # it did answer from the cache path
+        assert not names & HEAVY, f"sdd {' '.join(args)} loads {sorted(names & HEAVY)}"
