@@ -250,7 +250,7 @@ import os, random, sys, traceback
 from sdd.core import history
 from sdd.core.paths import ProjectPaths
 from sdd.cli.main import main
-import sdd.api, sdd.cli.commands, sdd.cli.handler, sdd.usecases.findings, sdd.project.project, sdd.workflow.tracker  # noqa
+import sdd.api, sdd.cli.commands.evidence, sdd.cli.output, sdd.cli.handler, sdd.usecases.findings, sdd.project.project, sdd.workflow.tracker  # noqa
 
 def say(text):
     os.write(1, (text + "\n").encode())

@@ -33,6 +33,7 @@ from run_helpers import agents_fixture  # noqa: F401 - the `agents` fixture
 from sdd.agents import presets as agent_presets
 from sdd.core import history
 from sdd.core.errors import ConfigError, SddError, StateError
+from sdd.core.jsonable import to_json
 from sdd.documents import check, templates
 from sdd.project import config
 
@@ -640,7 +641,7 @@ def test_sdd_check_on_any_documents_reports_without_crashing(
         report = check.check(ProjectPaths(str(project)))
     except SddError:
         return
-    json.dumps(report.to_json())
+    json.dumps(to_json(report))
 
 
 # ----------------------------------------------------------------------------- agent output

@@ -17,6 +17,7 @@ ALLOWED = {
     "sdd.api",
     "sdd.cli",
     "sdd.cli.commands",
+    "sdd.cli.commands.panel",
     "sdd.cli.handler",
     "sdd.cli.main",
     "sdd.cli.output",

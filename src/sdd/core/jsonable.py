@@ -1,7 +1,7 @@
 """One convention for turning sdd's results into JSON data, for every face.
 
 A result is a dataclass. Its JSON form is a dict of its fields, in order, each converted
-the same way, less the fields marked ``field(metadata=PRIVATE)`` (a confirmation code
+the same way, less the fields marked ``field(metadata=OMIT)`` (a confirmation code
 never leaves the terminal), plus the properties its class names in ``JSON_EXTRA``
 (derived values such as ``ok``). Lists and tuples become lists, dicts stay dicts, and
 str, int, float, bool and None are themselves. Anything else is a programming error.
@@ -13,7 +13,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 # Field metadata that keeps a field out of the JSON form.
-PRIVATE = {"json": False}
+OMIT = {"json": False}
 
 
 def to_json(value: Any) -> Any:

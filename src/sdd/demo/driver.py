@@ -31,9 +31,6 @@ class DemoResult:
     steps: list[str] = field(default_factory=list)
     finished: bool = False
 
-    def to_json(self) -> dict[str, object]:
-        return {"root": self.root, "steps": self.steps, "finished": self.finished}
-
 
 def _commit_all(root: str, message: str) -> None:
     env = dict(os.environ)

@@ -11,6 +11,7 @@ import contextlib
 import marshal
 import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from sdd import __version__
 from sdd.core import files
@@ -202,22 +203,26 @@ def parse_snapshot(paths: ProjectPaths, kind: str, relative: str, digest: str) -
 class Report:
     checked: list[str]
     messages: list[Message]
+    strict: bool = False  # warnings fail the check too
+
+    JSON_EXTRA: ClassVar[tuple[str, ...]] = ("errors", "warnings", "ok", "messages_text")
 
     @property
-    def errors(self) -> list[Message]:
-        return [m for m in self.messages if m.severity == "error"]
+    def errors(self) -> int:
+        return sum(1 for m in self.messages if m.severity == "error")
 
     @property
-    def warnings(self) -> list[Message]:
-        return [m for m in self.messages if m.severity == "warning"]
+    def warnings(self) -> int:
+        return sum(1 for m in self.messages if m.severity == "warning")
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "checked": self.checked,
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
-            "messages": [m.to_json() for m in self.messages],
-        }
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not (self.strict and self.warnings)
+
+    @property
+    def messages_text(self) -> list[str]:
+        """Each message as `sdd check` prints it (`path:line: text`)."""
+        return [str(m) for m in self.messages]
 
 
 def resolve(names: list[str] | None, root: str = "docs") -> list[tuple[str, str]]:

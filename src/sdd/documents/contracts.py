@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from sdd.core.jsonable import OMIT
 from sdd.documents.markdown import Block, Section
 from sdd.documents.snapshots import PLACEHOLDER
 
@@ -39,20 +41,18 @@ class Message:
     path: str
     line: int
     severity: str  # "error" or "warning"
-    text: str
+    text: str = field(metadata=OMIT)  # its JSON name is `message`
+
+    JSON_EXTRA: ClassVar[tuple[str, ...]] = ("message",)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.text}" + (
             " (warning)" if self.severity == "warning" else ""
         )
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "severity": self.severity,
-            "message": self.text,
-        }
+    @property
+    def message(self) -> str:
+        return self.text
 
 
 @dataclass
@@ -70,6 +70,12 @@ class Question:
     text: str
     answer: str | None
     line: int
+
+    JSON_EXTRA: ClassVar[tuple[str, ...]] = ("open",)
+
+    @property
+    def open(self) -> bool:
+        return self.answer is None
 
 
 @dataclass

@@ -62,9 +62,6 @@ class Upgrade:
     conflicts: dict[str, str] = field(default_factory=dict)  # stage -> file holding the conflict
     unchanged: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
-        return dict(self.__dict__)
-
 
 def upgrade(paths: ProjectPaths) -> Upgrade:
     result = Upgrade()

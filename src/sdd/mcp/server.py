@@ -21,6 +21,7 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from sdd import api
 from sdd.core.errors import SddError, UsageError
+from sdd.core.jsonable import to_json
 
 INSTRUCTIONS = """\
 This project follows Session-Driven Development, enforced by the sdd tool. Work in sessions:
@@ -123,8 +124,8 @@ def build(root: str) -> Any:
     async def start_session(stage: str | None = None, task: str | None = None) -> CallToolResult:
         def run() -> str:
             result = api.start(project(), stage, task=task)
-            data = result.to_json()
-            data["brief"] = result.brief
+            data = to_json(result)
+            data["brief"] = result.brief  # the agent's own brief: what `sdd prompt` prints
             return _json(data)
 
         return guard(run)
@@ -138,7 +139,7 @@ def build(root: str) -> Any:
         "Only a person answers them."
     )
     async def questions() -> CallToolResult:
-        return guard(lambda: _json(api.spec_questions(project()).to_json()))
+        return guard(lambda: _json(to_json(api.spec_questions(project()))))
 
     @server.tool(description="The cycle's findings from review, QA and user verification.")
     async def findings() -> CallToolResult:
@@ -191,7 +192,7 @@ def build(root: str) -> Any:
         "and hold and its handoff answers the checklist; otherwise it lists what is missing."
     )
     async def complete_session(note: str | None = None) -> CallToolResult:
-        return guard(lambda: _json(api.done(project(), note=note).to_json()))
+        return guard(lambda: _json(to_json(api.done(project(), note=note))))
 
     @server.tool(
         description="Check documents against their contracts and each other (`sdd check`). "
@@ -201,11 +202,8 @@ def build(root: str) -> Any:
         documents: list[str] | None = None, strict: bool = False
     ) -> CallToolResult:
         def run() -> str:
-            report = api.check(project().paths.root, documents or None)
-            data = report.to_json()
-            data["ok"] = not (report.errors or (strict and report.warnings))
-            data["messages_text"] = [str(m) for m in report.messages]
-            return _json(data)
+            report = api.check(project().paths.root, documents or None, strict=strict)
+            return _json(to_json(report))
 
         return guard(run)
 

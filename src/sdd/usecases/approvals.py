@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sdd.agents import person
 from sdd.core import files
 from sdd.core.errors import Refused, SddError, UsageError
+from sdd.core.jsonable import OMIT
 from sdd.core.state import Cycle
 from sdd.documents import snapshots
 from sdd.project.project import Project, refuse_if_tampered
@@ -21,21 +22,12 @@ class Review:
 
     gate: str
     cycle: int
-    cycle_title: str
+    cycle_title: str = field(metadata=OMIT)
     state: str
     documents: dict[str, str | None]
     diffs: dict[str, str] = field(default_factory=dict)  # for a stale approval: path -> diff
-    code: str = ""
-    stages: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "gate": self.gate,
-            "cycle": self.cycle,
-            "state": self.state,
-            "documents": self.documents,
-            "diffs": self.diffs,
-        }
+    code: str = field(default="", metadata=OMIT)  # typed back at the terminal, never sent
+    stages: tuple[str, ...] = field(default=(), metadata=OMIT)
 
 
 @dataclass
@@ -47,17 +39,6 @@ class DecisionResult:
     documents: dict[str, str | None]
     reopened: str | None
     next: dict[str, object]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "gate": self.gate,
-            "cycle": self.cycle,
-            "decision": self.decision,
-            "by": self.by,
-            "documents": self.documents,
-            "reopened": self.reopened,
-            "next": self.next,
-        }
 
 
 # Shows the review and returns what the person typed back (or None when they gave up).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from sdd.core import files
 from sdd.core.errors import SddError
@@ -27,9 +28,6 @@ class Finding:
     what: str
     fix: str
 
-    def to_json(self) -> dict[str, str]:
-        return dict(self.__dict__)
-
 
 @dataclass
 class Report:
@@ -37,20 +35,14 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
 
+    JSON_EXTRA: ClassVar[tuple[str, ...]] = ("ok",)
+
     @property
     def ok(self) -> bool:
         return not any(f.severity == "error" for f in self.findings)
 
     def add(self, area: str, severity: str, what: str, fix: str) -> None:
         self.findings.append(Finding(area, severity, what, fix))
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "root": self.root,
-            "ok": self.ok,
-            "checked": self.checked,
-            "findings": [f.to_json() for f in self.findings],
-        }
 
 
 def diagnose(project: Project) -> Report:
@@ -198,7 +190,7 @@ def _documents(project: Project, state: ProjectState, report: Report) -> None:
     if not names:
         return
     result = check.check(project.paths, names, cycle.docs)
-    for message in result.errors:
+    for message in (m for m in result.messages if m.severity == "error"):
         report.add(
             "documents",
             "error",

@@ -10,13 +10,18 @@ if TYPE_CHECKING:
     from sdd.project.project import Project
 
 
-def check(root: str, documents: list[str] | None = None, *, cycle: str | None = None) -> Report:
-    """Every named (or core) document against its contract, and traceability between them."""
+def check(
+    root: str, documents: list[str] | None = None, *, cycle: str | None = None, strict: bool = False
+) -> Report:
+    """Every named (or core) document against its contract, and traceability between them;
+    ``strict``: warnings fail it too."""
     from sdd.core.paths import ProjectPaths
     from sdd.documents import check as rules
 
     paths = ProjectPaths(root)
-    return rules.check(paths, documents, _docs_folder(paths, cycle))
+    report = rules.check(paths, documents, _docs_folder(paths, cycle))
+    report.strict = strict
+    return report
 
 
 def _docs_folder(paths: ProjectPaths, cycle: str | None) -> str:

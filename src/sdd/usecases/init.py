@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from sdd.core import files, history
 from sdd.core.errors import StateError, UsageError
@@ -42,18 +43,12 @@ class InitResult:
     existing_code: list[str] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)  # stages installed as their commands
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "root": self.root,
-            "created": self.created,
-            "skipped": self.skipped,
-            "git_initialised": self.git_initialised,
-            "cycle": self.cycle,
-            "demo": self.demo,
-            "existing_code": self.existing_code,
-            "discovery": bool(self.existing_code),
-            "agents": self.agents,
-        }
+    JSON_EXTRA: ClassVar[tuple[str, ...]] = ("discovery",)
+
+    @property
+    def discovery(self) -> bool:
+        """The first cycle starts with a discovery session of the existing code."""
+        return bool(self.existing_code)
 
 
 def _place(paths: ProjectPaths, relative: str, text: str, result: InitResult) -> None:

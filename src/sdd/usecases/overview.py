@@ -14,6 +14,7 @@ from typing import Any
 from sdd import __version__
 from sdd.core import clock, history
 from sdd.core.errors import SddError
+from sdd.core.jsonable import to_json
 from sdd.core.state import Cycle, ProjectState
 from sdd.project import cache
 from sdd.project.project import DocHasher, Project
@@ -98,7 +99,7 @@ def _questions(project: Project, cycle: Cycle) -> dict[str, Any] | None:
         spec.confidence if spec else None,
         project.config.confidence_threshold,
     )
-    return listing.to_json()
+    return to_json(listing)  # type: ignore[no-any-return]
 
 
 def _cycle(

@@ -20,24 +20,6 @@ class Listing:
     confidence: float | None
     threshold: int
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "path": self.path,
-            "confidence": self.confidence,
-            "threshold": self.threshold,
-            "questions": [
-                {
-                    "id": q.id,
-                    "blocking": q.blocking,
-                    "text": q.text,
-                    "answer": q.answer,
-                    "open": q.answer is None,
-                    "line": q.line,
-                }
-                for q in self.questions
-            ],
-        }
-
 
 def listing(project: Project, cycle: str | None = None) -> Listing:
     chosen = project.cycle(project.load(), cycle)

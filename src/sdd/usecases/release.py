@@ -21,9 +21,6 @@ class Released:
     verify_run: str | None
     approval: str | None
 
-    def to_json(self) -> dict[str, object]:
-        return dict(self.__dict__)
-
 
 def release(project: Project, *, tag: str | None = None, cycle: str | None = None) -> Released:
     root = project.paths.root

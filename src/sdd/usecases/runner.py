@@ -32,9 +32,6 @@ class RunResult:
     next: dict[str, object] = field(default_factory=dict)
     timed_out: bool = False
 
-    def to_json(self) -> dict[str, object]:
-        return dict(self.__dict__)
-
 
 def _demo_preset() -> presets.Preset:
     # The bundled scripted agent: a real, separate process, for `sdd demo`.

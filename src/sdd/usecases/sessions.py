@@ -9,6 +9,7 @@ from typing import Any
 
 from sdd.core import clock, files
 from sdd.core.errors import CheckFailed, NothingToVerify, Refused, SddError, UsageError
+from sdd.core.jsonable import OMIT
 from sdd.core.state import Cycle, Session
 from sdd.documents import pages, templates
 from sdd.project.project import Project, Transaction, refuse_if_tampered
@@ -26,26 +27,11 @@ class SessionResult:
     page: str
     writes: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
-    brief: str = ""
+    brief: str = field(default="", metadata=OMIT)  # long: the page and `sdd prompt` hold it
     task: str | None = None
     finding: str | None = None
     missing: list[str] = field(default_factory=list)
     next: dict[str, object] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "session": self.session,
-            "stage": self.stage,
-            "cycle": self.cycle,
-            "outcome": self.outcome,
-            "task": self.task,
-            "finding": self.finding,
-            "page": self.page,
-            "writes": self.writes,
-            "outputs": self.outputs,
-            "missing": self.missing,
-            "next": self.next,
-        }
 
 
 def _cycle_for(tx: Transaction, selector: str | None) -> Cycle:

@@ -12,10 +12,11 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
 from sdd.core import clock
 from sdd.core.errors import ConfigError, NothingToVerify, ProcessError
+from sdd.core.jsonable import to_json
 from sdd.project.project import Project
 from sdd.system import gitrepo, process
 
@@ -45,6 +46,8 @@ class CheckRun:
     log: str
     log_sha256: str
 
+    JSON_EXTRA: ClassVar[tuple[str, ...]] = ("passed",)
+
     @property
     def passed(self) -> bool:
         return self.exit_code == 0 and not self.timed_out
@@ -58,19 +61,11 @@ class Result:
     detected: bool
     checks: list[CheckRun] = field(default_factory=list)
 
+    JSON_EXTRA: ClassVar[tuple[str, ...]] = ("ok",)
+
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.passed for c in self.checks)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "head": self.head,
-            "clean": self.clean,
-            "dirty": self.dirty,
-            "detected": self.detected,
-            "checks": [dict(c.__dict__, passed=c.passed) for c in self.checks],
-        }
 
 
 def configured(project: Project) -> list[CheckSpec] | None:
@@ -251,7 +246,7 @@ def run(project: Project, *, progress: Progress | None = None) -> Result:
             "verify.run",
             cycle=cycle.number if cycle else None,
             session=open_session.id if open_session else None,
-            **result.to_json(),
+            **to_json(result),
         )
     return result
 

@@ -37,22 +37,6 @@ class Walk:
     def next_item(self) -> Item | None:
         return next((i for i in self.items if i.id not in self.verdicts), None)
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "session": self.session,
-            "items": [
-                {
-                    "id": i.id,
-                    "text": i.text,
-                    "verdict": self.verdicts.get(i.id, ("", ""))[0] or None,
-                }
-                for i in self.items
-            ],
-            "finished": self.finished,
-            "failures": self.failures,
-            "document": self.document,
-        }
-
 
 # Asks the person about one item: returns (verdict, note) or raises KeyboardInterrupt.
 Ask = Callable[[Item, int, int], "tuple[str, str]"]

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from sdd import api
+from sdd.cli.output import Console, Reply
 from sdd.core.errors import UsageError
 from sdd.web import dashboard as page
 
@@ -21,9 +22,7 @@ def _open(url: str) -> None:
         sys.stderr.write(f"sdd: could not open a browser; open {url} yourself\n")
 
 
-def dashboard(args: Any) -> int:
-    from sdd.cli.output import _dumps, _out, emit_json
-
+def dashboard(args: Any, console: Console) -> Reply:
     if args.port is not None and not args.serve:
         raise UsageError("--port goes with --serve")
     if args.serve and args.out:
@@ -33,32 +32,11 @@ def dashboard(args: Any) -> int:
     project = api.open_project()
     root = project.paths.root
     if args.serve:
-        from sdd.web import server
-
-        def ready(url: str) -> None:
-            if args.json:
-                emit_json("dashboard", _dumps({"url": url, "root": root, "serving": True}))
-            else:
-                _out(
-                    f"Serving the dashboard of {root} at {url}\n"
-                    "  read-only, on 127.0.0.1 only; it refreshes itself when the state changes.\n"
-                    "  Ctrl-C stops it."
-                )
-            sys.stdout.flush()
-            if args.open:
-                _open(url)
-
-        try:
-            server.serve(project, args.port, on_ready=ready)
-        except KeyboardInterrupt:
-            if not args.json:
-                sys.stderr.write("\nsdd: dashboard stopped\n")
-        return 0
-
+        return _serve(project, args, console)
     out = args.out or os.path.join(root, DEFAULT_OUT)
     if out == "-":
-        sys.stdout.write(page.page(project, prefix=""))
-        return 0
+        sys.stdout.write(page.page(project, prefix=""))  # the page is the output, in any mode
+        return Reply(shown=True)
     target = os.path.abspath(out)
     if os.path.isdir(target):
         raise UsageError(
@@ -71,17 +49,36 @@ def dashboard(args: Any) -> int:
 
     files.write_atomic(target, html, display=out)
     shown = os.path.relpath(target) if target.startswith(os.getcwd() + os.sep) else target
-    if args.json:
-        emit_json(
-            "dashboard", _dumps({"out": target, "bytes": len(html.encode()), "serving": False})
-        )
-    else:
-        _out(
-            f"Wrote {shown}: open it in a browser (sdd dashboard --open),\n"
-            "  or serve it live, refreshing as the work moves: sdd dashboard --serve"
-        )
     if args.open:
         from pathlib import Path
 
         _open(Path(target).as_uri())
-    return 0
+    return Reply(
+        {"out": target, "bytes": len(html.encode()), "serving": False},
+        f"Wrote {shown}: open it in a browser (sdd dashboard --open),\n"
+        "  or serve it live, refreshing as the work moves: sdd dashboard --serve",
+    )
+
+
+def _serve(project: Any, args: Any, console: Console) -> Reply:
+    from sdd.web import server
+
+    root = project.paths.root
+
+    def ready(url: str) -> None:
+        console.emit(
+            Reply(
+                {"url": url, "root": root, "serving": True},
+                f"Serving the dashboard of {root} at {url}\n"
+                "  read-only, on 127.0.0.1 only; it refreshes itself when the state changes.\n"
+                "  Ctrl-C stops it.",
+            )
+        )
+        if args.open:
+            _open(url)
+
+    try:
+        server.serve(project, args.port, on_ready=ready)
+    except KeyboardInterrupt:
+        console.note("\nsdd: dashboard stopped")
+    return Reply(shown=True)

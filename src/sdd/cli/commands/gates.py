@@ -1,0 +1,77 @@
+"""A person's acts at the terminal: `approve` and `reject` a gate, `questions answer`. Each
+is confirmed by typing back a code (``sdd.cli.dialogues``); the use case decides who may."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from sdd import api
+from sdd.cli import dialogues
+from sdd.cli.output import Console, Reply
+from sdd.cli.render import Style, next_text
+
+
+def _decide(args: Any, *, approve: bool) -> Reply:
+    verb = "approve" if approve else "reject"
+    result = api.decide_gate(
+        api.open_project(),
+        args.gate,
+        approve=approve,
+        confirm=dialogues.gate_screen(verb),
+        stdin_is_tty=sys.stdin.isatty(),
+        reason=getattr(args, "reason", None),
+        to=getattr(args, "to", None),
+        cycle=args.cycle,
+        demo=args.demo_approver,
+    )
+    head = f"{result.gate} {result.decision} by {result.by.get('name', '')}"
+    if result.reopened:
+        head += f"; {result.reopened} is open again with the reason in its next brief"
+    return Reply(result, lambda style: head + "\n\n" + next_text(result.next, style))
+
+
+def approve(args: Any, console: Console) -> Reply:
+    return _decide(args, approve=True)
+
+
+def reject(args: Any, console: Console) -> Reply:
+    return _decide(args, approve=False)
+
+
+def questions(args: Any, console: Console) -> Reply:
+    project = api.open_project()
+    if args.action == "answer":
+        from sdd.core.errors import UsageError
+
+        if not args.id or not args.text:
+            raise UsageError('usage: sdd questions answer ID "TEXT"')
+        answered = api.answer_question(
+            project,
+            args.id,
+            args.text,
+            stdin_is_tty=sys.stdin.isatty(),
+            confirm=dialogues.question_code(args.text),
+        )
+        return Reply(
+            {"id": answered.id, "answer": answered.answer},
+            f"{answered.id} answered in docs/product-spec.md.\n"
+            "  → a fresh spec session works the answer in and updates the confidence: sdd start spec",
+        )
+    found = api.spec_questions(project, args.cycle)
+
+    def text(style: Style) -> str:
+        shown = "not stated" if found.confidence is None else f"{found.confidence:g} %"
+        lines = [f"Confidence: {shown} (threshold {found.threshold} %)"]
+        open_ones = [q for q in found.questions if q.answer is None]
+        for q in found.questions:
+            kind = style("blocking", "red") if q.blocking else "non-blocking"
+            state = style("open", "yellow") if q.answer is None else f"answered: {q.answer}"
+            lines.append(f"  {q.id} ({kind}) {q.text}\n      {state}")
+        if not found.questions:
+            lines.append("  No questions recorded.")
+        if open_ones:
+            lines.append(f'\nA person answers: sdd questions answer {open_ones[0].id} "…"')
+        return "\n".join(lines)
+
+    return Reply(found, text)

@@ -1,0 +1,163 @@
+"""A session's life: `prompt`, `start`, `done`, `abandon`, and `run` (a fresh agent process,
+or the person's walkthrough of user verification)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from sdd import api
+from sdd.cli import dialogues
+from sdd.cli.output import Console, Reply
+from sdd.cli.render import Style, next_text
+from sdd.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, SddError
+
+
+def prompt(args: Any, console: Console) -> Reply:
+    brief = api.prompt(api.open_project(), args.stage, cycle=args.cycle, task=args.task)
+    data = {
+        "stage": brief.stage,
+        "brief": brief.text,
+        "instructions_bytes": brief.instructions_bytes,
+    }
+    return Reply(data, brief.text)
+
+
+def start(args: Any, console: Console) -> Reply:
+    result = api.start(api.open_project(), args.stage, cycle=args.cycle, task=args.task)
+    lines = [f"Session {result.session} ({result.stage}) started; its page is {result.page}"]
+    if result.writes:
+        lines.append(f"  outputs to write: {', '.join(result.writes)}")
+    lines += [
+        "",
+        "Give the brief to a fresh agent conversation:",
+        f"  sdd prompt {result.stage}        (also in {result.page})",
+        "When the work and the handoff are written:",
+        "  sdd done",
+    ]
+    return Reply(result, "\n".join(lines))
+
+
+def _ended(result: Any, headline: str) -> Reply:
+    return Reply(result, lambda style: headline + "\n\n" + next_text(result.next, style))
+
+
+def done(args: Any, console: Console) -> Reply:
+    result = api.done(
+        api.open_project(),
+        note=args.note,
+        cycle=args.cycle,
+        progress=dialogues.verify_progress(console.chatty),
+    )
+    outputs = ", ".join(result.outputs) or "committed work"
+    return _ended(result, f"Session {result.session} ({result.stage}) complete: {outputs}")
+
+
+def abandon(args: Any, console: Console) -> Reply:
+    project = api.open_project()
+    if args.whole_cycle:
+        if not args.reason:
+            from sdd.core.errors import UsageError
+
+            raise UsageError("abandoning a cycle needs --reason TEXT")
+        number = api.abandon_cycle(project, reason=args.reason, cycle=args.cycle)
+        return Reply(
+            {"cycle": number, "outcome": "abandoned"},
+            f'Cycle {number} abandoned.\n  → open the next one: sdd new "TITLE"',
+        )
+    result = api.abandon_session(project, reason=args.reason, cycle=args.cycle)
+    return _ended(
+        result, f"Session {result.session} ({result.stage}) abandoned; the stage is open again"
+    )
+
+
+def run(args: Any, console: Console) -> Reply:
+    project = api.open_project()
+    if args.agent in (None, "person") and api.person_stage_to_run(project, args.stage):
+        return _walkthrough(project, console)
+    mode = "headless" if args.headless else "interactive"
+
+    def on_launch(command: list[str], note: str | None) -> None:
+        console.note(f"sdd: a fresh session ({mode}): {' '.join(command)}")
+        if note:
+            console.note(f"sdd: {note}")
+
+    result = api.run(
+        project,
+        args.stage,
+        agent=args.agent,
+        headless=args.headless,
+        task=args.task,
+        timeout=args.timeout,
+        cycle=args.cycle,
+        on_launch=on_launch,
+    )
+
+    def text(style: Style) -> str:
+        lines = [f"{result.session} ({result.stage}, {result.agent}): {result.message}"]
+        lines += [f"  - {item}" for item in result.missing]
+        if result.log:
+            lines.append(f"  agent output: {result.log}")
+        lines += ["", next_text(result.next, style)]
+        return "\n".join(lines)
+
+    if result.outcome == "complete":
+        code = 0
+    elif result.outcome == "interrupted" and not result.timed_out:
+        code = EXIT_INTERRUPTED
+    else:
+        code = EXIT_FAILED
+    return Reply(result, text, code=code)
+
+
+def _walkthrough(project: Any, console: Console) -> Reply:
+    """The person's walkthrough: every item passed, failed or skipped, then the gate."""
+    walk = api.begin_walkthrough(project, stdin_is_tty=sys.stdin.isatty())
+    style = console.style
+    err = sys.stderr
+    decided = len(walk.verdicts)
+    err.write(style(f"User verification ({walk.session}): {len(walk.items)} items", "bold") + "\n")
+    if decided:
+        err.write(f"Resuming: {decided} already decided.\n")
+    err.write(f"\nHow to run it\n{walk.how_to_run}\n\n")
+    try:
+        walk = api.walk_through(project, walk, dialogues.verdict)
+    except KeyboardInterrupt:
+        err.write(
+            f"\nStopped; {len(walk.verdicts)} of {len(walk.items)} decided. Resume with: sdd run user-verification\n"
+        )
+        return Reply(walk, None, code=EXIT_INTERRUPTED)
+    done = f"User verification complete: {walk.document}"
+    if walk.failures:
+        following = api.status(project.paths.root).data["next"]
+        return Reply(
+            walk,
+            lambda style: (
+                f"{done}\n{len(walk.failures)} failed: recorded as blocking findings "
+                f"{', '.join(walk.failures)}; the cycle goes back to implement.\n\n"
+                + next_text(following, style)
+            ),
+        )
+    console.say(done)
+    err.write("\nEvery item passed or was skipped with a reason. Decide user-approval now.\n")
+    try:
+        result = api.decide_gate(
+            project,
+            "user-approval",
+            approve=True,
+            confirm=dialogues.gate_screen("approve"),
+            stdin_is_tty=sys.stdin.isatty(),
+        )
+    except KeyboardInterrupt:
+        err.write("\nNot decided; later: sdd approve user-approval\n")
+        return Reply(walk, None)
+    except SddError as exc:  # a refused or cancelled gate leaves the verification done
+        err.write(f"user-approval not given: {exc.message}\n  → later: sdd approve user-approval\n")
+        return Reply(walk, None)
+    return Reply(
+        walk,
+        lambda style: (
+            f"user-approval approved by {result.by.get('name', '')}.\n\n"
+            + next_text(result.next, style)
+        ),
+    )

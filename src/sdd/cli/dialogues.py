@@ -1,0 +1,124 @@
+"""Everything the command line asks a person at the terminal, in one place: the approval
+screen and its confirmation code, the code for the other person's acts, the walkthrough's
+questions, and the progress line while checks run. All of it goes to standard error, so
+standard output keeps the command's result alone."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from sdd import api
+from sdd.cli.render import safe
+
+
+def ask_code(shown: str, code: str, verb: str) -> str | None:
+    """Show what a person's act decides, then read the code typed back at the terminal."""
+    sys.stderr.write(f"{safe(shown)}Type {code} to {verb} (anything else cancels): ")
+    sys.stderr.flush()
+    try:
+        return input()
+    except EOFError:
+        return None
+
+
+def gate_screen(verb: str) -> api.Confirm:
+    """The approval screen: what the gate judges (and what changed), then the code."""
+
+    def confirm(review: api.Review) -> str | None:
+        err = sys.stderr
+        err.write(
+            safe(
+                f"\n{verb.capitalize()} {review.gate} for cycle {review.cycle}: {review.cycle_title}\n"
+            )
+        )
+        err.write(safe(f"It judges the work of: {', '.join(review.stages)}\n"))
+        for path, digest in review.documents.items():
+            err.write(safe(f"  {path}  sha256 {digest[:16] if digest else '(missing)'}\n"))
+        for path, diff in review.diffs.items():
+            err.write(safe(f"\nChanged since the last approval: {path}\n{diff}\n"))
+        return ask_code("\n", review.code, verb)
+
+    return confirm
+
+
+def question_code(answer: str) -> Any:
+    def confirm(found: Any, code: str) -> str | None:
+        shown = f"\nAnswering {found.id}: {found.text}\nAnswer: {answer}\n"
+        return ask_code(shown, code, "record it")
+
+    return confirm
+
+
+def waiver_code(reason: str) -> Any:
+    def confirm(finding: Any, code: str) -> str | None:
+        shown = f"\nWaiving {finding.id} ({finding.severity}): {finding.text}\nReason: {reason}\n"
+        return ask_code(shown, code, "waive it")
+
+    return confirm
+
+
+def verdict(item: Any, number: int, total: int) -> tuple[str, str]:
+    """One walkthrough item: pass, fail (with what went wrong) or skip (with why).
+    Quitting raises KeyboardInterrupt, which leaves the session open to resume."""
+    err = sys.stderr
+    while True:
+        err.write(
+            safe(f"[{number}/{total}] {item.text}\n") + "  (p)ass, (f)ail, (s)kip, (q)uit for now: "
+        )
+        err.flush()
+        try:
+            answer = input().strip().lower()
+        except EOFError:
+            raise KeyboardInterrupt from None
+        if answer in ("q", "quit"):
+            raise KeyboardInterrupt
+        chosen = {"p": "pass", "f": "fail", "s": "skip"}.get(answer[:1])
+        if chosen is None:
+            continue
+        note = ""
+        while chosen != "pass" and not note:
+            err.write("  what went wrong? " if chosen == "fail" else "  why skip it? ")
+            err.flush()
+            try:
+                note = input().strip()
+            except EOFError:
+                raise KeyboardInterrupt from None
+        return chosen, note
+
+
+def verify_progress(enabled: bool) -> Any:
+    """A progress line on the terminal while long checks run."""
+    import threading
+    import time
+
+    state: dict[str, Any] = {}
+
+    def tick(name: str, begun: float, stop: threading.Event) -> None:
+        while not stop.wait(1.0):
+            sys.stderr.write("\r" + safe(f"  running {name}… {time.monotonic() - begun:.0f} s "))
+            sys.stderr.flush()
+
+    def progress(event: str, spec: Any, check: Any) -> None:
+        if not enabled:
+            return
+        if event == "start":
+            stop = threading.Event()
+            state["stop"] = stop
+            sys.stderr.write(safe(f"  running {spec.name}: {' '.join(spec.command)}"))
+            sys.stderr.flush()
+            threading.Thread(
+                target=tick, args=(spec.name, time.monotonic(), stop), daemon=True
+            ).start()
+        else:
+            state["stop"].set()
+            outcome = (
+                "ok"
+                if check.passed
+                else ("timed out" if check.timed_out else f"exit {check.exit_code}")
+            )
+            sys.stderr.write(
+                "\r" + safe(f"  {spec.name}: {outcome} ({check.seconds:.1f} s)") + " " * 20 + "\n"
+            )
+
+    return progress

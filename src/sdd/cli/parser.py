@@ -1,0 +1,229 @@
+"""The command line's parser. Only the typed command's arguments are built: with argparse's
+help formatters, building all of them costs ~30 ms."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a timeout is a number of seconds above 0")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+    return value
+
+
+class _Unused:
+    """Stands in for the parser of a command that was not typed: its arguments are not
+    built (with argparse's help formatters, building all of them costs ~30 ms)."""
+
+    def add_argument(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, only that command's arguments are built (all of them
+    when there is no such command, so the usage error lists every command)."""
+    from sdd import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sdd",
+        description="Session-Driven Development: agent sessions, documents and human gates, enforced by code.",
+        epilog="Start with `sdd init`, then `sdd status`. Exit codes: 0 ok, 1 failed check, 2 usage, "
+        "3 refused, 4 crash (a log is written), 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"sdd {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    built: list[str] = []
+
+    def command(
+        name: str, help_text: str, *, json: bool = True, cycle: bool = True
+    ) -> argparse.ArgumentParser | _Unused:
+        if only is not None and name != only:
+            return _Unused()
+        built.append(name)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if json:
+            p.add_argument("--json", action="store_true", help="print a versioned JSON envelope")
+        if cycle:
+            p.add_argument(
+                "--cycle", metavar="C", help="the cycle (number or slug); default: the latest"
+            )
+        return p
+
+    p = command(
+        "init", "make a folder an sdd project (nothing existing is overwritten)", cycle=False
+    )
+    p.add_argument("directory", nargs="?", default=".", help="the project folder (default: here)")
+    p.add_argument("--title", help="the first cycle's title (default: the folder name)")
+    p = command("status", "the control panel: stages, gates, sessions, the next action")
+    p.add_argument(
+        "--all", action="store_true", help="every cycle that is not archived, side by side"
+    )
+    p = command("next", "only the next action, with the exact command to type")
+    p.add_argument("--all", action="store_true", help="the next action of every open cycle")
+    p = command("new", "open the next cycle once the current one is over", cycle=False)
+    p.add_argument("title", help='what this cycle delivers, e.g. "Password reset"')
+    p.add_argument(
+        "--discovery",
+        action="store_true",
+        help="start with a discovery session of the existing code",
+    )
+    p = command("prompt", "print the brief for a fresh session (default: the next one)")
+    p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
+    p.add_argument("--task", help="for implement: the task (default: the next)")
+    p = command("start", "start a session by hand: records it and writes its page")
+    p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
+    p.add_argument("--task", help="the plan task an implement session works on (default: the next)")
+    p = command("done", "complete the open session, if its outputs and handoff hold")
+    p.add_argument("--note", help="handoff notes, used when the page's notes were left empty")
+    p = command("abandon", "drop the open session (or, with --whole-cycle, the cycle)")
+    p.add_argument("--reason", help="why")
+    p.add_argument(
+        "--whole-cycle", action="store_true", help="abandon the whole cycle, not just the session"
+    )
+    for verb, text in (
+        ("approve", "a person passes a gate"),
+        ("reject", "a person rejects a gate"),
+    ):
+        p = command(verb, f"{text} (confirmed by typing back a code at a terminal)")
+        p.add_argument(
+            "gate",
+            help="spec-approval, implementation-approval, user-approval or deployment-approval",
+        )
+        p.add_argument("--demo-approver", action="store_true", help=argparse.SUPPRESS)
+        if verb == "reject":
+            p.add_argument("--reason", required=True, help="why: it goes into the next brief")
+            p.add_argument(
+                "--to", metavar="STAGE", help="the stage to go back to (default: the gate's own)"
+            )
+    p = command("run", "run the next (or the named) session in a fresh agent process")
+    p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
+    p.add_argument("--agent", help="agent preset or one from the config (see `sdd agents list`)")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="run without a terminal; output goes to the session log",
+    )
+    p.add_argument("--task", help="the plan task an implement session works on (e.g. T3)")
+    p.add_argument(
+        "--timeout", type=_seconds, metavar="SECONDS", help="end the agent after this long"
+    )
+    p = command(
+        "agents",
+        "the agent presets (list); install or uninstall the stages as agents' skills and commands",
+        cycle=False,
+    )
+    p.add_argument("action", nargs="?", choices=["list", "install", "uninstall"], default="list")
+    p.add_argument(
+        "names", nargs="*", metavar="AGENT", help="install/uninstall: the agents (default: on PATH)"
+    )
+    p.add_argument("--all", action="store_true", help="install/uninstall: every known agent")
+    p.add_argument(
+        "--mcp", action="store_true", help="install: also register `sdd mcp` in their project files"
+    )
+    p = command(
+        "mcp",
+        "serve the tracker to agents over the Model Context Protocol (stdio)",
+        json=False,
+        cycle=False,
+    )
+    p = command(
+        "demo", "a whole cycle in a fresh demo project, offline, with a scripted agent", cycle=False
+    )
+    p.add_argument(
+        "directory", nargs="?", default="sdd-demo", help="a new folder (default: ./sdd-demo)"
+    )
+    p = command("check", "check documents against their contracts and each other")
+    p.add_argument(
+        "documents",
+        nargs="*",
+        metavar="DOC",
+        help="spec, architecture, plan, test-plan, conventions or a path (default: the four core documents)",
+    )
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p = command("tasks", "the plan's tasks with their status and what each waits on")
+    p = command(
+        "questions",
+        "the spec's open questions; `answer ID TEXT` records a person's answer",
+    )
+    p.add_argument("action", nargs="?", choices=["list", "answer"], default="list")
+    p.add_argument("id", nargs="?", help="the question, e.g. Q2")
+    p.add_argument("text", nargs="?", help="the answer")
+    command(
+        "verify",
+        "run the project's checks (build, types, lint, tests) and record the evidence",
+        cycle=False,
+    )
+    p = command(
+        "findings", "findings of review, QA and user verification; add one; waive one (a person)"
+    )
+    p.add_argument("action", nargs="?", choices=["list", "add", "waive"], default="list")
+    p.add_argument("text", nargs="*", help="add: what is wrong; waive: the finding id")
+    p.add_argument("--severity", choices=["blocking", "major", "minor"])
+    p.add_argument("--stage", help="the stage that found it (default: the open session's)")
+    p.add_argument(
+        "--escaped-from", metavar="STAGE", help="the earlier stage that could have caught it"
+    )
+    p.add_argument("--reason", help="waive: why")
+    p = command("release", "record the release after deployment-approval (and tag it)")
+    p.add_argument("--tag", help="create this annotated git tag at HEAD (also the version)")
+    command("postmortem", "the cycle's figures from the history, written into its post-mortem")
+    p = command(
+        "templates", "the stage templates against the packaged ones: diff, or upgrade", cycle=False
+    )
+    p.add_argument("action", nargs="?", choices=["diff", "upgrade"], default="diff")
+    p = command("change", "a change request: reopen a stage; the approvals after it turn stale")
+    p.add_argument("--stage", required=True, help="the stage to reopen, e.g. architecture")
+    p.add_argument("text", nargs="+", help="what should change")
+    command("archive", "set a finished cycle aside (its history stays)")
+    p = command(
+        "layout",
+        "switch the project to the per-cycle layout (moves the open cycle's documents)",
+        cycle=False,
+    )
+    p.add_argument("layout", choices=["per-cycle"])
+    p = command(
+        "dashboard",
+        "the control panel as one self-contained HTML page: a file, or served live on 127.0.0.1",
+        cycle=False,
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the page here (default: .sdd/cache/dashboard.html; - for stdout)",
+    )
+    p.add_argument(
+        "--serve", action="store_true", help="serve it read-only on 127.0.0.1, refreshing itself"
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help="with --serve: the port (default 8470; 0: any free one)",
+    )
+    p.add_argument("--open", action="store_true", help="open the page in the browser")
+    command(
+        "doctor",
+        "check the project (state, config, templates, documents, agent files) and name fixes",
+        cycle=False,
+    )
+    p = command("log", "the history, newest first")
+    p.add_argument("--limit", type=_count, metavar="N", help="show at most N entries")
+    return parser if built or only is None else build_parser()
