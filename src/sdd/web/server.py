@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from sdd import api
 from sdd.core.errors import Refused, SddError
-from sdd.web import dashboard
+from sdd.web import assets, dashboard
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
@@ -142,36 +142,12 @@ def render_markdown(relative: str, text: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
         f"<title>{escape(relative)} · sdd</title>"
-        f'<link rel="icon" href="{dashboard._ICON}">'
-        f"<style>{_DOC_CSS}</style></head><body>"
+        f'<link rel="icon" href="{assets.ICON}">'
+        f"<style>{assets.text('document.css')}</style></head><body>"
         '<header><nav aria-label="Back"><a href="/">← Dashboard</a></nav>'
         f'<p class="path">{escape(relative)}</p></header>'
         f'<main id="main">{body}</main></body></html>'
     )
-
-
-_DOC_CSS = """
-:root { color-scheme: light; --bg: #f4f5f7; --card: #fff; --ink: #1b1f24; --muted: #545d68;
-  --line: #d9dee4; --soft: #f6f8fa; --accent: #4338ca; }
-@media (prefers-color-scheme: dark) { :root { color-scheme: dark; --bg: #0d1117; --card: #161b22;
-  --ink: #e6edf3; --muted: #9ea8b3; --line: #30363d; --soft: #1c222b; --accent: #a5b4fc; } }
-body { margin: 0; background: var(--bg); color: var(--ink);
-  font: 15px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
-header { display: flex; gap: 16px; align-items: center; padding: 12px 24px; background: var(--card);
-  border-bottom: 1px solid var(--line); }
-.path { margin: 0; color: var(--muted); font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
-main { max-width: 900px; margin: 20px auto 40px; background: var(--card); border: 1px solid var(--line);
-  border-radius: 14px; padding: 8px 32px 24px; }
-a { color: var(--accent); }
-:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .9em; background: var(--soft);
-  padding: 1px 4px; border-radius: 4px; }
-pre { background: var(--soft); border: 1px solid var(--line); border-radius: 8px; padding: 12px; overflow-x: auto; }
-pre code { background: none; padding: 0; }
-table { border-collapse: collapse; } th, td { border: 1px solid var(--line); padding: 4px 10px; text-align: left; }
-details { border: 1px solid var(--line); border-radius: 8px; padding: 6px 12px; margin: 12px 0; }
-summary { cursor: pointer; color: var(--muted); }
-"""
 
 
 # ---------------------------------------------------------------------------- the server
@@ -246,7 +222,7 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("/", "/index.html"):
             status, body = self.site.page()
             policy = POLICY.replace(
-                "connect-src", f"script-src '{dashboard._script_hash()}'; connect-src"
+                "connect-src", f"script-src '{assets.script_hash()}'; connect-src"
             )
             self._send(
                 status,
