@@ -17,7 +17,7 @@ from html import escape
 from typing import Any
 
 from sdd import api
-from sdd.web import assets, cards, diagram, postmortem
+from sdd.web import cards, diagram, inline, postmortem
 from sdd.web.markup import Link, badge, command_box, linker, prose, state_label, timestamp, tone
 
 
@@ -25,8 +25,8 @@ def render(data: dict[str, Any], *, link: Link, live: bool = False, version: str
     """The page. ``live`` adds the refresh that polls ``/state-version`` (served only)."""
     latest = data["latest"]
     title = f"{data['project']} · sdd dashboard"
-    script = assets.script()
-    digest = assets.script_hash()
+    script = inline.script()
+    digest = inline.script_hash()
     policy = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
         f"script-src '{digest}'; connect-src 'self'; base-uri 'none'; form-action 'none'"
@@ -41,8 +41,8 @@ def render(data: dict[str, Any], *, link: Link, live: bool = False, version: str
         '<meta name="color-scheme" content="light dark">',
         '<meta name="referrer" content="no-referrer">',
         f"<title>{escape(title)}</title>",
-        f'<link rel="icon" href="{assets.ICON}">',
-        f"<style>{assets.text('dashboard.css')}</style>",
+        f'<link rel="icon" href="{inline.ICON}">',
+        f"<style>{inline.text('dashboard.css')}</style>",
         "</head>",
         f'<body data-live="{1 if live else 0}" data-version="{escape(version, quote=True)}">',
         '<a class="skip" href="#main">Skip to the dashboard</a>',

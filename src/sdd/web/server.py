@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from sdd import api
 from sdd.core.errors import Refused, SddError
-from sdd.web import assets, dashboard
+from sdd.web import dashboard, inline
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
@@ -142,8 +142,8 @@ def render_markdown(relative: str, text: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
         f"<title>{escape(relative)} · sdd</title>"
-        f'<link rel="icon" href="{assets.ICON}">'
-        f"<style>{assets.text('document.css')}</style></head><body>"
+        f'<link rel="icon" href="{inline.ICON}">'
+        f"<style>{inline.text('document.css')}</style></head><body>"
         '<header><nav aria-label="Back"><a href="/">← Dashboard</a></nav>'
         f'<p class="path">{escape(relative)}</p></header>'
         f'<main id="main">{body}</main></body></html>'
@@ -222,7 +222,7 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("/", "/index.html"):
             status, body = self.site.page()
             policy = POLICY.replace(
-                "connect-src", f"script-src '{assets.script_hash()}'; connect-src"
+                "connect-src", f"script-src '{inline.script_hash()}'; connect-src"
             )
             self._send(
                 status,
