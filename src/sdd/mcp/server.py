@@ -1,7 +1,7 @@
 """`sdd mcp`: the tracker served to agents over the Model Context Protocol (stdio).
 
-Built on the official MCP Python SDK, an optional extra (`mcp`: `pip install '.[mcp]'` in a clone); only
-this module imports it, and only `sdd mcp` imports this module.
+Built on the official MCP Python SDK, the optional extra `mcp` (`pip install '.[mcp]'` in a
+clone); only this module imports it, and only `sdd mcp` imports this module.
 
 Every tool calls the same public API as the command line, so it obeys the same rules
 and fails with the same message (`sdd: refused: …`). No tool does a person's act:
