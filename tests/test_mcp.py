@@ -278,7 +278,9 @@ def test_outside_a_project_it_says_so(work: Path) -> None:
 
 
 def test_without_the_sdk_it_says_how_to_get_it(project: Path) -> None:
-    """The SDK made unimportable in a real child process: a clear message, no traceback."""
+    """The SDK made unimportable in a real child process: a clear message, no traceback, and
+    the command that adds the extra from the source this copy was installed from (here the
+    checkout, which the test command installs)."""
     launch = (
         f"runpy.run_path({SDD[0]!r}, run_name='__main__')"
         if len(SDD) == 1
@@ -286,7 +288,7 @@ def test_without_the_sdk_it_says_how_to_get_it(project: Path) -> None:
     )
     script = (
         "import runpy, sys\n"
-        "sys.modules['mcp'] = None  # as if `pip install 'sdd[mcp]'` had not been run\n"
+        "sys.modules['mcp'] = None  # as if the mcp extra had not been installed\n"
         "sys.argv = ['sdd', 'mcp']\n"
         f"{launch}\n"
     )
@@ -300,7 +302,8 @@ def test_without_the_sdk_it_says_how_to_get_it(project: Path) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert "`sdd mcp` needs the MCP Python SDK" in result.stderr
-    assert "pip install 'sdd[mcp]'" in result.stderr
+    checkout = Path(__file__).resolve().parent.parent
+    assert f"-m pip install -e '{checkout}[mcp]'" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
 

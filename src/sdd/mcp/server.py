@@ -1,7 +1,7 @@
 """`sdd mcp`: the tracker served to agents over the Model Context Protocol (stdio).
 
-Built on the official MCP Python SDK, an optional extra (`pip install 'sdd[mcp]'`); only
-this module imports it, and only `sdd mcp` imports this module.
+Built on the official MCP Python SDK, the optional extra `mcp` (`pip install '.[mcp]'` in a
+clone); only this module imports it, and only `sdd mcp` imports this module.
 
 Every tool calls the same public API as the command line, so it obeys the same rules
 and fails with the same message (`sdd: refused: …`). No tool does a person's act:
@@ -292,9 +292,11 @@ def serve(project: Any) -> None:
     try:
         import mcp.server.mcpserver  # noqa: F401
     except ImportError:
+        from sdd.core.distribution import install_hint
+
         raise SddError(
             "`sdd mcp` needs the MCP Python SDK, which is not installed",
-            hint="pip install 'sdd[mcp]'",
+            hint=install_hint("mcp"),
         ) from None
     server = build(os.path.abspath(project.paths.root))
     server.run("stdio")
