@@ -78,8 +78,7 @@ def test_approve_is_refused_under_amp_run_by_its_interpreter(
     folder.mkdir(parents=True)
     cli = folder / "cli.py"
     cli.write_text(
-        "import subprocess, sys\n"
-        "sys.exit(subprocess.call(['sdd', 'approve', 'spec-approval']))\n",
+        "import subprocess, sys\nsys.exit(subprocess.call(['sdd', 'approve', 'spec-approval']))\n",
         encoding="utf-8",
     )
     code, output = pty_run([sys.executable, str(cli)], cwd=root, respond=None)
