@@ -10,10 +10,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sdd.agents.installer import folders as agent_folders
-    from sdd.agents.installer import install as install_agents
-    from sdd.agents.installer import invocations as agent_invocations
-    from sdd.agents.installer import uninstall as uninstall_agents
+    from sdd.agents.install.apply import install as install_agents
+    from sdd.agents.install.apply import invocations as agent_invocations
+    from sdd.agents.install.apply import uninstall as uninstall_agents
+    from sdd.agents.install.plan import folders as agent_folders
     from sdd.agents.presets import listing as agent_list
     from sdd.core.paths import require_root as find_root
     from sdd.demo.driver import demo
@@ -55,10 +55,10 @@ if TYPE_CHECKING:
 
 # public name -> (module, name there)
 EXPORTS: dict[str, tuple[str, str]] = {
-    "agent_folders": ("sdd.agents.installer", "folders"),
-    "install_agents": ("sdd.agents.installer", "install"),
-    "agent_invocations": ("sdd.agents.installer", "invocations"),
-    "uninstall_agents": ("sdd.agents.installer", "uninstall"),
+    "agent_folders": ("sdd.agents.install.plan", "folders"),
+    "install_agents": ("sdd.agents.install.apply", "install"),
+    "agent_invocations": ("sdd.agents.install.apply", "invocations"),
+    "uninstall_agents": ("sdd.agents.install.apply", "uninstall"),
     "agent_list": ("sdd.agents.presets", "listing"),
     "find_root": ("sdd.core.paths", "require_root"),
     "demo": ("sdd.demo.driver", "demo"),

@@ -1,7 +1,8 @@
 """Who may do a person's act (approve, reject, answer, waive): a person at a terminal.
 
 Refused inside a session that sdd launched (``SDD_SESSION_ID``), when standard input
-is not an interactive terminal, and when any ancestor process is a known agent CLI.
+is not an interactive terminal, and when any ancestor process is a known agent CLI (by
+the process names and package markers of :mod:`sdd.agents.registry`).
 """
 
 from __future__ import annotations
@@ -9,41 +10,9 @@ from __future__ import annotations
 import os
 import secrets
 
+from sdd.agents.registry import PACKAGE_MARKERS, PROCESS_NAMES
 from sdd.core.errors import Refused
 
-# Executable names of coding-agent CLIs, and markers of their packages in a command line.
-AGENT_NAMES = frozenset(
-    {
-        "claude",
-        "codex",
-        "gemini",
-        "copilot",
-        "cursor-agent",
-        "opencode",
-        "qwen",
-        "amp",
-        "aider",
-        "goose",
-        "crush",
-        "kiro",
-        "kiro-cli",
-        "droid",
-        "auggie",
-        "cline",
-        "qodo",
-    }
-)
-AGENT_PACKAGES = (
-    "@anthropic-ai/claude-code",
-    "@openai/codex",
-    "@google/gemini-cli",
-    "@github/copilot",
-    "opencode-ai",
-    "@qwen-code/",
-    "@sourcegraph/amp",
-    "aider-chat",
-    "@openai/codex-cli",
-)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -70,11 +39,11 @@ def _looks_like_agent(pid: int) -> str | None:
         base = os.path.basename(arg)
         names.add(base)
         names.add(base.rsplit(".", 1)[0])
-    hit = names & AGENT_NAMES
+    hit = names & PROCESS_NAMES
     if hit:
         return sorted(hit)[0]
     joined = " ".join(argv[:3])
-    return next((p for p in AGENT_PACKAGES if p in joined), None)
+    return next((p for p in PACKAGE_MARKERS if p in joined), None)
 
 
 def agent_ancestor() -> str | None:

@@ -1,7 +1,8 @@
-"""Agent presets: how each coding-agent CLI is launched with a brief, in both modes.
+"""Agent presets: the agents `sdd run` can launch with a brief, in both modes.
 
-Argument templates use ``{brief}`` (the brief's text) and ``{brief_file}`` (a file that
-holds it). A project adds its own agents in ``.sdd/config.toml``:
+The built-in ones are the registry's launch forms (:mod:`sdd.agents.registry`). Argument
+templates use ``{brief}`` (the brief's text) and ``{brief_file}`` (a file that holds it).
+A project adds its own agents in ``.sdd/config.toml``:
 
     [agents.mytool]
     interactive = ["mytool", "--prompt", "{brief}"]
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sdd.agents.registry import DEMO, LAUNCHES, Launch
 from sdd.core.errors import ConfigError, UsageError
 
 TYPE_CHECKING = False
@@ -32,98 +34,14 @@ POINTER = (
 
 @dataclass(frozen=True)
 class Preset:
+    """An agent `sdd run` can launch: one of the registry's, or the project's own."""
+
     name: str
-    interactive: tuple[str, ...]
-    headless: tuple[str, ...]
-    # Headless argv that reads the brief from standard input, when the agent can.
-    headless_stdin: tuple[str, ...] | None = None
-    result: str | None = None  # how to read its structured output: see ``reported_error``
-    interactive_note: str | None = None  # what the person tells an agent that takes no first prompt
+    launch: Launch
     builtin: bool = True
 
-    @property
-    def executable(self) -> str:
-        return self.interactive[0]
 
-
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        # Flags as each agent documents them (late 2026). Headless presets grant no extra
-        # permissions: a project that wants e.g. `--permission-mode acceptEdits` defines
-        # its own agent in .sdd/config.toml.
-        Preset(
-            "claude",
-            ("claude", "{brief}"),
-            ("claude", "-p", "{brief}", "--output-format", "json"),
-            ("claude", "-p", "--output-format", "json"),
-            result="json-result",
-        ),
-        Preset(
-            "codex",
-            ("codex", "{brief}"),
-            ("codex", "exec", "--json", "{brief}"),
-            ("codex", "exec", "--json", "-"),
-            result="json-events",
-        ),
-        Preset(
-            "gemini",
-            ("gemini", "-i", "{brief}"),
-            ("gemini", "-p", "{brief}", "--output-format", "json"),
-            ("gemini", "--output-format", "json"),
-            result="json-result",
-        ),
-        Preset(
-            "copilot",
-            ("copilot", "-i", "{brief}"),
-            ("copilot", "-p", "{brief}", "--output-format", "json"),
-            result="json-events",
-        ),
-        Preset(
-            "cursor-agent",
-            ("cursor-agent", "{brief}"),
-            ("cursor-agent", "-p", "{brief}", "--output-format", "json"),
-            result="json-result",
-        ),
-        Preset(
-            "opencode",
-            ("opencode", "--prompt", "{brief}"),
-            ("opencode", "run", "--format", "json", "{brief}"),
-            ("opencode", "run", "--format", "json"),
-            result="json-events",
-        ),
-        Preset(
-            "qwen",
-            ("qwen", "-i", "{brief}"),
-            ("qwen", "-p", "{brief}", "--output-format", "json"),
-            ("qwen", "--output-format", "json"),
-            result="json-result",
-        ),
-        Preset(
-            "amp",
-            ("amp",),
-            ("amp", "-x", "{brief}", "--stream-json"),
-            ("amp", "-x", "--stream-json"),
-            result="json-result",
-            interactive_note="Amp takes no first prompt on its command line: tell it "
-            '"Read {brief_file} and follow it".',
-        ),
-        Preset(
-            "aider",
-            ("aider", "--read", "{brief_file}"),
-            (
-                "aider",
-                "--message-file",
-                "{brief_file}",
-                "--yes-always",
-                "--no-pretty",
-                "--no-stream",
-            ),
-            interactive_note="aider has the brief as a read-only file: tell it "
-            '"Follow the brief in {brief_file}".',
-        ),
-    )
-}
+PRESETS: dict[str, Preset] = {name: Preset(name, launch) for name, launch in LAUNCHES.items()}
 
 
 def from_config(raw: Mapping[str, Any], where: str) -> dict[str, Preset]:
@@ -159,10 +77,11 @@ def from_config(raw: Mapping[str, Any], where: str) -> dict[str, Preset]:
                 )
             forms[mode] = tuple(argv)
         if len(forms) == 2:
-            agents[name] = Preset(name, forms["interactive"], forms["headless"], builtin=False)
+            launch = Launch(forms["interactive"], forms["headless"])
+            agents[name] = Preset(name, launch, builtin=False)
     default = section.get("default")
     if default is not None and (
-        not isinstance(default, str) or (default and default not in agents and default != "demo")
+        not isinstance(default, str) or (default and default not in agents and default != DEMO)
     ):
         problems.append(f"{where}: agents.default: {default!r} is not a known agent")
     if problems:
@@ -172,7 +91,7 @@ def from_config(raw: Mapping[str, Any], where: str) -> dict[str, Preset]:
 
 def installed(preset: Preset, env: Mapping[str, str] | None = None) -> bool:
     path = (env or os.environ).get("PATH", os.defpath)
-    return shutil.which(preset.executable, path=path) is not None
+    return shutil.which(preset.launch.executable, path=path) is not None
 
 
 def choose(agents: dict[str, Preset], requested: str | None, default: str | None) -> Preset:
@@ -199,10 +118,11 @@ def command_line(
     preset: Preset, *, headless: bool, brief: str, brief_file: str
 ) -> tuple[list[str], str | None]:
     """The argv, and the text to feed on standard input (or None)."""
+    launch = preset.launch
     long = len(brief.encode()) > ARGUMENT_LIMIT
-    if headless and long and preset.headless_stdin:
-        return list(preset.headless_stdin), brief
-    template = preset.headless if headless else preset.interactive
+    if headless and long and launch.headless_stdin:
+        return list(launch.headless_stdin), brief
+    template = launch.headless if headless else launch.interactive
     text = POINTER.format(brief_file=brief_file) if long else brief
     return [a.replace("{brief_file}", brief_file).replace("{brief}", text) for a in template], None
 
@@ -273,8 +193,8 @@ def listing(project: Project | None) -> list[dict[str, Any]]:
             "installed": installed(p),
             "default": p.name == chosen,
             "builtin": p.builtin,
-            "interactive": list(p.interactive),
-            "headless": list(p.headless),
+            "interactive": list(p.launch.interactive),
+            "headless": list(p.launch.headless),
         }
         for p in known.values()
     ]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdd.agents.registry import DEMO
 from sdd.core.errors import SddError, UsageError
 from sdd.project.project import DocHasher, Project
 from sdd.system import gitrepo
@@ -83,7 +84,7 @@ def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
             result.finished = True
             break
         if action["kind"] == "session":
-            ran = runner.run(project, agent=runner.DEMO_AGENT, headless=True)
+            ran = runner.run(project, agent=DEMO, headless=True)
             if ran.outcome != "complete":
                 raise SddError(
                     f"demo: session {ran.session} ({ran.stage}) ended {ran.outcome}: {ran.message}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sdd.agents.registry import DEMO, PERSON
 from sdd.core import files
 from sdd.core.paths import ProjectPaths
 from sdd.core.state import ProjectState, Session
@@ -155,9 +156,9 @@ def has_figures(
 def verdicts_given(
     paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence
 ) -> list[str]:
-    if session.agent == "demo" and ev.state is not None and ev.state.demo:
+    if session.agent == DEMO and ev.state is not None and ev.state.demo:
         return []  # the demo plays the person, in a demo project only
-    if session.agent != "person":
+    if session.agent != PERSON:
         return [f"{session.stage} is the person's: only `sdd run {session.stage}` records verdicts"]
     from sdd.documents.verification import checklist_for
 

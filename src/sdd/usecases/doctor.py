@@ -213,13 +213,13 @@ def _symlinks_leaving(paths: ProjectPaths) -> list[str]:
 
 
 def _agents(paths: ProjectPaths, report: Report) -> None:
-    if not os.path.exists(os.path.join(paths.state, "agents.json")):
+    from sdd.agents.install import manifest
+
+    if not os.path.exists(os.path.join(paths.root, manifest.MANIFEST)):
         return
     report.checked.append("agents")
-    from sdd.agents import installer
-
     try:
-        drifted = installer.drift(paths)
+        drifted = manifest.drift(paths)
     except SddError as exc:
         report.add("agents", "error", exc.message, exc.hint or "run `sdd agents install` again")
         return

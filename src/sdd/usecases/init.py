@@ -178,17 +178,18 @@ def _install_agents(project: Project, result: InitResult) -> None:
     """AGENTS.md, and the stages as commands or skills of the agents found on PATH:
     only files that do not exist yet (an existing AGENTS.md gets its block only from an
     explicit `sdd agents install`)."""
-    from sdd.agents import installer
+    from sdd.agents.install.apply import install
+    from sdd.agents.install.manifest import MANIFEST
 
-    manifest = project.paths.inside(installer.MANIFEST)
+    manifest = project.paths.inside(MANIFEST)
     before = files.read_text(manifest)
-    outcome = installer.install(project, create_only=True)
+    outcome = install(project, create_only=True)
     result.agents = outcome.agents
     result.created += outcome.created
     result.skipped += outcome.skipped + outcome.unchanged + outcome.kept
     after = files.read_text(manifest)
     if after is not None:
         if before is None:
-            result.created.append(installer.MANIFEST)
+            result.created.append(MANIFEST)
         elif before == after:
-            result.skipped.append(installer.MANIFEST)
+            result.skipped.append(MANIFEST)

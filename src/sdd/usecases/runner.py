@@ -8,13 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sdd.agents import presets
+from sdd.agents.registry import DEMO, Launch
 from sdd.core import files
 from sdd.core.errors import CheckFailed, Refused
 from sdd.project.project import Project
 from sdd.system import process
 from sdd.usecases import sessions
-
-DEMO_AGENT = "demo"
 
 
 @dataclass
@@ -36,17 +35,17 @@ class RunResult:
 def _demo_preset() -> presets.Preset:
     # The bundled scripted agent: a real, separate process, for `sdd demo`.
     argv = (sys.executable, "-m", "sdd.demo.agent", "{brief_file}")
-    return presets.Preset(DEMO_AGENT, argv, argv)
+    return presets.Preset(DEMO, Launch(argv, argv))
 
 
 def choose_agent(project: Project, requested: str | None) -> presets.Preset:
-    if requested == DEMO_AGENT:
+    if requested == DEMO:
         return _demo_preset()
     where = project.paths.rel(project.paths.config)
     known = presets.from_config(project.config.raw, where)
     section = project.config.raw.get("agents", {})
     default = section.get("default") if isinstance(section, dict) else None
-    if default == DEMO_AGENT and not requested:
+    if default == DEMO and not requested:
         return _demo_preset()
     return presets.choose(
         known, requested, default if isinstance(default, str) and default else None
@@ -66,11 +65,11 @@ def run(
 ) -> RunResult:
     sessions.check_admission(project, stage, cycle=cycle)
     preset = choose_agent(project, agent)
-    if preset.name == DEMO_AGENT and not project.load().demo:
+    if preset.name == DEMO and not project.load().demo:
         raise Refused("the demo agent runs only in a project made by `sdd demo`")
     env_path = os.environ
-    if preset.builtin and preset.name != DEMO_AGENT and not presets.installed(preset, env_path):
-        process.resolve_executable(preset.executable, env_path)  # raises the clear error
+    if preset.builtin and preset.name != DEMO and not presets.installed(preset, env_path):
+        process.resolve_executable(preset.launch.executable, env_path)  # raises the clear error
     started = sessions.start(project, stage, cycle=cycle, agent=preset.name, task=task)
     folder = os.path.join(project.paths.logs, "sessions")
     brief_file = os.path.join(folder, f"{started.session}.brief.md")
@@ -84,7 +83,7 @@ def run(
         project, started.session, shown, project.paths.rel(log_path) if log_path else None
     )
     if on_launch is not None:
-        note = preset.interactive_note if not headless else None
+        note = preset.launch.interactive_note if not headless else None
         on_launch(shown, note.format(brief_file=brief_file) if note else None)
     env = process.child_env(
         {
@@ -135,8 +134,8 @@ def run(
         )
         return result
     reported = None
-    if log_path and preset.result:
-        reported = presets.reported_error(preset.result, files.read_text(log_path) or "")
+    if log_path and preset.launch.result:
+        reported = presets.reported_error(preset.launch.result, files.read_text(log_path) or "")
     if ended.returncode != 0 or reported:
         why = reported or f"the agent exited with code {ended.returncode}"
         end = sessions.abandon(

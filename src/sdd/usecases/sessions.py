@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdd.agents.registry import DEMO, PERSON
 from sdd.core import clock, files
 from sdd.core.errors import CheckFailed, NothingToVerify, Refused, SddError, UsageError
 from sdd.core.jsonable import OMIT
@@ -89,7 +90,7 @@ def start(
         admit(position, name)
         refuse_if_tampered(tx.state, f"starting {name}")
         stage_def = project.config.workflow.stage(name)
-        if stage_def.actor == "person" and agent not in ("person", "demo"):
+        if stage_def.actor == "person" and agent not in (PERSON, DEMO):
             raise Refused(
                 f"{name} is the person's stage: an agent may not run or record it",
                 hint=f"a person runs `sdd run {name}` in their own terminal",

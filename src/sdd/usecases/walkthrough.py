@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sdd.agents import person
+from sdd.agents.registry import PERSON
 from sdd.core import files
 from sdd.core.errors import Refused, UsageError
 from sdd.documents import pages
@@ -80,7 +81,7 @@ def begin(project: Project, *, stdin_is_tty: bool) -> Walk:
     session = cycle.open_session()
     if session is None:
         sessions.check_admission(project, STAGE)
-        started = sessions.start(project, STAGE, agent="person")
+        started = sessions.start(project, STAGE, agent=PERSON)
         session_id = started.session
         state = project.load()
     elif session.stage != STAGE:
