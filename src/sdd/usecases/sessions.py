@@ -453,8 +453,13 @@ def _finish(project: Project, session_id: str) -> SessionResult:
     )
 
 
-def person_stage_to_run(project: Project, stage: str | None) -> str | None:
-    """The stage `sdd run` would run, when it is a person's stage (user verification)."""
+def person_stage_to_run(
+    project: Project, stage: str | None, *, agent: str | None = None
+) -> str | None:
+    """The stage `sdd run [--agent A]` would run, when it is a person's stage (user
+    verification) that the person does themselves (no agent, or the person named)."""
+    if agent not in (None, PERSON):
+        return None
     state = project.load()
     cycle = state.latest_cycle()
     workflow = project.config.workflow

@@ -159,8 +159,9 @@ def uninstall(project: Any, requested: Iterable[str] = (), *, every: bool = Fals
     return _update(project, remaining, mcp=mcp, outcome=outcome, nothing_left=not remaining)
 
 
-def invocations(outcome: Outcome) -> list[tuple[str, str, str | None]]:
-    """For each agent installed for: its title, how a person calls a stage, and the folder."""
+def invocations(outcome: Outcome) -> list[tuple[str, str, str | None, bool]]:
+    """For each agent installed for: its title, how a person calls a stage, the folder, and
+    whether that folder is the one several agents share."""
     shown = []
     for name in outcome.agents:
         folder = outcome.locations.get(name)
@@ -168,5 +169,6 @@ def invocations(outcome: Outcome) -> list[tuple[str, str, str | None]]:
         key = next((k for k, loc in LOCATIONS.items() if loc.folder == folder), "")
         skill = LOCATIONS[key].form.endswith("skill") if key else False
         call = INSTALLS[name].invoke.format(name=stage) if skill else f"/{stage}"
-        shown.append((AGENTS[name].title, call, folder))
+        shared = LOCATIONS[key].shared if key else False
+        shown.append((AGENTS[name].title, call, folder, shared))
     return shown

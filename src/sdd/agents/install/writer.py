@@ -27,20 +27,6 @@ class Outcome:
     mcp: list[str] = field(default_factory=list)  # project files that register `sdd mcp`
     notes: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "agents": self.agents,
-            "locations": self.locations,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "kept": self.kept,
-            "skipped": self.skipped,
-            "mcp": self.mcp,
-            "notes": self.notes,
-        }
-
 
 class Writer:
     """Writes and deletes in ``paths``'s project, keeping the manifest's records in step."""

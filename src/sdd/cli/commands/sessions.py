@@ -73,7 +73,7 @@ def abandon(args: Any, console: Console) -> Reply:
 
 def run(args: Any, console: Console) -> Reply:
     project = api.open_project()
-    if args.agent in (None, "person") and api.person_stage_to_run(project, args.stage):
+    if api.person_stage_to_run(project, args.stage, agent=args.agent):
         return _walkthrough(project, console)
     mode = "headless" if args.headless else "interactive"
 

@@ -62,9 +62,9 @@ def agents(args: Any, console: Console) -> Reply:
 
 def _installed(outcome: Any, verb: str) -> list[str]:
     lines = []
-    for title, call, folder in api.agent_invocations(outcome):
+    for title, call, folder, shared in api.agent_invocations(outcome):
         where = f"in {folder}/" if folder else ""
-        if folder == ".agents/skills":
+        if shared:
             where += " (the shared folder)"
         lines.append(f"  {title:<20} {call:<22} {where}")
     groups = (
