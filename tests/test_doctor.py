@@ -277,6 +277,12 @@ FORGED: dict[str, tuple[str, dict[str, object], str, tuple[str, ...]]] = {
         "error",
         ("`by` should be an object of strings, not a string", "`reason` should be a string"),
     ),
+    "launch command not a list": (
+        "session.launch",
+        {"session": "S-0001", "command": 5},
+        "error",
+        ("session.launch", "`command` should be a list of strings, not a number"),
+    ),
     "envelope field of the wrong type": (
         "cycle.archive",
         {"cycle": 1, "at": 1700000000},

@@ -3,9 +3,9 @@
 ``Kind`` names every kind, so a misspelt kind in a writer fails the type check.
 ``SCHEMA`` gives each kind its fields and their types: writers are checked against it
 when they record (``checked``), and `sdd doctor` checks every record read
-(``mismatches``). The fold (``core.fold``) has one handler per kind and `sdd log` one
-description per kind; a test keeps all four in step. Adding a kind is its name here,
-its entry in ``SCHEMA``, its handler in the fold (and its sentence in the log).
+(``mismatches``). Adding a kind: its name in ``Kind`` and its fields in ``SCHEMA``
+(here), its handler in ``core.fold.HANDLERS`` and its sentence in
+``usecases.log.DESCRIPTIONS``; tests/test_records.py names whichever is missing.
 
 A field is *required* when the record means nothing without it (the cycle, session or
 gate it is about); the fields that describe are *optional*: an absent one reads as
@@ -14,7 +14,8 @@ allowed: readers ignore them.
 
 The envelope (``id``, ``v``, ``type``, ``at``, ``prev``, ``hash``) is the history's own,
 the same for every kind. Whatever every record gains later (the heads it was appended
-after, a signature) belongs in ``ENVELOPE``, not in each kind.
+after, a signature) belongs in ``ENVELOPE``; what sets a kind apart (a person's act that
+must be signed, a record that may appear only once) belongs in its ``Schema``.
 """
 
 from __future__ import annotations
@@ -214,9 +215,10 @@ def _found(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "true or false"
-    for kind, name in ((str, "a string"), (int, "a number"), (float, "a number")):
-        if isinstance(value, kind):
-            return name
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
     return "a list" if isinstance(value, list) else "an object"
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sdd.core import files, history, records
-from sdd.core.errors import SddError, UsageError
+from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.fold import fold
 from sdd.core.paths import ProjectPaths, require_root
 from sdd.core.records import Kind
@@ -322,8 +322,6 @@ class Transaction:
             self.create(path, text, display)
             return
         except OSError as exc:
-            from sdd.core.errors import StateError
-
             raise StateError(f"{display}: cannot read ({files.reason(exc)})") from None
         files.write_atomic(path, text, display=display)
         self.replaced[path] = before

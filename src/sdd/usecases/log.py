@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sdd.core.records import Kind, Record, mapping
+from sdd.core.records import Kind, Record, mapping, strings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ DESCRIPTIONS: dict[Kind, Callable[[Record], str]] = {
         f"{r.get('session')} {r.get('stage')} started"
         + (f" with {r.get('agent')}" if r.get("agent") else "")
     ),
-    "session.launch": lambda r: f"{r.get('session')} launched: {' '.join(r.get('command') or [])}",
+    "session.launch": lambda r: f"{r.get('session')} launched: {' '.join(strings(r, 'command'))}",
     "session.end": lambda r: (
         f"{r.get('session')} {r.get('outcome')}"
         + (f": {r.get('reason')}" if r.get("reason") else "")
