@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import pytest
 
-from fault_helpers import doctor, found, history_path
+from fault_helpers import doctor, found, hand_built, history_path
 from helpers import commit_all, git, history_lines, run
 
 
@@ -243,3 +243,79 @@ def test_following_the_history_fix_restores_a_clean_report(project: Path) -> Non
     _, data, _ = doctor(project)
     assert found(data, "history") == [], data["findings"]
     assert run("status", cwd=project).returncode == 0
+
+
+# ----------------------------------------------------------------------------- forged records
+
+PERSON = {"name": "Mallory", "email": "mallory@example.com"}
+
+# Records as a forger writes them: the line appended by hand, the hash recomputed (the
+# algorithm is public), so only their shape can give them away. Each: the record's kind
+# and fields, doctor's severity, and words its finding holds.
+FORGED: dict[str, tuple[str, dict[str, object], str, tuple[str, ...]]] = {
+    "unknown kind": (
+        "sesion.start",
+        {"session": "S-0009", "cycle": 1, "stage": "spec", "page": "docs/sessions/x.md"},
+        "warning",
+        ("sesion.start", "does not know"),
+    ),
+    "required field missing": (
+        "gate.approve",
+        {"cycle": 1, "by": PERSON, "docs": {}, "confirmed": "code"},
+        "error",
+        ("gate.approve", "`gate` is missing"),
+    ),
+    "field of the wrong type": (
+        "session.start",
+        {"session": "S-0009", "cycle": "1", "stage": "spec", "page": "docs/sessions/x.md"},
+        "error",
+        ("session.start", "`cycle` should be a number, not a string"),
+    ),
+    "optional field of the wrong type": (
+        "finding.waive",
+        {"cycle": 1, "finding": "F-1", "by": "Mallory", "reason": ["no"]},
+        "error",
+        ("`by` should be an object of strings, not a string", "`reason` should be a string"),
+    ),
+    "launch command not a list": (
+        "session.launch",
+        {"session": "S-0001", "command": 5},
+        "error",
+        ("session.launch", "`command` should be a list of strings, not a number"),
+    ),
+    "envelope field of the wrong type": (
+        "cycle.archive",
+        {"cycle": 1, "at": 1700000000},
+        "error",
+        ("cycle.archive", "`at` should be a string, not a number"),
+    ),
+}
+
+
+def _forge(root: Path, kind: str, fields: dict[str, object]) -> int:
+    """Append a forged record after the last one; returns its line in the history."""
+    from sdd.core import history
+
+    lines = history_lines(root)
+    record = hand_built(kind, {}, after=json.loads(lines[-1])["id"])
+    record.update(fields)  # fields may overwrite the envelope too, as a forger's would
+    record["hash"] = history.record_hash(record)
+    with history_path(root).open("ab") as handle:
+        handle.write(json.dumps(record).encode() + b"\n")
+    return len(lines) + 1
+
+
+@pytest.mark.parametrize("forgery", sorted(FORGED))
+def test_doctor_names_a_record_that_does_not_match_its_kind(project: Path, forgery: str) -> None:
+    kind, fields, severity, words = FORGED[forgery]
+    line = _forge(project, kind, fields)
+    code, data, text = doctor(project)
+    hits = found(data, "history", f"history.jsonl:{line}:", *words)
+    assert len(hits) == 1, json.dumps(data["findings"], indent=1)
+    assert hits[0]["severity"] == severity
+    _assert_fix_is_specific(hits[0], ("git checkout",))
+    assert code == (1 if severity == "error" else 0)
+    assert hits[0]["what"] in text
+    # only doctor judges the shape: the fold stays tolerant and the project still answers
+    assert run("status", cwd=project).returncode == 0
+    assert run("log", cwd=project).returncode == 0

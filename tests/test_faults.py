@@ -48,8 +48,8 @@ def _check_after_kill(root: Path, acked_ids: set[str], acked_texts: set[str]) ->
     then half-way through healing a cut tail), and loaded outside it, so that the writers
     still alive are held up as little as possible."""
     from sdd.core import history
+    from sdd.core.fold import fold
     from sdd.core.paths import ProjectPaths
-    from sdd.core.state import fold
 
     paths = ProjectPaths(str(root))
     with history.locked(paths):

@@ -385,6 +385,27 @@ def test_done_note_fills_empty_notes(project: Path) -> None:
     assert "[FILL:" not in handoff
 
 
+def test_a_done_note_that_fails_leaves_the_page_as_it_was(project: Path) -> None:
+    """`done --note` writes the note inside the change: a `done` refused for missing work
+    takes it back (the page byte for byte), and the one that passes keeps it."""
+    session = start(project, "spec")
+    page = project / session["page"]
+    before = page.read_bytes()
+    result = run("done", "--note", "Chose e-mail links over SMS", cwd=project)
+    assert result.returncode == 1, result.stderr
+    assert "docs/product-spec.md" in result.stderr
+    assert page.read_bytes() == before
+    _session_stays_open(project, "spec")
+
+    fill(project / "docs" / "product-spec.md")
+    _edit_handoff(page, lambda h: h.replace("- [ ] ", "- [x] "))
+    assert b"Chose e-mail links over SMS" not in page.read_bytes()
+    result = run("done", "--note", "Chose e-mail links over SMS", cwd=project)
+    assert result.returncode == 0, result.stderr
+    handoff = page.read_text(encoding="utf-8").split("<!-- sdd:end -->", 1)[1]
+    assert "Chose e-mail links over SMS" in handoff
+
+
 def test_done_in_implement_needs_a_commit_and_a_clean_tree(project_at) -> None:  # type: ignore[no-untyped-def]
     root = project_at("implement")
     commit_all(root, "documents of the thinking stages")

@@ -22,11 +22,10 @@ from typing import Any
 from sdd.core import clock, ids
 from sdd.core.errors import StateError
 from sdd.core.paths import ProjectPaths
+from sdd.core.records import Kind, Record
 
 FORMAT_VERSION = 1
 _HASH_DOMAIN = b"sdd-record-1\n"
-
-Record = dict[str, Any]
 
 
 def canonical(record: Record) -> bytes:
@@ -199,7 +198,7 @@ def locked(paths: ProjectPaths) -> Iterator[None]:
         os.close(fd)
 
 
-def new_record(kind: str, fields: dict[str, Any], *, after: str | None, at: float) -> Record:
+def new_record(kind: Kind, fields: dict[str, Any], *, after: str | None, at: float) -> Record:
     record: Record = {"id": ids.new_id(at, after), "v": FORMAT_VERSION, "type": kind}
     record["at"] = clock.iso(at)
     record["prev"] = after
@@ -208,7 +207,7 @@ def new_record(kind: str, fields: dict[str, Any], *, after: str | None, at: floa
     return record
 
 
-def append(paths: ProjectPaths, entries: list[tuple[str, dict[str, Any]]]) -> list[Record]:
+def append(paths: ProjectPaths, entries: list[tuple[Kind, dict[str, Any]]]) -> list[Record]:
     """Append records; the caller holds :func:`locked`. Returns them as written."""
     try:
         fd = os.open(paths.history, os.O_RDWR | os.O_CREAT, 0o644)

@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sdd.core import files, history
-from sdd.core.errors import UsageError
+from sdd.core import files, history, records
+from sdd.core.errors import SddError, StateError, UsageError
+from sdd.core.fold import fold
 from sdd.core.paths import ProjectPaths, require_root
-from sdd.core.state import Cycle, ProjectState, fold
+from sdd.core.records import Kind
+from sdd.core.state import Cycle, ProjectState
 from sdd.documents import snapshots
 from sdd.project import cache
 from sdd.project.config import Config
@@ -73,7 +75,10 @@ class Project:
         return self._config
 
     def load(self) -> ProjectState:
-        loaded = history.load(self.paths)
+        return self.state_of(history.load(self.paths))
+
+    def state_of(self, loaded: history.Loaded) -> ProjectState:
+        """The state a loaded history gives, its tamper evidence included."""
         state = fold(loaded.records)
         state.problems = loaded.problems
         state.warnings = loaded.warnings
@@ -217,7 +222,7 @@ class Project:
                 else:
                     self.refresh(tx.state)
             except BaseException:
-                tx.discard_created()
+                tx.undo()
                 raise
 
     def template_hashes(self) -> dict[str, str]:
@@ -256,7 +261,7 @@ class Project:
                 snapshots.snapshot(self.paths, path)
         tx.pending.insert(
             0,
-            (
+            records.checked(
                 "template.change",
                 {
                     "cycle": cycle.number if cycle else None,
@@ -283,12 +288,16 @@ def refuse_if_tampered(state: ProjectState, act: str) -> None:
 
 
 class Transaction:
+    """A change under the lock. Whatever it wrote to files is taken back if it fails:
+    files it created are removed, files it replaced get their old bytes back."""
+
     def __init__(self, project: Project, state: ProjectState) -> None:
         self.project = project
         self.state = state
-        self.pending: list[tuple[str, dict[str, Any]]] = []
+        self.pending: list[tuple[Kind, dict[str, Any]]] = []
         self.written: list[dict[str, Any]] = []
-        self.created: list[str] = []  # files this change made; removed again if it fails
+        self.created: list[str] = []  # files (and folders) this change made
+        self.replaced: dict[str, bytes] = {}  # files this change rewrote -> their old bytes
 
     def create(self, path: str, text: str, display: str) -> None:
         """Write a new file that belongs to this change (and the folders it needs)."""
@@ -301,7 +310,28 @@ class Transaction:
         files.write_atomic(path, text, display=display)
         self.created.append(path)
 
-    def discard_created(self) -> None:
+    def replace(self, path: str, text: str, display: str) -> None:
+        """Rewrite an existing file as part of this change (a missing one is created)."""
+        if path in self.created or path in self.replaced:
+            files.write_atomic(path, text, display=display)
+            return
+        try:
+            with open(path, "rb") as handle:
+                before = handle.read()
+        except FileNotFoundError:
+            self.create(path, text, display)
+            return
+        except OSError as exc:
+            raise StateError(f"{display}: cannot read ({files.reason(exc)})") from None
+        files.write_atomic(path, text, display=display)
+        self.replaced[path] = before
+
+    def undo(self) -> None:
+        """Take back what this change wrote (it failed): best effort, as the failure that
+        brought us here is what the user must see."""
+        for path, before in reversed(self.replaced.items()):
+            with contextlib.suppress(OSError, SddError):
+                files.write_atomic(path, before)
         for path in reversed(self.created):  # files first, then the folders made for them
             with contextlib.suppress(OSError):
                 if os.path.isdir(path) and not os.path.islink(path):
@@ -309,8 +339,8 @@ class Transaction:
                 else:
                     os.unlink(path)
 
-    def record(self, kind: str, **fields: Any) -> None:
-        self.pending.append((kind, fields))
+    def record(self, kind: Kind, **fields: Any) -> None:
+        self.pending.append(records.checked(kind, fields))
 
 
 def _now_ns() -> int:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from sdd.core import files
+from sdd.core import files, history, records
 from sdd.core.errors import SddError
 from sdd.core.paths import ProjectPaths
 from sdd.core.state import ProjectState
@@ -73,7 +73,8 @@ def _history(project: Project, report: Report) -> ProjectState | None:
         report.add("history", "error", f"{paths.rel(paths.history)} is missing", RECOVER_HISTORY)
         return None
     try:
-        state = project.load()
+        loaded = history.load(paths)
+        state = project.state_of(loaded)
     except SddError as exc:
         report.add("history", "error", exc.message, exc.hint or RECOVER_HISTORY)
         return None
@@ -91,6 +92,7 @@ def _history(project: Project, report: Report) -> ProjectState | None:
             else paths.rel(paths.history)
         )
         report.add("history", "error", f"{where}: {problem.what}", RECOVER_HISTORY)
+    _record_shapes(paths, loaded, report)
     cycle = state.latest_cycle()
     session = cycle.open_session() if cycle else None
     if session is not None and not os.path.exists(paths.inside(session.page)):
@@ -101,6 +103,29 @@ def _history(project: Project, report: Report) -> ProjectState | None:
             "drop the session with `sdd abandon` and start it again",
         )
     return state
+
+
+def _record_shapes(paths: ProjectPaths, loaded: history.Loaded, report: Report) -> None:
+    """Every record against the schema of its kind: sdd writes none that differs, so one
+    that does was written or edited by hand (its hash recomputed, or it would show above)."""
+    for record in loaded.records:
+        where = f"{paths.rel(paths.history)}:{loaded.lines.get(record['id'], 0)}"
+        kind = record["type"]
+        if not records.is_kind(kind):
+            report.add(
+                "history",
+                "warning",
+                f"{where}: a record of a kind this sdd does not know (`{kind}`); it is ignored",
+                "if a newer sdd wrote it, upgrade sdd; if nobody meant to, " + RECOVER_HISTORY,
+            )
+        wrong = records.mismatches(record)
+        if wrong:
+            report.add(
+                "history",
+                "error",
+                f"{where}: a `{kind}` record that sdd did not write: {'; '.join(wrong)}",
+                RECOVER_HISTORY,
+            )
 
 
 def _config(project: Project, report: Report) -> bool:

@@ -1,74 +1,92 @@
-"""`sdd log`: the history in words, newest first."""
+"""`sdd log`: the history in words, newest first (one sentence per record kind)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sdd.core.history import Record
+from sdd.core.records import Kind, Record, mapping, strings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sdd.project.project import Project
 
 
-def describe(record: Record) -> str:
-    kind = record["type"]
+def _who(record: Record) -> str:
+    return str(mapping(record, "by").get("name", "?"))
+
+
+def _decision(record: Record) -> str:
+    by = mapping(record, "by")
+    who = _who(record) + (" (demo)" if by.get("kind") == "demo" else "")
     get = record.get
-    if kind == "project.init":
-        return f"project {get('name', '')!s} initialised" + (" (demo)" if get("demo") else "")
-    if kind == "cycle.open":
-        return f"cycle {get('cycle')} opened: {get('title', '')}"
-    if kind == "cycle.abandon":
-        return f"cycle {get('cycle')} abandoned: {get('reason', '')}"
-    if kind == "session.start":
-        return f"{get('session')} {get('stage')} started" + (
-            f" with {get('agent')}" if get("agent") else ""
-        )
-    if kind == "session.launch":
-        return f"{get('session')} launched: {' '.join(get('command') or [])}"
-    if kind == "session.end":
-        return f"{get('session')} {get('outcome')}" + (
-            f": {get('reason')}" if get("reason") else ""
-        )
-    if kind in ("gate.approve", "gate.reject"):
-        by = record.get("by")
-        by = by if isinstance(by, dict) else {}
-        who = str(by.get("name", "?")) + (" (demo)" if by.get("kind") == "demo" else "")
-        verb = "approved" if kind == "gate.approve" else "rejected"
-        extra = f" → back to {get('to')}: {get('reason')}" if kind == "gate.reject" else ""
-        return f"{get('gate')} {verb} by {who}{extra}"
-    if kind == "question.answer":
-        by = record.get("by")
-        who = str(by.get("name", "?")) if isinstance(by, dict) else "?"
-        return f"{get('question')} answered by {who}: {get('answer', '')}"
-    if kind == "finding.add":
-        return f"{get('finding')} ({get('severity')}) found in {get('stage')}: {get('text', '')}"
-    if kind == "finding.fix":
-        return f"{get('finding')} fixed by {get('session')}"
-    if kind == "finding.waive":
-        return f"{get('finding')} waived: {get('reason', '')}"
-    if kind == "verify.run":
-        checks = record.get("checks")
-        checks = checks if isinstance(checks, list) else []
-        head = str(get("head") or "no commit")[:12]
-        return f"verify {'green' if get('ok') else 'red'} at {head} ({len(checks)} checks)"
-    if kind == "verification.verdict":
-        return f"{get('session')} {get('item')}: {get('verdict')}" + (
-            f" — {get('note')}" if get("note") else ""
-        )
-    if kind == "release":
-        return f"cycle {get('cycle')} released as {get('version')}" + (
-            f" (tag {get('tag')})" if get("tag") else ""
-        )
-    if kind == "template.base":
-        return "stage templates recorded as the project's starting process"
-    if kind == "template.change":
-        hashes = record.get("hashes")
-        paths = ", ".join(sorted(hashes)) if isinstance(hashes, dict) else "?"
-        return f"process changed: {paths} ({get('source')})"
-    if kind == "stage.reopen":
-        return f"{get('stage')} reopened: {get('reason', '')}"
-    return str(kind)
+    if record["type"] == "gate.approve":
+        return f"{get('gate')} approved by {who}"
+    return f"{get('gate')} rejected by {who} → back to {get('to')}: {get('reason')}"
+
+
+def _verify_run(record: Record) -> str:
+    checks = record.get("checks")
+    count = len(checks) if isinstance(checks, list) else 0
+    head = str(record.get("head") or "no commit")[:12]
+    return f"verify {'green' if record.get('ok') else 'red'} at {head} ({count} checks)"
+
+
+def _template_change(record: Record) -> str:
+    hashes = record.get("hashes")
+    paths = ", ".join(sorted(hashes)) if isinstance(hashes, dict) else "?"
+    return f"process changed: {paths} ({record.get('source')})"
+
+
+def _kind_name(record: Record) -> str:
+    return str(record["type"])
+
+
+DESCRIPTIONS: dict[Kind, Callable[[Record], str]] = {
+    "project.init": lambda r: (
+        f"project {r.get('name', '')!s} initialised" + (" (demo)" if r.get("demo") else "")
+    ),
+    "template.base": lambda r: "stage templates recorded as the project's starting process",
+    "template.change": _template_change,
+    "cycle.open": lambda r: f"cycle {r.get('cycle')} opened: {r.get('title', '')}",
+    "cycle.move": _kind_name,
+    "cycle.archive": _kind_name,
+    "cycle.abandon": lambda r: f"cycle {r.get('cycle')} abandoned: {r.get('reason', '')}",
+    "stage.reopen": lambda r: f"{r.get('stage')} reopened: {r.get('reason', '')}",
+    "session.start": lambda r: (
+        f"{r.get('session')} {r.get('stage')} started"
+        + (f" with {r.get('agent')}" if r.get("agent") else "")
+    ),
+    "session.launch": lambda r: f"{r.get('session')} launched: {' '.join(strings(r, 'command'))}",
+    "session.end": lambda r: (
+        f"{r.get('session')} {r.get('outcome')}"
+        + (f": {r.get('reason')}" if r.get("reason") else "")
+    ),
+    "gate.approve": _decision,
+    "gate.reject": _decision,
+    "question.answer": lambda r: (
+        f"{r.get('question')} answered by {_who(r)}: {r.get('answer', '')}"
+    ),
+    "finding.add": lambda r: (
+        f"{r.get('finding')} ({r.get('severity')}) found in {r.get('stage')}: {r.get('text', '')}"
+    ),
+    "finding.fix": lambda r: f"{r.get('finding')} fixed by {r.get('session')}",
+    "finding.waive": lambda r: f"{r.get('finding')} waived: {r.get('reason', '')}",
+    "verification.verdict": lambda r: (
+        f"{r.get('session')} {r.get('item')}: {r.get('verdict')}"
+        + (f" — {r.get('note')}" if r.get("note") else "")
+    ),
+    "verify.run": _verify_run,
+    "release": lambda r: (
+        f"cycle {r.get('cycle')} released as {r.get('version')}"
+        + (f" (tag {r.get('tag')})" if r.get("tag") else "")
+    ),
+}
+
+
+def describe(record: Record) -> str:
+    """The record in words; a kind this sdd does not know is named as it stands."""
+    return DESCRIPTIONS.get(record["type"], _kind_name)(record)
 
 
 def entries(

@@ -322,8 +322,8 @@ def done(
             text = files.read_text(page_path)
             if text is not None:
                 filled = pages.fill_notes(text, note)
-                if filled != text:
-                    files.write_atomic(page_path, filled, display=session.page)
+                if filled != text:  # taken back if the session turns out not complete
+                    tx.replace(page_path, filled, display=session.page)
         evidence = completion.observe(project.paths, session, tx.state)
         problems = completion.missing(project.paths, session, stage_def.rules, template, evidence)
         if problems:
