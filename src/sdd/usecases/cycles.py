@@ -211,9 +211,7 @@ def switch_to_per_cycle(project: Project) -> dict[str, Any]:
                 os.replace(project.paths.inside(old), project.paths.inside(new))
             tx.record("cycle.move", cycle=cycle.number, docs=root, moved=moved)
             moved_all[str(cycle.number)] = moved
-        files.write_atomic(
-            project.paths.config, updated, display=project.paths.rel(project.paths.config)
-        )
+        tx.replace(project.paths.config, updated, display=project.paths.rel(project.paths.config))
     return {"layout": "per-cycle", "moved": moved_all}
 
 

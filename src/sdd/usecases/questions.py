@@ -75,7 +75,7 @@ def answer(
             # Keep what stands before `Answer:`; drop the old answer's continuation lines.
             head = lines[answer_at].split("Answer:", 1)[0]
             lines[answer_at:end] = [f"{head}Answer: {written}"]
-        files.write_atomic(target, "\n".join(lines), display=found.path)
+        tx.replace(target, "\n".join(lines), display=found.path)
         cycle = tx.state.latest_cycle()
         tx.record(
             "question.answer",
