@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -130,26 +131,10 @@ def _record_shapes(paths: ProjectPaths, loaded: history.Loaded, report: Report) 
 
 def _config(project: Project, report: Report) -> bool:
     report.checked.append("config")
-    try:
-        project.config  # noqa: B018 - loading it validates it
-    except SddError as exc:
-        report.add(
-            "config",
-            "error",
-            exc.message + "".join(f"\n  {d}" for d in exc.details),
-            exc.hint or "fix the file as the message says",
-        )
-        return False
-    from sdd.agents import presets
-    from sdd.usecases import verify
 
-    where = project.paths.rel(project.paths.config)
-    for extra in (
-        lambda: verify.configured(project),
-        lambda: presets.from_config(project.config.raw, where),
-    ):
+    def holds(read: Callable[[], object]) -> bool:
         try:
-            extra()
+            read()
         except SddError as exc:
             report.add(
                 "config",
@@ -157,6 +142,17 @@ def _config(project: Project, report: Report) -> bool:
                 exc.message + "".join(f"\n  {d}" for d in exc.details),
                 exc.hint or "fix the file as the message says",
             )
+            return False
+        return True
+
+    if not holds(lambda: project.config):  # loading it validates it
+        return False
+    from sdd.agents import presets
+    from sdd.usecases import verify
+
+    where = project.paths.rel(project.paths.config)
+    holds(lambda: verify.configured(project))
+    holds(lambda: presets.from_config(project.config.raw, where))
     known = {"format", "project", "spec", "workflow", "verify", "agents"}
     for key in project.config.raw:
         if key not in known:

@@ -95,29 +95,18 @@ def start(
                 f"{name} is the person's stage: an agent may not run or record it",
                 hint=f"a person runs `sdd run {name}` in their own terminal",
             )
-        template = templates.load(project.paths, name)
-        task_context = ""
-        finding = None
-        if stage_def.repeat == "per-task":
-            finding, task_context = _bind_finding(chosen, task)
-            if finding is None:
-                task, task_context = _bind_task(project, position, chosen, task)
-        elif task is not None:
+        if stage_def.repeat != "per-task" and task is not None:
             raise UsageError(f"--task applies to the {name} stage only when it works task by task")
-        session_id = tx.state.next_session_id()
-        page = f"docs/sessions/{session_id}-{name}.md"
-        writes = briefs.planned_writes(stage_def, chosen)
-        brief = briefs.compose(
-            project.paths,
-            position,
-            stage_def,
-            template,
-            session_id=session_id,
-            page=page,
-            writes=writes,
-            task_context=task_context,
-            lessons=_lessons(project, tx.state, chosen, name),
+        plan = _plan(project, tx.state, chosen, position, stage_def, task)
+        session_id, page, writes, task, finding = (
+            plan.session,
+            plan.page,
+            plan.writes,
+            plan.task,
+            plan.finding,
         )
+        template = templates.load(project.paths, name)
+        brief = _brief(project, tx.state, chosen, position, stage_def, plan)
         root = project.paths.root
         head = gitrepo.head(root)
         dirty = gitrepo.dirty(root)
@@ -226,39 +215,80 @@ def preview(
     state, chosen, position, name = _where(project, stage, cycle)
     stage_def = project.config.workflow.stage(name) if name in position.names else None
     open_session = chosen.open_session()
-    task_context = ""
     if open_session is not None and open_session.stage == name and stage_def is not None:
-        session_id, page, writes = open_session.id, open_session.page, open_session.writes
+        context = ""
         approved = project.approved_tasks(chosen) if open_session.task else None
         task_def = next((t for t in approved or [] if t.id == open_session.task), None)
         if task_def is not None and approved:
             from sdd.usecases import tasks as plan_tasks
 
             status = plan_tasks.statuses(position, approved)
-            task_context = briefs.task_section(
-                project.paths, task_def, approved, status, chosen.docs
-            )
+            context = briefs.task_section(project.paths, task_def, approved, status, chosen.docs)
+        plan = Planned(
+            open_session.id,
+            open_session.page,
+            open_session.writes,
+            open_session.task,
+            open_session.finding,
+            context,
+        )
     else:
         admit(position, name)
         assert stage_def is not None
-        session_id = state.next_session_id()
-        page = f"docs/sessions/{session_id}-{name}.md"
-        writes = briefs.planned_writes(stage_def, chosen)
-        if stage_def.repeat == "per-task":
-            finding, task_context = _bind_finding(chosen, task)
-            if finding is None:
-                task, task_context = _bind_task(project, position, chosen, task)
-    template = templates.load(project.paths, name)
+        plan = _plan(
+            project,
+            state,
+            chosen,
+            position,
+            stage_def,
+            task if stage_def.repeat == "per-task" else None,
+        )
+    return _brief(project, state, chosen, position, stage_def, plan)
+
+
+@dataclass
+class Planned:
+    """A session about to start (or open): its id, page and outputs, what it works on, and
+    the brief's section about that task or finding."""
+
+    session: str
+    page: str
+    writes: list[str]
+    task: str | None
+    finding: str | None
+    context: str
+
+
+def _plan(
+    project: Project, state: Any, cycle: Cycle, position: Any, stage_def: Any, task: str | None
+) -> Planned:
+    """The next session of ``stage_def``: for a per-task stage, bound to the first open
+    blocking finding, else to the task (the one asked for, or the next)."""
+    finding, context = None, ""
+    if stage_def.repeat == "per-task":
+        finding, context = _bind_finding(cycle, task)
+        if finding is None:
+            task, context = _bind_task(project, position, cycle, task)
+    session_id = state.next_session_id()
+    page = f"docs/sessions/{session_id}-{stage_def.name}.md"
+    return Planned(
+        session_id, page, briefs.planned_writes(stage_def, cycle), task, finding, context
+    )
+
+
+def _brief(
+    project: Project, state: Any, cycle: Cycle, position: Any, stage_def: Any, plan: Planned
+) -> briefs.Brief:
     return briefs.compose(
         project.paths,
         position,
         stage_def,
-        template,
-        session_id=session_id,
-        page=page,
-        writes=writes,
-        task_context=task_context,
-        lessons=_lessons(project, state, chosen, name),
+        templates.load(project.paths, stage_def.name),
+        session_id=plan.session,
+        page=plan.page,
+        writes=plan.writes,
+        task_context=plan.context,
+        lessons=_lessons(project, state, cycle, stage_def.name),
     )
 
 
