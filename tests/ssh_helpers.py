@@ -30,6 +30,13 @@ OURS = "sdd-act@session-driven-development"
 PASSPHRASE = "correct horse battery"
 
 
+def tool_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a tool the tests run: no agent or askpass but the test's own,
+    and a home of the test's (module-wide fixtures run before conftest isolates HOME)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSH_AUTH", "SSH_ASK"))}
+    return {**env, "HOME": str(home), **(extra or {})}
+
+
 def keygen(
     path: Path, kind: str = "ed25519", passphrase: str = "", extra: tuple[str, ...] = ()
 ) -> Path:
@@ -37,7 +44,10 @@ def keygen(
     algorithm, bits = KEY_KINDS[kind]
     args = [need_tool("ssh-keygen"), "-q", "-t", algorithm, "-N", passphrase, "-f", str(path)]
     args += [*(("-b", bits) if bits else ()), "-C", f"{kind} key of the test", *extra]
-    subprocess.run(args, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+    env = tool_env(path.parent)
+    subprocess.run(
+        args, check=True, capture_output=True, stdin=subprocess.DEVNULL, env=env, timeout=60
+    )
     return path
 
 
@@ -72,7 +82,7 @@ def ssh_sign(
         check=True,
         capture_output=True,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
+        env=tool_env(folder, env),
         timeout=60,
     )
     return (folder / "message.sig").read_text(encoding="utf-8")
@@ -95,6 +105,7 @@ def ssh_verify(
         [*args, "-n", namespace, "-s", str(signature)],
         input=message,
         capture_output=True,
+        env=tool_env(folder),
         timeout=60,
     )
     return result.returncode == 0
@@ -128,7 +139,7 @@ def ssh_add(key: Path, env: dict[str, str]) -> None:
         check=True,
         capture_output=True,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **env},
+        env=tool_env(key.parent, env),
         timeout=60,
     )
 

@@ -301,12 +301,15 @@ def sk_keys() -> dict[str, object]:
     }
 
 
+def sk_allowed(kind: str, private: object) -> str:
+    return f"{ADA} {sk_public_line(kind, private)}\n"
+
+
 @pytest.mark.parametrize("kind", [SK_ED25519, SK_ECDSA])
 def test_security_key_signatures_verify_and_say_whether_the_person_touched_the_key(
     sk_keys: dict[str, object], tmp_path: Path, kind: str
 ) -> None:
-    private = sk_keys[kind]
-    signers = f"{ADA} {sk_public_line(kind, private)}\n"
+    private, signers = sk_keys[kind], sk_allowed(kind, sk_keys[kind])
     cases = {
         # (flags sent, counter) → user present, user verified
         (0x01, 7): (True, False),
@@ -331,8 +334,7 @@ def test_security_key_signatures_verify_and_say_whether_the_person_touched_the_k
 def test_a_security_key_signature_that_does_not_hold_is_refused_as_ssh_keygen_refuses_it(
     sk_keys: dict[str, object], tmp_path: Path, kind: str
 ) -> None:
-    private = sk_keys[kind]
-    signers = f"{ADA} {sk_public_line(kind, private)}\n"
+    private, signers = sk_keys[kind], sk_allowed(kind, sk_keys[kind])
     wrong = {
         "touch claimed, not signed": (
             sk_signature(kind, private, MESSAGE, flags=1, signed_flags=0),

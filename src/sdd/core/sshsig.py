@@ -66,7 +66,7 @@ class Signature:
 def dearmor(armored: str | bytes) -> bytes:
     """The blob inside the armor. Like OpenSSH: the header starts the text, base64 with any
     whitespace up to the first footer, anything after the footer ignored."""
-    text = armored.encode() if isinstance(armored, str) else armored
+    text = armored.encode(errors="replace") if isinstance(armored, str) else armored
     head = BEGIN.encode()
     if not text.startswith(head):
         raise SshDataError(f"a signature starts with {BEGIN}")

@@ -104,6 +104,8 @@ def sign(
             with open(public, "w", encoding="utf-8") as handle:
                 handle.write(key.public_key.openssh + "\n")
             args += ["-U", "-f", public]  # the agent signs: there is no key file
+        else:
+            raise SddError(f"no key to sign with from {key.source}")
         args.append(data)
         result = run_subprocess(args, env=env, timeout=timeout, terminal=True)
         if result.returncode != 0 or not os.path.exists(data + ".sig"):
@@ -140,7 +142,7 @@ def new_key(
     result = run_subprocess(args, env=env, timeout=timeout, terminal=True)
     if result.returncode != 0 or not os.path.exists(path):
         raise SddError(f"ssh-keygen could not make a key at {path} (exit {result.returncode})")
-    return signing_key(path, cwd=os.getcwd(), source="a new key")
+    return signing_key(os.path.abspath(path), cwd="/", source="a new key")
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,10 @@ def inspect_key_file(path: str) -> KeyFile:
     if text.startswith(OPENSSH_BEGIN):
         return _openssh_key(path, text)
     if text.startswith("-----BEGIN ") and "PRIVATE KEY-----" in text.split("\n", 1)[0]:
-        encrypted = "ENCRYPTED" in text.split("\n\n", 1)[0]  # PKCS#8 or Proc-Type header
+        head = text.split("\n", 4)[:4]  # PKCS#8's first line, or a Proc-Type header
+        encrypted = "ENCRYPTED" in head[0] or any(
+            line.startswith("Proc-Type:") and "ENCRYPTED" in line for line in head[1:]
+        )
         public = _public_beside(path + ".pub")
         return KeyFile(path, "pem", encrypted, public)
     public = parse_public_key(text.split("\n", 1)[0])
