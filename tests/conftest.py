@@ -97,6 +97,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "GIT_WORK_TREE",
         "GIT_INDEX_FILE",
         "GIT_CEILING_DIRECTORIES",
+        # the person's own ssh-agent and passphrase helper stay out of every test
+        "SSH_AUTH_SOCK",
+        "SSH_AGENT_PID",
+        "SSH_ASKPASS",
+        "SSH_ASKPASS_REQUIRE",
+        "DISPLAY",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")

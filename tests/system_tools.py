@@ -13,7 +13,13 @@ import os
 import shutil
 
 # Each tool, by the command's name, and the Debian package that installs it.
-TOOLS = {"chromium": "chromium", "tmux": "tmux", "ssh-keygen": "openssh-client"}
+TOOLS = {
+    "chromium": "chromium",
+    "tmux": "tmux",
+    "ssh-keygen": "openssh-client",
+    "ssh-agent": "openssh-client",
+    "ssh-add": "openssh-client",
+}
 SEARCH_PATH = "SDD_TEST_TOOLS_PATH"
 
 

@@ -86,6 +86,16 @@ def committed_changes(root: str, since: str | None) -> list[str]:
     return [p for p in out.split("\0") if p] if code == 0 else []
 
 
+def config_value(root: str, name: str) -> str | None:
+    """One setting of git's configuration as ``root`` sees it; None when it is not set."""
+    try:
+        code, out = _git(root, "config", "--get", name)
+    except SddError:
+        return None
+    value = out.rstrip("\n")
+    return value if code == 0 and value else None
+
+
 def identity(root: str) -> dict[str, str]:
     """Who the person is: git's user name and e-mail, else the login name."""
     name = email = ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sdd.core.errors import ProcessError
@@ -38,25 +38,39 @@ def run_subprocess(
     timeout: float = 60.0,
     input_text: str | None = None,
     check: bool = False,
+    terminal: bool = False,
 ) -> Completed:
-    """Run ``args`` to completion and capture its output as text."""
+    """Run ``args`` to completion and capture its output as text.
+
+    Standard input is ``input_text``, else nothing. With ``terminal``, the child shares our
+    standard input when it is a terminal, and our standard error, so that it can ask the
+    person something there (ssh-keygen: a passphrase, a touch of a security key); only its
+    standard output is captured then.
+    """
     argv = tuple(args)
     if not argv:
         raise ProcessError("no command given")
+    if terminal and input_text is not None:
+        raise ValueError("a child reads either input_text or the terminal")
+    stdin: int | None = subprocess.DEVNULL
+    if input_text is not None or (terminal and os.isatty(0)):
+        stdin = None
     try:
-        proc = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=dict(env) if env is not None else child_env(),
-            input=input_text,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            shell=False,
-            stdin=None if input_text is not None else subprocess.DEVNULL,
-        )
+        with _terminal_kept(terminal and stdin is None):
+            proc = subprocess.run(
+                argv,
+                cwd=cwd,
+                env=dict(env) if env is not None else child_env(),
+                input=input_text,
+                stdout=subprocess.PIPE,
+                stderr=None if terminal else subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                timeout=timeout,
+                shell=False,
+                stdin=stdin,
+            )
     except FileNotFoundError:
         raise ProcessError(
             f"{argv[0]}: command not found",
@@ -64,13 +78,30 @@ def run_subprocess(
         ) from None
     except subprocess.TimeoutExpired:
         raise ProcessError(f"{' '.join(argv)}: no answer within {timeout:g} s") from None
-    result = Completed(argv, proc.returncode, proc.stdout, proc.stderr)
+    result = Completed(argv, proc.returncode, proc.stdout, proc.stderr or "")
     if check and proc.returncode != 0:
         raise ProcessError(
             f"{' '.join(argv)} exited {proc.returncode}",
-            details=[line for line in proc.stderr.strip().splitlines()[-5:]],
+            details=[line for line in result.stderr.strip().splitlines()[-5:]],
         )
     return result
+
+
+@contextlib.contextmanager
+def _terminal_kept(shared: bool) -> Iterator[None]:
+    """Restores the terminal's settings afterwards: a child killed at a passphrase prompt
+    (timeout, Ctrl-C) would leave echo off."""
+    if not shared:
+        yield
+        return
+    import termios
+
+    saved = termios.tcgetattr(0)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(termios.error):
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
 
 
 @dataclass(frozen=True)
