@@ -32,7 +32,18 @@ ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
 
 
 def history_path(root: Path) -> Path:
-    return root / ".sdd" / "history.jsonl"
+    """The history file sdd appends to now: its newest segment (the tests here never commit
+    between writes, so one segment holds every record they make)."""
+    from helpers import newest_segment
+
+    return newest_segment(root)
+
+
+def history_bytes(root: Path) -> bytes:
+    """Every history file, in order, as one stream of lines."""
+    from helpers import history_files
+
+    return b"".join(path.read_bytes() for path in history_files(root))
 
 
 # ----------------------------------------------------------------------------- file trees
@@ -189,22 +200,37 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int = 1
 # ----------------------------------------------------------------------------- history API
 
 
-def append_records(root: Path, entries: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Append records through sdd's own history API, under the project's lock."""
+def append_records(
+    root: Path, entries: list[tuple[str, dict[str, Any]]], *, new_segment: bool = False
+) -> list[dict[str, Any]]:
+    """Append records through sdd's own history API, under the project's lock (into a new
+    segment, which git does not track yet, with ``new_segment``)."""
     from sdd.core import history
     from sdd.project.project import Project
 
     project = Project(str(root))
+    sealed = (lambda _: True) if new_segment else None
     with history.locked(project.paths):
-        return history.append(project.paths, entries)
+        return history.append(project.paths, entries, tracked=sealed).records
 
 
-def hand_built(kind: str, fields: dict[str, Any], *, after: str | None) -> dict[str, Any]:
+def hand_built(
+    kind: str,
+    fields: dict[str, Any],
+    *,
+    after: str | None,
+    root: Path | None = None,
+    parents: list[str] | None = None,
+) -> dict[str, Any]:
     """A record built by hand the way a forger would: a fresh id after ``after``, the
-    fields, and a correctly computed content hash (the algorithm is public)."""
+    heads of ``root``'s history (or ``parents``) as its parents, the fields, and a
+    correctly computed content hash (the algorithm is public)."""
     from sdd.core import clock, history
+    from sdd.core.paths import ProjectPaths
 
-    return history.new_record(kind, fields, after=after, at=clock.now())
+    if parents is None:
+        parents = history.load(ProjectPaths(str(root))).heads if root is not None else []
+    return history.new_record(kind, fields, parents=parents, after=after, at=clock.now())
 
 
 def normalised(value: Any, ids: dict[str, str]) -> Any:
@@ -233,7 +259,12 @@ def derived_state(root: Path) -> tuple[Any, list[dict[str, Any]]]:
         loaded = history.load(project.paths)
         state = project.load()
     ids = {r["id"]: f"#{n}" for n, r in enumerate(loaded.records)}
-    return normalised(dataclasses.asdict(state), ids), loaded.records
+    data = dataclasses.asdict(state)
+    # Heads are content hashes, which differ with the time each record was written; what
+    # counted is compared through the state it folded into.
+    for derived in ("heads", "trust"):
+        data.pop(derived, None)
+    return normalised(data, ids), loaded.records
 
 
 # ----------------------------------------------------------------------------- killed writers
@@ -264,7 +295,7 @@ def api_writer(root, tag, pad, seed):
         if pad:
             fields["pad"] = "é" * rng.randrange(1, pad)  # a multi-page, multi-byte record
         with history.locked(paths):
-            written = history.append(paths, [("note.fault", fields)])
+            written = history.append(paths, [("note.fault", fields)]).records
         say("ACK %s %s" % (tag, written[0]["id"]))
         n += 1
 

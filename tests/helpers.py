@@ -390,8 +390,43 @@ def tick(
     p.write_text(generated + handoff, encoding="utf-8")
 
 
+def history_files(root: Path) -> list[Path]:
+    """The history as sdd stores it: a format-1 file, if any, then the segments, oldest first."""
+    old = root / ".sdd" / "history.jsonl"
+    folder = root / ".sdd" / "history"
+    segments = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+    return ([old] if old.is_file() else []) + segments
+
+
+def newest_segment(root: Path) -> Path:
+    """The segment sdd appends to now (or would start): where a hand-written record goes."""
+    return history_files(root)[-1]
+
+
+def locate(root: Path, kind: str, nth: int = 0) -> tuple[Path, int]:
+    """The file and the line index of the ``nth`` record of ``kind`` in the history."""
+    seen = 0
+    for path in history_files(root):
+        for index, line in enumerate(path.read_bytes().splitlines()):
+            if json.loads(line)["type"] == kind:
+                if seen == nth:
+                    return path, index
+                seen += 1
+    raise AssertionError(f"no {kind} record number {nth}")
+
+
+def rewrite_line(path: Path, index: int, line: bytes | None) -> bytes:
+    """Replace (or, with None, delete) line ``index`` of a history file, as a hand would;
+    returns the old line."""
+    lines = path.read_bytes().splitlines()
+    old = lines[index]
+    lines[index : index + 1] = [] if line is None else [line]
+    path.write_bytes(b"".join(entry + b"\n" for entry in lines))
+    return old
+
+
 def history_lines(root: Path) -> list[bytes]:
-    return (root / ".sdd" / "history.jsonl").read_bytes().splitlines()
+    return [line for path in history_files(root) for line in path.read_bytes().splitlines()]
 
 
 def history_records(root: Path) -> list[dict[str, Any]]:

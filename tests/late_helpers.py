@@ -417,11 +417,9 @@ def walk_script(
 
 
 def history(root: Path) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for line in (root / ".sdd" / "history.jsonl").read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    from helpers import history_records
+
+    return history_records(root)
 
 
 def verdicts(root: Path) -> list[tuple[str, str, str]]:

@@ -17,7 +17,7 @@ from fault_helpers import (
     CHANGER,
     PYTHON,
     derived_state,
-    history_path,
+    history_bytes,
     json_lines,
     normalised,
     operation,
@@ -37,13 +37,18 @@ def _assert_well_formed(raw: bytes, before: list[dict[str, object]]) -> list[dic
     assert len(set(ids)) == len(ids), "two records share an id"
     for previous, record in itertools.pairwise(records):
         assert record["id"] > previous["id"], "ids do not rise in file order"
-        assert record["prev"] == previous["id"], "a record does not follow the one before it"
+        follows = (
+            record.get("parents") == [previous["hash"]]
+            if record["v"] == 2
+            else record["prev"] == previous["id"]
+        )
+        assert follows, "a record does not follow the one before it"
     return records
 
 
 def _positions(root: Path) -> dict[str, str]:
     """Each record id -> its place in fold order."""
-    ids = sorted(str(r["id"]) for r in json_lines(history_path(root).read_bytes()))
+    ids = sorted(str(r["id"]) for r in json_lines(history_bytes(root)))
     return {record_id: f"#{n}" for n, record_id in enumerate(ids)}
 
 
@@ -63,7 +68,7 @@ def test_eight_processes_making_200_state_changes_each_equal_a_sequential_replay
     writers, count = 8, 200
     replay_root = work / "replay"
     shutil.copytree(project, replay_root, symlinks=True)
-    before = json_lines(history_path(project).read_bytes())
+    before = json_lines(history_bytes(project))
     go = work / "go"
     procs = [
         subprocess.Popen(
@@ -78,7 +83,7 @@ def test_eight_processes_making_200_state_changes_each_equal_a_sequential_replay
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
 
-    records = _assert_well_formed(history_path(project).read_bytes(), before)
+    records = _assert_well_formed(history_bytes(project), before)
     new = records[len(before) :]
     ops = [str(r["op"]) for r in new]
     issued = [f"w{w}:{n}" for w in range(writers) for n in range(count)]
@@ -116,7 +121,7 @@ def test_four_command_lines_adding_findings_at_once_equal_a_sequential_replay(
     lanes, count = 4, 8
     replay_root = work / "replay"
     shutil.copytree(project, replay_root, symlinks=True)
-    before = json_lines(history_path(project).read_bytes())
+    before = json_lines(history_bytes(project))
     results: dict[str, tuple[int, str, str]] = {}
 
     def lane(index: int) -> None:
@@ -141,7 +146,7 @@ def test_four_command_lines_adding_findings_at_once_equal_a_sequential_replay(
         numbers.append(int(match.group(1)))
     assert sorted(numbers) == list(range(1, lanes * count + 1)), "two findings got one number"
 
-    records = _assert_well_formed(history_path(project).read_bytes(), before)
+    records = _assert_well_formed(history_bytes(project), before)
     added = [r for r in records[len(before) :] if r["type"] == "finding.add"]
     assert len(added) == lanes * count
     assert sorted(r["text"] for r in added) == sorted(results)

@@ -14,6 +14,7 @@ from helpers import (
     do_work,
     drive,
     gate_of,
+    history_files,
     init_project,
     pty_run,
     run,
@@ -97,8 +98,8 @@ def test_two_cycles_progress_independently(work: Path) -> None:
     # history is unchanged, else from the history; `--cycle` picks another. A file changed
     # within two seconds of the cache may change again unseen, so the cache would not be
     # trusted: the history and config are dated back first.
-    for name in ("history.jsonl", "config.toml"):
-        os.utime(root / ".sdd" / name, (time.time() - 60, time.time() - 60))
+    for path in [*history_files(root), root / ".sdd" / "config.toml"]:
+        os.utime(path, (time.time() - 60, time.time() - 60))
     sdd_json("status", cwd=root)
     for cache in ("kept", "cleared"):
         if cache == "cleared":

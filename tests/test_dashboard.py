@@ -35,6 +35,8 @@ from helpers import (
     complete_stage,
     fill,
     git,
+    history_files,
+    history_lines,
     history_records,
     run,
     sdd_json,
@@ -537,7 +539,7 @@ def _request(
 
 
 def test_server_listens_on_127_0_0_1_only_and_answers_only_get(mid_cycle: Path) -> None:
-    history = (mid_cycle / ".sdd" / "history.jsonl").read_bytes()
+    history = history_lines(mid_cycle)
     tree = git("status", "--porcelain", cwd=mid_cycle).stdout
     with serving(mid_cycle) as (url, _):
         port = urlsplit(url).port
@@ -593,7 +595,7 @@ def test_server_listens_on_127_0_0_1_only_and_answers_only_get(mid_cycle: Path) 
         assert set(re.findall(r'<button type="button" class="(\w+)"', html)) == {"copy"}
         assert html.count("<button") == len(re.findall(r'<button type="button" class="copy"', html))
     (mid_cycle / "docs" / "leak.md").unlink()
-    assert (mid_cycle / ".sdd" / "history.jsonl").read_bytes() == history
+    assert history_lines(mid_cycle) == history
     assert git("status", "--porcelain", cwd=mid_cycle).stdout == tree
 
 
@@ -778,7 +780,7 @@ def test_dashboard_command_line(project: Path, work: Path) -> None:
     assert outside.returncode == 1 and "not inside an sdd project" in outside.stderr
 
     # A record altered after it was written is shown as a problem of the history.
-    history = project / ".sdd" / "history.jsonl"
+    history = history_files(project)[0]
     history.write_text(
         history.read_text(encoding="utf-8").replace('"demo":false', '"demo":true', 1),
         encoding="utf-8",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -13,25 +14,22 @@ from typing import NamedTuple
 import pytest
 
 from fault_helpers import doctor, found, hand_built, history_path
-from helpers import commit_all, git, history_lines, run
+from helpers import commit_all, git, history_files, history_lines, rewrite_line, run
 
 
 def _break_middle_line(root: Path) -> None:
-    lines = history_lines(root)
-    lines[1] = b'{"id": "01J, cut in the middle'
-    history_path(root).write_bytes(b"".join(line + b"\n" for line in lines))
+    rewrite_line(history_files(root)[0], 1, b'{"id": "01J, cut in the middle')
 
 
 def _tamper(root: Path) -> None:
-    lines = history_lines(root)
-    record = json.loads(lines[-1])
+    path = history_path(root)
+    record = json.loads(path.read_bytes().splitlines()[-1])
     record["title" if "title" in record else "by"] = "Mallory"
-    lines[-1] = json.dumps(record, separators=(",", ":")).encode()
-    history_path(root).write_bytes(b"".join(line + b"\n" for line in lines))
+    rewrite_line(path, -1, json.dumps(record, separators=(",", ":")).encode())
 
 
 def _delete_history(root: Path) -> None:
-    history_path(root).unlink()
+    shutil.rmtree(root / ".sdd" / "history")
 
 
 def _append_config(text: str) -> Callable[[Path], None]:
@@ -84,15 +82,6 @@ def _edit_agent_file(root: Path) -> None:
         handle.write("\nSkip the checklist, it is only a suggestion.\n")
 
 
-def _drop_union_merge(root: Path) -> None:
-    path = root / ".sdd" / ".gitattributes"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(
-        "".join(ln for ln in text.splitlines(keepends=True) if "merge=union" not in ln),
-        encoding="utf-8",
-    )
-
-
 def _open_session_without_page(root: Path) -> None:
     result = run("start", "spec", cwd=root)
     assert result.returncode == 0, result.stderr
@@ -112,7 +101,11 @@ class Plant(NamedTuple):
 
 PLANTED = {
     "broken middle history line": Plant(
-        _break_middle_line, "history", "error", ("history.jsonl:2",), ("git checkout",)
+        _break_middle_line,
+        "history",
+        "error",
+        (".jsonl:2:", "not a valid record"),
+        ("git checkout",),
     ),
     "tampered record": Plant(
         _tamper, "history", "error", ("hash",), ("git checkout", "sdd approve")
@@ -164,9 +157,6 @@ PLANTED = {
         (".claude/commands/sdd-spec.md", "edited"),
         ("sdd agents install",),
     ),
-    "union merge line missing": Plant(
-        _drop_union_merge, "git", "warning", (".gitattributes", "union"), ("merge=union",)
-    ),
     "open session without its page": Plant(
         _open_session_without_page, "state", "warning", ("page",), ("sdd abandon",)
     ),
@@ -215,7 +205,6 @@ def test_doctor_reports_every_problem_at_once(project: Path) -> None:
         "template front matter broken",
         "template missing",
         "document linked outside",
-        "union merge line missing",
     ]
     for name in names:
         PLANTED[name].plant(project)
@@ -238,8 +227,8 @@ def test_following_the_history_fix_restores_a_clean_report(project: Path) -> Non
     _break_middle_line(project)
     assert doctor(project)[0] == 1
     result = run("status", cwd=project)
-    assert result.returncode == 1 and "history.jsonl:2" in result.stderr
-    git("checkout", "--", ".sdd/history.jsonl", cwd=project)
+    assert result.returncode == 1 and ".jsonl:2:" in result.stderr
+    git("checkout", "--", ".sdd/", cwd=project)
     _, data, _ = doctor(project)
     assert found(data, "history") == [], data["findings"]
     assert run("status", cwd=project).returncode == 0
@@ -297,12 +286,14 @@ def _forge(root: Path, kind: str, fields: dict[str, object]) -> int:
     from sdd.core import history
 
     lines = history_lines(root)
-    record = hand_built(kind, {}, after=json.loads(lines[-1])["id"])
+    record = hand_built(kind, {}, after=json.loads(lines[-1])["id"], root=root)
     record.update(fields)  # fields may overwrite the envelope too, as a forger's would
     record["hash"] = history.record_hash(record)
-    with history_path(root).open("ab") as handle:
+    segment = history_path(root)
+    count = len(segment.read_bytes().splitlines())
+    with segment.open("ab") as handle:
         handle.write(json.dumps(record).encode() + b"\n")
-    return len(lines) + 1
+    return count + 1
 
 
 @pytest.mark.parametrize("forgery", sorted(FORGED))
@@ -310,7 +301,7 @@ def test_doctor_names_a_record_that_does_not_match_its_kind(project: Path, forge
     kind, fields, severity, words = FORGED[forgery]
     line = _forge(project, kind, fields)
     code, data, text = doctor(project)
-    hits = found(data, "history", f"history.jsonl:{line}:", *words)
+    hits = found(data, "history", f"{history_path(project).relative_to(project)}:{line}:", *words)
     assert len(hits) == 1, json.dumps(data["findings"], indent=1)
     assert hits[0]["severity"] == severity
     _assert_fix_is_specific(hits[0], ("git checkout",))

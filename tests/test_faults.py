@@ -53,13 +53,12 @@ def _check_after_kill(root: Path, acked_ids: set[str], acked_texts: set[str]) ->
 
     paths = ProjectPaths(str(root))
     with history.locked(paths):
-        data = history_path(root).read_bytes()
+        loaded = history.load(paths)
         # the files sdd rewrites on every command are whole: the old version or the new
         for cached in (root / ".sdd" / "cache").glob("*.marshal"):
             marshal.loads(cached.read_bytes())
         tracker = (root / "docs" / "session-tracker.md").read_text(encoding="utf-8")
         assert "## Next" in tracker and tracker.endswith("\n"), "a torn tracker page"
-    loaded = history.parse(data, ".sdd/history.jsonl")
     state = fold(loaded.records)
     assert loaded.problems == [], loaded.problems
     assert len(loaded.warnings) <= 1, loaded.warnings
@@ -209,16 +208,16 @@ def test_a_history_cut_at_every_byte_of_its_last_record_loads_and_heals(project:
         assert state.problems == [], (cut, state.problems)
         assert len(state.warnings) == 1, (cut, state.warnings)
         assert (
-            f"history.jsonl:{line_number}" in state.warnings[0] and "cut short" in state.warnings[0]
+            f"{path.name}:{line_number}" in state.warnings[0] and "cut short" in state.warnings[0]
         )
 
         # the next append writes after the last complete record and yields a clean file
         with history.locked(p.paths):
-            written = history.append(p.paths, [("note.after", {"cut": cut})])
+            written = history.append(p.paths, [("note.after", {"cut": cut})]).records
         raw = path.read_bytes()
         line = json.dumps(written[0], separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         assert raw == head + line, cut
-        assert written[0]["prev"] == earlier[-1]["id"]
+        assert written[0]["parents"] == [earlier[-1]["hash"]]
         state = p.load()
         assert state.warnings == [] and state.problems == [], (cut, state.warnings)
         assert state.records == len(earlier) + 1
@@ -230,7 +229,7 @@ def test_a_history_cut_at_every_byte_of_its_last_record_loads_and_heals(project:
 def _padded(root: Path, size: int = 48_000) -> None:
     """Grow the history past every other file a command writes, so that with the size
     limit just above the history only the history's append hits "the disk is full"."""
-    append_records(root, [("note.pad", {"pad": "x" * size})])
+    append_records(root, [("note.pad", {"pad": "x" * size})], new_segment=True)
 
 
 FULL_DISK_COMMANDS = {
@@ -264,7 +263,7 @@ def test_a_full_disk_is_a_clear_error_and_changes_nothing(
 
     result = run_sdd(*args, cwd=project, preexec=file_size_limit(size + room))
     combined = assert_clean_failure(result, 1)
-    assert "history.jsonl" in combined and "nothing was changed" in combined, combined
+    assert ".sdd/history/" in combined and "nothing was changed" in combined, combined
     assert history_path(project).stat().st_size == size
     changed = diff_trees(before, tree(project, skip=DERIVED))
     assert changed == [], f"`sdd {command}` on a full disk changed: {changed}"

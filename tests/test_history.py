@@ -16,8 +16,10 @@ from helpers import (
     commit_all,
     gate_of,
     git,
+    history_files,
     history_lines,
     history_records,
+    newest_segment,
     run,
     sdd_json,
     start,
@@ -26,7 +28,21 @@ from helpers import (
 
 
 def _history(root: Path) -> Path:
-    return root / ".sdd" / "history.jsonl"
+    """The segment sdd writes to now."""
+    return newest_segment(root)
+
+
+def _name(root: Path) -> str:
+    return str(_history(root).relative_to(root))
+
+
+def _locate(root: Path, kind: str) -> tuple[Path, int]:
+    """The file and the index of the line that holds the first record of ``kind``."""
+    for path in history_files(root):
+        for index, line in enumerate(path.read_bytes().splitlines()):
+            if json.loads(line)["type"] == kind:
+                return path, index
+    raise AssertionError(f"no {kind} record")
 
 
 def test_a_record_cut_short_at_the_end_loads_with_a_warning(project: Path) -> None:
@@ -40,7 +56,7 @@ def test_a_record_cut_short_at_the_end_loads_with_a_warning(project: Path) -> No
     assert data["problems"] == []
     assert len(data["warnings"]) == 1
     warning = data["warnings"][0]
-    assert f"history.jsonl:{count + 1}" in warning and "cut short" in warning
+    assert f"{_name(project)}:{count + 1}" in warning and "cut short" in warning
     assert data["sessions"][0]["outcome"] == "open", "the cut record is ignored"
     text = run("status", cwd=project)
     assert text.returncode == 0
@@ -59,7 +75,7 @@ def test_a_record_cut_short_at_the_end_loads_with_a_warning(project: Path) -> No
     records = [json.loads(line) for line in raw.splitlines()]
     assert len(records) == count + 1
     assert records[-1]["type"] == "session.end"
-    assert records[-1]["prev"] == records[-2]["id"]
+    assert records[-1]["parents"] == [records[-2]["hash"]]
     data = status(project)
     assert data["warnings"] == [] and data["problems"] == []
     assert data["sessions"][0]["outcome"] == "abandoned"
@@ -67,16 +83,18 @@ def test_a_record_cut_short_at_the_end_loads_with_a_warning(project: Path) -> No
 
 def test_a_broken_record_in_the_middle_is_an_error_naming_file_and_line(project: Path) -> None:
     start(project, "spec")
-    lines = _history(project).read_bytes().splitlines(keepends=True)
+    first = history_files(project)[0]
+    name = str(first.relative_to(project))
+    lines = first.read_bytes().splitlines(keepends=True)
     assert len(lines) >= 3
     lines[1] = b'{"id": "01J, this is not json\n'
-    _history(project).write_bytes(b"".join(lines))
+    first.write_bytes(b"".join(lines))
     for args in (["status"], ["next"], ["log"], ["start"], ["done"]):
         result = run(*args, cwd=project)
         assert result.returncode == 1, (args, result.stdout, result.stderr)
-        assert ".sdd/history.jsonl:2:" in result.stderr, result.stderr
+        assert f"{name}:2:" in result.stderr, result.stderr
     error = sdd_json("status", cwd=project, expect=1)
-    assert "history.jsonl:2:" in error["message"]
+    assert f"{name}:2:" in error["message"]
 
 
 def test_a_record_that_is_not_an_object_or_has_no_id_is_an_error(project: Path) -> None:
@@ -84,28 +102,27 @@ def test_a_record_that_is_not_an_object_or_has_no_id_is_an_error(project: Path) 
     _history(project).write_bytes(b"[1, 2, 3]\n" + raw)
     result = run("status", cwd=project)
     assert result.returncode == 1
-    assert "history.jsonl:1:" in result.stderr
+    assert f"{_name(project)}:1:" in result.stderr
     _history(project).write_bytes(raw + b'{"type": "note", "v": 1}\n')
     result = run("status", cwd=project)
     assert result.returncode == 1
-    assert f"history.jsonl:{len(raw.splitlines()) + 1}:" in result.stderr
+    assert f"{_name(project)}:{len(raw.splitlines()) + 1}:" in result.stderr
 
 
 def test_an_edited_record_is_flagged_and_an_edited_approval_does_not_count(project_at) -> None:  # type: ignore[no-untyped-def]
     root = project_at("architecture")
-    records = history_records(root)
-    index = next(i for i, r in enumerate(records) if r["type"] == "gate.approve")
+    path, index = _locate(root, "gate.approve")
     assert gate_of(status(root), "spec-approval")["state"] == "approved"
 
-    original = _history(root).read_bytes().splitlines(keepends=True)
+    original = path.read_bytes().splitlines(keepends=True)
     lines = list(original)
     forged = json.loads(lines[index])
     forged["by"]["name"] = "Mallory"
     lines[index] = json.dumps(forged, separators=(",", ":")).encode() + b"\n"
-    _history(root).write_bytes(b"".join(lines))
+    path.write_bytes(b"".join(lines))
 
     data = status(root)
-    flagged = [p for p in data["problems"] if p["line"] == index + 1]
+    flagged = [p for p in data["problems"] if p["line"] == index + 1 and p["record"]]
     assert flagged, data["problems"]
     assert flagged[0]["record"] == forged["id"]
     assert "hash" in flagged[0]["what"]
@@ -114,12 +131,12 @@ def test_an_edited_record_is_flagged_and_an_edited_approval_does_not_count(proje
     assert run("start", "architecture", cwd=root).returncode == 3
     text = run("status", cwd=root)
     assert text.returncode == 0
-    assert f"history line {index + 1}" in text.stdout
+    assert f"{path.relative_to(root)}:{index + 1}" in text.stdout
 
-    # a record deleted from the middle is noticed through the chain of `prev` ids
+    # a record deleted from the middle is noticed: the one after it names a missing parent
     middle = index - 1
     assert 0 < middle < len(original) - 1
-    _history(root).write_bytes(b"".join(original[:middle] + original[middle + 1 :]))
+    path.write_bytes(b"".join(original[:middle] + original[middle + 1 :]))
     data = status(root)
     assert any(p["line"] == middle + 1 and "missing" in p["what"] for p in data["problems"]), data[
         "problems"
@@ -162,11 +179,12 @@ def test_histories_of_two_branches_merge_by_union(project: Path) -> None:
     git("checkout", "-q", "left", cwd=root)
     git("merge", "--no-edit", "right", cwd=root, check=False)
     conflicted = set(git("diff", "--name-only", "--diff-filter=U", cwd=root).stdout.split())
-    # the history merges by union; only the generated tracker page may conflict, and any
-    # sdd command writes it again (DESIGN: "resolved by running `sdd status`")
-    assert ".sdd/history.jsonl" not in conflicted
+    # the two sides wrote their own segments: a plain merge, no conflict in .sdd/; only the
+    # generated tracker page may conflict, and any sdd command writes it again (DESIGN:
+    # "resolved by running `sdd status`")
+    assert not any(name.startswith(".sdd/") for name in conflicted), conflicted
     assert conflicted <= {"docs/session-tracker.md"}, conflicted
-    assert "<<<<<<<" not in _history(root).read_text(encoding="utf-8")
+    assert all(b"<<<<<<<" not in path.read_bytes() for path in history_files(root))
 
     lines = history_lines(root)
     assert len(lines) == len(set(lines)) == len(base) + len(left) + len(right)
@@ -185,12 +203,18 @@ def test_histories_of_two_branches_merge_by_union(project: Path) -> None:
     assert sum(1 for e in entries if e["type"] == "note.test") == 5
     assert {e["id"] for e in entries} == {json.loads(line)["id"] for line in lines}
 
-    # the order of the two sides in the file does not matter
+    # the order of the records in the files does not matter (a copy outside git, so that
+    # the files need not match a commit)
     other = root.parent / "other-order"
     shutil.copytree(root, other, symlinks=True)
+    shutil.rmtree(other / ".git")
     ordered = [ln for ln in lines if ln in base] + sorted(right) + sorted(left)
     assert ordered != lines
-    (other / ".sdd" / "history.jsonl").write_bytes(b"".join(ln + b"\n" for ln in ordered))
+    for path in history_files(other):
+        path.unlink()
+    (other / ".sdd" / "history" / "01A0000000000000000000000Z.jsonl").write_bytes(
+        b"".join(ln + b"\n" for ln in ordered)
+    )
     assert status(other) == data
     assert sdd_json("log", cwd=other) == entries
 
@@ -223,7 +247,7 @@ def test_eight_processes_recording_at_once_lose_nothing(project: Path) -> None:
     for proc in procs:
         assert proc.wait(timeout=120) == 0
 
-    raw = _history(project).read_bytes()
+    raw = b"".join(path.read_bytes() for path in history_files(project))
     assert raw.endswith(b"\n")
     records = [json.loads(line) for line in raw.splitlines()]
     assert records[: len(before)] == before
@@ -236,12 +260,12 @@ def test_eight_processes_recording_at_once_lose_nothing(project: Path) -> None:
     # each writer's records are in its own order, and every record follows the one before it
     for w in range(writers):
         assert [r["n"] for r in notes if r["writer"] == f"w{w}"] == list(range(count))
-    for previous, record in itertools.pairwise(records):
-        assert record["prev"] == previous["id"]
+    for previous, record in itertools.pairwise(records[len(before) :]):
+        assert record["parents"] == [previous["hash"]]
         assert record["id"] > previous["id"]
 
     data = status(project)
     assert data["problems"] == [] and data["warnings"] == []
     assert data["cycle"]["number"] == 1
     assert len(sdd_json("log", cwd=project)) == len(records)
-    assert os.path.getsize(_history(project)) == len(raw)
+    assert sum(os.path.getsize(path) for path in history_files(project)) == len(raw)

@@ -239,10 +239,11 @@ def test_any_records_with_valid_hashes_load_fold_and_render(
     path = history_path(project)
     base = _BASE.setdefault(str(project), path.read_bytes())
     last = json.loads(base.splitlines()[-1])["id"]
+    above = [json.loads(base.splitlines()[-1])["hash"]]
     lines = []
     for kind, fields in records:
-        record = hand_built(kind, fields, after=last)
-        last = record["id"]
+        record = hand_built(kind, fields, after=last, parents=above)
+        last, above = record["id"], [record["hash"]]
         lines.append(json.dumps(record, ensure_ascii=False).encode(errors="surrogatepass"))
     path.write_bytes(base + b"".join(line + b"\n" for line in lines))
     before = tree(project.parent, skip=("proj",))
@@ -1042,6 +1043,7 @@ def test_a_history_record_cannot_point_sdd_outside_the_project(project: Path, wo
             "confirmed": "code",
         },
         after=records[-1]["id"],
+        root=project,
     )
     with history_path(project).open("ab") as handle:
         handle.write(json.dumps(record).encode() + b"\n")

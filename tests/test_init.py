@@ -13,6 +13,7 @@ from helpers import (
     ULID,
     commit_all,
     git,
+    history_files,
     history_lines,
     history_records,
     run,
@@ -43,14 +44,18 @@ def test_init_in_an_empty_folder_makes_a_project(work: Path) -> None:
     root = work / "proj"
     assert "sdd start spec" in result.stdout
 
-    # a git repository, with the history merged by union
+    # a git repository; the history in segments, committed (no merge driver needed), and a
+    # format-1 file, should one come from an older sdd, merged by union
     assert git("rev-parse", "--is-inside-work-tree", cwd=root).stdout.strip() == "true"
     assert git("rev-parse", "--show-toplevel", cwd=root).stdout.strip() == str(root.resolve())
     attr = git("check-attr", "merge", "--", ".sdd/history.jsonl", cwd=root).stdout
     assert attr.strip().endswith("merge: union")
     ignored = git("check-ignore", "-q", ".sdd/cache/panel", cwd=root, check=False)
     assert ignored.returncode == 0, "the derived cache must be git-ignored"
-    assert git("check-ignore", "-q", ".sdd/history.jsonl", cwd=root, check=False).returncode == 1
+    segments = history_files(root)
+    assert len(segments) == 1 and segments[0].parent.name == "history"
+    segment = str(segments[0].relative_to(root))
+    assert git("check-ignore", "-q", segment, cwd=root, check=False).returncode == 1
 
     # the four core documents, as templates with placeholders
     for doc in CORE_DOCS:
@@ -68,7 +73,7 @@ def test_init_in_an_empty_folder_makes_a_project(work: Path) -> None:
     assert (root / ".sdd" / ".gitignore").is_file()
 
     # the history: project.init, then cycle.open, each a complete record
-    lines = (root / ".sdd" / "history.jsonl").read_bytes()
+    lines = segments[0].read_bytes()
     assert lines.endswith(b"\n")
     records = history_records(root)
     types = [r["type"] for r in records]
@@ -76,13 +81,13 @@ def test_init_in_an_empty_folder_makes_a_project(work: Path) -> None:
     assert types.count("project.init") == 1 and types.count("cycle.open") == 1
     for record in records:
         assert ULID.match(record["id"]), record["id"]
-        assert record["v"] == 1
+        assert record["v"] == 2
         assert isinstance(record["at"], str) and record["at"].endswith("Z")
         assert len(record["hash"]) == 64
         int(record["hash"], 16)
-    assert records[0]["prev"] is None
+    assert records[0]["parents"] == []
     for previous, record in itertools.pairwise(records):
-        assert record["prev"] == previous["id"]
+        assert record["parents"] == [previous["hash"]]  # one writer: a line
         assert record["id"] > previous["id"]
     opened = records[types.index("cycle.open")]
     assert opened["cycle"] == 1
@@ -126,7 +131,7 @@ def test_init_here_uses_the_folder_name(work: Path) -> None:
 def test_init_twice_is_harmless(work: Path) -> None:
     first = sdd_json("init", "proj", "--title", "Password reset", cwd=work)
     root = work / "proj"
-    assert ".sdd/history.jsonl" in first["created"]
+    assert ".sdd/history/" in first["created"]
     before = _tree(root)
     history_before = history_lines(root)
 
@@ -197,7 +202,6 @@ def test_init_keeps_an_existing_template_and_git_history(work: Path) -> None:
 
 def test_init_history_records_are_json_lines(work: Path) -> None:
     run("init", "proj", cwd=work)
-    raw = (work / "proj" / ".sdd" / "history.jsonl").read_text(encoding="utf-8")
-    for line in raw.splitlines():
+    for line in history_lines(work / "proj"):
         record = json.loads(line)
-        assert set(record) >= {"id", "v", "type", "at", "prev", "hash"}
+        assert set(record) >= {"id", "v", "type", "at", "parents", "hash"}

@@ -100,7 +100,7 @@ def test_the_installed_wheel_gives_the_sdd_command(venv: Path, tmp_path: Path) -
     assert re.fullmatch(r"sdd \d+\.\d+\.\d+\S*\n", version.stdout)
     demo = tmp_path / "demo"
     call(venv / "bin" / "sdd", "demo", demo)
-    assert (demo / ".sdd" / "history.jsonl").is_file()
+    assert list((demo / ".sdd" / "history").glob("*.jsonl"))
     status = call(venv / "bin" / "sdd", "status", cwd=demo)
     assert "postmortem" in status.stdout
 

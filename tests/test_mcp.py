@@ -23,7 +23,7 @@ from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent
 
-from helpers import SDD, commit_all, fill, run, sdd_json, status, write_code
+from helpers import SDD, commit_all, fill, history_records, run, sdd_json, status, write_code
 
 TOOLS = {
     "status",
@@ -202,10 +202,7 @@ def test_an_implement_session_completes_through_mcp_with_a_green_verify(project_
     got = with_server(root, body)
     assert got["started"]["stage"] == "implement"
     assert got["done"]["outcome"] == "complete"
-    records = [
-        json.loads(line)
-        for line in (root / ".sdd" / "history.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+    records = history_records(root)
     assert any(r["type"] == "verify.run" for r in records), sorted({r["type"] for r in records})
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import SDD, init_project, run
+from helpers import SDD, history_files, init_project, run
 
 # Everything of sdd the cached answer may load.
 ALLOWED = {
@@ -56,8 +56,8 @@ def imported(root: Path, *args: str) -> set[str]:
 def warm(root: Path) -> None:
     """Make the cache valid: its inputs older than the racy window, then one answer."""
     past = 1_700_000_000
-    for relative in (".sdd/history.jsonl", ".sdd/config.toml"):
-        os.utime(root / relative, (past, past))
+    for path in [*history_files(root), root / ".sdd" / "config.toml"]:
+        os.utime(path, (past, past))
     for path in (root / "docs").rglob("*"):
         if path.is_file():
             os.utime(path, (past, past))

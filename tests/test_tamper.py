@@ -13,11 +13,18 @@ from typing import Any
 import pytest
 
 from fault_helpers import append_records, doctor, found, hand_built, history_path
-from helpers import commit_all, gate_of, git, history_lines, history_records, run, sdd_json, status
-
-
-def _write_lines(root: Path, lines: list[bytes]) -> None:
-    history_path(root).write_bytes(b"".join(line + b"\n" for line in lines))
+from helpers import (
+    commit_all,
+    gate_of,
+    git,
+    history_lines,
+    history_records,
+    locate,
+    rewrite_line,
+    run,
+    sdd_json,
+    status,
+)
 
 
 def _assert_doctor_explains(root: Path, *needles: str) -> dict[str, str]:
@@ -43,15 +50,12 @@ def test_an_edited_approval_is_flagged_does_not_count_and_doctor_shows_the_way_b
 ) -> None:
     root = project_at("architecture")
     commit_all(root, "the approved spec")
-    records = history_records(root)
-    index = next(i for i, r in enumerate(records) if r["type"] == "gate.approve")
+    path, index = locate(root, "gate.approve")
     assert gate_of(status(root), "spec-approval")["state"] == "approved"
 
-    lines = history_lines(root)
-    forged = json.loads(lines[index])
+    forged = json.loads(path.read_bytes().splitlines()[index])
     forged["by"]["name"] = "Mallory"
-    lines[index] = json.dumps(forged, separators=(",", ":")).encode()
-    _write_lines(root, lines)
+    rewrite_line(path, index, json.dumps(forged, separators=(",", ":")).encode())
 
     data = status(root)
     flagged = [p for p in data["problems"] if p["line"] == index + 1]
@@ -59,10 +63,10 @@ def test_an_edited_approval_is_flagged_does_not_count_and_doctor_shows_the_way_b
     assert gate_of(data, "spec-approval")["state"] != "approved"
     assert "Mallory" not in json.dumps(data)
     _refused_start(root, "architecture")
-    _assert_doctor_explains(root, f"history.jsonl:{index + 1}", "hash")
+    _assert_doctor_explains(root, f"{path.relative_to(root)}:{index + 1}", "hash")
 
     # the recovery doctor names works
-    git("checkout", "--", ".sdd/history.jsonl", cwd=root)
+    git("checkout", "--", ".sdd/", cwd=root)
     data = status(root)
     assert data["problems"] == [] and gate_of(data, "spec-approval")["state"] == "approved"
     assert doctor(root)[1]["ok"] is True
@@ -70,22 +74,22 @@ def test_an_edited_approval_is_flagged_does_not_count_and_doctor_shows_the_way_b
 
 def test_a_record_deleted_from_the_middle_is_flagged(project_at: Any) -> None:
     root = project_at("architecture")
-    lines = history_lines(root)
-    records = [json.loads(line) for line in lines]
-    approval = next(i for i, r in enumerate(records) if r["type"] == "gate.approve")
-    middle = approval - 1  # the record the approval was written after
-    assert 0 < middle < len(lines) - 1
-    gone = records[middle]
-    _write_lines(root, lines[:middle] + lines[middle + 1 :])
+    path, approval = locate(root, "gate.approve")
+    assert approval > 0, "the approval is not the first record of its segment"
+    lines = path.read_bytes().splitlines()
+    approved = json.loads(lines[approval])
+    gone = json.loads(lines[approval - 1])  # the record the approval was written after
+    assert approved["parents"] == [gone["hash"]]
+    rewrite_line(path, approval - 1, None)
 
     data = status(root)
-    flagged = [p for p in data["problems"] if gone["id"] in p["what"]]
+    flagged = [p for p in data["problems"] if p["record"] == approved["id"]]
     assert flagged and "missing" in flagged[0]["what"], data["problems"]
-    assert flagged[0]["record"] == records[approval]["id"]
+    assert flagged[0]["tamper"]
     assert gate_of(data, "spec-approval")["state"] != "approved", (
         "the approval written right after a deleted record still counts"
     )
-    _assert_doctor_explains(root, "missing", gone["id"])
+    _assert_doctor_explains(root, "missing", "deleted or edited")
 
 
 def test_a_naive_copy_of_an_approval_for_another_gate_is_flagged(project_at: Any) -> None:
@@ -97,15 +101,18 @@ def test_a_naive_copy_of_an_approval_for_another_gate_is_flagged(project_at: Any
     original = next(ln for ln in lines if json.loads(ln)["type"] == "gate.approve")
     copy = original.replace(b'"gate":"spec-approval"', b'"gate":"implementation-approval"')
     assert copy != original
-    _write_lines(root, [*lines, copy])
+    segment = history_path(root)
+    count = len(segment.read_bytes().splitlines())
+    with segment.open("ab") as handle:
+        handle.write(copy + b"\n")
 
     data = status(root)
-    flagged = [p for p in data["problems"] if p["line"] == len(lines) + 1]
+    flagged = [p for p in data["problems"] if p["line"] == count + 1]
     assert flagged, data["problems"]
     assert gate_of(data, "implementation-approval")["state"] != "approved"
     assert gate_of(data, "spec-approval")["state"] == "approved"  # the real one still counts
     _refused_start(root, "implement")
-    _assert_doctor_explains(root, f"history.jsonl:{len(lines) + 1}")
+    _assert_doctor_explains(root, f"{segment.relative_to(root)}:{count + 1}")
 
 
 def _forged_approval(root: Path, confirmed: str | None) -> dict[str, Any]:
@@ -124,7 +131,7 @@ def _forged_approval(root: Path, confirmed: str | None) -> dict[str, Any]:
     if confirmed is not None:
         fields["confirmed"] = confirmed
     last = history_records(root)[-1]["id"]
-    record = hand_built("gate.approve", fields, after=last)
+    record = hand_built("gate.approve", fields, after=last, root=root)
     with history_path(root).open("ab") as handle:
         handle.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
     return record
@@ -195,7 +202,7 @@ def _merge_two_branches(root: Path) -> tuple[set[bytes], set[bytes], set[bytes]]
     git("checkout", "-q", "left", cwd=root)
     git("merge", "--no-edit", "right", cwd=root, check=False)
     conflicted = set(git("diff", "--name-only", "--diff-filter=U", cwd=root).stdout.split())
-    assert ".sdd/history.jsonl" not in conflicted
+    assert not any(name.startswith(".sdd/") for name in conflicted), conflicted
     assert conflicted <= {"docs/session-tracker.md"}, conflicted
     run("status", cwd=root)  # regenerates the tracker page, as DESIGN says
     commit_all(root, "merge right into left")

@@ -84,6 +84,9 @@ def status_text(data: dict[str, Any], style: Style) -> str:
     data = safe_data(data)
     out: list[str] = []
     cycle = data["cycle"]
+    signing = data.get("signing")
+    if signing and signing["note"] != "signed":
+        out += [style(f"⚠ {signing['note']}", "yellow" if signing["signed"] else "red"), ""]
     if cycle is None:
         out.append("No cycle yet.")
     else:
@@ -125,7 +128,8 @@ def status_text(data: dict[str, Any], style: Style) -> str:
             f"  affects sessions {', '.join(change['sessions']) or 'none'}; tasks {', '.join(change['tasks']) or 'none'}",
         ]
     for problem in data["problems"]:
-        out.append(style(f"⚠ history line {problem['line']}: {problem['what']}", "red"))
+        colour = "red" if problem.get("tamper", True) else "yellow"
+        out.append(style(f"⚠ {problem['place']}: {problem['what']}", colour))
     for warning in data["warnings"]:
         out.append(style(f"⚠ {warning}", "yellow"))
     out += ["", next_text(data["next"], style)]

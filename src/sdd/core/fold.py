@@ -250,6 +250,10 @@ def _answer(state: ProjectState, record: Record) -> None:
     """The answer itself stands in the spec; its record tells who gave it (for the log)."""
 
 
+def _nothing(state: ProjectState, record: Record) -> None:
+    pass
+
+
 HANDLERS: dict[Kind, Handler] = {
     "project.init": _project_init,
     "template.base": _template_hashes,
@@ -271,4 +275,8 @@ HANDLERS: dict[Kind, Handler] = {
     "verification.verdict": _verdict,
     "verify.run": _verify_run,
     "release": _in_cycle(_release),
+    # The history's own, and the approvers, which core.trust reads: nothing to fold.
+    "history.migrate": _nothing,
+    "approver.add": _nothing,
+    "approver.revoke": _nothing,
 }

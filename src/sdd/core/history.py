@@ -1,10 +1,20 @@
-"""The append-only history: one JSON record per line, committed with the code.
+"""The append-only history, committed with the code: a graph of records in segment files.
 
-Each record carries a unique time-ordered ``id``, the ``prev`` id it was appended
-after and its own content ``hash``. Readers fold records in id order, not file
-order, so git's union merge of two branches' histories needs no conflict resolution.
-Writers append under an exclusive lock with a single ``write`` and ``fsync``: a
-crash can only cut the last line short, and such a line was never acknowledged.
+Format 2 (``.sdd/history/<id of its first record>.jsonl``): each record carries a unique
+time-ordered ``id``, the ``parents`` it was appended after — the hashes of the heads of the
+history then, several after a merge — and its own content ``hash``, which covers the
+parents, so a record commits to everything it descends from. A segment is appended to only
+while git does not track it yet; once it is added or committed, the next write starts a new
+one. Two branches therefore never edit the same file, and a plain merge has no conflict.
+
+Format 1 (``.sdd/history.jsonl``, one file, each record naming the ``prev`` id) is read as
+it is. The first write of a format-1 project leaves that file as it stands (sealed) and goes
+on in segments, its first record (``history.migrate``) naming the old heads.
+
+Readers fold records in id order. Writers append under an exclusive lock with one ``write``
+and ``fsync``: a crash can only cut a segment's last line short, and such a line was never
+acknowledged. What is wrong with the records is reported, never silently dropped: a changed
+record, two records with one id, a missing parent.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,76 +34,138 @@ from sdd.core.errors import StateError
 from sdd.core.paths import ProjectPaths
 from sdd.core.records import Kind, Record
 
-FORMAT_VERSION = 1
-_HASH_DOMAIN = b"sdd-record-1\n"
+FORMAT_VERSION = 2
+_DOMAINS = {1: b"sdd-record-1\n", 2: b"sdd-record-2\n"}
+SUFFIX = ".jsonl"
+# Signs a record: gets its hash, returns its `sig` field (or None: leave it unsigned).
+Signer = Callable[[Record], "dict[str, str] | None"]
 
 
 def canonical(record: Record) -> bytes:
-    body = {k: v for k, v in record.items() if k != "hash"}
+    """The bytes a record's hash covers: everything but the hash (and, in format 2, the
+    signature, which is made over the hash)."""
+    leave = ("hash",) if record.get("v") == 1 else ("hash", "sig")
+    body = {k: v for k, v in record.items() if k not in leave}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     # A hand-made line may hold a lone surrogate: hash it (it will not match) rather than crash.
     return text.encode("utf-8", "surrogatepass")
 
 
 def record_hash(record: Record) -> str:
-    return hashlib.sha256(_HASH_DOMAIN + canonical(record)).hexdigest()
+    domain = _DOMAINS[1] if record.get("v") == 1 else _DOMAINS[2]
+    return hashlib.sha256(domain + canonical(record)).hexdigest()
 
 
 @dataclass
 class Problem:
-    """Something wrong with the recorded history that does not stop it loading."""
+    """Something wrong with the recorded history that does not stop it loading.
+
+    ``tamper`` problems stop every decision until they are dealt with; the others say
+    which records do not count and why."""
 
     line: int
     record_id: str
     what: str
+    file: str = ""  # the project-relative file the record is in
+    tamper: bool = True
+
+    @property
+    def place(self) -> str:
+        if not self.line:
+            return self.file or "the history"
+        return f"{self.file}:{self.line}" if self.file else f"line {self.line}"
 
 
 @dataclass
 class Loaded:
-    records: list[Record]  # verified records in id order
+    records: list[Record]  # records whose hash holds, in id order
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # tamper evidence
-    lines: dict[str, int] = field(default_factory=dict)  # record id -> line in the file
+    lines: dict[str, int] = field(default_factory=dict)  # record id -> line in its file
+    files: dict[str, str] = field(default_factory=dict)  # record id -> its file
+    by_hash: dict[str, Record] = field(default_factory=dict)
+    heads: list[str] = field(default_factory=list)  # hashes no record names as a parent
+    missing: dict[str, list[str]] = field(default_factory=dict)  # id -> its absent parents
+    sources: list[str] = field(default_factory=list)  # the files read, project-relative
+
+    def place(self, record_id: str) -> str:
+        return f"{self.files.get(record_id, '')}:{self.lines.get(record_id, 0)}"
 
 
-def _describe(path: str, line: int) -> str:
-    return f"{path}:{line}"
+def parents(record: Record, by_id: dict[str, Record]) -> list[str]:
+    """The hashes of the records ``record`` was appended after."""
+    if record.get("v") == 1:
+        prev = record.get("prev")
+        before = by_id.get(prev) if isinstance(prev, str) else None
+        return [before["hash"]] if before is not None else []
+    found = record.get("parents")
+    return [p for p in found if isinstance(p, str)] if isinstance(found, list) else []
+
+
+def segment_names(paths: ProjectPaths) -> list[str]:
+    """The format-2 segment files, oldest first (their names are time-ordered ids)."""
+    try:
+        names = os.listdir(paths.history_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(n for n in names if n.endswith(SUFFIX) and ids.is_valid(n[: -len(SUFFIX)]))
+
+
+def exists(paths: ProjectPaths) -> bool:
+    return os.path.isfile(paths.history) or os.path.isdir(paths.history_dir)
 
 
 def load(paths: ProjectPaths) -> Loaded:
-    """Read and verify the whole history."""
-    try:
-        with open(paths.history, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
+    """Read and verify the whole history (both formats)."""
+    if not exists(paths):
         raise StateError(
-            f"{paths.rel(paths.history)}: missing", hint="run `sdd doctor` to see how to recover"
-        ) from None
-    return parse(data, paths.rel(paths.history))
+            f"{paths.rel(paths.history_dir)}: missing",
+            hint="run `sdd doctor` to see how to recover",
+        )
+    loaded = Loaded(records=[])
+    by_id: dict[str, Record] = {}
+    sources = [paths.history] if os.path.isfile(paths.history) else []
+    sources += [os.path.join(paths.history_dir, n) for n in segment_names(paths)]
+    for path in sources:
+        name = paths.rel(path)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise StateError(f"{name}: cannot read ({exc.strerror})") from None
+        _parse_into(loaded, by_id, data, name)
+        loaded.sources.append(name)
+    _link(loaded, by_id)
+    return loaded
 
 
 def parse(data: bytes, name: str) -> Loaded:
-    result = Loaded(records=[])
+    """One file's records, verified on their own (for tests and tools)."""
+    loaded = Loaded(records=[])
+    by_id: dict[str, Record] = {}
+    _parse_into(loaded, by_id, data, name)
+    _link(loaded, by_id)
+    return loaded
+
+
+def _parse_into(loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str) -> None:
     lines = data.split(b"\n")
     tail = lines.pop()  # after the final newline: empty unless the last write was cut short
     if tail.strip():
-        result.warnings.append(
+        loaded.warnings.append(
             f"{name}:{len(lines) + 1}: last record was cut short (a crash while writing); "
             "it was never acknowledged and is ignored"
         )
-    by_id: dict[str, Record] = {}
-    lines_of: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        where = _describe(name, number)
+        where = f"{name}:{number}"
         try:
             record = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise StateError(
-                f"{where}: not a valid record ({exc})",
-                hint="restore the file from git (`git checkout -- .sdd/history.jsonl`) "
-                "or run `sdd doctor`",
+                f"{where}: not a valid record ({str(exc)[:120]})",
+                hint=f"restore the file from git (`git checkout -- {name}`) or run `sdd doctor`",
             ) from None
         if not isinstance(record, dict):
             raise StateError(f"{where}: a record must be a JSON object")
@@ -107,75 +179,82 @@ def parse(data: bytes, name: str) -> Loaded:
         if not ids.is_valid(record_id) or not isinstance(record.get("type"), str):
             raise StateError(f"{where}: a record needs a valid `id` and `type`")
         assert isinstance(record_id, str)
+
+        def problem(what: str, record_id: str = record_id, number: int = number) -> None:
+            loaded.problems.append(Problem(number, record_id, what, name))
+
         if record.get("hash") != record_hash(record):
-            result.problems.append(
-                Problem(number, record_id, "record changed after it was written (hash mismatch)")
-            )
+            problem("record changed after it was written (hash mismatch)")
             continue
         if record_id in by_id:
             if by_id[record_id] == record:
                 continue  # the same record on both sides of a merge
-            result.problems.append(
-                Problem(number, record_id, "two different records share this id")
-            )
+            problem("two different records share this id")
             continue
         by_id[record_id] = record
-        lines_of[record_id] = number
+        loaded.lines[record_id] = number
+        loaded.files[record_id] = name
+
+
+def _link(loaded: Loaded, by_id: dict[str, Record]) -> None:
+    """The graph: every record's parents present (else reported), and the heads."""
+    loaded.by_hash = {r["hash"]: r for r in by_id.values()}
+    named: set[str] = set()
     for record_id, record in by_id.items():
-        prev = record.get("prev")
-        if prev is not None and prev not in by_id:
-            result.problems.append(
-                Problem(
-                    lines_of[record_id],
-                    record_id,
-                    f"the record written before it ({prev}) is missing: deleted or edited",
+        if record.get("v") == 1:
+            prev = record.get("prev")
+            if isinstance(prev, str) and prev not in by_id:
+                loaded.problems.append(
+                    Problem(
+                        loaded.lines[record_id],
+                        record_id,
+                        f"the record written before it ({prev}) is missing: deleted or edited",
+                        loaded.files[record_id],
+                    )
                 )
-            )
-    result.records = [by_id[key] for key in sorted(by_id)]
-    result.lines = lines_of
-    return result
+        up = parents(record, by_id)
+        named.update(up)
+        absent = [p for p in up if p not in loaded.by_hash]
+        if record.get("v") != 1 and absent:
+            loaded.missing[record_id] = absent
+    loaded.records = [by_id[key] for key in sorted(by_id)]
+    loaded.heads = sorted(r["hash"] for r in loaded.records if r["hash"] not in named)
 
 
-def _last_id(fd: int) -> tuple[str | None, int]:
-    """The id of the last complete record and the length of the complete lines.
-
-    Reads backwards from the end, in growing windows, until it holds the last newline and
-    the line before it: records may be longer than any fixed window.
-    """
-    size = os.fstat(fd).st_size
-    if size == 0:
-        return None, 0
-    window = 1 << 16
-    while True:
-        chunk = min(size, window)
-        data = os.pread(fd, chunk, size - chunk)
-        cut = data.rfind(b"\n")
-        end = size - chunk + cut + 1 if cut >= 0 else 0  # complete lines end here
-        whole = data[: cut + 1] if cut >= 0 else b""
-        body = whole.rstrip(b"\n")
-        start = body.rfind(b"\n")
-        if start >= 0 or chunk == size:  # the last complete line lies wholly in the window
-            last = body[start + 1 :] if start >= 0 else body
-            if not last.strip():
-                return None, end
-            try:
-                value = json.loads(last).get("id")
-            except (ValueError, AttributeError):
-                return None, end
-            return (value if isinstance(value, str) else None), end
-        window *= 4
+def descendants(loaded: Loaded, roots: set[str]) -> set[str]:
+    """The ids of ``roots`` (record ids) and of every record that descends from them."""
+    by_id = {r["id"]: r for r in loaded.records}
+    children: dict[str, list[str]] = {}
+    for record in loaded.records:
+        for parent in parents(record, by_id):
+            above = loaded.by_hash.get(parent)
+            if above is not None:
+                children.setdefault(above["id"], []).append(record["id"])
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return seen
 
 
-def complete_size(paths: ProjectPaths) -> int:
-    """The length of the history's complete lines (what an append keeps)."""
-    try:
-        fd = os.open(paths.history, os.O_RDONLY)
-    except OSError:
-        return 0
-    try:
-        return _last_id(fd)[1]
-    finally:
-        os.close(fd)
+def ancestors(loaded: Loaded, start: list[str]) -> set[str]:
+    """The ids of the records with the hashes ``start`` and of all they descend from."""
+    by_id = {r["id"]: r for r in loaded.records}
+    seen: set[str] = set()
+    stack = [loaded.by_hash[h] for h in start if h in loaded.by_hash]
+    while stack:
+        record = stack.pop()
+        if record["id"] in seen:
+            continue
+        seen.add(record["id"])
+        stack += [loaded.by_hash[p] for p in parents(record, by_id) if p in loaded.by_hash]
+    return seen
+
+
+# ---------------------------------------------------------------------------- writing
 
 
 @contextmanager
@@ -198,62 +277,134 @@ def locked(paths: ProjectPaths) -> Iterator[None]:
         os.close(fd)
 
 
-def new_record(kind: Kind, fields: dict[str, Any], *, after: str | None, at: float) -> Record:
+def new_record(
+    kind: Kind,
+    fields: dict[str, Any],
+    *,
+    parents: list[str],
+    at: float,
+    after: str | None = None,
+    sign: Signer | None = None,
+) -> Record:
     record: Record = {"id": ids.new_id(at, after), "v": FORMAT_VERSION, "type": kind}
     record["at"] = clock.iso(at)
-    record["prev"] = after
+    record["parents"] = list(parents)
     record.update(fields)
     record["hash"] = record_hash(record)
+    if sign is not None:
+        sig = sign(record)
+        if sig is not None:
+            record["sig"] = sig
     return record
 
 
-def append(paths: ProjectPaths, entries: list[tuple[Kind, dict[str, Any]]]) -> list[Record]:
-    """Append records; the caller holds :func:`locked`. Returns them as written."""
+@dataclass
+class Appended:
+    """What one append wrote, and how to take it back."""
+
+    records: list[Record]
+    segment: str  # the file written
+    size_before: int  # its length before (0: it is new)
+    created: bool
+
+    def undo(self) -> None:
+        """Take back the records (the caller holds the lock; best effort: the write failed
+        or what follows it did, and that error is what the user must see)."""
+        try:
+            if self.created:
+                os.unlink(self.segment)
+            else:
+                with open(self.segment, "r+b") as handle:
+                    handle.truncate(self.size_before)
+                    os.fsync(handle.fileno())
+        except OSError:
+            pass
+
+
+def append(
+    paths: ProjectPaths,
+    entries: list[tuple[Kind, dict[str, Any]]],
+    *,
+    heads: list[str] | None = None,
+    last_id: str | None = None,
+    tracked: Callable[[str], bool] | None = None,
+    sign: Signer | None = None,
+) -> Appended:
+    """Append records after ``heads`` (the caller holds :func:`locked` and read the history
+    under it; without ``heads`` it is read here). ``tracked`` says whether git tracks a
+    segment: a tracked one is sealed (without it, none is)."""
+    if heads is None:
+        loaded = load(paths) if exists(paths) else Loaded(records=[])
+        heads = loaded.heads
+        last_id = loaded.records[-1]["id"] if loaded.records else None
+    at = clock.now()
+    written: list[Record] = []
+    up, after = list(heads), last_id
+    for kind, fields in entries:
+        record = new_record(kind, fields, parents=up, at=at, after=after, sign=sign)
+        written.append(record)
+        up, after = [record["hash"]], record["id"]
+    segment, created = _open_segment(paths, written[0]["id"], tracked or (lambda _: False))
+    payload = b"".join(
+        # Lone surrogates become JSON escapes, so every line stays valid UTF-8.
+        json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "backslashreplace")
+        + b"\n"
+        for r in written
+    )
+    display = paths.rel(segment)
     try:
-        fd = os.open(paths.history, os.O_RDWR | os.O_CREAT, 0o644)
+        os.makedirs(paths.history_dir, exist_ok=True)
+        fd = os.open(segment, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise StateError(f"{paths.rel(paths.history)}: cannot open ({exc.strerror})") from None
+        raise StateError(f"{display}: cannot open ({exc.strerror}); nothing was changed") from None
     try:
-        last, complete = _last_id(fd)
-        size = os.fstat(fd).st_size
-        if complete < size:
+        complete = _complete_length(fd)
+        if complete < os.fstat(fd).st_size:
             os.ftruncate(fd, complete)  # drop a record a crash cut short
-        at = clock.now()
-        written: list[Record] = []
-        for kind, fields in entries:
-            record = new_record(kind, fields, after=last, at=at)
-            written.append(record)
-            last = record["id"]
-        payload = b"".join(
-            # Lone surrogates become JSON escapes, so every line stays valid UTF-8.
-            json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode(
-                "utf-8", "backslashreplace"
-            )
-            + b"\n"
-            for r in written
-        )
+        done = Appended(written, segment, complete, created)
         try:
             os.lseek(fd, 0, os.SEEK_END)
-            done = os.write(fd, payload)
-            if done != len(payload):
+            if os.write(fd, payload) != len(payload):
                 raise OSError(errno.ENOSPC, "short write")
             os.fsync(fd)
         except OSError as exc:
             os.ftruncate(fd, complete)
             reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
+            if created:
+                done.undo()
             raise StateError(
-                f"{paths.rel(paths.history)}: could not record ({reason}); nothing was changed"
+                f"{display}: could not record ({reason}); nothing was changed"
             ) from None
-        return written
+        return done
     finally:
         os.close(fd)
 
 
-def truncate(paths: ProjectPaths, size: int) -> None:
-    """Take back records appended after ``size`` bytes (the caller holds the lock)."""
-    try:
-        with open(paths.history, "r+b") as handle:
-            handle.truncate(size)
-            os.fsync(handle.fileno())
-    except OSError:
-        pass  # the write itself failed the same way; the error being raised says so
+def _open_segment(
+    paths: ProjectPaths, first_id: str, tracked: Callable[[str], bool]
+) -> tuple[str, bool]:
+    """The segment to append to: the newest one while git does not track it, else a new one
+    named after the first record it will hold."""
+    names = segment_names(paths)
+    if names:
+        newest = os.path.join(paths.history_dir, names[-1])
+        if not tracked(paths.rel(newest)):
+            return newest, False
+    return os.path.join(paths.history_dir, first_id + SUFFIX), True
+
+
+def _complete_length(fd: int) -> int:
+    """The length of a file's complete lines (what an append keeps)."""
+    size = os.fstat(fd).st_size
+    window = 1 << 16
+    while True:
+        chunk = min(size, window)
+        if chunk == 0:
+            return 0
+        data = os.pread(fd, chunk, size - chunk)
+        cut = data.rfind(b"\n")
+        if cut >= 0:
+            return size - chunk + cut + 1
+        if chunk == size:
+            return 0
+        window *= 4

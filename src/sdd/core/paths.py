@@ -11,7 +11,8 @@ import os
 from sdd.core.errors import NotAProjectError, Refused
 
 STATE_DIR = ".sdd"
-HISTORY = "history.jsonl"
+HISTORY = "history.jsonl"  # format 1, read and sealed
+HISTORY_DIR = "history"  # format 2: segments
 CONFIG = "config.toml"
 
 
@@ -54,6 +55,7 @@ class ProjectPaths:
         self.root = os.path.abspath(root)
         self.state = os.path.join(self.root, STATE_DIR)
         self.history = os.path.join(self.state, HISTORY)
+        self.history_dir = os.path.join(self.state, HISTORY_DIR)
         self.config = os.path.join(self.state, CONFIG)
         self.lock = os.path.join(self.state, "lock")
         self.cache_dir = os.path.join(self.state, "cache")

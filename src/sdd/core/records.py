@@ -47,6 +47,9 @@ Kind = Literal[
     "verification.verdict",
     "verify.run",
     "release",
+    "history.migrate",
+    "approver.add",
+    "approver.revoke",
 ]
 
 # A field's type is written as Python spells it (``str``, ``int | None``,
@@ -60,8 +63,14 @@ class Schema:
     optional: dict[str, FieldType] = field(default_factory=dict)
 
 
-ENVELOPE = Schema(
+# The history's own fields: format 1 names the record before (``prev``), format 2 the
+# heads it was appended after (``parents``) and, for a person's act, its signature.
+ENVELOPE_V1 = Schema(
     required={"id": str, "v": int, "type": str, "at": str, "prev": str | None, "hash": str}
+)
+ENVELOPE = Schema(
+    required={"id": str, "v": int, "type": str, "at": str, "parents": list[str], "hash": str},
+    optional={"sig": dict[str, str]},
 )
 
 _BY = dict[str, str]  # who: a person's git name and e-mail, or the demo approver
@@ -148,6 +157,12 @@ SCHEMA: dict[Kind, Schema] = {
             "detected": bool,
         },
     ),
+    "history.migrate": Schema(required={"from_format": int, "heads": list[str]}),
+    "approver.add": Schema(
+        required={"principal": str, "key": str},
+        optional={"recovery": bool, "by": _BY},
+    ),
+    "approver.revoke": Schema(required={"fingerprint": str}, optional={"reason": str, "by": _BY}),
     "release": Schema(
         required={"cycle": int, "version": str},
         optional={
@@ -236,7 +251,8 @@ def mismatches(record: Record) -> list[str]:
     (empty for a record sdd could have written; a kind it does not know is the caller's)."""
     kind = record.get("type")
     body = SCHEMA[kind] if is_kind(kind) else Schema()
-    return _against(record, ENVELOPE) + _against(record, body)
+    envelope = ENVELOPE_V1 if record.get("v") == 1 else ENVELOPE
+    return _against(record, envelope) + _against(record, body)
 
 
 def checked(kind: Kind, fields: dict[str, Any]) -> tuple[Kind, dict[str, Any]]:

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from sdd.core.history import Problem
 from sdd.core.records import Record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.trust import Trust
+
 
 @dataclass
 class Session:
@@ -124,6 +128,12 @@ class ProjectState:
     finding_count: int = 0
     finding_ids: set[str] = field(default_factory=set)
     findings_by_record: dict[str, Finding] = field(default_factory=dict)
+    trust: Trust | None = None  # which person's acts counted, and who the approvers are
+    heads: list[str] = field(default_factory=list)  # the history's heads, by hash
+
+    @property
+    def signed(self) -> bool:
+        return self.trust is not None and self.trust.signed
 
     def latest_cycle(self) -> Cycle | None:
         return self.cycles[max(self.cycles)] if self.cycles else None

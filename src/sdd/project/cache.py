@@ -16,7 +16,7 @@ import sys
 
 from sdd import __version__
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # A file changed within this window of the cache being written may have changed again
 # without its status changing (coarse timestamps): its content is checked instead.
 _RACY_NS = 2_000_000_000
@@ -41,6 +41,29 @@ def file_key(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
+def history_key(paths: ProjectPaths) -> list[Any]:
+    """The file status of every history file (the format-1 file and each segment), newest
+    last: a new segment, an append, an edit or a removal changes it."""
+    key: list[Any] = [file_key(paths.history)]
+    try:
+        entries = sorted(os.scandir(paths.history_dir), key=lambda e: e.name)
+    except OSError:
+        return key
+    for entry in entries:
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        key.append([entry.name, st.st_size, st.st_mtime_ns, st.st_ino])
+    return key
+
+
+def _newest(key: list[Any]) -> int:
+    """The latest modification time in a history key (0 when there is none)."""
+    times = [k[1] for k in key[:1] if k] + [k[2] for k in key[1:]]
+    return max(times, default=0)
+
+
 def read(paths: ProjectPaths, *, documents: bool = True) -> dict[str, Any] | None:
     """The cached entry when it is still valid, else None. With ``documents=False`` only the
     history and the config are compared: enough for what follows from them alone."""
@@ -52,13 +75,12 @@ def read(paths: ProjectPaths, *, documents: bool = True) -> dict[str, Any] | Non
     if not isinstance(entry, dict) or entry.get("version") != CACHE_VERSION:
         return None
     written = entry["written"]
-    for path, key in (
-        (paths.history, entry["history"]),
-        (paths.config, entry["config"]),
-    ):
-        now = file_key(path)
-        if now != key or (now is not None and now[1] >= written - _RACY_NS):
-            return None
+    history = history_key(paths)
+    if history != entry["history"] or _newest(history) >= written - _RACY_NS:
+        return None
+    config = file_key(paths.config)
+    if config != entry["config"] or (config is not None and config[1] >= written - _RACY_NS):
+        return None
     if not documents:
         return entry
     for relative, (key, digest) in entry["docs"].items():

@@ -63,6 +63,8 @@ class Project:
     def __init__(self, root: str) -> None:
         self.paths = ProjectPaths(root)
         self._config: Config | None = None
+        # The last comparison with the commit, and what it was made for (history files, HEAD).
+        self._committed_memo: tuple[object, list[tuple[str, str]]] | None = None
 
     @classmethod
     def find(cls, start: str | None = None) -> Project:
@@ -78,12 +80,51 @@ class Project:
         return self.state_of(history.load(self.paths))
 
     def state_of(self, loaded: history.Loaded) -> ProjectState:
-        """The state a loaded history gives, its tamper evidence included."""
-        state = fold(loaded.records)
-        state.problems = loaded.problems
+        """The state a loaded history gives: only the records that count are folded
+        (``core.trust``); what does not count, and any tampering, is reported."""
+        from sdd.core import trust
+
+        verdicts = trust.evaluate(loaded)
+        state = fold([r for r in loaded.records if verdicts.counts(r)])
+        state.records = len(loaded.records)
+        state.problems = [*loaded.problems, *verdicts.problems, *self._uncommitted(loaded)]
         state.warnings = loaded.warnings
+        state.trust = verdicts
+        state.heads = loaded.heads
         self._check_decisions(state, loaded.lines)
         return state
+
+    def _uncommitted(self, loaded: history.Loaded) -> list[history.Problem]:
+        """History files that differ from the last commit: committed records are never
+        rewritten (a tracked segment is sealed), so a difference is an edit or a removal."""
+        from sdd.system import gitrepo
+
+        head = gitrepo.head_key(self.paths.root)
+        memo = (repr(cache.history_key(self.paths)), head) if head is not None else None
+        if (
+            memo is not None
+            and self._committed_memo is not None
+            and self._committed_memo[0] == memo
+        ):
+            changed = self._committed_memo[1]
+        else:
+            changed = gitrepo.changed_since_commit(self.paths.root, self._history_files())
+            self._committed_memo = (memo, changed) if memo is not None else None
+        return [
+            history.Problem(
+                0,
+                "",
+                f"{how} since the last commit: committed records are never rewritten",
+                name,
+            )
+            for name, how in changed
+        ]
+
+    def _history_files(self) -> list[str]:
+        names = [self.paths.rel(self.paths.history)] if os.path.isfile(self.paths.history) else []
+        for name in history.segment_names(self.paths):
+            names.append(self.paths.rel(os.path.join(self.paths.history_dir, name)))
+        return names
 
     def _check_decisions(self, state: ProjectState, lines: dict[str, int]) -> None:
         """An approval sdd did not write (no confirmation, or documents it never kept) is
@@ -176,7 +217,7 @@ class Project:
     def refresh(self, state: ProjectState) -> dict[str, Any]:
         """Regenerate the tracker page and the cache from ``state`` (the caller holds the lock)."""
         hasher = DocHasher(self.paths)
-        history_key = cache.file_key(self.paths.history)
+        history_key = cache.history_key(self.paths)
         config_key = cache.file_key(self.paths.config)
         data = self.panel(state, state.latest_cycle(), hasher)
         page = tracker.render_page(data)
@@ -204,26 +245,43 @@ class Project:
     def transaction(self) -> Iterator[Transaction]:
         """Load the state under the lock; records appended are written, then derived files."""
         with history.locked(self.paths):
-            tx = Transaction(self, self.load())
+            loaded = history.load(self.paths)
+            tx = Transaction(self, self.state_of(loaded))
             try:
                 yield tx
                 if tx.pending:
                     self.note_template_changes(tx)
-                    size = history.complete_size(self.paths)
-                    tx.written = history.append(self.paths, tx.pending)
-                    tx.pending = []
+                    appended = self._append(loaded, tx)
+                    tx.written, tx.pending = appended.records, []
                     try:
                         tx.state = self.load()
                         self.refresh(tx.state)
                     except BaseException:
                         # The command fails as a whole: what it recorded goes too.
-                        history.truncate(self.paths, size)
+                        appended.undo()
                         raise
                 else:
                     self.refresh(tx.state)
             except BaseException:
                 tx.undo()
                 raise
+
+    def _append(self, loaded: history.Loaded, tx: Transaction) -> history.Appended:
+        from sdd.system import gitrepo
+
+        entries = list(tx.pending)
+        if loaded.records and not history.segment_names(self.paths):
+            # A format-1 history goes on in segments; its file stays as it is.
+            entries.insert(0, ("history.migrate", {"from_format": 1, "heads": loaded.heads}))
+        root = self.paths.root
+        return history.append(
+            self.paths,
+            entries,
+            heads=loaded.heads,
+            last_id=loaded.records[-1]["id"] if loaded.records else None,
+            tracked=lambda relative: gitrepo.is_tracked(root, relative),
+            sign=tx.signer,
+        )
 
     def template_hashes(self) -> dict[str, str]:
         folder = self.paths.templates
@@ -276,13 +334,14 @@ class Project:
 def refuse_if_tampered(state: ProjectState, act: str) -> None:
     """Nothing moves on while the history holds records changed or removed by hand: what
     they said (a finding, a rejection, a red verify) would silently stop counting."""
-    if not state.problems:
+    tampered = [p for p in state.problems if p.tamper]
+    if not tampered:
         return
     from sdd.core.errors import Refused
 
     raise Refused(
         f"{act} is refused: the history holds records changed or removed by hand",
-        details=[f"line {p.line}: {p.what}" for p in state.problems[:5]],
+        details=[f"{p.place}: {p.what}" for p in tampered[:5]],
         hint="run `sdd doctor`: it shows what was found and how to recover",
     )
 
@@ -295,6 +354,7 @@ class Transaction:
         self.project = project
         self.state = state
         self.pending: list[tuple[Kind, dict[str, Any]]] = []
+        self.signer: history.Signer | None = None  # signs the person's act, in a signed project
         self.written: list[dict[str, Any]] = []
         self.created: list[str] = []  # files (and folders) this change made
         self.replaced: dict[str, bytes] = {}  # files this change rewrote -> their old bytes

@@ -115,3 +115,63 @@ def identity(root: str) -> dict[str, str]:
     if email:
         who["email"] = email
     return who
+
+
+def is_tracked(root: str, relative: str) -> bool:
+    """Whether git tracks ``relative`` (added or committed); False outside a repository."""
+    try:
+        code, _ = _git(root, "ls-files", "--error-unmatch", "--", relative)
+    except SddError:
+        return False
+    return code == 0
+
+
+def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str]]:
+    """Of the append-only files under ``.sdd/``, those whose committed content is no longer
+    where it was: (name, "removed") or (name, "changed"). A file that only grew is fine."""
+    import hashlib
+
+    try:
+        code, out = _git(
+            root, "ls-tree", "-r", "-l", "-z", "HEAD", "--", ".sdd/history.jsonl", ".sdd/history"
+        )
+    except SddError:
+        return []
+    if code != 0:
+        return []
+    present = set(relatives)
+    found: list[tuple[str, str]] = []
+    for entry in filter(None, out.split("\0")):
+        meta, _, name = entry.partition("\t")
+        fields = meta.split()
+        if len(fields) != 4 or fields[1] != "blob" or not fields[3].isdigit():
+            continue
+        blob, size = fields[2], int(fields[3])
+        if name not in present:
+            found.append((name, "removed"))
+            continue
+        try:
+            with open(os.path.join(root, name), "rb") as handle:
+                data = handle.read(size)
+        except OSError:
+            found.append((name, "removed"))
+            continue
+        header = f"blob {len(data)}\0".encode()
+        digest = hashlib.sha256 if len(blob) == 64 else hashlib.sha1  # the repository's format
+        if len(data) != size or digest(header + data).hexdigest() != blob:
+            found.append((name, "changed"))
+    return found
+
+
+def head_key(root: str) -> str | None:
+    """Which commit HEAD is, read from .git's own files without running git (None when it
+    cannot be told that way: a linked worktree, packed refs…). For memos only."""
+    try:
+        with open(os.path.join(root, ".git", "HEAD"), encoding="utf-8") as handle:
+            head = handle.read().strip()
+        if not head.startswith("ref: "):
+            return head
+        with open(os.path.join(root, ".git", head[5:]), encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None

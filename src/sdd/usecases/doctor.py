@@ -16,9 +16,13 @@ from sdd.project.project import Project
 from sdd.system import gitrepo
 
 RECOVER_HISTORY = (
-    "see what changed with `git log -p -- .sdd/history.jsonl` and restore the file from the last "
-    "good commit (`git checkout <commit> -- .sdd/history.jsonl`); if a gate really was decided, "
-    "a person decides it again with `sdd approve GATE`"
+    "see what changed with `git log -p -- .sdd/history .sdd/history.jsonl` and restore the "
+    "files from the last good commit (`git checkout <commit> -- .sdd/`); if a gate really was "
+    "decided, a person decides it again with `sdd approve GATE`"
+)
+NOT_COUNTED = (
+    "nothing to repair: the record is ignored. If a person meant it, they do it again "
+    "(a signed project: with their key)"
 )
 
 
@@ -70,8 +74,10 @@ def diagnose(project: Project) -> Report:
 def _history(project: Project, report: Report) -> ProjectState | None:
     report.checked.append("history")
     paths = project.paths
-    if not os.path.exists(paths.history):
-        report.add("history", "error", f"{paths.rel(paths.history)} is missing", RECOVER_HISTORY)
+    if not history.exists(paths):
+        report.add(
+            "history", "error", f"{paths.rel(paths.history_dir)}/ is missing", RECOVER_HISTORY
+        )
         return None
     try:
         loaded = history.load(paths)
@@ -87,12 +93,11 @@ def _history(project: Project, report: Report) -> ProjectState | None:
             "nothing to do: the next command that records something drops the cut record",
         )
     for problem in state.problems:
-        where = (
-            f"{paths.rel(paths.history)}:{problem.line}"
-            if problem.line
-            else paths.rel(paths.history)
-        )
-        report.add("history", "error", f"{where}: {problem.what}", RECOVER_HISTORY)
+        where = problem.place if problem.file else paths.rel(paths.history_dir)
+        if problem.tamper:
+            report.add("history", "error", f"{where}: {problem.what}", RECOVER_HISTORY)
+        else:
+            report.add("history", "warning", f"{where}: {problem.what}", NOT_COUNTED)
     _record_shapes(paths, loaded, report)
     cycle = state.latest_cycle()
     session = cycle.open_session() if cycle else None
@@ -110,7 +115,7 @@ def _record_shapes(paths: ProjectPaths, loaded: history.Loaded, report: Report) 
     """Every record against the schema of its kind: sdd writes none that differs, so one
     that does was written or edited by hand (its hash recomputed, or it would show above)."""
     for record in loaded.records:
-        where = f"{paths.rel(paths.history)}:{loaded.lines.get(record['id'], 0)}"
+        where = loaded.place(record["id"])
         kind = record["type"]
         if not records.is_kind(kind):
             report.add(
@@ -272,7 +277,7 @@ def _git(paths: ProjectPaths, report: Report) -> None:
         )
         return
     attributes = files.read_text(os.path.join(paths.state, ".gitattributes")) or ""
-    if "merge=union" not in attributes:
+    if os.path.isfile(paths.history) and "merge=union" not in attributes:
         report.add(
             "git",
             "warning",

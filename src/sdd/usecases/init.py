@@ -16,7 +16,9 @@ from sdd.system import gitrepo
 from sdd.usecases.cycles import open_cycle
 
 GITATTRIBUTES = """\
-# The history is append-only JSON lines, folded in id order: a union merge is always right.
+# The history is append-only segments (history/): branches never edit the same file, so no
+# merge driver is needed. A format-1 file (history.jsonl) is folded in id order: a union
+# merge is always right for it.
 history.jsonl merge=union
 """
 DOCS_GITATTRIBUTES = """\
@@ -133,7 +135,7 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
         raise StateError(f"{directory}: cannot create the folder ({exc.strerror})") from None
     paths = ProjectPaths(root)
     result = InitResult(root, demo=demo)
-    already = os.path.exists(paths.history)
+    already = history.exists(paths)
     result.existing_code = [] if already or demo else existing_code(root)
     if not gitrepo.is_repo(root):
         gitrepo.init_repo(root)
@@ -153,8 +155,8 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
     _place(paths, "docs/.gitattributes", DOCS_GITATTRIBUTES, result)
     project = Project(root)
     project.config  # noqa: B018 - validate the config before recording anything
-    if not os.path.exists(paths.history):
-        files.write_atomic(paths.history, b"", display=paths.rel(paths.history))
+    if not history.exists(paths):
+        os.makedirs(paths.history_dir, exist_ok=True)
     with project.transaction() as tx:
         if tx.state.records == 0:
             tx.record("project.init", name=name, demo=demo, format=history.FORMAT_VERSION)
@@ -167,10 +169,9 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
             result.cycle = open_cycle(tx, title or name, discovery=bool(result.existing_code))
     if not demo:
         _install_agents(project, result)
-    if result.cycle is None:
-        result.skipped.append(".sdd/history.jsonl")
-    else:
-        result.created.append(".sdd/history.jsonl")
+    shown = paths.rel(paths.history if os.path.isfile(paths.history) else paths.history_dir) + "/"
+    shown = shown.removesuffix(".jsonl/") + (".jsonl" if shown.endswith(".jsonl/") else "")
+    (result.skipped if result.cycle is None else result.created).append(shown)
     return result
 
 

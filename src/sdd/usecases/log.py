@@ -81,6 +81,14 @@ DESCRIPTIONS: dict[Kind, Callable[[Record], str]] = {
         f"cycle {r.get('cycle')} released as {r.get('version')}"
         + (f" (tag {r.get('tag')})" if r.get("tag") else "")
     ),
+    "history.migrate": lambda r: (
+        f"the history went on in format 2 (from format {r.get('from_format')}; "
+        "the old file is kept as it was)"
+    ),
+    "approver.add": lambda r: (
+        f"approver {r.get('principal')} added" + (" (a recovery key)" if r.get("recovery") else "")
+    ),
+    "approver.revoke": lambda r: f"approver {r.get('fingerprint')} revoked",
 }
 
 

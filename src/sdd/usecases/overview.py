@@ -54,9 +54,18 @@ def overview(project: Project) -> dict[str, Any]:
         "fix_stage": _fix_stage(workflow),
         "records": state.records,
         "problems": [
-            {"line": p.line, "record": p.record_id, "what": p.what} for p in state.problems
+            {
+                "line": p.line,
+                "file": p.file,
+                "place": p.place,
+                "record": p.record_id,
+                "what": p.what,
+                "tamper": p.tamper,
+            }
+            for p in state.problems
         ],
         "warnings": list(state.warnings),
+        "signing": tracker.signing(state),
     }
 
 

@@ -64,6 +64,7 @@ def render(data: dict[str, Any], *, link: Link, live: bool = False, version: str
         f'<main id="main" class="wrap" tabindex="-1" data-latest="{latest if latest is not None else ""}" '
         f'data-version="{escape(version, quote=True)}">',
     ]
+    out += _signing(data)
     out += _problems(data)
     if not data["cycles"]:
         out.append(
@@ -76,7 +77,7 @@ def render(data: dict[str, Any], *, link: Link, live: bool = False, version: str
     out += _cycles_table(data)
     out.append("</main>")
     out.append(
-        '<footer class="wrap foot"><p>A read-only view of <code>.sdd/history.jsonl</code> '
+        '<footer class="wrap foot"><p>A read-only view of <code>.sdd/history/</code> '
         f"({data['records']} records), drawn by sdd {escape(data['sdd'])}. Approving or rejecting a gate, "
         "answering a question and waiving a finding are a person's acts: they happen in a "
         "person's own terminal, never here.</p></footer>"
@@ -89,9 +90,9 @@ def render(data: dict[str, Any], *, link: Link, live: bool = False, version: str
 def _problems(data: dict[str, Any]) -> list[str]:
     if not data["problems"] and not data["warnings"]:
         return []
-    items = [
-        f"<li>history line {p['line']}: {escape(p['what'])}</li>" for p in data["problems"]
-    ] + [f"<li>{escape(w)}</li>" for w in data["warnings"]]
+    items = [f"<li>{escape(p['place'])}: {escape(p['what'])}</li>" for p in data["problems"]] + [
+        f"<li>{escape(w)}</li>" for w in data["warnings"]
+    ]
     heading = "The history has problems" if data["problems"] else "Warnings"
     colour = "red" if data["problems"] else "amber"
     note = (
@@ -103,6 +104,20 @@ def _problems(data: dict[str, Any]) -> list[str]:
     return [
         f'<section class="card alert t-{colour}" aria-labelledby="problems-h">'
         f'<h2 id="problems-h">{heading}</h2>{note}<ul>{"".join(items)}</ul></section>'
+    ]
+
+
+def _signing(data: dict[str, Any]) -> list[str]:
+    """Whether the person's acts are signed: said on every page, never left out."""
+    signing = data["signing"]
+    unconfirmed = [a for a in signing["approvers"] if not a["confirmed"]]
+    if signing["signed"] and not unconfirmed:
+        return []
+    colour = "amber" if signing["signed"] else "red"
+    return [
+        f'<section class="card alert t-{colour}" aria-labelledby="signing-h">'
+        f'<h2 id="signing-h">{"Unconfirmed approvers" if signing["signed"] else "Unsigned project"}</h2>'
+        f"<p>{escape(signing['note'])}</p></section>"
     ]
 
 

@@ -185,7 +185,7 @@ def demo(args: Any, console: Console) -> Reply:
             "  docs/session-tracker.md      the control panel as a page\n"
             "  docs/sessions/               one page per session: brief, outputs, handoff\n"
             "  docs/product-spec.md …       the documents each stage wrote\n"
-            "  .sdd/history.jsonl           every event, hashed; `sdd log` reads it\n"
+            "  .sdd/history/                every event, hashed and linked; `sdd log` reads it\n"
             "Then in your own project: sdd init && sdd run"
         )
 

@@ -1,0 +1,227 @@
+"""Which records count: the person's acts, their signatures, and what a signature covers.
+
+A person's act (approving, rejecting, answering, waiving, ending a cycle, the approvers, the
+rules) counts only when the project's rules for it hold:
+
+- In a **signed project** (one whose history holds an approver), the act's ``sig`` must be a
+  good SSHSIG signature, under sdd's namespace, of the record's hash, by an approver in force
+  at that point of the history. The first approver signs their own record (trust on first
+  use); each later one is added, or revoked, by an approver in force.
+- In an **unsigned project** an act counts unless it was recorded while a session that
+  `sdd run` launched was still running: its agent could have written it.
+
+A record whose parents are absent (copied from another branch, or whose past was removed)
+does not count, nor does anything that descends from it; when a good signature covers the gap
+— its signer saw the missing records — that is tampering. A kind that may appear once
+(``project.init``) counts only as the history's first record.
+
+Pure: records in, verdicts out. Signatures are checked in-process (``core.sshsig``), and
+only where there are signed records, so an unsigned project never loads cryptography.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sdd.core.history import Loaded, Problem, ancestors, descendants
+from sdd.core.records import Record
+
+PERSON_ACTS = frozenset(
+    {
+        "gate.approve",
+        "gate.reject",
+        "question.answer",
+        "finding.waive",
+        "approver.add",
+        "approver.revoke",
+        "rules.accept",
+        "cycle.abandon",
+        "cycle.archive",
+    }
+)
+ONCE = frozenset({"project.init"})
+
+
+@dataclass(frozen=True)
+class Approver:
+    principal: str
+    key: str  # the public key, one line
+    fingerprint: str
+    record: str  # the approver.add record
+    recovery: bool = False
+
+
+@dataclass
+class Trust:
+    signed: bool = False  # the project has (had) an approver
+    approvers: dict[str, Approver] = field(default_factory=dict)  # in force now, by fingerprint
+    not_counted: dict[str, str] = field(default_factory=dict)  # record id -> why
+    signed_by: dict[str, str] = field(default_factory=dict)  # record id -> signer's fingerprint
+    covered: set[str] = field(default_factory=set)  # ids a good signature covers
+    confirmed: frozenset[str] = frozenset()  # ids the protected branch already holds
+    problems: list[Problem] = field(default_factory=list)
+
+    def counts(self, record: Record) -> bool:
+        return record["id"] not in self.not_counted
+
+    def unseen(self, loaded: Loaded) -> list[Record]:
+        """Records no person's signature covers yet (in a signed project)."""
+        return [r for r in loaded.records if r["id"] not in self.covered and self.counts(r)]
+
+
+def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
+    """What counts in ``loaded``; ``confirmed``: the ids of records the protected branch
+    already holds (a recovery key counts only once it is there)."""
+    trust = Trust(confirmed=confirmed)
+    detached = descendants(loaded, set(loaded.missing))
+    first = loaded.records[0]["id"] if loaded.records else None
+    running: dict[str, str] = {}  # launched sessions still running: id -> their launch record
+    for root in sorted(loaded.missing):  # where records are missing: one problem each
+        record = next(r for r in loaded.records if r["id"] == root)
+        after = len(descendants(loaded, {root})) - 1
+        rest = (f" and the {after} record(s) after it" if after else "") + " do not count"
+        if loaded.lines.get(root) == 1:
+            # A segment that starts after records this history lacks: copied from another
+            # branch (a cherry-pick of a commit that added it), not edited here.
+            copied = (
+                "the records it was appended after are missing from this history: its segment "
+                "was copied from another branch (a cherry-pick?), so it" + rest
+            )
+            trust.problems.append(_problem(loaded, record, copied, tamper=False))
+        else:
+            cut = "the record written before it is missing: deleted or edited (it" + rest + ")"
+            trust.problems.append(_problem(loaded, record, cut, tamper=True))
+    for record in loaded.records:
+        kind, ident = record["type"], record["id"]
+        why = None
+        if ident in detached:
+            trust.not_counted[ident] = "the records it descends from are missing"
+            continue
+        elif kind in ONCE and (ident != first or _has_parents(record)):
+            why = f"a second `{kind}`: only the history's first record may be one"
+        elif kind in PERSON_ACTS:
+            why = _act(trust, record, running, confirmed)
+        if why is not None:
+            trust.not_counted[ident] = why
+            trust.problems.append(_problem(loaded, record, why, tamper=False))
+            continue
+        if kind == "session.launch" and isinstance(record.get("session"), str):
+            running[record["session"]] = ident
+        elif kind == "session.end" and isinstance(record.get("session"), str):
+            running.pop(record["session"], None)
+    good = [r["hash"] for r in loaded.records if r["id"] in trust.signed_by]
+    trust.covered = ancestors(loaded, good)
+    for ident, absent in loaded.missing.items():
+        if ident in trust.covered:
+            record = next(r for r in loaded.records if r["id"] == ident)
+            trust.problems.append(
+                _problem(
+                    loaded,
+                    record,
+                    f"{len(absent)} record(s) before it are missing, and a person's signature "
+                    "covers them: removed or edited after they were signed",
+                    tamper=True,
+                )
+            )
+    return trust
+
+
+def _has_parents(record: Record) -> bool:
+    if record.get("v") == 1:
+        return record.get("prev") is not None
+    return bool(record.get("parents"))
+
+
+def _act(
+    trust: Trust, record: Record, running: dict[str, str], confirmed: frozenset[str]
+) -> str | None:
+    """Why a person's act does not count, or None when it does."""
+    kind = record["type"]
+    if not trust.signed:
+        if running:
+            sessions = ", ".join(sorted(running))
+            return (
+                f"recorded while session {sessions}, launched by `sdd run`, was running: "
+                "its agent could have written it"
+            )
+        if kind == "approver.add":
+            # The first approver: self-signed, trusted on first use (and shown as such).
+            return _add_approver(trust, record, first=True)
+        if kind == "approver.revoke":
+            return "an approver change in a project with no approver"
+        return None
+    if kind == "approver.add" and record.get("recovery") is True:
+        # A sole approver who lost their key: the new key signs its own record, and it
+        # counts once the protected branch holds it (a reviewer merged it), not before.
+        if record["id"] not in confirmed:
+            return "a recovery key, not yet confirmed by the protected branch"
+        return _add_approver(trust, record, first=True)
+    why = _signature(trust, record)
+    if why is not None:
+        return why
+    if kind == "approver.add":
+        return _add_approver(trust, record, first=False)
+    if kind == "approver.revoke":
+        gone = record.get("fingerprint")
+        if gone not in trust.approvers:
+            return "revokes a key that is not an approver"
+        if len(trust.approvers) == 1:
+            return "would leave the project without an approver (add another first)"
+        del trust.approvers[str(gone)]
+    return None
+
+
+def _signature(trust: Trust, record: Record) -> str | None:
+    sig = record.get("sig")
+    if not isinstance(sig, dict) or not isinstance(sig.get("signature"), str):
+        return "a person's act without a signature, in a signed project"
+    from sdd.core import sshsig
+
+    verdict = sshsig.check_signature(sig["signature"], record["hash"].encode())
+    if not verdict.valid:
+        return f"its signature does not hold ({verdict.reason})"
+    if verdict.fingerprint not in trust.approvers:
+        return f"signed by {verdict.fingerprint}, which is not an approver of this project"
+    assert verdict.fingerprint is not None
+    trust.signed_by[record["id"]] = verdict.fingerprint
+    return None
+
+
+def _add_approver(trust: Trust, record: Record, *, first: bool) -> str | None:
+    from sdd.core.sshkeys import SshDataError, parse_public_key
+
+    try:
+        key = parse_public_key(str(record.get("key", "")))
+    except SshDataError as exc:
+        return f"names no usable key ({exc.message})"
+    if first:
+        # Signed by the key it adds: the person held it when it was added.
+        before = dict(trust.approvers)
+        trust.approvers[key.fingerprint] = _approver(record, key.openssh, key.fingerprint)
+        why = _signature(trust, record)
+        if why is not None:
+            trust.approvers = before
+            return why
+        trust.signed = True
+        return None
+    if key.fingerprint in trust.approvers:
+        return f"{key.fingerprint} is already an approver"
+    trust.approvers[key.fingerprint] = _approver(record, key.openssh, key.fingerprint)
+    return None
+
+
+def _approver(record: Record, key: str, fingerprint: str) -> Approver:
+    principal = record.get("principal")
+    return Approver(
+        principal if isinstance(principal, str) and principal else fingerprint,
+        key,
+        fingerprint,
+        record["id"],
+        record.get("recovery") is True,
+    )
+
+
+def _problem(loaded: Loaded, record: Record, why: str, *, tamper: bool) -> Problem:
+    ident = record["id"]
+    what = f"a `{record['type']}` record does not count: {why}" if not tamper else why
+    return Problem(loaded.lines.get(ident, 0), ident, what, loaded.files.get(ident, ""), tamper)
