@@ -13,6 +13,7 @@ started carries a marker in its environment, which the test looks for in /proc).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -356,10 +357,8 @@ class Attack:
                 timeout=30,
             )
         for pid in self.survivors():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def _start(pid: int) -> int | None:
