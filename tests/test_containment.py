@@ -586,7 +586,7 @@ def test_a_person_is_refused_while_a_launched_session_runs(fresh: Path, attack: 
     code, output = seen[0]
     assert code == 3, output
     text = " ".join(output.split())
-    assert "session S-0001 is running (`sdd run`, pid" in text, text
+    assert "session S-0001 (`sdd run`, pid" in text and "is running" in text, text
     assert "wait for session S-0001 to end" in text, text
     assert "Type " not in output
     assert_not_approved(fresh)

@@ -42,7 +42,7 @@ def _looks_like_agent(comm: str, argv: list[str]) -> str | None:
     return next((p for p in PACKAGE_MARKERS if p in joined), None)
 
 
-def sdd_command(argv: list[str]) -> str | None:
+def _sdd_command(argv: list[str]) -> str | None:
     """``run`` for `sdd run …` (the script, run directly or by its interpreter, or
     `python -m sdd run …`), the command's name for any other `sdd` command, else None."""
     for index, arg in enumerate(argv[:4]):  # an interpreter and its options come first
@@ -78,18 +78,19 @@ def _ancestry() -> Iterator[tuple[int, str, list[str]]]:
         pid = ppid
 
 
-def _launcher() -> tuple[str, str] | None:
-    """The nearest ancestor that is a known agent CLI, ("agent", "claude (pid 12)"), or an
-    `sdd` command, ("sdd", "`sdd run` (pid 9)")."""
+def _launchers() -> tuple[str | None, str | None]:
+    """The nearest ancestor that is a known agent CLI ("claude (pid 12)"), and the nearest
+    that is an `sdd` command ("`sdd run` (pid 9)"), each if any."""
+    agent = command = None
     for pid, comm, argv in _ancestry():
-        agent = _looks_like_agent(comm, argv)
-        if agent:
-            return "agent", f"{agent} (pid {pid})"
-        command = sdd_command(argv)
-        if command is not None:
-            label = f"`sdd {command}`" if command else "`sdd`"
-            return "sdd", f"{label} (pid {pid})"
-    return None
+        name = _looks_like_agent(comm, argv)
+        if name and agent is None:
+            agent = f"{name} (pid {pid})"
+        found = _sdd_command(argv)
+        if found is not None and command is None:
+            label = f"`sdd {found}`" if found else "`sdd`"
+            command = f"{label} (pid {pid})"
+    return agent, command
 
 
 def require_person(act: str, *, stdin_is_tty: bool, paths: ProjectPaths) -> None:
@@ -102,12 +103,12 @@ def require_person(act: str, *, stdin_is_tty: bool, paths: ProjectPaths) -> None
     elif not stdin_is_tty:
         why = "there is no interactive terminal to confirm it on"
     else:
-        launcher = _launcher()
-        if launcher and launcher[0] == "agent":
-            why = f"it was started under the agent CLI {launcher[1]}"
-        elif launcher:  # unsigned projects only, once signing exists
+        agent, command = _launchers()
+        if agent:
+            why = f"it was started under the agent CLI {agent}"
+        elif command:  # unsigned projects only, once signing exists
             why = (
-                f"it was started under {launcher[1]}: what `sdd` launches (an agent and "
+                f"it was started under {command}: what `sdd` launches (an agent and "
                 "whatever it leaves behind, a project's check) could be typing this"
             )
             hint = f"{_OUTSIDE} and outside any `sdd` command"
@@ -121,13 +122,14 @@ def _running(paths: ProjectPaths) -> tuple[str | None, str]:
     sessions = running.live(paths)
     if not sessions:
         return None, _OUTSIDE
-    first = sessions[0]
-    listed = ", ".join(s.session for s in sessions)
+    listed = ", ".join(f"{s.session} (`sdd run`, pid {s.pid})" for s in sessions)
+    one = len(sessions) == 1
+    these, are, it = ("session", "is", "it") if one else ("sessions", "are", "them")
     return (
-        f"session {listed} is running (`sdd run`, pid {first.pid}): in an unsigned project, "
-        "while its agent's processes live, one of them could be typing this",
-        f"wait for session {first.session} to end (or end it: Ctrl-C where `sdd run` runs), "
-        "then run this again",
+        f"{these} {listed} {are} running: in an unsigned project, while a session's "
+        "processes live, one of them could be typing this",
+        f"wait for {these} {', '.join(s.session for s in sessions)} to end (or end {it}: "
+        "Ctrl-C where `sdd run` runs), then run this again",
     )
 
 
