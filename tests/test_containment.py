@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from helpers import BIN, SDD, gate_of, history_records, pty_run, run, status
+from helpers import BIN, SDD, complete_stage, gate_of, history_records, pty_run, run, status
 from run_helpers import (
     Agents,
     agents_fixture,  # noqa: F401 - a fixture
@@ -615,3 +616,31 @@ def test_a_stale_running_file_is_ignored_and_removed(fresh: Path, attack: Attack
     assert code == 0, output
     assert not left.exists()
     assert gate_of(status(fresh), "spec-approval")["state"] == "approved"
+
+
+# ----------------------------------------------------------------------------- a project's check
+
+# A check the agent wrote: it leaves a sleeper behind and approves through a pty of its own.
+CHECK = r"""
+os.environ["ATTACK_NAME"] = "setsid"
+start_detached("setsid", os.path.join(HERE, "sleeper.py"))
+wait_for("sleeper-setsid", 30)
+approve_and_note("pty", None)
+"""
+
+
+def test_a_check_sdd_verify_runs_is_contained_too(fresh: Path, attack: Attack) -> None:
+    """`sdd verify` runs the project's checks (code an agent wrote) the way `sdd run` runs
+    an agent: what a check leaves behind is ended with it, and it cannot approve."""
+    complete_stage(fresh, "spec")
+    check = attack.script("check.py", CHECK)
+    with (fresh / ".sdd" / "config.toml").open("a", encoding="utf-8") as config:
+        config.write(
+            f'\n[[verify.checks]]\nname = "attack"\ncommand = {json.dumps([sys.executable, str(check)])}\n'
+        )
+    env = attack.env("")
+    result = run("verify", cwd=fresh, env=env)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert_refused(attack, "`sdd verify` (pid")
+    assert_not_approved(fresh)
+    assert_contained(attack, "sleeper-setsid")
