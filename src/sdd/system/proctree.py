@@ -14,7 +14,8 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+_PR_SET_DUMPABLE = 4  # <linux/prctl.h>
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,10 @@ def descendants(root: int, listing: list[Proc] | None = None) -> list[Proc]:
 
 
 def become_subreaper() -> bool:
-    """Make this process the subreaper of its descendants (Linux only). False elsewhere,
-    or when the kernel refuses."""
+    """Make this process the subreaper of its descendants (Linux only), and not dumpable,
+    so that a descendant running as the same user can neither trace it nor write its memory
+    (its command line, which the person check reads, or its code). False elsewhere, or
+    when the kernel refuses."""
     import sys
 
     if not sys.platform.startswith("linux"):
@@ -133,6 +136,7 @@ def become_subreaper() -> bool:
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
         return int(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
     except (OSError, AttributeError):
         return False
