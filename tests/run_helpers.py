@@ -16,7 +16,9 @@ terminal) into a JSON file, then does what ``FAKE_MODE`` says:
     raw         put the terminal in raw mode (tty.setraw), print FAKE-RAW, exit FAKE_EXIT (default 5)
 
 ``FAKE_OUTPUT`` (if set) is printed on standard output in every mode. ``FAKE_NOTES`` is the
-handoff's notes ("" leaves the notes placeholder).
+handoff's notes ("" leaves the notes placeholder). ``FAKE_ESCAPE`` (if set) is a Python file
+the agent runs in its own process (`runpy`) once its outputs are written (`write`), or before
+it sleeps (`sleep`): what an attacking agent does then.
 In `write` mode the record also holds the Handoff part of the page as the agent left it.
 Nothing of sdd is imported here.
 """
@@ -141,6 +143,11 @@ def main():
         with open(brief_file, encoding="utf-8") as handle:
             brief = handle.read()
 
+    def escape():
+        if os.environ.get("FAKE_ESCAPE"):
+            import runpy
+            runpy.run_path(os.environ["FAKE_ESCAPE"], run_name="__main__")
+
     def sleep_forever(extra):
         ignored = "signal.SIGINT, signal.SIGTERM" if os.environ.get("FAKE_STUBBORN") else "signal.SIGINT"
         child = subprocess.Popen([sys.executable, "-c",
@@ -151,6 +158,7 @@ def main():
         data.update(extra)
         data["grandchild"] = child.pid
         save(data)
+        escape()
         print("FAKE-SLEEPING", flush=True)
         time.sleep(120)
         return 0
@@ -158,6 +166,7 @@ def main():
     if mode == "write":
         data["handoff"] = write_outputs(root, env["SDD_SESSION_ID"], env["SDD_STAGE"], brief)
         save(data)
+        escape()
         return int(os.environ.get("FAKE_EXIT", "0"))
     if mode == "nothing":
         return int(os.environ.get("FAKE_EXIT", "0"))

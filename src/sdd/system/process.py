@@ -8,8 +8,10 @@ import os
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sdd.core.errors import ProcessError
+from sdd.system import proctree
 
 
 @dataclass(frozen=True)
@@ -125,48 +127,85 @@ def resolve_executable(name: str, env: Mapping[str, str]) -> str:
     return found
 
 
-def _group_alive(pgid: int) -> bool:
+def _group_alive(pgid: int, listing: list[proctree.Proc]) -> bool:
     """Whether any process of the group still runs. Zombies do not count: an orphan that
-    ended waits for init to reap it, which may take a while in a container."""
+    ended waits for its reaper, which may take a while in a container."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return True
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read().decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
+    if not listing:
+        return True  # no /proc: the group answered
+    return any(p.pgid == pgid and not p.ended for p in listing)
 
 
-def end_group(pgid: int, *, grace: float = 2.0) -> None:
-    """End every process of a group: SIGTERM, a grace period, then SIGKILL. No survivor."""
+def _reap_orphans(listing: list[proctree.Proc], keep: int | None) -> None:
+    """Reap the ended processes reparented to us (we are their subreaper); ``keep`` (the
+    agent) is left to its Popen, which keeps its exit code."""
+    me = os.getpid()
+    for proc in listing:
+        if proc.ppid == me and proc.ended and proc.pid != keep:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(proc.pid, os.WNOHANG)
+
+
+def end_tree(group: int | None, *, grace: float = 2.0) -> None:
+    """End the process group ``group`` (the agent's, led by our child ``group``) and every
+    descendant of ours, found by walking /proc again and again until none is left: SIGTERM,
+    a grace period, then SIGKILL. Process groups alone are not enough (``setsid`` leaves the
+    group); as the subreaper we are the ancestor of whatever the agent left behind, and of
+    nothing else: we run nothing else meanwhile. Without /proc (macOS), only the group.
+    No survivor."""
     import signal
     import time
 
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not _group_alive(pgid):
+    me = os.getpid()
+    for sig, seconds in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        if group is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(group, sig)
+        signalled: set[tuple[int, int]] = set()
+        deadline = time.monotonic() + seconds
+        while True:
+            listing = proctree.processes()
+            _reap_orphans(listing, group)
+            live = [p for p in proctree.descendants(me, listing) if not p.ended]
+            if not live and (group is None or not _group_alive(group, listing)):
                 return
+            for proc in live:
+                if sig == signal.SIGTERM and (proc.pid, proc.start) in signalled:
+                    continue  # one SIGTERM each; SIGKILL until it is gone
+                signalled.add((proc.pid, proc.start))
+                with contextlib.suppress(OSError):
+                    os.kill(proc.pid, sig)
+                    if sig == signal.SIGTERM:
+                        os.kill(proc.pid, signal.SIGCONT)  # a stopped process gets it too
+            if time.monotonic() >= deadline:
+                break
             time.sleep(0.02)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    pass
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
+    """Wait for the agent to exit; True when ``timeout`` struck first. Meanwhile, reap the
+    orphans reparented to us, so a long session does not pile up zombies."""
+    import time
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        step = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
+        try:
+            proc.wait(timeout=step)
+            return False
+        except subprocess.TimeoutExpired:
+            if deadline is not None and time.monotonic() >= deadline:
+                return True
+            _reap_orphans(proctree.processes(), proc.pid)
 
 
 def _give_terminal(fd: int, pgid: int) -> None:
@@ -191,12 +230,16 @@ def launch(
     stdin_text: str | None = None,
     log_path: str | None = None,
 ) -> Launched:
-    """Run an agent in its own process group until it exits, times out or is interrupted.
+    """Run an agent (or a check) in its own process group until it exits, times out or is
+    interrupted; then end everything it started.
 
     Interactive: the agent gets the terminal (its group becomes the foreground group, so
     Ctrl-C reaches it, not us); afterwards we take the terminal back and restore its
     settings. Headless: standard input is the brief (or nothing) and everything the
-    agent prints goes to ``log_path``. Either way its whole group is ended at the end.
+    agent prints goes to ``log_path``. On Linux we are the subreaper of the agent's tree,
+    so whatever it leaves behind stays our descendant; at the end :func:`end_tree` ends
+    them all (elsewhere, only its process group). SIGTERM and SIGHUP to us end it as
+    Ctrl-C does.
     """
     import signal
     import threading
@@ -209,17 +252,31 @@ def launch(
         import termios
 
         saved_tty = termios.tcgetattr(tty_fd)
+    proctree.become_subreaper()  # Linux; elsewhere the process group is all we have
     log = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed in finally
     started = time.monotonic()
     interrupted = timed_out = False
     proc: subprocess.Popen[bytes] | None = None
-    previous_term = signal.getsignal(signal.SIGTERM)
+    ending = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in ending}
 
-    def on_term(signum: int, frame: object) -> None:
+    def hold() -> None:
+        # From the first one on, and while the session's processes are being ended: a
+        # second Ctrl-C, or a stream of signals from the agent's helpers, cannot cut the
+        # ending short. A handler that does nothing rather than SIG_IGN: Python reports a
+        # signal that arrives as SIG_IGN is set ("ignored due to race condition").
+        for sig in ending:
+            if previous[sig] != signal.SIG_IGN:
+                signal.signal(sig, _ignore)
+
+    def on_signal(signum: int, frame: object) -> None:
+        hold()
         raise KeyboardInterrupt
 
     try:
-        signal.signal(signal.SIGTERM, on_term)
+        for sig in ending:
+            if previous[sig] != signal.SIG_IGN:  # ignored (nohup, a background job) stays so
+                signal.signal(sig, on_signal)
         proc = subprocess.Popen(
             argv,
             cwd=cwd,
@@ -245,27 +302,31 @@ def launch(
 
             threading.Thread(target=feed, daemon=True).start()
         try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            timed_out = _wait(proc, timeout)
         except KeyboardInterrupt:
             interrupted = True
     except FileNotFoundError:
         raise ProcessError(f"{args[0]}: command not found", hint=f"install {args[0]}") from None
     finally:
-        signal.signal(signal.SIGTERM, previous_term)
-        if proc is not None:
-            end_group(proc.pid)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-        if tty_fd is not None:
-            _give_terminal(tty_fd, os.getpgrp())
-            if saved_tty is not None:
-                import termios
+        hold()
+        try:
+            # Without ``proc`` (interrupted while starting it) there may be a child all
+            # the same: as its subreaper we find it by the tree.
+            end_tree(proc.pid if proc is not None else None)
+            if proc is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+            if tty_fd is not None:
+                _give_terminal(tty_fd, os.getpgrp())
+                if saved_tty is not None:
+                    import termios
 
-                termios.tcsetattr(tty_fd, termios.TCSADRAIN, saved_tty)
-        if log:
-            log.close()
+                    termios.tcsetattr(tty_fd, termios.TCSADRAIN, saved_tty)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            if log:
+                log.close()
     code = proc.returncode if proc is not None else None
     if code is not None and code in (-signal.SIGINT, 130) and not timed_out:
         interrupted = True

@@ -138,7 +138,7 @@ def decide(
                 raise Refused("the demo approver is accepted only in a project made by `sdd demo`")
             who = {"kind": "demo", "name": "sdd demo approver"}
         else:
-            person.require_person(act, stdin_is_tty=stdin_is_tty)
+            person.require_person(act, stdin_is_tty=stdin_is_tty, paths=project.paths)
             who = gitrepo.identity(project.paths.root)
         refuse_if_tampered(tx.state, act)
         position = project.position(tx.state, chosen)

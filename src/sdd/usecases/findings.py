@@ -121,7 +121,7 @@ def waive(
 ) -> Finding:
     if not reason.strip():
         raise UsageError("waiving a finding needs --reason TEXT")
-    person.require_person(f"waiving {ident}", stdin_is_tty=stdin_is_tty)
+    person.require_person(f"waiving {ident}", stdin_is_tty=stdin_is_tty, paths=project.paths)
     with project.transaction() as tx:
         chosen = project.cycle(tx.state, cycle)
         found = chosen.findings.get(ident.upper()) if chosen else None

@@ -42,7 +42,9 @@ def answer(
     """Record a person's answer in the spec (a person's act, confirmed at a terminal)."""
     if not text.strip():
         raise UsageError("an answer needs some text")
-    person.require_person(f"answering {question_id}", stdin_is_tty=stdin_is_tty)
+    person.require_person(
+        f"answering {question_id}", stdin_is_tty=stdin_is_tty, paths=project.paths
+    )
     found = listing(project)
     wanted = question_id.strip().upper()
     question = next((q for q in found.questions if q.id == wanted), None)

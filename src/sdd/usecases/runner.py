@@ -11,6 +11,7 @@ from sdd.agents import presets
 from sdd.agents.registry import DEMO, Launch
 from sdd.core import files
 from sdd.core.errors import CheckFailed, Refused
+from sdd.project import running
 from sdd.project.project import Project
 from sdd.system import process
 from sdd.usecases import sessions
@@ -96,15 +97,18 @@ def run(
             **({"SDD_FINDING": started.finding} if started.finding else {}),
         }
     )
-    ended = process.launch(
-        argv,
-        cwd=project.paths.root,
-        env=env,
-        interactive=not headless,
-        timeout=timeout,
-        stdin_text=stdin_text,
-        log_path=log_path,
-    )
+    # Listed as running from before the agent starts until its whole tree has ended: a
+    # person's act elsewhere is refused meanwhile (in an unsigned project).
+    with running.registered(project.paths, started.session):
+        ended = process.launch(
+            argv,
+            cwd=project.paths.root,
+            env=env,
+            interactive=not headless,
+            timeout=timeout,
+            stdin_text=stdin_text,
+            log_path=log_path,
+        )
     mode = "headless" if headless else "interactive"
     result = RunResult(
         started.session,

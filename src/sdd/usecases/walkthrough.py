@@ -73,7 +73,7 @@ def how_to_run(project: Project) -> str:
 
 def begin(project: Project, *, stdin_is_tty: bool) -> Walk:
     """Start the person's session, or resume the open one."""
-    person.require_person("user verification", stdin_is_tty=stdin_is_tty)
+    person.require_person("user verification", stdin_is_tty=stdin_is_tty, paths=project.paths)
     state = project.load()
     cycle = project.cycle(state, None)
     if cycle is None:
