@@ -29,6 +29,7 @@ GITIGNORE = """\
 cache/
 logs/
 lock
+tmp/
 """
 
 
