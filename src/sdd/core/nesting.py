@@ -28,8 +28,9 @@ class TooDeep(ValueError):
 
 
 def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether lists and dicts in ``value`` nest more than ``limit`` levels (no recursion)."""
-    stack = [(value, 0)]
+    """Whether lists and dicts in ``value`` nest more than ``limit`` levels (no recursion):
+    ``[[]]`` is two levels, and so is a TOML table holding a list."""
+    stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
@@ -38,7 +39,7 @@ def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
             children = item
         else:
             continue
-        if depth >= limit:
+        if depth > limit:
             return True
         stack.extend((child, depth + 1) for child in children)
     return False
@@ -85,7 +86,7 @@ def deepest_line(text: str | bytes, *, toml: bool = False) -> int | None:
     comments), for the error message; None when it is the keys that nest (dotted keys)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    depth, line, quote, index = 0, 1, "", 0
+    depth, line, quote, index = (1 if toml else 0), 1, "", 0  # a TOML file is a table
     while index < len(text):
         char = text[index]
         if char == "\n":
