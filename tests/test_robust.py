@@ -302,15 +302,19 @@ READERS = [
 ]
 
 
-@pytest.mark.parametrize("lock", ["lock-present", "no-lock-file"])
-def test_a_read_only_project_is_read_and_never_written(project: Path, lock: str) -> None:
+@pytest.mark.parametrize("case", ["no-cache", "no-lock-file", "warm-cache"])
+def test_a_read_only_project_is_read_and_never_written(project: Path, case: str) -> None:
     """`chmod -R a-w` on the project: every reading command answers (computing the panel
-    it cannot cache), the tree is unchanged, and a writing command still says why not."""
-    (project / "docs" / "session-tracker.md").write_text("edited by hand\n")
-    for cached in (project / ".sdd" / "cache").glob("*"):
-        cached.unlink()  # so that status must compute the panel (and would write it)
-    if lock == "no-lock-file":
+    it cannot cache, or answering from the cache without healing the edited tracker page),
+    the tree is unchanged, and a writing command still says why not."""
+    if case == "warm-cache":
+        _warm(project)
+    else:
+        for cached in (project / ".sdd" / "cache").glob("*"):
+            cached.unlink()  # so that status must compute the panel (and would write it)
+    if case == "no-lock-file":
         (project / ".sdd" / "lock").unlink(missing_ok=True)
+    (project / "docs" / "session-tracker.md").write_text("edited by hand\n")
     before = tree(project, skip=(".git",))
     with read_only(project):
         preexec = _as_reader(project)
