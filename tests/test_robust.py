@@ -457,6 +457,15 @@ def test_a_writer_killed_at_any_of_its_writes_leaves_nothing_behind(
     assert [p.name for p in (project / ".sdd" / "tmp").iterdir()] == [".gitignore"]
 
 
+def test_init_killed_at_its_first_write_leaves_nothing_in_the_new_project(work: Path) -> None:
+    """Even `sdd init`'s first document goes through `.sdd/tmp/`: it makes `.sdd/` first."""
+    _killed_while_writing(work, "fresh/docs", "init", "fresh")
+    assert _stray_temporary_files(work / "fresh") == []
+    assert list((work / "fresh" / ".sdd" / "tmp").glob("*.tmp"))
+    assert run("init", "fresh", cwd=work).returncode == 0  # and it finishes the second time
+    assert _stray_temporary_files(work / "fresh") == []
+
+
 def test_an_existing_project_learns_to_ignore_the_temporary_folder(project: Path) -> None:
     """A project made before `.sdd/tmp/` existed: doctor says so, the next write adds it."""
     ignore = project / ".sdd" / ".gitignore"

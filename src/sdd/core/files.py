@@ -4,8 +4,8 @@ text, and the content hash every approval and cache key uses.
 A temporary file never lands in the user's tree, where a crash would leave it to be
 committed: inside a project it is written in `.sdd/tmp/` (git-ignored, on the same
 filesystem, so the rename stays atomic), and stale ones are swept away by the next command
-that writes. Outside a project (a crash log in the user's state folder) it sits next to
-its target."""
+that writes. Outside a project (a dashboard page in the user's state folder) it sits next
+to its target."""
 
 from __future__ import annotations
 
