@@ -24,6 +24,7 @@ ALLOWED = {
     "sdd.cli.render",
     "sdd.core",
     "sdd.core.errors",
+    "sdd.core.nesting",  # builtins only: the cache's panel is checked to be as shallow as sdd's
     "sdd.core.paths",
     "sdd.core.reporting",
     "sdd.project",

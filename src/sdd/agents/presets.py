@@ -11,7 +11,6 @@ A project adds its own agents in ``.sdd/config.toml``:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from typing import Any
 
 from sdd.agents.registry import DEMO, LAUNCHES, Launch
 from sdd.core.errors import ConfigError, UsageError
+from sdd.core.nesting import json_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -145,14 +145,14 @@ def reported_error(kind: str | None, output: str) -> str | None:
     objects = []
     stripped = output.strip()
     try:
-        whole = json.loads(stripped)
+        whole = json_value(stripped)
         objects = whole if isinstance(whole, list) else [whole]
     except ValueError:
         for line in stripped.splitlines():
             line = line.strip()
             if line.startswith("{"):
                 try:
-                    objects.append(json.loads(line))
+                    objects.append(json_value(line))
                 except ValueError:
                     continue
     for item in objects:

@@ -4,18 +4,17 @@ help formatters, building all of them costs ~30 ms."""
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import NoReturn
 
 
 def _seconds(text: str) -> float:
-    import math
+    from sdd.core import clock
 
     try:
-        value = float(text)
+        return clock.duration(float(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: a timeout is a number of seconds above 0")
-    return value
+        raise argparse.ArgumentTypeError(f"{text!r}: a timeout is {clock.SECONDS_RULE}") from None
 
 
 def _count(text: str) -> int:
@@ -26,6 +25,17 @@ def _count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
     return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the arguments it quotes back in an error made safe to show: an
+    unknown argument may hold escape sequences, and it must not drive the terminal."""
+
+    def error(self, message: str) -> NoReturn:
+        from sdd.cli.render import safe
+
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {safe(message)}\n")
 
 
 class _Unused:
@@ -41,7 +51,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     when there is no such command, so the usage error lists every command)."""
     from sdd import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sdd",
         description="Session-Driven Development: agent sessions, documents and human gates, enforced by code.",
         epilog="Start with `sdd init`, then `sdd status`. Exit codes: 0 ok, 1 failed check, 2 usage, "

@@ -25,13 +25,14 @@ def install_hint(extra: str) -> str:
 
 def _recorded_source(extra: str) -> str | None:
     """pip's arguments for ``extra`` from the recorded source, or None when none is known."""
-    import json
     import shlex
     from importlib import metadata
 
+    from sdd.core.nesting import json_value
+
     try:
         text = metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
-        origin = json.loads(text) if text else None
+        origin = json_value(text) if text else None
     except (metadata.PackageNotFoundError, ValueError):
         return None
     if not isinstance(origin, dict) or not isinstance(origin.get("url"), str):

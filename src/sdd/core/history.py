@@ -31,6 +31,7 @@ from typing import Any
 
 from sdd.core import clock, ids
 from sdd.core.errors import StateError
+from sdd.core.nesting import json_value
 from sdd.core.paths import ProjectPaths
 from sdd.core.records import Kind, Record
 
@@ -161,8 +162,8 @@ def _parse_into(loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str
             continue
         where = f"{name}:{number}"
         try:
-            record = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            record = json_value(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
             raise StateError(
                 f"{where}: not a valid record ({str(exc)[:120]})",
                 hint=f"restore the file from git (`git checkout -- {name}`) or run `sdd doctor`",
@@ -259,7 +260,7 @@ def ancestors(loaded: Loaded, start: list[str]) -> set[str]:
 
 @contextmanager
 def locked(paths: ProjectPaths) -> Iterator[None]:
-    """Hold the project's exclusive lock (blocks until other writers finish)."""
+    """Hold the project's exclusive lock (blocks until other writers and readers finish)."""
     try:
         fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
@@ -271,6 +272,35 @@ def locked(paths: ProjectPaths) -> Iterator[None]:
         ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        from sdd.core.files import sweep_temporary
+
+        sweep_temporary(paths.tmp)  # what a killed writer left, before this one writes
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextmanager
+def shared(paths: ProjectPaths) -> Iterator[None]:
+    """Hold the project's lock shared while reading: writers wait, readers do not wait for
+    one another. Reading needs no lock it cannot have: in a read-only project (the lock
+    cannot be opened, nor created) it reads without one, and nobody there can write."""
+    try:
+        # flock needs no write permission; O_NONBLOCK: a FIFO put there must not hang us
+        fd = os.open(paths.lock, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        try:
+            fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            fd = -1
+    except OSError:
+        fd = -1
+    if fd < 0:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)

@@ -14,6 +14,7 @@ STATE_DIR = ".sdd"
 HISTORY = "history.jsonl"  # format 1, read and sealed
 HISTORY_DIR = "history"  # format 2: segments
 CONFIG = "config.toml"
+TEMP_DIR = "tmp"  # under STATE_DIR: temporary files of atomic writes (core.files)
 
 
 def user_state_dir() -> str:
@@ -59,6 +60,7 @@ class ProjectPaths:
         self.config = os.path.join(self.state, CONFIG)
         self.lock = os.path.join(self.state, "lock")
         self.cache_dir = os.path.join(self.state, "cache")
+        self.tmp = os.path.join(self.state, TEMP_DIR)
         self.logs = os.path.join(self.state, "logs")
         self.snapshots = os.path.join(self.state, "snapshots")
         self.gitignore = os.path.join(self.state, ".gitignore")

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from sdd.core import files
+from sdd.core.nesting import json_value
 from sdd.core.paths import ProjectPaths
 from sdd.documents import snapshots, templates
 from sdd.system.process import run_subprocess
@@ -126,8 +127,10 @@ def _resolved(marker: str, ours: str, theirs: str) -> bool:
     if text is None:
         return False
     try:
-        state = json.loads(text)
+        state = json_value(text)
     except ValueError:
+        return False
+    if not isinstance(state, dict):
         return False
     if state.get("packaged") != files.hash_bytes(theirs.encode()):
         return False

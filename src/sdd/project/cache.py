@@ -23,7 +23,7 @@ _RACY_NS = 2_000_000_000
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeGuard
 
     from sdd.core.paths import ProjectPaths
 
@@ -69,11 +69,11 @@ def read(paths: ProjectPaths, *, documents: bool = True) -> dict[str, Any] | Non
     history and the config are compared: enough for what follows from them alone."""
     try:
         with open(cache_path(paths), "rb") as handle:
-            entry = marshal.load(handle)
+            entry = marshal.load(handle)  # refuses nesting past 2000 levels (ValueError)
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    if not isinstance(entry, dict) or entry.get("version") != CACHE_VERSION:
-        return None
+    if not _well_formed(entry):
+        return None  # damaged or written by hand: the caller rebuilds it
     written = entry["written"]
     history = history_key(paths)
     if history != entry["history"] or _newest(history) >= written - _RACY_NS:
@@ -92,6 +92,62 @@ def read(paths: ProjectPaths, *, documents: bool = True) -> dict[str, Any] | Non
         if content_hash(os.path.join(paths.root, relative)) != digest:
             return None
     return entry
+
+
+_SHAPE = {
+    "version": int,
+    "written": int,
+    "docs": dict,
+    "tracker_text": str,
+    "panel": dict,
+    "panel_json": str,
+    "next_json": str,
+}
+
+# What the renderers read at the top of a panel (its full shape is the tracker's).
+_PANEL_SHAPE = {
+    "stages": list,
+    "gates": list,
+    "sessions": list,
+    "problems": list,
+    "warnings": list,
+    "next": dict,
+}
+
+
+def _well_formed(entry: object) -> TypeGuard[dict[str, Any]]:
+    """The entry sdd writes: its keys, their types, and a panel as shallow as one sdd makes
+    (a panel nested deep would be walked recursively by the renderer)."""
+    if not isinstance(entry, dict) or entry.get("version") != CACHE_VERSION:
+        return False
+    for key, kind in _SHAPE.items():
+        if not isinstance(entry.get(key), kind):
+            return False
+    for key in ("history", "config", "tracker"):
+        if not _is_file_key(entry.get(key)):
+            return False
+    for relative, value in entry["docs"].items():
+        if not (
+            isinstance(relative, str)
+            and isinstance(value, list)
+            and len(value) == 2
+            and _is_file_key(value[0])
+            and isinstance(value[1], (str, type(None)))
+        ):
+            return False
+    panel = entry["panel"]
+    for key, kind in _PANEL_SHAPE.items():
+        if not isinstance(panel.get(key), kind):
+            return False
+    from sdd.core.nesting import deeper_than
+
+    return not deeper_than(panel)
+
+
+def _is_file_key(value: object) -> bool:
+    return value is None or (
+        isinstance(value, list) and len(value) == 3 and all(type(v) is int for v in value)
+    )
 
 
 def write(paths: ProjectPaths, entry: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sdd.core import files
 from sdd.core.errors import ConfigError
+from sdd.core.nesting import MAX_DEPTH, TooDeep, toml_table
 from sdd.core.paths import ProjectPaths
 from sdd.workflow.model import Workflow, from_config
 
@@ -47,15 +48,20 @@ def render_default(name: str) -> str:
 
 
 def load(paths: ProjectPaths) -> Config:
-    import tomllib
-
     where = paths.rel(paths.config)
     text = files.read_text(paths.config)
     if text is None:
         raise ConfigError(f"{where}: missing", hint="run `sdd init` to create it")
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        raw = toml_table(text)
+    except TooDeep as exc:
+        raise ConfigError(
+            f"{where}{f':{exc.line}' if exc.line else ''}: a value is nested more than "
+            f"{MAX_DEPTH} levels deep",
+            hint="sdd's settings are a few levels deep: remove the nesting, or restore the "
+            f"file from git (`git checkout -- {where}`)",
+        ) from None
+    except ValueError as exc:  # tomllib.TOMLDecodeError
         raise ConfigError(f"{where}: not valid TOML ({exc})") from None
     problems: list[str] = []
     fmt = raw.get("format", CONFIG_FORMAT)

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sdd.core import files, history, records
+from sdd.core import clock, files, history, records
 from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.fold import fold
-from sdd.core.paths import ProjectPaths, require_root
+from sdd.core.paths import TEMP_DIR, ProjectPaths, require_root
 from sdd.core.records import Kind
 from sdd.core.state import Cycle, ProjectState
 from sdd.documents import snapshots
@@ -214,15 +214,21 @@ class Project:
     def next_for(self, state: ProjectState, cycle: Cycle | None) -> dict[str, Any]:
         return self.panel(state, cycle, DocHasher(self.paths))["next"]  # type: ignore[no-any-return]
 
-    def refresh(self, state: ProjectState) -> dict[str, Any]:
-        """Regenerate the tracker page and the cache from ``state`` (the caller holds the lock)."""
+    def refresh(self, state: ProjectState, *, reading: bool = False) -> dict[str, Any]:
+        """Regenerate the tracker page and the cache from ``state`` (the caller holds the lock).
+        A command that only reads (``reading``) writes neither where the project cannot be
+        written: the panel is computed all the same, and nothing fails."""
         hasher = DocHasher(self.paths)
         history_key = cache.history_key(self.paths)
         config_key = cache.file_key(self.paths.config)
         data = self.panel(state, state.latest_cycle(), hasher)
         page = tracker.render_page(data)
-        if files.read_text(self.paths.tracker) != page:
+        if files.read_text(self.paths.tracker) != page and not (
+            reading and not files.can_write(self.paths.tracker)
+        ):
             files.write_atomic(self.paths.tracker, page, display=self.paths.rel(self.paths.tracker))
+        if reading and not files.can_write(cache.cache_path(self.paths)):
+            return data
         import json
 
         cache.write(
@@ -248,9 +254,12 @@ class Project:
             loaded = history.load(self.paths)
             tx = Transaction(self, self.state_of(loaded))
             try:
+                self._ignore_temporary(tx)
                 yield tx
                 if tx.pending:
                     self.note_template_changes(tx)
+                    if tx.state.signed or any(k == "approver.add" for k, _ in tx.pending):
+                        clock.refuse_override("the project has approvers")
                     appended = self._append(loaded, tx)
                     tx.written, tx.pending = appended.records, []
                     try:
@@ -282,6 +291,16 @@ class Project:
             tracked=lambda relative: gitrepo.is_tracked(root, relative),
             sign=tx.signer,
         )
+
+    def _ignore_temporary(self, tx: Transaction) -> None:
+        """A project made before `.sdd/tmp/` existed: its `.sdd/.gitignore` learns it with
+        this change (the folder ignores itself too, so nothing in it is ever committed)."""
+        text = files.read_text(self.paths.gitignore)
+        line = f"{TEMP_DIR}/"
+        if text is None or line in {kept.strip() for kept in text.splitlines()}:
+            return
+        separator = "" if not text or text.endswith("\n") else "\n"
+        tx.replace(self.paths.gitignore, f"{text}{separator}{line}\n", ".sdd/.gitignore")
 
     def template_hashes(self) -> dict[str, str]:
         folder = self.paths.templates

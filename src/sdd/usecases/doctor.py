@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from sdd.core import files, history, records
+from sdd.core import files, history, records, timeline
 from sdd.core.errors import SddError
-from sdd.core.paths import ProjectPaths
+from sdd.core.paths import TEMP_DIR, ProjectPaths
 from sdd.core.state import ProjectState
 from sdd.documents import check, templates
 from sdd.project.project import Project
@@ -99,6 +99,7 @@ def _history(project: Project, report: Report) -> ProjectState | None:
         else:
             report.add("history", "warning", f"{where}: {problem.what}", NOT_COUNTED)
     _record_shapes(paths, loaded, report)
+    _record_times(paths, loaded, report)
     cycle = state.latest_cycle()
     session = cycle.open_session() if cycle else None
     if session is not None and not os.path.exists(paths.inside(session.page)):
@@ -131,6 +132,23 @@ def _record_shapes(paths: ProjectPaths, loaded: history.Loaded, report: Report) 
                 "error",
                 f"{where}: a `{kind}` record that sdd did not write: {'; '.join(wrong)}",
                 RECOVER_HISTORY,
+            )
+
+
+def _record_times(paths: ProjectPaths, loaded: history.Loaded, report: Report) -> None:
+    """A record dated before the one it was appended after: backdated, or the clock was
+    set back. An id that runs backwards is certain (sdd never writes one); a date may be
+    the clock's doing, so it is a warning."""
+    for found in timeline.backdated(loaded.records):
+        where = f"{paths.rel(paths.history)}:{loaded.lines.get(found.record_id, 0)}"
+        if found.certain:
+            report.add("history", "error", f"{where}: {found.what}", RECOVER_HISTORY)
+        else:
+            report.add(
+                "history",
+                "warning",
+                f"{where}: {found.what}",
+                "if the clock was right, the record was written by hand: " + RECOVER_HISTORY,
             )
 
 
@@ -284,11 +302,13 @@ def _git(paths: ProjectPaths, report: Report) -> None:
             ".sdd/.gitattributes does not set the union merge for the history",
             "add the line `history.jsonl merge=union` to .sdd/.gitattributes",
         )
-    ignore = files.read_text(os.path.join(paths.state, ".gitignore")) or ""
-    if "cache/" not in ignore:
-        report.add(
-            "git",
-            "warning",
-            ".sdd/.gitignore does not ignore cache/",
-            "add `cache/`, `logs/` and `lock` to .sdd/.gitignore",
-        )
+    ignore = {line.strip() for line in (files.read_text(paths.gitignore) or "").splitlines()}
+    for folder in ("cache/", f"{TEMP_DIR}/"):
+        if folder not in ignore:
+            report.add(
+                "git",
+                "warning",
+                f".sdd/.gitignore does not ignore {folder}",
+                f"add `cache/`, `logs/`, `lock` and `{TEMP_DIR}/` to .sdd/.gitignore "
+                "(the next command that records something adds `tmp/`)",
+            )

@@ -31,6 +31,7 @@ GITIGNORE = """\
 cache/
 logs/
 lock
+tmp/
 """
 
 
@@ -134,6 +135,10 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
     except OSError as exc:
         raise StateError(f"{directory}: cannot create the folder ({exc.strerror})") from None
     paths = ProjectPaths(root)
+    try:  # first, so that even the first file's temporary copy goes to .sdd/tmp/
+        os.makedirs(paths.state, exist_ok=True)
+    except OSError as exc:
+        raise StateError(f"{paths.rel(paths.state)}: cannot create ({files.reason(exc)})") from None
     result = InitResult(root, demo=demo)
     already = history.exists(paths)
     result.existing_code = [] if already or demo else existing_code(root)

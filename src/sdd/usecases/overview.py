@@ -24,7 +24,7 @@ from sdd.workflow import tracker
 def overview(project: Project) -> dict[str, Any]:
     """Everything the page shows, as plain data."""
     paths = project.paths
-    with history.locked(paths):
+    with history.shared(paths):
         state = project.load()
     workflow = project.config.workflow
     hasher = DocHasher(paths)

@@ -50,20 +50,23 @@ def status(root: str, *, cycle: str | None = None) -> Panel:
     from sdd.project.project import DocHasher, Project
 
     project = Project(root)
-    with history.locked(paths):
+    with history.shared(paths):
         state = project.load()
         if cycle is None:
-            return Panel(project.refresh(state), None, None)
+            return Panel(project.refresh(state, reading=True), None, None)
         return Panel(
             project.panel(state, project.cycle(state, cycle), DocHasher(paths)), None, None
         )
 
 
 def _heal_tracker(paths: ProjectPaths, entry: dict[str, Any]) -> None:
-    """The tracker page was edited or hit by a merge conflict: write it again."""
+    """The tracker page was edited or hit by a merge conflict: write it again (where the
+    project can be written: a read-only one is only read)."""
     from sdd.core import files
     from sdd.project import cache
 
+    if not files.can_write(paths.tracker):
+        return
     files.write_atomic(paths.tracker, entry["tracker_text"])
     entry["tracker"] = cache.file_key(paths.tracker)
     cache.write(paths, entry)
@@ -74,7 +77,7 @@ def status_all(project: Project) -> list[dict[str, Any]]:
     from sdd.core import history
     from sdd.project.project import DocHasher
 
-    with history.locked(project.paths):
+    with history.shared(project.paths):
         state = project.load()
     hasher = DocHasher(project.paths)
     return [project.panel(state, c, hasher) for c in state.cycles.values() if not c.archived]

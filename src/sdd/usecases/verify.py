@@ -7,7 +7,6 @@ defaults are detected from the project's files and shown. No checks is never gre
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import ClassVar
 from sdd.core import clock
 from sdd.core.errors import ConfigError, NothingToVerify, ProcessError
 from sdd.core.jsonable import to_json
+from sdd.core.nesting import json_value
 from sdd.project.project import Project
 from sdd.system import gitrepo, process
 
@@ -75,10 +75,10 @@ def configured(project: Project) -> list[CheckSpec] | None:
     where = project.paths.rel(project.paths.config)
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: verify: must be a table")
-    default = section.get("timeout", DEFAULT_TIMEOUT)
     entries = section.get("checks", [])
-    problems = []
+    problems: list[str] = []
     specs = []
+    default = _timeout(section, f"{where}: verify", DEFAULT_TIMEOUT, problems)
     if not isinstance(entries, list):
         raise ConfigError(f"{where}: verify.checks: must be an array of tables ([[verify.checks]])")
     for index, entry in enumerate(entries, start=1):
@@ -86,12 +86,9 @@ def configured(project: Project) -> list[CheckSpec] | None:
         if not isinstance(entry, dict):
             problems.append(f"{at}: must be a table with name and command")
             continue
-        name, command, timeout = (
-            entry.get("name"),
-            entry.get("command"),
-            entry.get("timeout", default),
-        )
-        good = True
+        name, command = entry.get("name"), entry.get("command")
+        timeout = _timeout(entry, at, default, problems)
+        good = timeout is not None
         if not isinstance(name, str) or not name.strip():
             problems.append(f"{at}.name: must be text")
             good = False
@@ -102,14 +99,24 @@ def configured(project: Project) -> list[CheckSpec] | None:
         ):
             problems.append(f"{at}.command: must be a non-empty list of arguments (no shell)")
             good = False
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-            problems.append(f"{at}.timeout: must be a number of seconds above 0")
-            good = False
-        if good and isinstance(command, list) and isinstance(timeout, (int, float)):
-            specs.append(CheckSpec(str(name), tuple(str(a) for a in command), float(timeout)))
+        if good and isinstance(command, list) and timeout is not None:
+            specs.append(CheckSpec(str(name), tuple(str(a) for a in command), timeout))
     if problems:
         raise ConfigError(f"{where}: the verify checks are not valid", details=problems)
     return specs
+
+
+def _timeout(
+    table: dict[str, object], at: str, default: float | None, problems: list[str]
+) -> float | None:
+    """The table's `timeout` (else ``default``), or None with the problem noted."""
+    if "timeout" not in table:
+        return default
+    try:
+        return clock.duration(table["timeout"])
+    except ValueError as exc:
+        problems.append(f"{at}.timeout = {table['timeout']!r}: must be {exc}")
+        return None
 
 
 def _read(path: str) -> str:
@@ -155,14 +162,17 @@ def detect(root: str) -> list[CheckSpec]:
     package = _read(os.path.join(root, "package.json"))
     if package:
         try:
-            scripts = json.loads(package).get("scripts", {})
+            manifest = json_value(package)
         except ValueError:
+            manifest = None
+        scripts = manifest.get("scripts") if isinstance(manifest, dict) else None
+        if not isinstance(scripts, dict):
             scripts = {}
         for script in ("build", "typecheck", "lint"):
             if script in scripts:
                 add(script, "npm", "run", script)
         test = scripts.get("test", "")
-        if test and "no test specified" not in test:
+        if isinstance(test, str) and test and "no test specified" not in test:
             add("tests", "npm", "test")
     if os.path.exists(os.path.join(root, "Cargo.toml")):
         add("build", "cargo", "build")

@@ -13,6 +13,7 @@ from sdd.agents.install.render import find_block
 from sdd.agents.registry import INSTALLS
 from sdd.core import files
 from sdd.core.errors import StateError
+from sdd.core.nesting import json_value
 from sdd.core.paths import ProjectPaths
 
 MANIFEST = ".sdd/agents.json"
@@ -47,7 +48,7 @@ def load(paths: ProjectPaths) -> dict[str, Any]:
     if text is None:
         return {"format": MANIFEST_FORMAT, "agents": [], "mcp": False, "files": {}, "folders": []}
     try:
-        data = json.loads(text)
+        data = json_value(text)
     except ValueError as exc:
         raise StateError(
             f"{MANIFEST}: not valid JSON ({exc})",

@@ -10,6 +10,7 @@ from typing import Any
 from sdd.agents.install.manifest import decode, sha256
 from sdd.agents.install.writer import Writer
 from sdd.agents.registry import McpFile
+from sdd.core.nesting import json_value
 
 SERVER = "sdd"  # sdd's name among the servers
 
@@ -20,7 +21,7 @@ def _dump(data: Any) -> str:
 
 def _loads(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json_value(text)
     except ValueError:
         return None
 

@@ -33,7 +33,9 @@ def dashboard(args: Any, console: Console) -> Reply:
     root = project.paths.root
     if args.serve:
         return _serve(project, args, console)
-    out = args.out or os.path.join(root, DEFAULT_OUT)
+    out = args.out or _default_out(root)
+    if not args.out and out != os.path.join(root, DEFAULT_OUT):
+        console.note("sdd: the project cannot be written; the page goes to your state folder")
     if out == "-":
         sys.stdout.write(page.page(project, prefix=""))  # the page is the output, in any mode
         return Reply(shown=True)
@@ -58,6 +60,21 @@ def dashboard(args: Any, console: Console) -> Reply:
         f"Wrote {shown}: open it in a browser (sdd dashboard --open),\n"
         "  or serve it live, refreshing as the work moves: sdd dashboard --serve",
     )
+
+
+def _default_out(root: str) -> str:
+    """.sdd/cache/dashboard.html; in a project that cannot be written (a read-only checkout),
+    a page of its own in the user's state folder, so reading the project still works."""
+    from sdd.core import files
+    from sdd.core.paths import user_state_dir
+
+    inside = os.path.join(root, DEFAULT_OUT)
+    if files.can_write(inside):
+        return inside
+    import hashlib
+
+    tag = hashlib.sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return os.path.join(user_state_dir(), "dashboards", f"{tag}.html")
 
 
 def _serve(project: Any, args: Any, console: Console) -> Reply:
