@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from sdd.usecases.approvals import Confirm, DecisionResult, Review
     from sdd.usecases.approvals import decide as decide_gate
     from sdd.usecases.approvals import review as review_gate
+    from sdd.usecases.approvers import add as add_approver
+    from sdd.usecases.approvers import listing as approvers
+    from sdd.usecases.approvers import recover as recover_approver
+    from sdd.usecases.approvers import revoke as revoke_approver
     from sdd.usecases.cycles import abandon as abandon_cycle
     from sdd.usecases.cycles import archive, change, switch_layout
     from sdd.usecases.cycles import new as new_cycle
@@ -67,6 +71,10 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "record_question": ("sdd.usecases.agent_records", "add_question"),
     "record_handoff": ("sdd.usecases.agent_records", "record_handoff"),
     "Confirm": ("sdd.usecases.approvals", "Confirm"),
+    "add_approver": ("sdd.usecases.approvers", "add"),
+    "approvers": ("sdd.usecases.approvers", "listing"),
+    "recover_approver": ("sdd.usecases.approvers", "recover"),
+    "revoke_approver": ("sdd.usecases.approvers", "revoke"),
     "DecisionResult": ("sdd.usecases.approvals", "DecisionResult"),
     "Review": ("sdd.usecases.approvals", "Review"),
     "decide_gate": ("sdd.usecases.approvals", "decide"),

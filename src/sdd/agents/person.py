@@ -93,9 +93,12 @@ def _launchers() -> tuple[str | None, str | None]:
     return agent, command
 
 
-def require_person(act: str, *, stdin_is_tty: bool, paths: ProjectPaths) -> None:
+def require_person(
+    act: str, *, stdin_is_tty: bool, paths: ProjectPaths, signed: bool = False
+) -> None:
     """Raise :class:`Refused` unless a person at a terminal is doing ``act``: what was
-    found, and the one thing to do instead."""
+    found, and the one thing to do instead. In a ``signed`` project the person's key is the
+    proof, so an act is not refused for a session that runs elsewhere."""
     session = os.environ.get("SDD_SESSION_ID")
     why, hint = None, _OUTSIDE
     if session:
@@ -106,13 +109,13 @@ def require_person(act: str, *, stdin_is_tty: bool, paths: ProjectPaths) -> None
         agent, command = _launchers()
         if agent:
             why = f"it was started under the agent CLI {agent}"
-        elif command:  # unsigned projects only, once signing exists
+        elif command and not signed:
             why = (
                 f"it was started under {command}: what `sdd` launches (an agent and "
                 "whatever it leaves behind, a project's check) could be typing this"
             )
             hint = f"{_OUTSIDE} and outside any `sdd` command"
-        else:  # unsigned projects only, once signing exists
+        elif not signed:
             why, hint = _running(paths)
     if why:
         raise Refused(f"{act} is a person's act, and {why}", hint=hint)

@@ -28,6 +28,7 @@ COMMANDS = {
     "approve": ("gates", "approve"),
     "reject": ("gates", "reject"),
     "questions": ("gates", "questions"),
+    "approvers": ("gates", "approvers"),
     "check": ("evidence", "check"),
     "verify": ("evidence", "verify"),
     "findings": ("evidence", "findings"),

@@ -123,6 +123,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             p.add_argument(
                 "--to", metavar="STAGE", help="the stage to go back to (default: the gate's own)"
             )
+    p = command(
+        "approvers",
+        "the people whose SSH keys sign the person's acts: list, add, revoke, recover",
+        cycle=False,
+    )
+    p.add_argument(
+        "action", nargs="?", choices=["list", "add", "revoke", "recover"], default="list"
+    )
+    p.add_argument("fingerprint", nargs="?", help="revoke: the key's SHA256:… fingerprint")
+    p.add_argument(
+        "--key", help="add/recover: the key (a key file, its .pub, or a public key line)"
+    )
+    p.add_argument("--name", help="add/recover: who (an e-mail or a name without spaces)")
     p = command("run", "run the next (or the named) session in a fresh agent process")
     p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
     p.add_argument("--agent", help="agent preset or one from the config (see `sdd agents list`)")

@@ -254,3 +254,16 @@ def _time(value: str | bool | None) -> int | None:
     if seconds <= 0:
         raise SshDataError(f"{value[:30]!r} is not a time after 1970")
     return seconds
+
+
+def render(signers: list[tuple[str, str]], namespace: str) -> str:
+    """An allowed-signers file of (principal, public key line) pairs, each allowed to sign
+    under ``namespace`` only; principals are reduced to the characters the format keeps."""
+    lines = [
+        "# The approvers of this project, written by sdd from its history: edit nothing here;",
+        "# `sdd approvers add|revoke` changes them (a signed act of an approver).",
+    ]
+    for principal, key in signers:
+        name = "".join(c if c.isalnum() or c in "@._+-" else "_" for c in principal)
+        lines.append(f'{name or "approver"} namespaces="{namespace}" {key}')
+    return "\n".join(lines) + "\n"

@@ -57,6 +57,7 @@ class ProjectPaths:
         self.state = os.path.join(self.root, STATE_DIR)
         self.history = os.path.join(self.state, HISTORY)
         self.history_dir = os.path.join(self.state, HISTORY_DIR)
+        self.approvers = os.path.join(self.state, "approvers")  # allowed signers, from the history
         self.config = os.path.join(self.state, CONFIG)
         self.lock = os.path.join(self.state, "lock")
         self.cache_dir = os.path.join(self.state, "cache")

@@ -65,6 +65,7 @@ class Project:
         self._config: Config | None = None
         # The last comparison with the commit, and what it was made for (history files, HEAD).
         self._committed_memo: tuple[object, list[tuple[str, str]]] | None = None
+        self._base_memo: tuple[str, set[str]] | None = None  # the protected base's history files
 
     @classmethod
     def find(cls, start: str | None = None) -> Project:
@@ -84,7 +85,7 @@ class Project:
         (``core.trust``); what does not count, and any tampering, is reported."""
         from sdd.core import trust
 
-        verdicts = trust.evaluate(loaded)
+        verdicts = trust.evaluate(loaded, confirmed=self._confirmed(loaded))
         state = fold([r for r in loaded.records if verdicts.counts(r)])
         state.records = len(loaded.records)
         state.problems = [*loaded.problems, *verdicts.problems, *self._uncommitted(loaded)]
@@ -93,6 +94,21 @@ class Project:
         state.heads = loaded.heads
         self._check_decisions(state, loaded.lines)
         return state
+
+    def _confirmed(self, loaded: history.Loaded) -> frozenset[str]:
+        """The records the protected branch already holds (their segments are in it: a
+        segment never changes once git tracks it)."""
+        from sdd.system import gitrepo
+
+        if not any(r["type"] == "approver.add" for r in loaded.records):
+            return frozenset()  # an unsigned project: nothing to confirm (and no git call)
+        base = gitrepo.protected_base(self.paths.root)
+        if base is None:
+            return frozenset()
+        if self._base_memo is None or self._base_memo[0] != base:
+            self._base_memo = (base, gitrepo.history_names_at(self.paths.root, base))
+        held = self._base_memo[1]
+        return frozenset(ident for ident, name in loaded.files.items() if name in held)
 
     def _uncommitted(self, loaded: history.Loaded) -> list[history.Problem]:
         """History files that differ from the last commit: committed records are never
@@ -227,6 +243,8 @@ class Project:
             reading and not files.can_write(self.paths.tracker)
         ):
             files.write_atomic(self.paths.tracker, page, display=self.paths.rel(self.paths.tracker))
+        if state.signed:
+            self._write_approvers(state, reading=reading)
         if reading and not files.can_write(cache.cache_path(self.paths)):
             return data
         import json
@@ -246,6 +264,19 @@ class Project:
             },
         )
         return data
+
+    def _write_approvers(self, state: ProjectState, *, reading: bool) -> None:
+        """``.sdd/approvers``, the allowed-signers file, as the history has the approvers."""
+        from sdd.core import allowed_signers
+        from sdd.core.sshsig import NAMESPACE
+
+        approvers = state.trust.approvers.values() if state.trust else ()
+        text = allowed_signers.render([(a.principal, a.key) for a in approvers], NAMESPACE)
+        if files.read_text(self.paths.approvers) == text:
+            return
+        if reading and not files.can_write(self.paths.approvers):
+            return
+        files.write_atomic(self.paths.approvers, text, display=self.paths.rel(self.paths.approvers))
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -86,10 +86,11 @@ def committed_changes(root: str, since: str | None) -> list[str]:
     return [p for p in out.split("\0") if p] if code == 0 else []
 
 
-def config_value(root: str, name: str) -> str | None:
-    """One setting of git's configuration as ``root`` sees it; None when it is not set."""
+def config_value(root: str, name: str, *, scope: str | None = None) -> str | None:
+    """One setting of git's configuration as ``root`` sees it (only the ``scope`` one, e.g.
+    "global", when given); None when it is not set."""
     try:
-        code, out = _git(root, "config", "--get", name)
+        code, out = _git(root, "config", *([f"--{scope}"] if scope else []), "--get", name)
     except SddError:
         return None
     value = out.rstrip("\n")
@@ -175,3 +176,32 @@ def head_key(root: str) -> str | None:
             return handle.read().strip()
     except OSError:
         return None
+
+
+def protected_base(root: str) -> str | None:
+    """The branch a project's work is trusted against: the remote's default branch
+    (``origin/HEAD``), as it was last fetched; None when there is none."""
+    try:
+        code, out = _git(root, "rev-parse", "--verify", "-q", "refs/remotes/origin/HEAD")
+    except SddError:
+        return None
+    return out.strip() if code == 0 and out.strip() else None
+
+
+def history_names_at(root: str, commit: str) -> set[str]:
+    """The history files a commit holds (project-relative names)."""
+    try:
+        code, out = _git(
+            root,
+            "ls-tree",
+            "-r",
+            "--name-only",
+            "-z",
+            commit,
+            "--",
+            ".sdd/history.jsonl",
+            ".sdd/history",
+        )
+    except SddError:
+        return set()
+    return {name for name in out.split("\0") if name} if code == 0 else set()

@@ -60,15 +60,17 @@ def signing_key(spec: str, *, cwd: str, source: str = "given") -> SigningKey:
     return SigningKey(path, inspect_key_file(path).public_key, source)
 
 
-def git_signing_key(cwd: str) -> SigningKey | None:
+def git_signing_key(cwd: str, *, scope: str | None = None) -> SigningKey | None:
     """The key git signs commits with when ``gpg.format = ssh``: ``user.signingkey``, else
-    the first key ``gpg.ssh.defaultKeyCommand`` prints. None when git signs no other way."""
-    if config_value(cwd, "gpg.format") != "ssh":
+    the first key ``gpg.ssh.defaultKeyCommand`` prints. None when git signs no other way.
+    ``scope="global"`` reads the person's own git configuration only: a repository's
+    ``.git/config`` is writable by whatever runs in it (a key command there would run)."""
+    if config_value(cwd, "gpg.format", scope=scope) != "ssh":
         return None
-    spec = config_value(cwd, "user.signingkey")
+    spec = config_value(cwd, "user.signingkey", scope=scope)
     if spec is not None:
         return signing_key(spec, cwd=cwd, source="git config user.signingkey")
-    command = config_value(cwd, "gpg.ssh.defaultKeyCommand")
+    command = config_value(cwd, "gpg.ssh.defaultKeyCommand", scope=scope)
     if command is None:
         return None
     result = run_subprocess(shlex.split(command), cwd=cwd, timeout=30.0)

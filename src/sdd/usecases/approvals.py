@@ -12,7 +12,7 @@ from sdd.core.jsonable import OMIT
 from sdd.core.state import Cycle
 from sdd.documents import snapshots
 from sdd.project.project import Project, refuse_if_tampered
-from sdd.system import gitrepo
+from sdd.usecases import acts
 from sdd.workflow.gates import GateView, Position
 
 
@@ -138,8 +138,7 @@ def decide(
                 raise Refused("the demo approver is accepted only in a project made by `sdd demo`")
             who = {"kind": "demo", "name": "sdd demo approver"}
         else:
-            person.require_person(act, stdin_is_tty=stdin_is_tty, paths=project.paths)
-            who = gitrepo.identity(project.paths.root)
+            who = acts.begin(project, tx, act, stdin_is_tty=stdin_is_tty)
         refuse_if_tampered(tx.state, act)
         position = project.position(tx.state, chosen)
         view = _view(project, position, gate)

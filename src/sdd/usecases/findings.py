@@ -15,7 +15,7 @@ from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.state import Cycle, Finding
 from sdd.documents.contracts import FINDING_LINE
 from sdd.project.project import Project, Transaction
-from sdd.system import gitrepo
+from sdd.usecases import acts
 
 SEVERITIES = ("blocking", "major", "minor")
 
@@ -121,8 +121,8 @@ def waive(
 ) -> Finding:
     if not reason.strip():
         raise UsageError("waiving a finding needs --reason TEXT")
-    person.require_person(f"waiving {ident}", stdin_is_tty=stdin_is_tty, paths=project.paths)
     with project.transaction() as tx:
+        who = acts.begin(project, tx, f"waiving {ident}", stdin_is_tty=stdin_is_tty)
         chosen = project.cycle(tx.state, cycle)
         found = chosen.findings.get(ident.upper()) if chosen else None
         if chosen is None or found is None:
@@ -139,7 +139,7 @@ def waive(
             finding=found.id,
             finding_record=found.record,
             reason=reason.strip(),
-            by=gitrepo.identity(project.paths.root),
+            by=who,
         )
     return found
 

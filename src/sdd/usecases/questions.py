@@ -9,8 +9,8 @@ from sdd.core import clock, files
 from sdd.core.errors import SddError, UsageError
 from sdd.documents import check
 from sdd.documents.contracts import Question
-from sdd.project.project import Project
-from sdd.system import gitrepo
+from sdd.project.project import Project, Transaction
+from sdd.usecases import acts
 
 
 @dataclass
@@ -42,9 +42,19 @@ def answer(
     """Record a person's answer in the spec (a person's act, confirmed at a terminal)."""
     if not text.strip():
         raise UsageError("an answer needs some text")
-    person.require_person(
-        f"answering {question_id}", stdin_is_tty=stdin_is_tty, paths=project.paths
-    )
+    with project.transaction() as tx:
+        who = acts.begin(project, tx, f"answering {question_id}", stdin_is_tty=stdin_is_tty)
+        return _answer(project, tx, who, question_id, text, confirm)
+
+
+def _answer(
+    project: Project,
+    tx: Transaction,
+    who: dict[str, str],
+    question_id: str,
+    text: str,
+    confirm: object,
+) -> Question:
     found = listing(project)
     wanted = question_id.strip().upper()
     question = next((q for q in found.questions if q.id == wanted), None)
@@ -55,35 +65,33 @@ def answer(
     typed = confirm(question, code) if callable(confirm) else None
     if typed is None or str(typed).strip().upper() != code:
         raise SddError("the confirmation code did not match; nothing was recorded")
-    who = gitrepo.identity(project.paths.root)
     when = clock.iso(clock.now())[:10]
     written = " ".join(text.split()) + f" (answered by {who.get('name', 'a person')}, {when})"
     target = project.paths.inside(found.path)
-    with project.transaction() as tx:
-        lines = (files.read_text(target) or "").split("\n")
-        index = question.line - 1
-        end = index + 1
-        while (
-            end < len(lines)
-            and lines[end].strip()
-            # A list item ends at the next item, a blank line or a heading.
-            and not lines[end].lstrip().startswith(("- ", "* ", "#"))
-        ):
-            end += 1
-        answer_at = next((i for i in range(index, end) if "Answer:" in lines[i]), None)
-        if answer_at is None:
-            lines.insert(end, f"  Answer: {written}")
-        else:
-            # Keep what stands before `Answer:`; drop the old answer's continuation lines.
-            head = lines[answer_at].split("Answer:", 1)[0]
-            lines[answer_at:end] = [f"{head}Answer: {written}"]
-        tx.replace(target, "\n".join(lines), display=found.path)
-        cycle = tx.state.latest_cycle()
-        tx.record(
-            "question.answer",
-            cycle=cycle.number if cycle else None,
-            question=question.id,
-            answer=written,
-            by=who,
-        )
+    lines = (files.read_text(target) or "").split("\n")
+    index = question.line - 1
+    end = index + 1
+    while (
+        end < len(lines)
+        and lines[end].strip()
+        # A list item ends at the next item, a blank line or a heading.
+        and not lines[end].lstrip().startswith(("- ", "* ", "#"))
+    ):
+        end += 1
+    answer_at = next((i for i in range(index, end) if "Answer:" in lines[i]), None)
+    if answer_at is None:
+        lines.insert(end, f"  Answer: {written}")
+    else:
+        # Keep what stands before `Answer:`; drop the old answer's continuation lines.
+        head = lines[answer_at].split("Answer:", 1)[0]
+        lines[answer_at:end] = [f"{head}Answer: {written}"]
+    tx.replace(target, "\n".join(lines), display=found.path)
+    cycle = tx.state.latest_cycle()
+    tx.record(
+        "question.answer",
+        cycle=cycle.number if cycle else None,
+        question=question.id,
+        answer=written,
+        by=who,
+    )
     return Question(question.id, question.blocking, question.text, written, question.line)

@@ -11,6 +11,8 @@ from sdd.cli import dialogues
 from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, next_text
 
+UNCONFIRMED = "unconfirmed (trust on first use)"
+
 
 def _decide(args: Any, *, approve: bool) -> Reply:
     verb = "approve" if approve else "reject"
@@ -75,3 +77,47 @@ def questions(args: Any, console: Console) -> Reply:
         return "\n".join(lines)
 
     return Reply(found, text)
+
+
+def approvers(args: Any, console: Console) -> Reply:
+    project = api.open_project()
+    tty = sys.stdin.isatty()
+    if args.action == "list":
+        rows = api.approvers(project)
+
+        def text(style: Style) -> str:
+            if not rows:
+                return (
+                    "No approvers: this project is unsigned (an agent with a shell can pass the "
+                    "gates).\n  → sign the person's acts: sdd approvers add --key ~/.ssh/KEY"
+                )
+            lines = []
+            for row in rows:
+                state = "confirmed" if row.confirmed else style(UNCONFIRMED, "yellow")
+                recovery = " (recovery key)" if row.recovery else ""
+                lines.append(f"  {row.principal:<28} {row.fingerprint}  {state}{recovery}")
+            return "\n".join(lines)
+
+        return Reply(rows, text)
+    if args.action == "revoke":
+        from sdd.core.errors import UsageError
+
+        if not args.fingerprint:
+            raise UsageError("usage: sdd approvers revoke SHA256:…")
+        changed = api.revoke_approver(
+            project, args.fingerprint, stdin_is_tty=tty, confirm=dialogues.ask_code
+        )
+    elif args.action == "recover":
+        changed = api.recover_approver(
+            project, args.key, name=args.name, stdin_is_tty=tty, confirm=dialogues.ask_code
+        )
+    else:
+        changed = api.add_approver(
+            project, args.key, name=args.name, stdin_is_tty=tty, confirm=dialogues.ask_code
+        )
+    return Reply(
+        changed,
+        f"{changed.principal} ({changed.fingerprint}): {changed.action}.\n"
+        "  → commit .sdd/ and merge it to the protected branch: until it holds them, new "
+        "approvers show as unconfirmed",
+    )
