@@ -64,7 +64,12 @@ class Attacker:
         commit_all(root, "our own agent")
 
     def run(
-        self, root: Path, stage: str, *steps: str, agent: str = "claude", gate: str = "spec-approval"
+        self,
+        root: Path,
+        stage: str,
+        *steps: str,
+        agent: str = "claude",
+        gate: str = "spec-approval",
     ) -> tuple[int, str]:
         """`sdd run STAGE --headless --agent AGENT` from the person's own terminal."""
         argv = ["sdd", "run", stage, "--headless", "--agent", agent]

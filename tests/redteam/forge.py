@@ -51,6 +51,14 @@ def record_hash(record: Record) -> str:
     return hashlib.sha256(_DOMAIN[min(version_of(record), 2)] + canonical(record)).hexdigest()
 
 
+ENVELOPE = ("id", "v", "type", "at", "prev", "parents", "hash", "sig")
+
+
+def fields_of(record: Record) -> Record:
+    """What a record says, without the history's envelope: what a forger copies."""
+    return {k: v for k, v in record.items() if k not in ENVELOPE}
+
+
 def line_of(record: Record) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
 

@@ -5,6 +5,7 @@ was detected and does not count (status and doctor name it; the gate is not pass
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ def refused(code: int, shown: str, *needles: str) -> None:
     assert _mentions(shown, needles), f"the refusal names none of {needles}:\n{shown}"
 
 
+def refused_run(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    refused(result.returncode, result.stdout + result.stderr, *needles)
+
+
 def status_says(root: Path) -> tuple[dict[str, Any] | None, str]:
     """`sdd status --json`: (its data, or None when it refused; everything it printed)."""
     result = run("status", "--json", cwd=root)
@@ -33,7 +38,7 @@ def status_says(root: Path) -> tuple[dict[str, Any] | None, str]:
 
 
 def gate_state(root: Path, gate: str) -> str:
-    data, shown = status_says(root)
+    data, _ = status_says(root)
     return "unknown (status refused)" if data is None else str(gate_of(data, gate)["state"])
 
 
@@ -42,16 +47,29 @@ def not_passed(root: Path, gate: str) -> None:
     assert state != "approved", f"{gate} counts as approved after the attack"
 
 
-def flagged(root: Path, *needles: str) -> dict[str, str]:
-    """Status shows the problem (or refuses, naming it) and doctor reports it as an error;
-    both name one of ``needles`` (a record's id, its place, a file)."""
+# What status says about the project's own state; anything else it says is a report.
+STATE_KEYS = ("change", "cycle", "demo", "findings", "gates", "next", "project", "sessions")
+STATE_KEYS += ("stages", "version")
+
+
+def flagged(root: Path, *names: str, words: tuple[str, ...] = ()) -> dict[str, str]:
+    """Status shows the problem (or refuses, naming it) and doctor reports it as an error.
+    ``names`` (a record's id, its place, a file) may stand anywhere in what they say;
+    ``words`` (e.g. "removed") only in a report, never in the state status describes."""
     data, shown = status_says(root)
-    said = shown if data is None else json.dumps(data, ensure_ascii=False)
-    assert _mentions(said, needles), f"`sdd status` names none of {needles}:\n{shown}"
+    if data is None:
+        said, reported = shown, shown
+    else:
+        said = json.dumps(data, ensure_ascii=False)
+        reported = json.dumps({k: v for k, v in data.items() if k not in STATE_KEYS})
+    wanted = (*names, *words)
+    assert _mentions(said, names) or _mentions(reported, words), (
+        f"`sdd status` names none of {wanted}:\n{shown}"
+    )
     _, report, _ = doctor(root)
     errors = [f for f in report["findings"] if f["severity"] == "error"]
-    hits = [f for f in errors if _mentions(f["what"], needles)]
-    assert hits, f"`sdd doctor` reports no error naming {needles}: {report['findings']}"
+    hits = [f for f in errors if _mentions(f["what"], wanted)]
+    assert hits, f"`sdd doctor` reports no error naming {wanted}: {report['findings']}"
     return hits[0]
 
 

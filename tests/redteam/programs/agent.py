@@ -96,8 +96,12 @@ STEPS = {
     "tmux-typist": leave_tmux_typist,
     "pty-detached": lambda: typist("--detach"),
     "pty": lambda: typist(),
-    "patch": lambda: command(PYTHON, str(HERE / "patched_approve.py"), str(OUT / "patch.json"), GATE),
-    "abandon-cycle": lambda: command(*SDD, "abandon", "--whole-cycle", "--reason", "the agent ends it"),
+    "patch": lambda: command(
+        PYTHON, str(HERE / "patched_approve.py"), str(OUT / "patch.json"), GATE
+    ),
+    "abandon-cycle": lambda: command(
+        *SDD, "abandon", "--whole-cycle", "--reason", "the agent ends it"
+    ),
     "archive-cycle-1": lambda: command(*SDD, "archive", "--cycle", "1"),
 }
 

@@ -44,6 +44,10 @@ try:
     api.decide_gate(api.open_project(), gate, **{k: v for k, v in wanted.items() if k in accepted})
     outcome = {"returned": True}
 except Exception as exc:  # the report says what stopped it
-    outcome = {"returned": False, "error": str(exc), "classes": [c.__name__ for c in type(exc).__mro__]}
+    outcome = {
+        "returned": False,
+        "error": str(exc),
+        "classes": [c.__name__ for c in type(exc).__mro__],
+    }
 with open(report_path, "w", encoding="utf-8") as handle:
     json.dump(outcome, handle)
