@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from late_helpers import milestone_fixture  # noqa: F401  (the `milestone` fixture)
 from redteam.attacker import Attacker
-from redteam.person import Person, build_signed
+from redteam.person import Person, Signed, build_signed
 from run_helpers import agents_fixture, fresh_fixture  # noqa: F401  (`agents`, `fresh`)
 from ssh_helpers import keygen
 
@@ -31,14 +30,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.redteam)
-
-
-@dataclass
-class Signed:
-    """A copy of the signed project and the person who signs its acts."""
-
-    root: Path
-    person: Person
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from helpers import commit_all, complete_stage, git, init_project, pty_run
 from ssh_helpers import PASSPHRASE, askpass_env, keygen, tool_env
+from system_tools import need_tool
 
 # Every person's act ends with `Type XXXX to <verb>`: approve, reject, waive it, record it…
 CODE_PROMPT = re.compile(rb"Type ([A-Z0-9]{4}) to ")
@@ -65,10 +66,21 @@ class Person:
         return git("rev-parse", "HEAD", cwd=root).stdout.strip()
 
 
+@dataclass
+class Signed:
+    """A copy of the signed project and the person who signs its acts."""
+
+    root: Path
+    person: Person
+
+
 def fingerprint(key: Path) -> str:
     """`SHA256:…` of a key, as ssh-keygen -l prints it."""
     done = subprocess.run(
-        ["ssh-keygen", "-l", "-f", f"{key}.pub"], capture_output=True, text=True, check=True
+        [need_tool("ssh-keygen"), "-l", "-f", f"{key}.pub"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.split()[1]
 

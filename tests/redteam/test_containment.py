@@ -12,9 +12,8 @@ import pytest
 
 from helpers import commit_all, pty_run, run, sdd_json
 from redteam.attacker import Attacker
-from redteam.forge import History
 from redteam.person import CODE_PROMPT
-from redteam.verdicts import flagged, not_passed, refused
+from redteam.verdicts import not_passed, patched_approval_counts_nothing, refused
 from run_helpers import wait_dead
 from system_tools import need_tool
 
@@ -76,14 +75,8 @@ def test_an_agent_that_replaces_the_person_check_in_process_gets_no_approval_tha
 ) -> None:
     attacker.own_agent_in(fresh)
     attacker.run(fresh, "spec", "write", "done", "patch", agent="mine")
-    outcome = attacker.report("patch")
-    assert outcome, "the patched approval never ran"
-    if outcome["returned"]:  # it wrote a record: detected as written while the session ran
-        approval = History(fresh).one("gate.approve", gate="spec-approval")
-        flagged(fresh, approval.id, approval.spot)
-    else:
-        assert "SddError" in outcome["classes"], f"the attack broke, not refused: {outcome}"
-    not_passed(fresh, "spec-approval")
+    # A record it wrote must be detected as written while a launched session ran.
+    patched_approval_counts_nothing(fresh, "spec-approval", attacker.report("patch"))
 
 
 def test_abandoning_the_whole_cycle_from_inside_a_session_is_refused(

@@ -11,6 +11,7 @@ from typing import Any
 
 from fault_helpers import doctor
 from helpers import gate_of, run
+from redteam.forge import History
 
 
 def _mentions(text: str, needles: tuple[str, ...]) -> bool:
@@ -79,6 +80,18 @@ def warned(root: Path, *needles: str) -> dict[str, str]:
     hits = [f for f in report["findings"] if _mentions(f["what"], needles)]
     assert hits, f"`sdd doctor` reports nothing naming {needles}: {report['findings']}"
     return hits[0]
+
+
+def patched_approval_counts_nothing(root: Path, gate: str, outcome: dict[str, Any]) -> None:
+    """What programs/patched_approve.py did: refused with sdd's own error, or its record is
+    flagged; either way the gate is not passed."""
+    assert outcome, "the patched approval never ran"
+    if outcome["returned"]:
+        approval = History(root).one("gate.approve", gate=gate)
+        flagged(root, approval.id, approval.spot)
+    else:
+        assert "SddError" in outcome["classes"], f"the attack broke, not refused: {outcome}"
+    not_passed(root, gate)
 
 
 RAW_CONTROLS = {chr(c) for c in (*range(32), *range(127, 160))} - {"\n", "\t"}
