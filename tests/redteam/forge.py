@@ -78,8 +78,8 @@ def new_id(after: str | None = None, seconds: float | None = None) -> str:
     """A ULID for ``seconds`` (now), strictly after ``after`` unless a time is forced."""
     millis = int((time.time() if seconds is None else seconds) * 1000)
     value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
-    if after is not None and seconds is None:
-        value = max(value, _decode(after) + 1)
+    if after is not None and seconds is None and value <= _decode(after):
+        value = _decode(after) + 1 + int.from_bytes(os.urandom(4), "big")  # as sdd leaves room
     return _encode(value)
 
 

@@ -59,9 +59,8 @@ class Person:
         """A commit the person signs with git (namespace `git`), as they do every day."""
         args = ["git", "-c", "gpg.format=ssh", "-c", f"user.signingkey={self.key}"]
         args += ["commit", "-q", "-S", "--allow-empty", "-m", message]
-        done = subprocess.run(
-            args, cwd=root, capture_output=True, text=True, env=tool_env(root, self.env)
-        )
+        env = tool_env(Path.home(), self.env)  # no ssh-agent: the passphrase is typed
+        done = subprocess.run(args, cwd=root, capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stdout + done.stderr
         return git("rev-parse", "HEAD", cwd=root).stdout.strip()
 

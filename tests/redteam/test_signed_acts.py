@@ -1,11 +1,13 @@
 """Person's acts in a signed project, whose approver key has a passphrase the agent does not
 know. An approval at the terminal with the person's key passes. Every kind of person's act
 written by hand with its hash recomputed does not count, however it is signed: not at all,
-with a signature copied from another record, with the signature of one of the person's own
-git commits (namespace `git`), with a key that is not an approver; nor does a valid approval
-replayed onto another cycle, an approval by a revoked approver, or one sdd was patched to
-write. Each is shown with its place. Approvers nobody confirmed are shown as such; SDD_NOW
-is refused."""
+with a signature copied from another record (the spec's approval replayed onto another gate),
+with the signature of one of the person's own git commits (namespace `git`), with a key that
+is not an approver (for `approver.add`: the new key signing itself in). Nor does a valid
+approval replayed onto another cycle, an approval by a revoked approver, by a key written
+into `.sdd/approvers` by hand or swapped into git's `user.signingkey`, or one sdd was patched
+to write. Each is shown with its place. Approvers nobody confirmed and records no person saw
+are shown as such; SDD_NOW is refused."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from helpers import do_work, gate_of, init_project, pty_run, run, sdd_json, start
+from helpers import do_work, gate_of, git, init_project, pty_run, run, sdd_json, start
 from redteam import tamper
 from redteam.attacker import PROGRAMS
 from redteam.forge import (
@@ -58,6 +60,13 @@ def _implementation_approval(root: Path, history: History) -> Record:
         docs={path: keep_snapshot(root, path) for path in IMPLEMENTATION_DOCS},
     )
     return fields
+
+
+def _approval_signed_by(root: Path, history: History, key: Path) -> Entry:
+    """implementation-approval written by hand, with a real signature by ``key``."""
+    record = history.forge("gate.approve", _implementation_approval(root, history))
+    record["sig"] = signature_by(key, record)
+    return history.write(record)
 
 
 def _implement_refused(root: Path) -> None:
@@ -130,9 +139,7 @@ def _add_approver(signed: Signed, history: History, stranger: Path) -> tuple[str
         text = text.replace(mine, theirs)
 
     def no_effect() -> None:  # the "approver" then approves, with a real signature of its key
-        record = history.forge("gate.approve", _implementation_approval(signed.root, history))
-        record["sig"] = signature_by(stranger, record)
-        history.write(record)
+        _approval_signed_by(signed.root, history, stranger)
         not_passed(signed.root, "implementation-approval")
 
     return "approver.add", json.loads(text), no_effect
@@ -147,6 +154,21 @@ def _accept_rules(signed: Signed, history: History, stranger: Path) -> tuple[str
     return "rules.accept", fields, lambda: _implement_refused(signed.root)
 
 
+def _revoke(signed: Signed, history: History, stranger: Path) -> tuple[str, Record, Any]:
+    """The person's own key revoked, named as its approver record names it."""
+    return "approver.revoke", fields_of(history.one("approver.add").record), lambda: None
+
+
+def _end_cycle(kind: str, state: str) -> Act:
+    def act(signed: Signed, history: History, stranger: Path) -> tuple[str, Record, Any]:
+        def no_effect() -> None:
+            assert sdd_json("status", cwd=signed.root)["cycle"]["state"] != state
+
+        return kind, {"cycle": 1, "reason": "the agent ends it"}, no_effect
+
+    return act
+
+
 ACTS: dict[str, Act] = {
     "gate.approve": _approve,
     "gate.reject": _reject,
@@ -154,6 +176,9 @@ ACTS: dict[str, Act] = {
     "question.answer": _answer,
     "approver.add": _add_approver,
     "rules.accept": _accept_rules,
+    "approver.revoke": _revoke,
+    "cycle.abandon": _end_cycle("cycle.abandon", "abandoned"),
+    "cycle.archive": _end_cycle("cycle.archive", "archived"),
 }
 
 
@@ -239,11 +264,35 @@ def test_an_approval_signed_by_a_revoked_approver_does_not_count(
     bob = Person.make(tmp_path / "bob", name="Bob Builder", passphrase="")  # his key leaked
     ada.adds_approver(root, bob.key, bob.name)
     ada.does(root, "approvers", "revoke", fingerprint(bob.key))
-    history = History(root)
-    record = history.forge("gate.approve", _implementation_approval(root, history))
-    record["sig"] = signature_by(bob.key, record)
-    forged = history.write(record)
+    forged = _approval_signed_by(root, History(root), bob.key)
     flagged(root, forged.id, forged.spot)
+    not_passed(root, "implementation-approval")
+
+
+def test_a_key_written_into_the_approvers_file_by_hand_does_not_count(
+    signed: Signed, stranger: Path
+) -> None:
+    """`.sdd/approvers` is written by sdd from the history; the agent appends its key."""
+    root = signed.root
+    with (root / ".sdd" / "approvers").open("a", encoding="utf-8") as allowed:
+        allowed.write(f"mallory@example.com {public_line(stranger)}\n")
+    forged = _approval_signed_by(root, History(root), stranger)
+    flagged(root, forged.id, forged.spot)
+    not_passed(root, "implementation-approval")
+
+
+def test_the_agents_key_swapped_into_git_config_makes_no_approval_that_counts(
+    signed: Signed, stranger: Path
+) -> None:
+    """The agent points `user.signingkey` at its own key; the person then approves."""
+    root = signed.root
+    git("config", "user.signingkey", str(stranger), cwd=root)
+    code, shown = signed.person.act(root, "approve", "implementation-approval")
+    if code == 0:  # signed with the agent's key and recorded: it must not count
+        approval = History(root).one("gate.approve", gate="implementation-approval")
+        flagged(root, approval.id, approval.spot)
+    else:
+        refused(code, shown, "key", "approver")
     not_passed(root, "implementation-approval")
 
 
