@@ -197,11 +197,8 @@ class History:
             handle.write(line_of(record))
         return Entry(record, self.legacy, len(self.legacy.read_bytes().splitlines()))
 
-    def add(self, kind: str, fields: Record, *, sig: Record | None = None) -> Entry:
-        record = self.forge(kind, fields)
-        if sig is not None:
-            record["sig"] = sig
-        return self.write(record)
+    def add(self, kind: str, fields: Record) -> Entry:
+        return self.write(self.forge(kind, fields))
 
     def remove(self, *gone: Entry) -> None:
         """Take records out at a line boundary; a segment left empty is deleted."""

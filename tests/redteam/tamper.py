@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from helpers import commit_all
+from helpers import STAGES, commit_all
 
 # The built-in gates as a [workflow.gates] table spells them (README, "Customising").
 GATES = {
@@ -16,17 +16,6 @@ GATES = {
     "deployment-approval": 'after = "final-verification"\njudges = ["final-verification"]\n'
     'on_reject = "final-verification"\nrequires = ["release-ready"]',
 }
-STAGES = [
-    "spec",
-    "architecture",
-    "plan",
-    "implement",
-    "review",
-    "qa",
-    "user-verification",
-    "final-verification",
-    "postmortem",
-]
 _CHECKS = re.compile(r"^\[\[verify\.checks\]\]\n(?:(?!\[).*\n?)*", re.M)
 
 

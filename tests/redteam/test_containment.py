@@ -54,26 +54,26 @@ def test_a_setsid_helper_typing_the_code_it_reads_in_tmux_does_not_approve(
         assert any(w in attempt["pane"].lower() for w in WHY), attempt["pane"]
 
 
+def _its_own_pty_is_refused(root: Path, attacker: Attacker, *steps: str, agent: str) -> None:
+    attacker.run(root, "spec", "write", "done", *steps, agent=agent)
+    assert attacker.step("done")["code"] == 0, attacker.step("done")
+    typist = attacker.step(steps[-1])["typist"]
+    assert typist is not None, "the agent's pty never reported"
+    refused(typist["code"], typist["shown"], *WHY)
+    not_passed(root, "spec-approval")
+
+
 def test_done_then_a_detached_pty_of_the_agents_own_does_not_approve(
     fresh: Path, attacker: Attacker
 ) -> None:
-    attacker.run(fresh, "spec", "write", "done", "pty-detached")
-    assert attacker.step("done")["code"] == 0, attacker.step("done")
-    typist = attacker.step("pty-detached")["typist"]
-    assert typist is not None, "the agent's pty never reported"
-    refused(typist["code"], typist["shown"], *WHY)
-    not_passed(fresh, "spec-approval")
+    _its_own_pty_is_refused(fresh, attacker, "pty-detached", agent="claude")
 
 
 def test_a_custom_agent_that_unsets_sdd_session_id_and_types_at_its_own_pty_does_not_approve(
     fresh: Path, attacker: Attacker
 ) -> None:
     attacker.own_agent_in(fresh)
-    attacker.run(fresh, "spec", "write", "done", "pty", agent="mine")
-    typist = attacker.step("pty")["typist"]
-    assert typist is not None, "the agent's pty never reported"
-    refused(typist["code"], typist["shown"], *WHY)
-    not_passed(fresh, "spec-approval")
+    _its_own_pty_is_refused(fresh, attacker, "pty", agent="mine")
 
 
 def test_an_agent_that_replaces_the_person_check_in_process_gets_no_approval_that_counts(

@@ -23,17 +23,15 @@ def _edited(history: History) -> str:
 
 
 def _reordered(history: History) -> str:
-    begun, end = history.one("session.start", session="S-0001"), history.one("session.end")
+    begun = history.one("session.start", session="S-0001")
+    end = history.one("session.end", session="S-0001")
     history.swap(begun, end)
     return begun.id
 
 
 def _inserted(history: History) -> str:
-    return str(
-        history.insert_after(
-            history.one("session.start", session="S-0001"), "finding.add", FINDING
-        )["id"]
-    )
+    begun = history.one("session.start", session="S-0001")
+    return str(history.insert_after(begun, "finding.add", FINDING)["id"])
 
 
 def _cut_out(history: History) -> str:

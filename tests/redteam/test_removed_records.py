@@ -39,7 +39,9 @@ def _blocking_finding(root: Path) -> list[Entry]:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     commit_all(root, "QA: a blocking finding")
-    return [e for e in History(root).entries() if e.id not in before]
+    written = [e for e in History(root).entries() if e.id not in before]
+    assert "finding.add" in {e.record["type"] for e in written}, written
+    return written
 
 
 def _does_not_move_on_to(root: Path, stage: str) -> None:

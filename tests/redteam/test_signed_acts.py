@@ -62,11 +62,15 @@ def _implementation_approval(root: Path, history: History) -> Record:
     return fields
 
 
-def _approval_signed_by(root: Path, history: History, key: Path) -> Entry:
-    """implementation-approval written by hand, with a real signature by ``key``."""
+def _an_approval_signed_by_does_not_count(root: Path, key: Path) -> None:
+    """implementation-approval written by hand with a real signature by ``key``: flagged,
+    and the gate is not passed."""
+    history = History(root)
     record = history.forge("gate.approve", _implementation_approval(root, history))
     record["sig"] = signature_by(key, record)
-    return history.write(record)
+    forged = history.write(record)
+    flagged(root, forged.id, forged.spot)
+    not_passed(root, "implementation-approval")
 
 
 def _implement_refused(root: Path) -> None:
@@ -139,8 +143,7 @@ def _add_approver(signed: Signed, history: History, stranger: Path) -> tuple[str
         text = text.replace(mine, theirs)
 
     def no_effect() -> None:  # the "approver" then approves, with a real signature of its key
-        _approval_signed_by(signed.root, history, stranger)
-        not_passed(signed.root, "implementation-approval")
+        _an_approval_signed_by_does_not_count(signed.root, stranger)
 
     return "approver.add", json.loads(text), no_effect
 
@@ -264,9 +267,7 @@ def test_an_approval_signed_by_a_revoked_approver_does_not_count(
     bob = Person.make(tmp_path / "bob", name="Bob Builder", passphrase="")  # his key leaked
     ada.adds_approver(root, bob.key, bob.name)
     ada.does(root, "approvers", "revoke", fingerprint(bob.key))
-    forged = _approval_signed_by(root, History(root), bob.key)
-    flagged(root, forged.id, forged.spot)
-    not_passed(root, "implementation-approval")
+    _an_approval_signed_by_does_not_count(root, bob.key)
 
 
 def test_a_key_written_into_the_approvers_file_by_hand_does_not_count(
@@ -276,9 +277,7 @@ def test_a_key_written_into_the_approvers_file_by_hand_does_not_count(
     root = signed.root
     with (root / ".sdd" / "approvers").open("a", encoding="utf-8") as allowed:
         allowed.write(f"mallory@example.com {public_line(stranger)}\n")
-    forged = _approval_signed_by(root, History(root), stranger)
-    flagged(root, forged.id, forged.spot)
-    not_passed(root, "implementation-approval")
+    _an_approval_signed_by_does_not_count(root, stranger)
 
 
 def test_the_agents_key_swapped_into_git_config_makes_no_approval_that_counts(
