@@ -162,14 +162,19 @@ def _revoke(signed: Signed, history: History, stranger: Path) -> tuple[str, Reco
     return "approver.revoke", fields_of(history.one("approver.add").record), lambda: None
 
 
-def _end_cycle(kind: str, state: str) -> Act:
-    def act(signed: Signed, history: History, stranger: Path) -> tuple[str, Record, Any]:
-        def no_effect() -> None:
-            assert sdd_json("status", cwd=signed.root)["cycle"]["state"] != state
+def _abandon(signed: Signed, history: History, stranger: Path) -> tuple[str, Record, Any]:
+    def no_effect() -> None:
+        assert sdd_json("status", cwd=signed.root)["cycle"]["state"] != "abandoned"
 
-        return kind, {"cycle": 1, "reason": "the agent ends it"}, no_effect
+    return "cycle.abandon", {"cycle": 1, "reason": "the agent ends it"}, no_effect
 
-    return act
+
+def _archive(signed: Signed, history: History, stranger: Path) -> tuple[str, Record, Any]:
+    def no_effect() -> None:  # an archived cycle leaves the side-by-side view
+        shown = [p["cycle"]["number"] for p in sdd_json("status", "--all", cwd=signed.root)]
+        assert 1 in shown, f"cycle 1 was set aside: {shown}"
+
+    return "cycle.archive", {"cycle": 1}, no_effect
 
 
 ACTS: dict[str, Act] = {
@@ -180,8 +185,8 @@ ACTS: dict[str, Act] = {
     "approver.add": _add_approver,
     "rules.accept": _accept_rules,
     "approver.revoke": _revoke,
-    "cycle.abandon": _end_cycle("cycle.abandon", "abandoned"),
-    "cycle.archive": _end_cycle("cycle.archive", "archived"),
+    "cycle.abandon": _abandon,
+    "cycle.archive": _archive,
 }
 
 
