@@ -60,17 +60,19 @@ def signing_key(spec: str, *, cwd: str, source: str = "given") -> SigningKey:
     return SigningKey(path, inspect_key_file(path).public_key, source)
 
 
-def git_signing_key(cwd: str, *, scope: str | None = None) -> SigningKey | None:
+def git_signing_key(cwd: str) -> SigningKey | None:
     """The key git signs commits with when ``gpg.format = ssh``: ``user.signingkey``, else
     the first key ``gpg.ssh.defaultKeyCommand`` prints. None when git signs no other way.
-    ``scope="global"`` reads the person's own git configuration only: a repository's
-    ``.git/config`` is writable by whatever runs in it (a key command there would run)."""
-    if config_value(cwd, "gpg.format", scope=scope) != "ssh":
+    The key command is read from the person's own (global) git configuration only: a
+    repository's ``.git/config`` is writable by whatever runs in it, and a command there
+    would run. Which key it names is safe to read from anywhere: it must be an approver's,
+    and only the person can unlock it."""
+    if config_value(cwd, "gpg.format") != "ssh":
         return None
-    spec = config_value(cwd, "user.signingkey", scope=scope)
+    spec = config_value(cwd, "user.signingkey")
     if spec is not None:
         return signing_key(spec, cwd=cwd, source="git config user.signingkey")
-    command = config_value(cwd, "gpg.ssh.defaultKeyCommand", scope=scope)
+    command = config_value(cwd, "gpg.ssh.defaultKeyCommand", scope="global")
     if command is None:
         return None
     result = run_subprocess(shlex.split(command), cwd=cwd, timeout=30.0)

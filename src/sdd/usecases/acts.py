@@ -48,7 +48,7 @@ def approver_key(project: Project, tx: Transaction) -> SigningKey:
     """The person's signing key, which must be an approver in force here."""
     from sdd.system import signing
 
-    key = signing.git_signing_key(project.paths.root, scope="global")
+    key = signing.git_signing_key(project.paths.root)
     if key is None or key.public_key is None:
         raise Refused(
             "this project is signed: a person's act needs your SSH signing key, and your "

@@ -169,10 +169,10 @@ def _identity(project: Project) -> dict[str, str]:
 
 
 def _principal(name: str | None, who: dict[str, str]) -> str:
-    principal = (name or who.get("email") or who.get("name") or "").strip()
-    if not principal or any(c.isspace() for c in principal):
-        raise UsageError("an approver needs a name without spaces: --name EMAIL_OR_NAME")
-    return principal
+    principal = " ".join((name or who.get("email") or who.get("name") or "").split())
+    if not principal or not principal.isprintable():
+        raise UsageError("an approver needs a name: --name NAME")
+    return principal[:120]
 
 
 def _own_key(project: Project, spec: str | None) -> SigningKey:
@@ -186,7 +186,7 @@ def _own_key(project: Project, spec: str | None) -> SigningKey:
             path = path[: -len(".pub")]  # sign with the private half beside it
         key = signing.signing_key(path, cwd=project.paths.root, source="--key")
     else:
-        found = signing.git_signing_key(project.paths.root, scope="global")
+        found = signing.git_signing_key(project.paths.root)
         if found is None:
             raise UsageError(
                 "name the key: --key PATH (or set git's signing key)", hint=acts.SETUP_HINT
