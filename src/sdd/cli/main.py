@@ -28,6 +28,7 @@ COMMANDS = {
     "approve": ("gates", "approve"),
     "reject": ("gates", "reject"),
     "questions": ("gates", "questions"),
+    "rules": ("gates", "rules"),
     "check": ("evidence", "check"),
     "verify": ("evidence", "verify"),
     "findings": ("evidence", "findings"),

@@ -124,6 +124,17 @@ def status_text(data: dict[str, Any], style: Style) -> str:
             style(f"Change request to {change['stage']}: ", "yellow") + change["reason"],
             f"  affects sessions {', '.join(change['sessions']) or 'none'}; tasks {', '.join(change['tasks']) or 'none'}",
         ]
+    rules = data.get("rules")
+    if rules:
+        out += [
+            "",
+            style("⚠ The config weakens the rules; the accepted rules stay in force:", "red"),
+        ]
+        out += [
+            f"  - {c['what']}" + (style(" (weakens)", "red") if c["weakens"] else "")
+            for c in rules["pending"]
+        ]
+        out.append("  a person accepts the change: " + style(rules["command"], "blue"))
     for problem in data["problems"]:
         out.append(style(f"⚠ history line {problem['line']}: {problem['what']}", "red"))
     for warning in data["warnings"]:

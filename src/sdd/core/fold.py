@@ -242,6 +242,12 @@ def _verify_run(state: ProjectState, record: Record) -> None:
     state.verify_runs.append(record)
 
 
+def _rules_accept(state: ProjectState, record: Record) -> None:
+    """Kept with the number of sessions started before it (whether it came at setup);
+    ``Project`` reads the rules and decides which acceptances count."""
+    state.rule_accepts.append((record, len(state.sessions)))
+
+
 def _release(state: ProjectState, cycle: Cycle, record: Record) -> None:
     state.releases[cycle.number] = record
 
@@ -270,5 +276,6 @@ HANDLERS: dict[Kind, Handler] = {
     "finding.waive": _in_cycle(_finding_waive),
     "verification.verdict": _verdict,
     "verify.run": _verify_run,
+    "rules.accept": _rules_accept,
     "release": _in_cycle(_release),
 }

@@ -116,6 +116,9 @@ class ProjectState:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     verify_runs: list[Record] = field(default_factory=list)
+    # every `rules.accept`, with the number of sessions started before it
+    rule_accepts: list[tuple[Record, int]] = field(default_factory=list)
+    accepted_rules: Record | None = None  # the latest acceptance that counts (``Project``)
     verdicts: dict[str, dict[str, tuple[str, str]]] = field(
         default_factory=dict
     )  # session -> item -> (verdict, note)

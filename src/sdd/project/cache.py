@@ -1,8 +1,8 @@
 """The derived cache that keeps `sdd status` and `sdd next` cheap.
 
 It holds the control panel of the default cycle, keyed on the file status of the
-history and the config and on the documents the panel consulted (with their content
-hashes). When nothing changed, the panel is read back with ``marshal`` and neither
+history and the config (and of the files check detection reads, when it decides the
+verify checks) and on the documents the panel consulted (with their content hashes). When nothing changed, the panel is read back with ``marshal`` and neither
 the history nor any Markdown is parsed. The cache is git-ignored and rebuilt freely.
 
 This module is on the start-up path: standard library built-ins only.
@@ -16,7 +16,7 @@ import sys
 
 from sdd import __version__
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # A file changed within this window of the cache being written may have changed again
 # without its status changing (coarse timestamps): its content is checked instead.
 _RACY_NS = 2_000_000_000
@@ -52,9 +52,11 @@ def read(paths: ProjectPaths, *, documents: bool = True) -> dict[str, Any] | Non
     if not isinstance(entry, dict) or entry.get("version") != CACHE_VERSION:
         return None
     written = entry["written"]
+    inputs = [(os.path.join(paths.root, rel), key) for rel, key in entry["inputs"].items()]
     for path, key in (
         (paths.history, entry["history"]),
         (paths.config, entry["config"]),
+        *inputs,
     ):
         now = file_key(path)
         if now != key or (now is not None and now[1] >= written - _RACY_NS):

@@ -10,15 +10,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from sdd.core import files, history, records
-from sdd.core.errors import SddError, StateError, UsageError
+from sdd.core.errors import ConfigError, SddError, StateError, UsageError
 from sdd.core.fold import fold
 from sdd.core.paths import ProjectPaths, require_root
 from sdd.core.records import Kind
 from sdd.core.state import Cycle, ProjectState
 from sdd.documents import snapshots
-from sdd.project import cache
+from sdd.project import cache, rules
+from sdd.project.checks import DETECTION_INPUTS
 from sdd.project.config import Config
 from sdd.project.config import load as load_config
+from sdd.project.rules import Rules, Standing
 from sdd.workflow import tracker
 from sdd.workflow.gates import Position
 from sdd.workflow.model import Gate
@@ -63,6 +65,9 @@ class Project:
     def __init__(self, root: str) -> None:
         self.paths = ProjectPaths(root)
         self._config: Config | None = None
+        self._latest: ProjectState | None = None  # the state loaded last
+        self._standing: tuple[ProjectState, Standing] | None = None
+        self._accepted: dict[tuple[str, str], Rules] = {}  # (record id, hash) -> its rules
 
     @classmethod
     def find(cls, start: str | None = None) -> Project:
@@ -70,9 +75,32 @@ class Project:
 
     @property
     def config(self) -> Config:
+        """The config as the file says it. What sdd decides by is ``rules``."""
         if self._config is None:
             self._config = load_config(self.paths)
         return self._config
+
+    @property
+    def rules(self) -> Rules:
+        """The rules in force (workflow, threshold, verify checks): the one place everything
+        sdd decides reads them. Of the state loaded last (or the history as it is now)."""
+        return self.rule_state(self._latest if self._latest is not None else self.load()).in_force
+
+    def rule_state(self, state: ProjectState) -> Standing:
+        """The rules in force for ``state``, against what the config proposes and what a
+        person accepted (``sdd.project.rules``)."""
+        if self._standing is not None and self._standing[0] is state:
+            return self._standing[1]
+        record = state.accepted_rules
+        accepted = None
+        if record is not None:
+            accepted = self._accepted.get((record["id"], record["hash"]))
+            if accepted is None:
+                accepted = rules.from_record(record, f"rules.accept {record['id']}")
+        proposed = rules.proposed(self.config, self.paths.root, self.paths.rel(self.paths.config))
+        standing = rules.standing(accepted, proposed, setup=not state.sessions)
+        self._standing = (state, standing)
+        return standing
 
     def load(self) -> ProjectState:
         return self.state_of(history.load(self.paths))
@@ -83,7 +111,43 @@ class Project:
         state.problems = loaded.problems
         state.warnings = loaded.warnings
         self._check_decisions(state, loaded.lines)
+        self._check_rules(state, loaded.lines)
+        self._latest = state
         return state
+
+    def _check_rules(self, state: ProjectState, lines: dict[str, int]) -> None:
+        """A `rules.accept` sdd did not write is flagged and does not count: rules it cannot
+        read, or a weakening after the first session that no person confirmed."""
+        accepted: Rules | None = None
+        for record, sessions_before in state.rule_accepts:
+            key = (record["id"], record["hash"])
+            why = None
+            try:
+                found = self._accepted.get(key) or rules.from_record(
+                    record, f"rules.accept {record['id']}"
+                )
+            except ConfigError as exc:
+                why = f"holds rules sdd cannot read ({exc.message})"
+            else:
+                if (
+                    accepted is not None
+                    and sessions_before
+                    and record.get("confirmed") != "code"
+                    and any(c.weakens for c in rules.compare(accepted, found))
+                ):
+                    why = "weakens the rules, and no person confirmed it"
+            if why is not None:
+                state.problems.append(
+                    history.Problem(
+                        lines.get(record["id"], 0),
+                        record["id"],
+                        f"an acceptance of the rules {why}: written by hand? It does not count",
+                    )
+                )
+                continue
+            self._accepted[key] = found
+            accepted = found
+            state.accepted_rules = record
 
     def _check_decisions(self, state: ProjectState, lines: dict[str, int]) -> None:
         """An approval sdd did not write (no confirmation, or documents it never kept) is
@@ -149,15 +213,23 @@ class Project:
         self, state: ProjectState, cycle: Cycle, hasher: DocHasher | None = None
     ) -> Position:
         tasks = self.approved_tasks(cycle)
-        threshold = self.config.confidence_threshold
+        in_force = self.rule_state(state).in_force
 
         def conditions(gate: Gate, documents: dict[str, str | None]) -> list[str]:
             from sdd.workflow import conditions
 
-            return conditions.unmet(self.paths, gate, documents, threshold, state, cycle)
+            return conditions.unmet(
+                self.paths,
+                gate,
+                documents,
+                in_force.threshold,
+                state,
+                cycle,
+                checks=in_force.checks_fingerprint,
+            )
 
         return Position(
-            self.config.workflow,
+            in_force.workflow,
             cycle,
             demo=state.demo,
             hasher=hasher or DocHasher(self.paths),
@@ -168,7 +240,7 @@ class Project:
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:
         position = self.position(state, cycle, hasher) if cycle else None
-        return tracker.panel(state, cycle, position)
+        return tracker.panel(state, cycle, position, rules=rules.notice(self.rule_state(state)))
 
     def next_for(self, state: ProjectState, cycle: Cycle | None) -> dict[str, Any]:
         return self.panel(state, cycle, DocHasher(self.paths))["next"]  # type: ignore[no-any-return]
@@ -178,7 +250,10 @@ class Project:
         hasher = DocHasher(self.paths)
         history_key = cache.file_key(self.paths.history)
         config_key = cache.file_key(self.paths.config)
+        inputs = {rel: cache.file_key(self.paths.inside(rel)) for rel in DETECTION_INPUTS}
         data = self.panel(state, state.latest_cycle(), hasher)
+        if not self.rule_state(state).proposed.detected:
+            inputs = {}  # the config names the checks: the files detection reads do not matter
         page = tracker.render_page(data)
         if files.read_text(self.paths.tracker) != page:
             files.write_atomic(self.paths.tracker, page, display=self.paths.rel(self.paths.tracker))
@@ -190,6 +265,7 @@ class Project:
                 "written": _now_ns(),
                 "history": history_key,
                 "config": config_key,
+                "inputs": inputs,
                 "docs": {rel: [key, digest] for rel, (key, digest) in hasher.seen.items()},
                 "tracker": cache.file_key(self.paths.tracker),
                 "tracker_text": page,
@@ -209,6 +285,7 @@ class Project:
                 yield tx
                 if tx.pending:
                     self.note_template_changes(tx)
+                    self.note_rules(tx)
                     size = history.complete_size(self.paths)
                     tx.written = history.append(self.paths, tx.pending)
                     tx.pending = []
@@ -271,6 +348,18 @@ class Project:
                 },
             ),
         )
+
+    def note_rules(self, tx: Transaction) -> None:
+        """Record the rules in force as accepted when they are not yet: a change that weakens
+        nothing, the setup before the first session, an existing project's first rules."""
+        if any(kind == "rules.accept" for kind, _ in tx.pending):
+            return
+        standing = self.rule_state(tx.state)
+        source = standing.source
+        if source is None:
+            return
+        fields = rules.accept_fields(standing.proposed, source, standing.changes)
+        tx.pending.insert(0, records.checked("rules.accept", fields))
 
 
 def refuse_if_tampered(state: ProjectState, act: str) -> None:

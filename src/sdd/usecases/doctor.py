@@ -24,7 +24,7 @@ RECOVER_HISTORY = (
 
 @dataclass
 class Finding:
-    area: str  # history, config, templates, documents, agents, git, state
+    area: str  # history, config, rules, templates, documents, agents, git, state
     severity: str  # error or warning
     what: str
     fix: str
@@ -54,6 +54,7 @@ def diagnose(project: Project) -> Report:
     if config_ok:
         _templates(project, report)
         if state is not None:
+            _rules(project, state, report)
             _documents(project, state, report)
     for relative in _symlinks_leaving(paths):
         report.add(
@@ -167,8 +168,7 @@ def _config(project: Project, report: Report) -> bool:
 
 def _templates(project: Project, report: Report) -> None:
     report.checked.append("templates")
-    workflow = project.config.workflow
-    for stage in workflow.stages:
+    for stage in project.rules.workflow.stages:
         try:
             template = templates.load(project.paths, stage.name)
         except SddError as exc:
@@ -195,6 +195,29 @@ def _templates(project: Project, report: Report) -> None:
                 f"{template.source}: writes {declared} but the workflow says {list(stage.writes)}",
                 "the workflow decides what a session must write: align the template's `writes`",
             )
+
+
+def _rules(project: Project, state: ProjectState, report: Report) -> None:
+    """A change to the rules that weakens them: not in force, and waiting for a person."""
+    report.checked.append("rules")
+    try:
+        standing = project.rule_state(state)
+    except SddError as exc:
+        report.add("rules", "error", exc.message, exc.hint or "fix the file as the message says")
+        return
+    if not standing.pending:
+        return
+    from sdd.project.rules import ACCEPT_COMMAND
+
+    config = project.paths.rel(project.paths.config)
+    for change in standing.changes:
+        weakens = " (weakens)" if change.weakens else ""
+        report.add(
+            "rules",
+            "error",
+            f"{config} changes the rules: {change.what}{weakens}; the accepted rules stay in force",
+            f"a person accepts the change with `{ACCEPT_COMMAND}`, or the config is put back",
+        )
 
 
 def _documents(project: Project, state: ProjectState, report: Report) -> None:
