@@ -67,7 +67,7 @@ class Project:
         self._config: Config | None = None
         self._latest: ProjectState | None = None  # the state loaded last
         self._standing: tuple[ProjectState, Standing] | None = None
-        self._accepted: dict[tuple[str, str], Rules] = {}  # (record id, hash) -> its rules
+        self._accepted: dict[tuple[str, str], Rules] = {}  # (record, fingerprint) -> rules
 
     @classmethod
     def find(cls, start: str | None = None) -> Project:
@@ -94,9 +94,9 @@ class Project:
         record = state.accepted_rules
         accepted = None
         if record is not None:
-            accepted = self._accepted.get((record["id"], record["hash"]))
+            accepted = self._accepted.get((record.record, record.fingerprint))
             if accepted is None:
-                accepted = rules.from_record(record, f"rules.accept {record['id']}")
+                accepted = rules.from_record(record)
         proposed = rules.proposed(self.config, self.paths.root, self.paths.rel(self.paths.config))
         standing = rules.standing(accepted, proposed, setup=not state.sessions)
         self._standing = (state, standing)
@@ -119,28 +119,26 @@ class Project:
         """A `rules.accept` sdd did not write is flagged and does not count: rules it cannot
         read, or a weakening after the first session that no person confirmed."""
         accepted: Rules | None = None
-        for record, sessions_before in state.rule_accepts:
-            key = (record["id"], record["hash"])
+        for record in state.rule_accepts:
+            key = (record.record, record.fingerprint)
             why = None
             try:
-                found = self._accepted.get(key) or rules.from_record(
-                    record, f"rules.accept {record['id']}"
-                )
+                found = self._accepted.get(key) or rules.from_record(record)
             except ConfigError as exc:
                 why = f"holds rules sdd cannot read ({exc.message})"
             else:
                 if (
                     accepted is not None
-                    and sessions_before
-                    and record.get("confirmed") != "code"
+                    and record.sessions_before
+                    and record.confirmed != "code"
                     and any(c.weakens for c in rules.compare(accepted, found))
                 ):
                     why = "weakens the rules, and no person confirmed it"
             if why is not None:
                 state.problems.append(
                     history.Problem(
-                        lines.get(record["id"], 0),
-                        record["id"],
+                        lines.get(record.record, 0),
+                        record.record,
                         f"an acceptance of the rules {why}: written by hand? It does not count",
                     )
                 )

@@ -20,6 +20,7 @@ from typing import Any
 
 from sdd.core.errors import ConfigError
 from sdd.core.jsonable import to_json
+from sdd.core.state import RulesAcceptance
 from sdd.project import checks as verify_checks
 from sdd.project.checks import CheckSpec
 from sdd.project.config import Config
@@ -131,10 +132,11 @@ def from_normal(data: Any, where: str) -> Rules:
     )
 
 
-def from_record(record: dict[str, Any], where: str) -> Rules:
+def from_record(accepted: RulesAcceptance) -> Rules:
     """The rules a `rules.accept` record accepted; its fingerprint must be theirs."""
-    rules = from_normal(record.get("rules"), where)
-    if record.get("fingerprint") != rules.fingerprint:
+    where = f"rules.accept {accepted.record}"
+    rules = from_normal(accepted.rules, where)
+    if accepted.fingerprint != rules.fingerprint:
         raise ConfigError(f"{where}: the fingerprint is not that of the rules it records")
     return rules
 
@@ -272,11 +274,15 @@ def _keyed(checks: tuple[CheckSpec, ...]) -> dict[str, CheckSpec]:
 def _check_changes(old: Rules, new: Rules) -> list[Change]:
     changes = []
     before, after = _keyed(old.checks), _keyed(new.checks)
-    source = "detection no longer finds" if new.detected else "is removed:"
     for key, check in before.items():
         now = after.get(key)
         if now is None:
-            changes.append(Change(f"check {key} {source} {' '.join(check.command)}", True))
+            lost = (
+                f"detection no longer finds check {key}"
+                if new.detected
+                else f"check {key} is removed"
+            )
+            changes.append(Change(f"{lost}: {' '.join(check.command)}", True))
         elif now.command != check.command:
             changes.append(
                 Change(

@@ -52,9 +52,8 @@ def diagnose(project: Project) -> Report:
     state = _history(project, report)
     config_ok = _config(project, report)
     if config_ok:
-        _templates(project, report)
-        if state is not None:
-            _rules(project, state, report)
+        _templates(project, state, report)
+        if state is not None and _rules(project, state, report):
             _documents(project, state, report)
     for relative in _symlinks_leaving(paths):
         report.add(
@@ -166,9 +165,14 @@ def _config(project: Project, report: Report) -> bool:
     return True
 
 
-def _templates(project: Project, report: Report) -> None:
+def _templates(project: Project, state: ProjectState | None, report: Report) -> None:
     report.checked.append("templates")
-    for stage in project.rules.workflow.stages:
+    try:
+        workflow = project.rule_state(state).in_force.workflow if state else None
+    except SddError:  # the config's checks are not valid: the config check names them
+        workflow = None
+    # Without a readable history, the config's own workflow is the one to check against.
+    for stage in (workflow or project.config.workflow).stages:
         try:
             template = templates.load(project.paths, stage.name)
         except SddError as exc:
@@ -197,16 +201,16 @@ def _templates(project: Project, report: Report) -> None:
             )
 
 
-def _rules(project: Project, state: ProjectState, report: Report) -> None:
-    """A change to the rules that weakens them: not in force, and waiting for a person."""
+def _rules(project: Project, state: ProjectState, report: Report) -> bool:
+    """A change to the rules that weakens them: not in force, and waiting for a person.
+    False when the rules cannot be read (the config check names why)."""
     report.checked.append("rules")
     try:
         standing = project.rule_state(state)
-    except SddError as exc:
-        report.add("rules", "error", exc.message, exc.hint or "fix the file as the message says")
-        return
+    except SddError:
+        return False
     if not standing.pending:
-        return
+        return True
     from sdd.project.rules import ACCEPT_COMMAND
 
     config = project.paths.rel(project.paths.config)
@@ -218,6 +222,7 @@ def _rules(project: Project, state: ProjectState, report: Report) -> None:
             f"{config} changes the rules: {change.what}{weakens}; the accepted rules stay in force",
             f"a person accepts the change with `{ACCEPT_COMMAND}`, or the config is put back",
         )
+    return True
 
 
 def _documents(project: Project, state: ProjectState, report: Report) -> None:

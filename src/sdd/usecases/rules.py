@@ -9,7 +9,6 @@ from typing import Any
 
 from sdd.agents import person
 from sdd.core.errors import SddError
-from sdd.core.records import mapping, text
 from sdd.core.state import ProjectState
 from sdd.project import rules
 from sdd.project.project import Project, refuse_if_tampered
@@ -36,14 +35,14 @@ ConfirmRules = Callable[[list[Change], str], "str | None"]
 
 
 def _view(state: ProjectState, standing: Standing) -> RulesView:
-    record = state.accepted_rules or {}
-    recorded = standing.accepted is not None and standing.source is None
+    record = state.accepted_rules
+    recorded = record is not None and standing.accepted is not None and standing.source is None
     return RulesView(
         standing.in_force.fingerprint,
         standing.in_force.normal,
-        {k: str(v) for k, v in mapping(record, "by").items()} if recorded else {},
-        text(record, "at") if recorded else "",
-        text(record, "source") if recorded else "",
+        dict(record.by) if record and recorded else {},
+        record.at if record and recorded else "",
+        record.source if record and recorded else "",
         list(standing.changes) if standing.pending else [],
         standing.proposed.fingerprint,
         rules.ACCEPT_COMMAND if standing.pending else None,
