@@ -128,7 +128,7 @@ def status_text(data: dict[str, Any], style: Style) -> str:
     if rules:
         out += [
             "",
-            style("⚠ The config weakens the rules; the accepted rules stay in force:", "red"),
+            style("⚠ A change to the rules weakens them; the accepted rules stay in force:", "red"),
         ]
         out += [
             f"  - {c['what']}" + (style(" (weakens)", "red") if c["weakens"] else "")

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sdd.core import files, history, records
-from sdd.core.errors import ConfigError, SddError, StateError, UsageError
+from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.fold import fold
 from sdd.core.paths import ProjectPaths, require_root
 from sdd.core.records import Kind
@@ -67,7 +67,7 @@ class Project:
         self._config: Config | None = None
         self._latest: ProjectState | None = None  # the state loaded last
         self._standing: tuple[ProjectState, Standing] | None = None
-        self._accepted: dict[tuple[str, str], Rules] = {}  # (record, fingerprint) -> rules
+        self._accepted: dict[tuple[str, str], Rules] = {}  # read from records (``rules.key``)
 
     @classmethod
     def find(cls, start: str | None = None) -> Project:
@@ -94,9 +94,7 @@ class Project:
         record = state.accepted_rules
         accepted = None
         if record is not None:
-            accepted = self._accepted.get((record.record, record.fingerprint))
-            if accepted is None:
-                accepted = rules.from_record(record)
+            accepted = self._accepted.get(rules.key(record)) or rules.from_record(record)
         proposed = rules.proposed(self.config, self.paths.root, self.paths.rel(self.paths.config))
         standing = rules.standing(accepted, proposed, setup=not state.sessions)
         self._standing = (state, standing)
@@ -116,36 +114,17 @@ class Project:
         return state
 
     def _check_rules(self, state: ProjectState, lines: dict[str, int]) -> None:
-        """A `rules.accept` sdd did not write is flagged and does not count: rules it cannot
-        read, or a weakening after the first session that no person confirmed."""
-        accepted: Rules | None = None
-        for record in state.rule_accepts:
-            key = (record.record, record.fingerprint)
-            why = None
-            try:
-                found = self._accepted.get(key) or rules.from_record(record)
-            except ConfigError as exc:
-                why = f"holds rules sdd cannot read ({exc.message})"
-            else:
-                if (
-                    accepted is not None
-                    and record.sessions_before
-                    and record.confirmed != "code"
-                    and any(c.weakens for c in rules.compare(accepted, found))
-                ):
-                    why = "weakens the rules, and no person confirmed it"
-            if why is not None:
-                state.problems.append(
-                    history.Problem(
-                        lines.get(record.record, 0),
-                        record.record,
-                        f"an acceptance of the rules {why}: written by hand? It does not count",
-                    )
+        """A `rules.accept` sdd did not write is flagged and does not count."""
+        accepted, refused = rules.counted(state.rule_accepts, self._accepted)
+        state.accepted_rules = accepted
+        for record, why in refused:
+            state.problems.append(
+                history.Problem(
+                    lines.get(record.record, 0),
+                    record.record,
+                    f"an acceptance of the rules {why}: written by hand? It does not count",
                 )
-                continue
-            self._accepted[key] = found
-            accepted = found
-            state.accepted_rules = record
+            )
 
     def _check_decisions(self, state: ProjectState, lines: dict[str, int]) -> None:
         """An approval sdd did not write (no confirmation, or documents it never kept) is

@@ -141,6 +141,38 @@ def from_record(accepted: RulesAcceptance) -> Rules:
     return rules
 
 
+def key(accepted: RulesAcceptance) -> tuple[str, str]:
+    return accepted.record, accepted.fingerprint
+
+
+def counted(
+    acceptances: list[RulesAcceptance], known: dict[tuple[str, str], Rules]
+) -> tuple[RulesAcceptance | None, list[tuple[RulesAcceptance, str]]]:
+    """The latest acceptance that counts, and each that does not with why: rules that cannot
+    be read, or a weakening after the first session that no person confirmed (written by
+    hand). ``known`` remembers the rules read, by ``key``."""
+    latest: RulesAcceptance | None = None
+    accepted: Rules | None = None
+    refused: list[tuple[RulesAcceptance, str]] = []
+    for record in acceptances:
+        try:
+            found = known.get(key(record)) or from_record(record)
+        except ConfigError as exc:
+            refused.append((record, f"holds rules sdd cannot read ({exc.message})"))
+            continue
+        if (
+            accepted is not None
+            and record.sessions_before
+            and record.confirmed != "code"
+            and any(c.weakens for c in compare(accepted, found))
+        ):
+            refused.append((record, "weakens the rules, and no person confirmed it"))
+            continue
+        known[key(record)] = found
+        latest, accepted = record, found
+    return latest, refused
+
+
 @dataclass(frozen=True)
 class Change:
     what: str

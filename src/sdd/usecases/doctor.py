@@ -219,7 +219,8 @@ def _rules(project: Project, state: ProjectState, report: Report) -> bool:
         report.add(
             "rules",
             "error",
-            f"{config} changes the rules: {change.what}{weakens}; the accepted rules stay in force",
+            f"the rules {config} proposes (with what detection finds) differ from the accepted "
+            f"ones: {change.what}{weakens}; the accepted rules stay in force",
             f"a person accepts the change with `{ACCEPT_COMMAND}`, or the config is put back",
         )
     return True

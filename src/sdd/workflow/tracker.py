@@ -299,8 +299,8 @@ def rules_lines(notice: dict[str, Any] | None, *, heading: str = "") -> list[str
         return []
     lines = [
         "",
-        f"{heading}The config changes the rules, and the change weakens them: it is not in "
-        "force until a person accepts it",
+        f"{heading}A change to the rules (the config, or what check detection finds) weakens "
+        "them: it is not in force until a person accepts it",
     ]
     if heading:
         lines.append("")

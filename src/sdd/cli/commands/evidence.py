@@ -38,8 +38,8 @@ def verify(args: Any, console: Console) -> Reply:
     waiting = api.rules(project)
     if waiting.pending:
         console.note(
-            "sdd: the config changes the rules and weakens them; the accepted checks run "
-            f"until a person accepts the change: {waiting.command}"
+            "sdd: a change to the rules weakens them; the accepted checks run until a person "
+            f"accepts the change: {waiting.command}"
         )
     elif detected and specs:
         console.note("sdd: no checks configured; detected: " + ", ".join(s.name for s in specs))

@@ -125,7 +125,9 @@ def _rules_text(shown: api.RulesView, style: Style) -> str:
     if shown.pending:
         lines += [
             "",
-            style("The config changes the rules; not in force until a person accepts:", "red"),
+            style(
+                "A change to the rules weakens them; not in force until a person accepts:", "red"
+            ),
         ]
         lines += [
             f"  - {safe(c.what)}" + (style(" (weakens)", "red") if c.weakens else "")
