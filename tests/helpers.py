@@ -450,12 +450,19 @@ def gate_of(data: dict[str, Any], name: str) -> dict[str, Any]:
 
 def init_project(parent: Path, name: str = "proj", title: str = "Password reset") -> Path:
     """`sdd init` a fresh project and commit it, as a person would."""
+    from sdd.project.config import render_default
+
+    root = parent / name
+    # The project's own check, which `sdd verify` runs (stages after implement need it green),
+    # in the config before `sdd init` (which keeps it): so the rules `sdd init` records as the
+    # first accepted ones already hold it.
+    (root / ".sdd").mkdir(parents=True)
+    (root / ".sdd" / "config.toml").write_text(
+        render_default(name) + VERIFY_CONFIG.format(python=json.dumps(sys.executable)),
+        encoding="utf-8",
+    )
     result = run("init", name, "--title", title, cwd=parent)
     assert result.returncode == 0, result.stderr
-    root = parent / name
-    # the project's own check, which `sdd verify` runs (stages after implement need it green)
-    with (root / ".sdd" / "config.toml").open("a", encoding="utf-8") as config:
-        config.write(VERIFY_CONFIG.format(python=json.dumps(sys.executable)))
     commit_all(root, "sdd init")
     return root
 

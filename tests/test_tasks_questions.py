@@ -392,6 +392,9 @@ def test_the_threshold_is_configurable(stage_project: Any) -> None:
     config.write_text(
         text.replace("confidence_threshold = 95", "confidence_threshold = 85"), encoding="utf-8"
     )
+    # a lower threshold weakens the rules: in force once a person accepts it
+    code, output = pty_person(["sdd", "rules", "accept"], cwd=root)
+    assert code == 0, output
     unmet = sdd_json("next", cwd=root)["unmet"]
     assert any("80 %" in u and "85 %" in u for u in unmet), unmet
     assert sdd_json("questions", cwd=root)["threshold"] == 85
@@ -399,6 +402,8 @@ def test_the_threshold_is_configurable(stage_project: Any) -> None:
     config.write_text(
         text.replace("confidence_threshold = 95", "confidence_threshold = 75"), encoding="utf-8"
     )
+    code, output = pty_person(["sdd", "rules", "accept"], cwd=root)
+    assert code == 0, output
     action = sdd_json("next", cwd=root)
     assert action["kind"] == "gate-conditions"
     assert len(action["unmet"]) == 1 and "Q1" in action["unmet"][0]  # 80 % is enough now

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     from sdd.usecases.questions import answer as answer_question
     from sdd.usecases.questions import listing as spec_questions
     from sdd.usecases.release import release
+    from sdd.usecases.rules import RulesView
+    from sdd.usecases.rules import accept as accept_rules
+    from sdd.usecases.rules import show as rules
     from sdd.usecases.runner import run
     from sdd.usecases.sessions import abandon as abandon_session
     from sdd.usecases.sessions import done, person_stage_to_run, start
@@ -102,6 +105,9 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "answer_question": ("sdd.usecases.questions", "answer"),
     "spec_questions": ("sdd.usecases.questions", "listing"),
     "release": ("sdd.usecases.release", "release"),
+    "RulesView": ("sdd.usecases.rules", "RulesView"),
+    "accept_rules": ("sdd.usecases.rules", "accept"),
+    "rules": ("sdd.usecases.rules", "show"),
     "run": ("sdd.usecases.runner", "run"),
     "abandon_session": ("sdd.usecases.sessions", "abandon"),
     "done": ("sdd.usecases.sessions", "done"),

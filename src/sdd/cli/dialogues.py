@@ -50,6 +50,20 @@ def question_code(answer: str) -> Any:
     return confirm
 
 
+def rules_code() -> Any:
+    def confirm(changes: list[Any], code: str) -> str | None:
+        listed = "".join(
+            f"  - {c.what}" + (" (weakens)" if c.weakens else "") + "\n" for c in changes
+        )
+        shown = (
+            "\nAccepting this change to the rules (the config's), which then holds for every "
+            f"gate, stage and check:\n{listed}"
+        )
+        return ask_code(shown, code, "accept it")
+
+    return confirm
+
+
 def waiver_code(reason: str) -> Any:
     def confirm(finding: Any, code: str) -> str | None:
         shown = f"\nWaiving {finding.id} ({finding.severity}): {finding.text}\nReason: {reason}\n"

@@ -29,6 +29,7 @@ COMMANDS = {
     "reject": ("gates", "reject"),
     "questions": ("gates", "questions"),
     "approvers": ("gates", "approvers"),
+    "rules": ("gates", "rules"),
     "check": ("evidence", "check"),
     "verify": ("evidence", "verify"),
     "findings": ("evidence", "findings"),

@@ -189,6 +189,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["list", "answer"], default="list")
     p.add_argument("id", nargs="?", help="the question, e.g. Q2")
     p.add_argument("text", nargs="?", help="the answer")
+    p = command(
+        "rules",
+        "the rules under the gates (workflow, threshold, checks) in force; "
+        "`accept` a change that weakens them (a person)",
+        cycle=False,
+    )
+    p.add_argument("action", nargs="?", choices=["show", "accept"], default="show")
     command(
         "verify",
         "run the project's checks (build, types, lint, tests) and record the evidence",

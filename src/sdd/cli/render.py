@@ -127,6 +127,17 @@ def status_text(data: dict[str, Any], style: Style) -> str:
             style(f"Change request to {change['stage']}: ", "yellow") + change["reason"],
             f"  affects sessions {', '.join(change['sessions']) or 'none'}; tasks {', '.join(change['tasks']) or 'none'}",
         ]
+    rules = data.get("rules")
+    if rules:
+        out += [
+            "",
+            style("⚠ A change to the rules weakens them; the accepted rules stay in force:", "red"),
+        ]
+        out += [
+            f"  - {c['what']}" + (style(" (weakens)", "red") if c["weakens"] else "")
+            for c in rules["pending"]
+        ]
+        out.append("  a person accepts the change: " + style(rules["command"], "blue"))
     for problem in data["problems"]:
         colour = "red" if problem.get("tamper", True) else "yellow"
         out.append(style(f"⚠ {problem['place']}: {problem['what']}", colour))

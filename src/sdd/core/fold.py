@@ -13,12 +13,21 @@ from sdd.core.records import (
     Record,
     flag,
     integer,
+    mapping,
     optional_text,
     strings,
     text,
     text_map,
 )
-from sdd.core.state import Cycle, Decision, Finding, ProjectState, Reopen, Session
+from sdd.core.state import (
+    Cycle,
+    Decision,
+    Finding,
+    ProjectState,
+    Reopen,
+    RulesAcceptance,
+    Session,
+)
 
 Handler = Callable[[ProjectState, Record], None]
 CycleHandler = Callable[[ProjectState, Cycle, Record], None]
@@ -242,6 +251,23 @@ def _verify_run(state: ProjectState, record: Record) -> None:
     state.verify_runs.append(record)
 
 
+def _rules_accept(state: ProjectState, record: Record) -> None:
+    """Kept with the number of sessions started before it (whether it came at setup);
+    ``Project`` reads the rules and decides which acceptances count."""
+    state.rule_accepts.append(
+        RulesAcceptance(
+            record["id"],
+            text(record, "at"),
+            mapping(record, "rules"),
+            text(record, "fingerprint"),
+            text(record, "source"),
+            text_map(record, "by"),
+            optional_text(record, "confirmed"),
+            len(state.sessions),
+        )
+    )
+
+
 def _release(state: ProjectState, cycle: Cycle, record: Record) -> None:
     state.releases[cycle.number] = record
 
@@ -274,6 +300,7 @@ HANDLERS: dict[Kind, Handler] = {
     "finding.waive": _in_cycle(_finding_waive),
     "verification.verdict": _verdict,
     "verify.run": _verify_run,
+    "rules.accept": _rules_accept,
     "release": _in_cycle(_release),
     # The history's own, and the approvers, which core.trust reads: nothing to fold.
     "history.migrate": _nothing,

@@ -46,6 +46,7 @@ Kind = Literal[
     "finding.waive",
     "verification.verdict",
     "verify.run",
+    "rules.accept",
     "release",
     "history.migrate",
     "approver.add",
@@ -122,11 +123,11 @@ SCHEMA: dict[Kind, Schema] = {
     ),
     "gate.approve": Schema(
         required={"cycle": int, "gate": str, "by": _BY, "docs": dict[str, str | None]},
-        optional={"confirmed": str},
+        optional={"confirmed": str, "rules": str},
     ),
     "gate.reject": Schema(
         required={"cycle": int, "gate": str, "by": _BY, "docs": dict[str, str | None]},
-        optional={"confirmed": str, "reason": str, "to": str | None},
+        optional={"confirmed": str, "reason": str, "to": str | None, "rules": str},
     ),
     "question.answer": Schema(
         required={"question": str, "answer": str}, optional={"cycle": int | None, "by": _BY}
@@ -155,6 +156,19 @@ SCHEMA: dict[Kind, Schema] = {
             "clean": bool,
             "dirty": list[str],
             "detected": bool,
+            "checks_fingerprint": str,
+        },
+    ),
+    # The rules (workflow, threshold, verify checks) in their normal form, accepted: at
+    # `sdd init`, by a person (`sdd rules accept`), or by sdd for a change that weakens
+    # nothing (``source`` says which).
+    "rules.accept": Schema(
+        required={"rules": dict[str, Any], "fingerprint": str},
+        optional={
+            "source": str,
+            "changes": list[dict[str, Any]],
+            "by": _BY,
+            "confirmed": str,
         },
     ),
     "history.migrate": Schema(required={"from_format": int, "heads": list[str]}),

@@ -4,6 +4,7 @@ Pure: no files, no workflow."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sdd.core.history import Problem
 from sdd.core.records import Record
@@ -84,6 +85,20 @@ class Finding:
 
 
 @dataclass
+class RulesAcceptance:
+    """A `rules.accept`: the rules in their normal form, and who or what accepted them."""
+
+    record: str
+    at: str
+    rules: dict[str, Any]
+    fingerprint: str
+    source: str  # init, setup, config, existing project, person
+    by: dict[str, str]
+    confirmed: str | None  # "code": a person confirmed it at a terminal
+    sessions_before: int  # sessions started before it (0: the person setting up)
+
+
+@dataclass
 class Cycle:
     number: int
     slug: str
@@ -120,6 +135,8 @@ class ProjectState:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     verify_runs: list[Record] = field(default_factory=list)
+    rule_accepts: list[RulesAcceptance] = field(default_factory=list)  # every `rules.accept`
+    accepted_rules: RulesAcceptance | None = None  # the latest that counts (``Project``)
     verdicts: dict[str, dict[str, tuple[str, str]]] = field(
         default_factory=dict
     )  # session -> item -> (verdict, note)

@@ -39,6 +39,17 @@ PERSON_ACTS = frozenset(
         "cycle.archive",
     }
 )
+
+
+def is_person_act(record: Record) -> bool:
+    """Whether ``record`` is a person's act. Accepting the rules is one when a person
+    confirmed it; sdd itself records a change that weakens nothing (``core.rules``)."""
+    kind = record.get("type")
+    if kind == "rules.accept":
+        return record.get("confirmed") == "code"
+    return kind in PERSON_ACTS
+
+
 ONCE = frozenset({"project.init"})
 
 
@@ -99,7 +110,7 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
             continue
         elif kind in ONCE and (ident != first or _has_parents(record)):
             why = f"a second `{kind}`: only the history's first record may be one"
-        elif kind in PERSON_ACTS:
+        elif is_person_act(record):
             why = _act(trust, record, running, confirmed)
         if why is not None:
             trust.not_counted[ident] = why

@@ -1,8 +1,8 @@
 """The derived cache that keeps `sdd status` and `sdd next` cheap.
 
 It holds the control panel of the default cycle, keyed on the file status of the
-history and the config and on the documents the panel consulted (with their content
-hashes). When nothing changed, the panel is read back with ``marshal`` and neither
+history and the config (and of the files check detection reads, when it decides the
+verify checks) and on the documents the panel consulted (with their content hashes). When nothing changed, the panel is read back with ``marshal`` and neither
 the history nor any Markdown is parsed. The cache is git-ignored and rebuilt freely.
 
 This module is on the start-up path: standard library built-ins only.
@@ -78,9 +78,11 @@ def read(paths: ProjectPaths, *, documents: bool = True) -> dict[str, Any] | Non
     history = history_key(paths)
     if history != entry["history"] or _newest(history) >= written - _RACY_NS:
         return None
-    config = file_key(paths.config)
-    if config != entry["config"] or (config is not None and config[1] >= written - _RACY_NS):
-        return None
+    inputs = [(os.path.join(paths.root, rel), key) for rel, key in entry["inputs"].items()]
+    for path, key in ((paths.config, entry["config"]), *inputs):
+        now = file_key(path)
+        if now != key or (now is not None and now[1] >= written - _RACY_NS):
+            return None
     if not documents:
         return entry
     for relative, (key, digest) in entry["docs"].items():

@@ -35,6 +35,9 @@ confidence_threshold = 95
 
 @dataclass(frozen=True)
 class Config:
+    """The file as it stands. Its workflow and threshold only *propose* rules: what sdd
+    decides by is ``Project.rules`` (``project.rules``), the rules in force."""
+
     name: str
     layout: str
     confidence_threshold: int

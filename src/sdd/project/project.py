@@ -16,9 +16,11 @@ from sdd.core.paths import TEMP_DIR, ProjectPaths, require_root
 from sdd.core.records import Kind
 from sdd.core.state import Cycle, ProjectState
 from sdd.documents import snapshots
-from sdd.project import cache
+from sdd.project import cache, rules
+from sdd.project.checks import DETECTION_INPUTS
 from sdd.project.config import Config
 from sdd.project.config import load as load_config
+from sdd.project.rules import Rules, Standing
 from sdd.workflow import tracker
 from sdd.workflow.gates import Position
 from sdd.workflow.model import Gate
@@ -66,6 +68,9 @@ class Project:
         # The last comparison with the commit, and what it was made for (history files, HEAD).
         self._committed_memo: tuple[object, list[tuple[str, str]]] | None = None
         self._base_memo: tuple[str, set[str]] | None = None  # the protected base's history files
+        self._latest: ProjectState | None = None  # the state loaded last
+        self._standing: tuple[ProjectState, Standing] | None = None
+        self._accepted: dict[tuple[str, str], Rules] = {}  # read from records (``rules.key``)
 
     @classmethod
     def find(cls, start: str | None = None) -> Project:
@@ -73,9 +78,30 @@ class Project:
 
     @property
     def config(self) -> Config:
+        """The config as the file says it. What sdd decides by is ``rules``."""
         if self._config is None:
             self._config = load_config(self.paths)
         return self._config
+
+    @property
+    def rules(self) -> Rules:
+        """The rules in force (workflow, threshold, verify checks): the one place everything
+        sdd decides reads them. Of the state loaded last (or the history as it is now)."""
+        return self.rule_state(self._latest if self._latest is not None else self.load()).in_force
+
+    def rule_state(self, state: ProjectState) -> Standing:
+        """The rules in force for ``state``, against what the config proposes and what a
+        person accepted (``sdd.project.rules``)."""
+        if self._standing is not None and self._standing[0] is state:
+            return self._standing[1]
+        record = state.accepted_rules
+        accepted = None
+        if record is not None:
+            accepted = self._accepted.get(rules.key(record)) or rules.from_record(record)
+        proposed = rules.proposed(self.config, self.paths.root, self.paths.rel(self.paths.config))
+        standing = rules.standing(accepted, proposed, setup=not state.sessions)
+        self._standing = (state, standing)
+        return standing
 
     def load(self) -> ProjectState:
         return self.state_of(history.load(self.paths))
@@ -93,6 +119,8 @@ class Project:
         state.trust = verdicts
         state.heads = loaded.heads
         self._check_decisions(state, loaded.lines)
+        self._check_rules(state, loaded.lines)
+        self._latest = state
         return state
 
     def _confirmed(self, loaded: history.Loaded) -> frozenset[str]:
@@ -141,6 +169,19 @@ class Project:
         for name in history.segment_names(self.paths):
             names.append(self.paths.rel(os.path.join(self.paths.history_dir, name)))
         return names
+
+    def _check_rules(self, state: ProjectState, lines: dict[str, int]) -> None:
+        """A `rules.accept` sdd did not write is flagged and does not count."""
+        accepted, refused = rules.counted(state.rule_accepts, self._accepted)
+        state.accepted_rules = accepted
+        for record, why in refused:
+            state.problems.append(
+                history.Problem(
+                    lines.get(record.record, 0),
+                    record.record,
+                    f"an acceptance of the rules {why}: written by hand? It does not count",
+                )
+            )
 
     def _check_decisions(self, state: ProjectState, lines: dict[str, int]) -> None:
         """An approval sdd did not write (no confirmation, or documents it never kept) is
@@ -206,15 +247,23 @@ class Project:
         self, state: ProjectState, cycle: Cycle, hasher: DocHasher | None = None
     ) -> Position:
         tasks = self.approved_tasks(cycle)
-        threshold = self.config.confidence_threshold
+        in_force = self.rule_state(state).in_force
 
         def conditions(gate: Gate, documents: dict[str, str | None]) -> list[str]:
             from sdd.workflow import conditions
 
-            return conditions.unmet(self.paths, gate, documents, threshold, state, cycle)
+            return conditions.unmet(
+                self.paths,
+                gate,
+                documents,
+                in_force.threshold,
+                state,
+                cycle,
+                checks=in_force.checks_fingerprint,
+            )
 
         return Position(
-            self.config.workflow,
+            in_force.workflow,
             cycle,
             demo=state.demo,
             hasher=hasher or DocHasher(self.paths),
@@ -225,7 +274,7 @@ class Project:
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:
         position = self.position(state, cycle, hasher) if cycle else None
-        return tracker.panel(state, cycle, position)
+        return tracker.panel(state, cycle, position, rules=rules.notice(self.rule_state(state)))
 
     def next_for(self, state: ProjectState, cycle: Cycle | None) -> dict[str, Any]:
         return self.panel(state, cycle, DocHasher(self.paths))["next"]  # type: ignore[no-any-return]
@@ -237,7 +286,10 @@ class Project:
         hasher = DocHasher(self.paths)
         history_key = cache.history_key(self.paths)
         config_key = cache.file_key(self.paths.config)
+        inputs = {rel: cache.file_key(self.paths.inside(rel)) for rel in DETECTION_INPUTS}
         data = self.panel(state, state.latest_cycle(), hasher)
+        if not self.rule_state(state).proposed.detected:
+            inputs = {}  # the config names the checks: the files detection reads do not matter
         page = tracker.render_page(data)
         if files.read_text(self.paths.tracker) != page and not (
             reading and not files.can_write(self.paths.tracker)
@@ -255,6 +307,7 @@ class Project:
                 "written": _now_ns(),
                 "history": history_key,
                 "config": config_key,
+                "inputs": inputs,
                 "docs": {rel: [key, digest] for rel, (key, digest) in hasher.seen.items()},
                 "tracker": cache.file_key(self.paths.tracker),
                 "tracker_text": page,
@@ -289,6 +342,7 @@ class Project:
                 yield tx
                 if tx.pending:
                     self.note_template_changes(tx)
+                    self.note_rules(tx)
                     if tx.state.signed or any(k == "approver.add" for k, _ in tx.pending):
                         clock.refuse_override("the project has approvers")
                     appended = self._append(loaded, tx)
@@ -379,6 +433,18 @@ class Project:
                 },
             ),
         )
+
+    def note_rules(self, tx: Transaction) -> None:
+        """Record the rules in force as accepted when they are not yet: a change that weakens
+        nothing, the setup before the first session, an existing project's first rules."""
+        if any(kind == "rules.accept" for kind, _ in tx.pending):
+            return
+        standing = self.rule_state(tx.state)
+        source = standing.source
+        if source is None:
+            return
+        fields = rules.accept_fields(standing.proposed, source, standing.changes)
+        tx.pending.insert(0, records.checked("rules.accept", fields))
 
 
 def refuse_if_tampered(state: ProjectState, act: str) -> None:

@@ -75,7 +75,7 @@ def signer(key: SigningKey) -> Signer:
     line = key.public_key.openssh
 
     def sign(record: Record) -> dict[str, str] | None:
-        if record["type"] not in trust.PERSON_ACTS:
+        if not trust.is_person_act(record):
             return None
         return {"key": line, "signature": signing.sign(record["hash"].encode(), key)}
 

@@ -164,6 +164,7 @@ def decide(
             "by": who,
             "docs": docs,
             "confirmed": "demo" if demo else "code",
+            "rules": project.rule_state(tx.state).in_force.fingerprint,  # the rules it passed under
         }
         if approve:
             tx.record("gate.approve", **fields)

@@ -27,6 +27,7 @@ class Evidence:
     committed: list[str]
     outputs: dict[str, str]
     state: ProjectState | None = None
+    checks: str = ""  # the fingerprint of the verify checks in force
 
     def changed(self, session: Session) -> list[str]:
         """Files changed since the session started, sdd's own files left out."""
@@ -38,7 +39,9 @@ class Evidence:
         return sorted(p for p in paths if not gitrepo.is_own(p))
 
 
-def observe(paths: ProjectPaths, session: Session, state: ProjectState | None = None) -> Evidence:
+def observe(
+    paths: ProjectPaths, session: Session, state: ProjectState | None = None, *, checks: str = ""
+) -> Evidence:
     root = paths.root
     outputs = {}
     for relative in session.writes:
@@ -51,6 +54,7 @@ def observe(paths: ProjectPaths, session: Session, state: ProjectState | None = 
         committed=gitrepo.committed_changes(root, session.head_before),
         outputs=outputs,
         state=state,
+        checks=checks,
     )
 
 
@@ -127,7 +131,7 @@ def contract(paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evide
 def verified(paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
     from sdd.workflow.evidence import green_at
 
-    if ev.state is None or green_at(ev.state, ev.head, ev.dirty) is None:
+    if ev.state is None or green_at(ev.state, ev.head, ev.dirty, ev.checks) is None:
         return ["no green `sdd verify` at HEAD: run `sdd verify` and make it pass"]
     return []
 

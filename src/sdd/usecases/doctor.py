@@ -28,7 +28,7 @@ NOT_COUNTED = (
 
 @dataclass
 class Finding:
-    area: str  # history, config, templates, documents, agents, git, state
+    area: str  # history, config, rules, templates, documents, agents, git, state
     severity: str  # error or warning
     what: str
     fix: str
@@ -56,8 +56,8 @@ def diagnose(project: Project) -> Report:
     state = _history(project, report)
     config_ok = _config(project, report)
     if config_ok:
-        _templates(project, report)
-        if state is not None:
+        _templates(project, state, report)
+        if state is not None and _rules(project, state, report):
             _documents(project, state, report)
     for relative in _symlinks_leaving(paths):
         report.add(
@@ -188,10 +188,14 @@ def _config(project: Project, report: Report) -> bool:
     return True
 
 
-def _templates(project: Project, report: Report) -> None:
+def _templates(project: Project, state: ProjectState | None, report: Report) -> None:
     report.checked.append("templates")
-    workflow = project.config.workflow
-    for stage in workflow.stages:
+    try:
+        workflow = project.rule_state(state).in_force.workflow if state else None
+    except SddError:  # the config's checks are not valid: the config check names them
+        workflow = None
+    # Without a readable history, the config's own workflow is the one to check against.
+    for stage in (workflow or project.config.workflow).stages:
         try:
             template = templates.load(project.paths, stage.name)
         except SddError as exc:
@@ -218,6 +222,31 @@ def _templates(project: Project, report: Report) -> None:
                 f"{template.source}: writes {declared} but the workflow says {list(stage.writes)}",
                 "the workflow decides what a session must write: align the template's `writes`",
             )
+
+
+def _rules(project: Project, state: ProjectState, report: Report) -> bool:
+    """A change to the rules that weakens them: not in force, and waiting for a person.
+    False when the rules cannot be read (the config check names why)."""
+    report.checked.append("rules")
+    try:
+        standing = project.rule_state(state)
+    except SddError:
+        return False
+    if not standing.pending:
+        return True
+    from sdd.project.rules import ACCEPT_COMMAND
+
+    config = project.paths.rel(project.paths.config)
+    for change in standing.changes:
+        weakens = " (weakens)" if change.weakens else ""
+        report.add(
+            "rules",
+            "error",
+            f"the rules {config} proposes (with what detection finds) differ from the accepted "
+            f"ones: {change.what}{weakens}; the accepted rules stay in force",
+            f"a person accepts the change with `{ACCEPT_COMMAND}`, or the config is put back",
+        )
+    return True
 
 
 def _documents(project: Project, state: ProjectState, report: Report) -> None:

@@ -37,7 +37,7 @@ def record(
     source: str | None = None,
 ) -> str:
     """Record a finding (and, for a blocking one, the loop back to implement)."""
-    workflow = tx.project.config.workflow
+    workflow = tx.project.rule_state(tx.state).in_force.workflow
     names = workflow.names(discovery=cycle.discovery)
     if raised.severity not in SEVERITIES:
         raise UsageError(f"severity is one of {', '.join(SEVERITIES)}, not {raised.severity!r}")

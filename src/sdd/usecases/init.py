@@ -10,6 +10,7 @@ from sdd.core import files, history
 from sdd.core.errors import StateError, UsageError
 from sdd.core.paths import ProjectPaths, package_data
 from sdd.documents import snapshots, templates
+from sdd.project import rules
 from sdd.project.config import render_default
 from sdd.project.project import Project
 from sdd.system import gitrepo
@@ -165,6 +166,10 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
     with project.transaction() as tx:
         if tx.state.records == 0:
             tx.record("project.init", name=name, demo=demo, format=history.FORMAT_VERSION)
+            # The first rules: what the person set up; a later change that weakens them waits
+            # for a person.
+            first = project.rule_state(tx.state).proposed
+            tx.record("rules.accept", **rules.accept_fields(first, "init", []))
         if not tx.state.template_hashes:
             hashes = project.template_hashes()
             for relative in hashes:

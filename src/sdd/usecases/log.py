@@ -38,6 +38,15 @@ def _template_change(record: Record) -> str:
     return f"process changed: {paths} ({record.get('source')})"
 
 
+def _rules_accept(record: Record) -> str:
+    changes = record.get("changes")
+    listed = [c for c in changes if isinstance(c, dict)] if isinstance(changes, list) else []
+    weakening = sum(1 for c in listed if c.get("weakens") is True)
+    who = f"by {_who(record)}" if record.get("confirmed") else f"({record.get('source', '?')})"
+    counted = f": {len(listed)} change(s), {weakening} weakening" if listed else ""
+    return f"rules accepted {who}{counted}"
+
+
 def _kind_name(record: Record) -> str:
     return str(record["type"])
 
@@ -77,6 +86,7 @@ DESCRIPTIONS: dict[Kind, Callable[[Record], str]] = {
         + (f" — {r.get('note')}" if r.get("note") else "")
     ),
     "verify.run": _verify_run,
+    "rules.accept": _rules_accept,
     "release": lambda r: (
         f"cycle {r.get('cycle')} released as {r.get('version')}"
         + (f" (tag {r.get('tag')})" if r.get("tag") else "")

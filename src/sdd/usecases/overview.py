@@ -26,7 +26,7 @@ def overview(project: Project) -> dict[str, Any]:
     paths = project.paths
     with history.shared(paths):
         state = project.load()
-    workflow = project.config.workflow
+    workflow = project.rule_state(state).in_force.workflow
     hasher = DocHasher(paths)
     latest = state.latest_cycle()
     exists = _Exists(paths.root)
@@ -90,7 +90,7 @@ def _own_documents(cycle: Cycle, is_latest: bool) -> bool:
     return is_latest or cycle.docs != "docs"
 
 
-def _questions(project: Project, cycle: Cycle) -> dict[str, Any] | None:
+def _questions(project: Project, state: ProjectState, cycle: Cycle) -> dict[str, Any] | None:
     from sdd.documents import check
     from sdd.usecases.questions import Listing
 
@@ -106,7 +106,7 @@ def _questions(project: Project, cycle: Cycle) -> dict[str, Any] | None:
         path,
         spec.questions if spec else [],
         spec.confidence if spec else None,
-        project.config.confidence_threshold,
+        project.rule_state(state).in_force.threshold,
     )
     return to_json(listing)  # type: ignore[no-any-return]
 
@@ -121,7 +121,7 @@ def _cycle(
 ) -> dict[str, Any]:
     from sdd.usecases import findings, tasks
 
-    workflow = project.config.workflow
+    workflow = project.rule_state(state).in_force.workflow
     position = project.position(state, cycle, hasher)
     panel = tracker.panel(state, cycle, position)
     own = _own_documents(cycle, is_latest)
@@ -173,7 +173,7 @@ def _cycle(
         "draft_tasks": draft,
         "sessions": sessions,
         "findings": findings.rows(cycle),
-        "questions": _questions(project, cycle) if own and open_cycle else None,
+        "questions": _questions(project, state, cycle) if own and open_cycle else None,
         "loops": sum(1 for r in cycle.loops if r.stage == _fix_stage(workflow)),
         "postmortem": postmortem,
     }

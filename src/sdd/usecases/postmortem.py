@@ -242,8 +242,9 @@ def report(project: Project, *, cycle: str | None = None) -> dict[str, Any]:
         from sdd.core.errors import Refused
 
         raise Refused("there is no cycle yet")
-    data = figures(state, chosen, project.config.workflow)
-    relative = document_path(chosen, project.config.workflow)
+    workflow = project.rule_state(state).in_force.workflow
+    data = figures(state, chosen, workflow)
+    relative = document_path(chosen, workflow)
     data["document"] = None
     if relative and os.path.exists(project.paths.inside(relative)):
         fill(project.paths, relative, data)

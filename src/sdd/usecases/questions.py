@@ -22,7 +22,8 @@ class Listing:
 
 
 def listing(project: Project, cycle: str | None = None) -> Listing:
-    chosen = project.cycle(project.load(), cycle)
+    state = project.load()
+    chosen = project.cycle(state, cycle)
     path = check.doc("spec", chosen.docs if chosen else "docs")
     parsed = check.parse_file(project.paths, path, "spec")
     if parsed is None:
@@ -32,7 +33,7 @@ def listing(project: Project, cycle: str | None = None) -> Listing:
         path,
         spec.questions if spec else [],
         spec.confidence if spec else None,
-        project.config.confidence_threshold,
+        project.rule_state(state).in_force.threshold,
     )
 
 

@@ -44,7 +44,8 @@ def release(project: Project, *, tag: str | None = None, cycle: str | None = Non
                 hint=f"a person runs `sdd approve {RELEASE_GATE}`",
             )
         head = gitrepo.head(root)
-        evidence = green_at(tx.state, head, gitrepo.dirty(root))
+        checks = project.rule_state(tx.state).in_force.checks_fingerprint
+        evidence = green_at(tx.state, head, gitrepo.dirty(root), checks)
         if evidence is None:
             raise Refused(
                 "no green `sdd verify` at HEAD: the release must rest on evidence",

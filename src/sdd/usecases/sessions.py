@@ -89,7 +89,7 @@ def start(
         position = project.position(tx.state, chosen)
         admit(position, name)
         refuse_if_tampered(tx.state, f"starting {name}")
-        stage_def = project.config.workflow.stage(name)
+        stage_def = position.workflow.stage(name)
         if stage_def.actor == "person" and agent not in (PERSON, DEMO):
             raise Refused(
                 f"{name} is the person's stage: an agent may not run or record it",
@@ -114,7 +114,7 @@ def start(
         if "figures" in stage_def.rules:
             from sdd.usecases import postmortem
 
-            data = postmortem.figures(tx.state, chosen, project.config.workflow)
+            data = postmortem.figures(tx.state, chosen, position.workflow)
             for relative in writes:
                 postmortem.fill(project.paths, relative, data)
         session = Session(
@@ -213,7 +213,7 @@ def preview(
 ) -> briefs.Brief:
     """The brief `start` would write now, or the open session's brief; records nothing."""
     state, chosen, position, name = _where(project, stage, cycle)
-    stage_def = project.config.workflow.stage(name) if name in position.names else None
+    stage_def = position.workflow.stage(name) if name in position.names else None
     open_session = chosen.open_session()
     if open_session is not None and open_session.stage == name and stage_def is not None:
         context = ""
@@ -345,7 +345,8 @@ def done(
     with project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
         refuse_if_tampered(tx.state, f"completing {session.id}")
-        stage_def = project.config.workflow.stage(session.stage)
+        in_force = project.rule_state(tx.state).in_force
+        stage_def = in_force.workflow.stage(session.stage)
         template = templates.load(project.paths, session.stage)
         page_path = project.paths.inside(session.page)
         if note:
@@ -354,7 +355,9 @@ def done(
                 filled = pages.fill_notes(text, note)
                 if filled != text:  # taken back if the session turns out not complete
                     tx.replace(page_path, filled, display=session.page)
-        evidence = completion.observe(project.paths, session, tx.state)
+        evidence = completion.observe(
+            project.paths, session, tx.state, checks=in_force.checks_fingerprint
+        )
         problems = completion.missing(project.paths, session, stage_def.rules, template, evidence)
         if problems:
             raise CheckFailed(
@@ -402,11 +405,12 @@ def _refresh_figures(project: Project, cycle: str | None) -> None:
     session = chosen.open_session() if chosen else None
     if chosen is None or session is None:
         return
-    if "figures" not in project.config.workflow.stage(session.stage).rules:
+    workflow = project.rule_state(state).in_force.workflow
+    if "figures" not in workflow.stage(session.stage).rules:
         return
     from sdd.usecases import postmortem
 
-    data = postmortem.figures(state, chosen, project.config.workflow)
+    data = postmortem.figures(state, chosen, workflow)
     for relative in session.writes:
         postmortem.fill(project.paths, relative, data)
 
@@ -419,10 +423,12 @@ def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> Non
     state = project.load()
     chosen = project.cycle(state, cycle)
     session = chosen.open_session() if chosen else None
-    if session is None or "verify" not in project.config.workflow.stage(session.stage).rules:
+    in_force = project.rule_state(state).in_force
+    if session is None or "verify" not in in_force.workflow.stage(session.stage).rules:
         return
     root = project.paths.root
-    if green_at(state, gitrepo.head(root), gitrepo.dirty(root)) is not None:
+    checks = in_force.checks_fingerprint
+    if green_at(state, gitrepo.head(root), gitrepo.dirty(root), checks) is not None:
         return
     with contextlib.suppress(NothingToVerify):  # the verify rule then says what is missing
         verify.run(project, progress=progress)
@@ -492,7 +498,7 @@ def person_stage_to_run(
         return None
     state = project.load()
     cycle = state.latest_cycle()
-    workflow = project.config.workflow
+    workflow = project.rule_state(state).in_force.workflow
     open_session = cycle.open_session() if cycle else None
     if open_session is not None and stage in (None, open_session.stage):
         name = open_session.stage

@@ -15,13 +15,16 @@ def unmet(
     threshold: int,
     state: ProjectState | None = None,
     cycle: Cycle | None = None,
+    *,
+    checks: str = "",
 ) -> list[str]:
+    """``threshold`` and ``checks`` (the verify checks' fingerprint) are the rules in force."""
     problems: list[str] = []
     for condition in gate.requires:
         if condition == "confidence":
             problems += _confidence(paths, documents, threshold)
         elif condition == "release-ready":
-            problems += _release_ready(paths, documents, state, cycle)
+            problems += _release_ready(paths, documents, state, cycle, checks)
     return problems
 
 
@@ -49,6 +52,7 @@ def _release_ready(
     documents: dict[str, str | None],
     state: ProjectState | None,
     cycle: Cycle | None,
+    checks: str,
 ) -> list[str]:
     from sdd.system import gitrepo
     from sdd.workflow.evidence import green_at
@@ -61,7 +65,7 @@ def _release_ready(
                 problems.append(f"{relative}: uncertain: {item}")
     if state is not None:
         root = paths.root
-        if green_at(state, gitrepo.head(root), gitrepo.dirty(root)) is None:
+        if green_at(state, gitrepo.head(root), gitrepo.dirty(root), checks) is None:
             problems.append("no green `sdd verify` at HEAD")
     for finding in cycle.open_blocking() if cycle else []:
         problems.append(f"blocking finding {finding.id} is open: {finding.text}")

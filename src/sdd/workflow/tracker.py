@@ -152,7 +152,14 @@ def stage_status(position: Position, cycle: Cycle, stage: str) -> str:
     return "not-yet"
 
 
-def panel(state: ProjectState, cycle: Cycle | None, position: Position | None) -> dict[str, Any]:
+def panel(
+    state: ProjectState,
+    cycle: Cycle | None,
+    position: Position | None,
+    *,
+    rules: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``rules``: a change to the rules that weakens them and waits for a person, if any."""
     data: dict[str, Any] = {
         "version": PANEL_VERSION,
         "project": state.name,
@@ -177,6 +184,7 @@ def panel(state: ProjectState, cycle: Cycle | None, position: Position | None) -
         ],
         "warnings": list(state.warnings),
         "signing": signing(state),
+        "rules": rules,
     }
     if cycle is None or position is None:
         return data
@@ -315,6 +323,7 @@ def render_page(data: dict[str, Any]) -> str:
                 )
         else:
             out.append("None yet.")
+    out += rules_lines(data.get("rules"), heading="## ")
     action = data["next"]
     out += ["", "## Next", "", f"{action['summary']}:", "", f"    {action['command']}", ""]
     if data["problems"]:
@@ -322,6 +331,23 @@ def render_page(data: dict[str, Any]) -> str:
         out += [f"- {p['place']}: {p['what']}" for p in data["problems"]]
         out.append("")
     return "\n".join(out)
+
+
+def rules_lines(notice: dict[str, Any] | None, *, heading: str = "") -> list[str]:
+    """A pending change to the rules, in words (the tracker page; `sdd status` alike)."""
+    if not notice:
+        return []
+    lines = [
+        "",
+        f"{heading}A change to the rules (the config, or what check detection finds) weakens "
+        "them: it is not in force until a person accepts it",
+    ]
+    if heading:
+        lines.append("")
+    for change in notice["pending"]:
+        lines.append(f"- {change['what']}" + (" (weakens)" if change["weakens"] else ""))
+    lines.append(f"A person accepts it: `{notice['command']}`")
+    return lines
 
 
 def _cell(text: str) -> str:

@@ -89,7 +89,7 @@ def plan(
     """Every file the given agents need, with its content; and agent -> location key."""
     planned: dict[str, Planned] = {}
     chosen = plan_locations(agents)
-    workflow = project.config.workflow
+    workflow = project.rules.workflow
     if chosen:
         infos = stages_of(project)
         for key in sorted(set(chosen.values())):

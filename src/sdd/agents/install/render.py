@@ -45,7 +45,7 @@ class StageInfo:
 def stages_of(project: Any) -> list[StageInfo]:
     """Every stage of the project's workflow, read from its templates."""
     infos = []
-    for stage in project.config.workflow.stages:
+    for stage in project.rules.workflow.stages:
         template = templates.load(project.paths, stage.name)
         infos.append(
             StageInfo(

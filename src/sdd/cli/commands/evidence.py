@@ -35,7 +35,13 @@ def check(args: Any, console: Console) -> Reply:
 def verify(args: Any, console: Console) -> Reply:
     project = api.open_project()
     specs, detected = api.verify_checks(project)
-    if detected and specs:
+    waiting = api.rules(project)
+    if waiting.pending:
+        console.note(
+            "sdd: a change to the rules weakens them; the accepted checks run until a person "
+            f"accepts the change: {waiting.command}"
+        )
+    elif detected and specs:
         console.note("sdd: no checks configured; detected: " + ", ".join(s.name for s in specs))
     result = api.verify(project, progress=dialogues.verify_progress(console.chatty))
 

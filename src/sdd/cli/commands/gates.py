@@ -1,5 +1,6 @@
-"""A person's acts at the terminal: `approve` and `reject` a gate, `questions answer`. Each
-is confirmed by typing back a code (``sdd.cli.dialogues``); the use case decides who may."""
+"""A person's acts at the terminal: `approve` and `reject` a gate, `questions answer`,
+`rules accept`. Each is confirmed by typing back a code (``sdd.cli.dialogues``); the use case
+decides who may."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sdd import api
 from sdd.cli import dialogues
 from sdd.cli.output import Console, Reply
-from sdd.cli.render import Style, next_text
+from sdd.cli.render import Style, next_text, safe, safe_data
 
 UNCONFIRMED = "unconfirmed (trust on first use)"
 
@@ -121,3 +122,62 @@ def approvers(args: Any, console: Console) -> Reply:
         "  → commit .sdd/ and merge it to the protected branch: until it holds them, new "
         "approvers show as unconfirmed",
     )
+
+
+def rules(args: Any, console: Console) -> Reply:
+    project = api.open_project()
+    if args.action == "accept":
+        shown = api.accept_rules(
+            project, stdin_is_tty=sys.stdin.isatty(), confirm=dialogues.rules_code()
+        )
+        head = f"The change to the rules is accepted and in force (fingerprint {shown.fingerprint[:12]})."
+        return Reply(shown, head)
+    shown = api.rules(project)
+    return Reply(shown, lambda style: _rules_text(shown, style))
+
+
+def _rules_text(shown: api.RulesView, style: Style) -> str:
+    normal = safe_data(shown.rules)  # text from the config: shown, never obeyed
+    workflow = normal["workflow"]
+    if shown.accepted_by:
+        whose = f"accepted by {safe(shown.accepted_by.get('name', '?'))}, {shown.accepted_at}"
+    elif shown.source:
+        whose = f"recorded by sdd ({shown.source}), {shown.accepted_at}"
+    else:
+        whose = "taking effect: the next command that records something records them"
+    lines = [
+        style(f"Rules in force (fingerprint {shown.fingerprint[:12]})", "bold") + f", {whose}",
+        f"  confidence threshold: {normal['confidence_threshold']} %",
+        "  stages: "
+        + " → ".join(
+            s["name"] + (" (optional)" if s["optional"] else "") for s in workflow["stages"]
+        ),
+    ]
+    for stage in workflow["stages"]:
+        writes = ", ".join(stage["writes"]) or "nothing"
+        lines.append(
+            f"    {stage['name']:<20} writes {writes}; done when {', '.join(stage['rules'])}"
+        )
+    lines.append("  gates:")
+    for gate in workflow["gates"]:
+        requires = f"; requires {', '.join(gate['requires'])}" if gate["requires"] else ""
+        lines.append(
+            f"    {gate['name']:<24} after {gate['after']}, judges {', '.join(gate['judges'])}{requires}"
+        )
+    source = "detected" if normal["checks_detected"] else "configured"
+    lines.append(f"  verify checks ({source}):" if normal["checks"] else "  verify checks: none")
+    for check in normal["checks"]:
+        lines.append(f"    {check['name']:<12} {' '.join(check['command'])}")
+    if shown.pending:
+        lines += [
+            "",
+            style(
+                "A change to the rules weakens them; not in force until a person accepts:", "red"
+            ),
+        ]
+        lines += [
+            f"  - {safe(c.what)}" + (style(" (weakens)", "red") if c.weakens else "")
+            for c in shown.pending
+        ]
+        lines.append(f"A person accepts it: {style(str(shown.command), 'blue')}")
+    return "\n".join(lines)
