@@ -32,7 +32,17 @@ from fault_helpers import (
     run_sdd,
     tree,
 )
-from helpers import SDD, commit_all, git, history_lines, history_records, run, sdd_json
+from helpers import (
+    SDD,
+    commit_all,
+    git,
+    history_files,
+    history_lines,
+    history_records,
+    newest_segment,
+    run,
+    sdd_json,
+)
 
 DEEP = 5000
 
@@ -88,9 +98,10 @@ def test_a_config_as_deep_as_sdd_needs_is_read(project: Path) -> None:
 
 def _forged(record: dict[str, Any]) -> bytes:
     """A history line with its hash recomputed, as anyone can (the algorithm is public)."""
-    body = {k: v for k, v in record.items() if k != "hash"}
+    body = {k: v for k, v in record.items() if k not in ("hash", "sig")}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    digest = hashlib.sha256(b"sdd-record-1\n" + canonical.encode()).hexdigest()
+    domain = b"sdd-record-1\n" if body.get("v") == 1 else b"sdd-record-2\n"
+    digest = hashlib.sha256(domain + canonical.encode()).hexdigest()
     return json.dumps({**body, "hash": digest}, separators=(",", ":")).encode() + b"\n"
 
 
@@ -99,20 +110,20 @@ def test_a_history_record_nested_deep_is_a_state_error(project: Path, depth: int
     """A line of `.sdd/history.jsonl` nested deep (its hash recomputed, so it would count):
     the file and line are named, with the way back; nothing crashes."""
     last = history_records(project)[-1]
-    record = {**last, "id": last["id"][:-1] + "Z", "prev": last["id"]}
+    record = {**last, "id": last["id"][:-1] + "Z", "parents": [last["hash"]]}
     if depth <= 900:
         line = _forged({**record, "deep": _nest(0, depth)})
     else:  # deeper than json itself writes (or reads): the attacker writes the text
         line = (
             json.dumps(record).encode()[:-1] + b', "deep": ' + b"[" * depth + b"]" * depth + b"}\n"
         )
-    with (project / ".sdd" / "history.jsonl").open("ab") as handle:
+    segment = newest_segment(project)
+    with segment.open("ab") as handle:
         handle.write(line)
-    number = len(history_lines(project))
+    number = len(segment.read_bytes().splitlines())
+    name = segment.relative_to(project)
     for args in (["status"], ["doctor"], ["log"]):
-        text = _fails_naming(
-            project, args, f".sdd/history.jsonl:{number}", "nested more than 64 levels deep"
-        )
+        text = _fails_naming(project, args, f"{name}:{number}", "nested more than 64 levels deep")
         assert "git checkout" in text or "restore" in text, text
 
 
@@ -133,7 +144,7 @@ def _cache_file(root: Path) -> Path:
 def _warm(root: Path) -> None:
     """A valid cache: its inputs older than its racy window, then one answer."""
     past = 1_700_000_000
-    for path in [root / ".sdd" / "history.jsonl", root / ".sdd" / "config.toml"]:
+    for path in [*history_files(root), root / ".sdd" / "config.toml"]:
         os.utime(path, (past, past))
     for path in (root / "docs").rglob("*"):
         if path.is_file():
@@ -535,15 +546,17 @@ def test_a_record_backdated_by_hand_is_flagged(project: Path) -> None:
     last = records[-1]
     millis = _millis(last["id"]) - 3_600_000
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(millis / 1000))
-    forged = {**last, "id": _ulid(millis), "at": at, "prev": last["id"]}
-    with (project / ".sdd" / "history.jsonl").open("ab") as handle:
+    forged = {**last, "id": _ulid(millis), "at": at, "parents": [last["hash"]]}
+    segment = newest_segment(project)
+    line = len(segment.read_bytes().splitlines()) + 1
+    with segment.open("ab") as handle:
         handle.write(_forged(forged))
     code, report, text = _doctor(project)
     assert code == 1, text
     flagged = [f for f in report["findings"] if forged["id"] in f["what"]]
     assert flagged and flagged[0]["severity"] == "error", report
     assert "before the record it was appended after" in flagged[0]["what"]
-    assert f"history.jsonl:{len(records) + 1}" in flagged[0]["what"]
+    assert f"{segment.relative_to(project)}:{line}" in flagged[0]["what"]
     assert "written by hand" in flagged[0]["what"]
 
 

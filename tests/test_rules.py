@@ -25,6 +25,7 @@ from helpers import (
     commit_all,
     gate_of,
     git,
+    history_files,
     history_records,
     run,
     sdd_json,
@@ -339,13 +340,17 @@ def test_a_project_from_before_the_rules_were_recorded_takes_its_config(project_
     root = project_at("architecture")
     kept = [r for r in history_records(root) if r["type"] != "rules.accept"]
     previous = None
-    for record in kept:  # the history as an older sdd wrote it
-        record["prev"] = previous
+    for record in kept:  # the history as an older sdd wrote it: format 1, one file
+        record.pop("parents", None)
+        record["v"], record["prev"] = 1, previous
         record["hash"] = history.record_hash(record)
         previous = record["id"]
-    history_path(root).write_bytes(
+    for path in history_files(root):
+        path.unlink()
+    (root / ".sdd" / "history.jsonl").write_bytes(
         b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in kept)
     )
+    commit_all(root, "the project as an older sdd left it")
     data = status(root)
     assert data["problems"] == [] and data["rules"] is None
     assert gate_of(data, "spec-approval")["state"] == "approved"

@@ -154,7 +154,14 @@ def test_without_user_signingkey_git_asks_its_default_key_command(
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     git_config(work, "gpg.format", "ssh")
     assert signing.git_signing_key(str(work)) is None
-    git_config(work, "gpg.ssh.defaultKeyCommand", "ssh-add -L")
+    # A key command in the repository's own .git/config is never run: whatever works in the
+    # repository can write that file. Only the person's own (global) configuration counts.
+    marker = tmp_path / "ran"
+    git_config(work, "gpg.ssh.defaultKeyCommand", f"touch {marker}")
+    assert signing.git_signing_key(str(work)) is None and not marker.exists()
+    subprocess.run(
+        ["git", "config", "--global", "gpg.ssh.defaultKeyCommand", "ssh-add -L"], check=True
+    )
     key = keygen(tmp_path / "key")
     with ssh_agent(tmp_path) as agent:
         monkeypatch.setenv("SSH_AUTH_SOCK", agent["SSH_AUTH_SOCK"])

@@ -125,9 +125,14 @@ def _well_formed(entry: object) -> TypeGuard[dict[str, Any]]:
     for key, kind in _SHAPE.items():
         if not isinstance(entry.get(key), kind):
             return False
-    for key in ("history", "config", "tracker"):
+    for key in ("config", "tracker"):
         if not _is_file_key(entry.get(key)):
             return False
+    if not _is_history_key(entry.get("history")):
+        return False
+    inputs = entry.get("inputs")
+    if not isinstance(inputs, dict) or not all(_is_file_key(v) for v in inputs.values()):
+        return False
     for relative, value in entry["docs"].items():
         if not (
             isinstance(relative, str)
@@ -144,6 +149,20 @@ def _well_formed(entry: object) -> TypeGuard[dict[str, Any]]:
     from sdd.core.nesting import deeper_than
 
     return not deeper_than(panel)
+
+
+def _is_history_key(value: object) -> bool:
+    """What ``history_key`` makes: the format-1 file's key, then [name, size, mtime, inode]
+    for each segment."""
+    if not isinstance(value, list) or not value or not _is_file_key(value[0]):
+        return False
+    return all(
+        isinstance(k, list)
+        and len(k) == 4
+        and isinstance(k[0], str)
+        and all(type(v) is int for v in k[1:])
+        for k in value[1:]
+    )
 
 
 def _is_file_key(value: object) -> bool:

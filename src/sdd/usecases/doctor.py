@@ -140,7 +140,7 @@ def _record_times(paths: ProjectPaths, loaded: history.Loaded, report: Report) -
     set back. An id that runs backwards is certain (sdd never writes one); a date may be
     the clock's doing, so it is a warning."""
     for found in timeline.backdated(loaded.records):
-        where = f"{paths.rel(paths.history)}:{loaded.lines.get(found.record_id, 0)}"
+        where = loaded.place(found.record_id)
         if found.certain:
             report.add("history", "error", f"{where}: {found.what}", RECOVER_HISTORY)
         else:

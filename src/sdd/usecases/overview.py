@@ -202,7 +202,7 @@ def state_version(project: Project) -> str:
     """Changes when anything the page shows may have changed: the history, the config, or
     a file under docs/ (a document edited after its approval turns a gate stale)."""
     paths = project.paths
-    parts: list[object] = [cache.file_key(paths.history), cache.file_key(paths.config)]
+    parts: list[object] = [cache.history_key(paths), cache.file_key(paths.config)]
     count = size = newest = 0
     stack = [paths.docs]
     while stack:
