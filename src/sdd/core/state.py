@@ -147,6 +147,7 @@ class ProjectState:
     findings_by_record: dict[str, Finding] = field(default_factory=dict)
     trust: Trust | None = None  # which person's acts counted, and who the approvers are
     heads: list[str] = field(default_factory=list)  # the history's heads, by hash
+    unseen: int = 0  # records that count and no person's signature covers yet
 
     @property
     def signed(self) -> bool:

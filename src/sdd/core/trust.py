@@ -98,7 +98,9 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
                 "the records it was appended after are missing from this history: its segment "
                 "was copied from another branch (a cherry-pick?), so it" + rest
             )
-            trust.problems.append(_problem(loaded, record, copied, tamper=False))
+            problem = _problem(loaded, record, copied, tamper=False)
+            problem.benign = True
+            trust.problems.append(problem)
         else:
             cut = "the record written before it is missing: deleted or edited (it" + rest + ")"
             trust.problems.append(_problem(loaded, record, cut, tamper=True))
@@ -112,6 +114,8 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
             why = f"a second `{kind}`: only the history's first record may be one"
         elif is_person_act(record):
             why = _act(trust, record, running, confirmed)
+        elif "sig" in record:
+            why = "it carries a signature, and sdd signs only a person's acts"
         if why is not None:
             trust.not_counted[ident] = why
             trust.problems.append(_problem(loaded, record, why, tamper=False))
@@ -165,7 +169,10 @@ def _act(
         # A sole approver who lost their key: the new key signs its own record, and it
         # counts once the protected branch holds it (a reviewer merged it), not before.
         if record["id"] not in confirmed:
-            return "a recovery key, not yet confirmed by the protected branch"
+            return (
+                f"a recovery key {_fingerprint(record)} for {record.get('principal')}, "
+                "unconfirmed: it counts once the protected branch holds it"
+            )
         return _add_approver(trust, record, first=True)
     why = _signature(trust, record)
     if why is not None:
@@ -219,6 +226,15 @@ def _add_approver(trust: Trust, record: Record, *, first: bool) -> str | None:
         return f"{key.fingerprint} is already an approver"
     trust.approvers[key.fingerprint] = _approver(record, key.openssh, key.fingerprint)
     return None
+
+
+def _fingerprint(record: Record) -> str:
+    from sdd.core.sshkeys import SshDataError, parse_public_key
+
+    try:
+        return parse_public_key(str(record.get("key", ""))).fingerprint
+    except SshDataError:
+        return "(a key sdd cannot read)"
 
 
 def _approver(record: Record, key: str, fingerprint: str) -> Approver:

@@ -118,8 +118,9 @@ class Project:
         state.warnings = loaded.warnings
         state.trust = verdicts
         state.heads = loaded.heads
-        self._check_decisions(state, loaded.lines)
-        self._check_rules(state, loaded.lines)
+        state.unseen = len(verdicts.unseen(loaded)) if verdicts.signed else 0
+        self._check_decisions(state, loaded)
+        self._check_rules(state, loaded)
         self._latest = state
         return state
 
@@ -170,20 +171,22 @@ class Project:
             names.append(self.paths.rel(os.path.join(self.paths.history_dir, name)))
         return names
 
-    def _check_rules(self, state: ProjectState, lines: dict[str, int]) -> None:
+    def _check_rules(self, state: ProjectState, loaded: history.Loaded) -> None:
         """A `rules.accept` sdd did not write is flagged and does not count."""
         accepted, refused = rules.counted(state.rule_accepts, self._accepted)
         state.accepted_rules = accepted
         for record, why in refused:
             state.problems.append(
                 history.Problem(
-                    lines.get(record.record, 0),
+                    loaded.lines.get(record.record, 0),
                     record.record,
                     f"an acceptance of the rules {why}: written by hand? It does not count",
+                    loaded.files.get(record.record, ""),
+                    tamper=False,
                 )
             )
 
-    def _check_decisions(self, state: ProjectState, lines: dict[str, int]) -> None:
+    def _check_decisions(self, state: ProjectState, loaded: history.Loaded) -> None:
         """An approval sdd did not write (no confirmation, or documents it never kept) is
         flagged and does not count: the gate it claims stays closed."""
         for cycle in state.cycles.values():
@@ -211,10 +214,11 @@ class Project:
                     continue
                 state.problems.append(
                     history.Problem(
-                        lines.get(decision.record, 0),
+                        loaded.lines.get(decision.record, 0),
                         decision.record,
                         f"an approval of {decision.gate} (cycle {cycle.number}) {why}: written by hand? "
                         "It does not count",
+                        loaded.files.get(decision.record, ""),
                     )
                 )
             cycle.decisions = kept

@@ -160,6 +160,10 @@ def counted(
         except ConfigError as exc:
             refused.append((record, f"holds rules sdd cannot read ({exc.message})"))
             continue
+        if accepted is not None and found.fingerprint == accepted.fingerprint:
+            # sdd records an acceptance only when the rules change: a copy of one is not its
+            refused.append((record, "accepts the rules already in force (sdd never writes that)"))
+            continue
         if (
             accepted is not None
             and record.sessions_before

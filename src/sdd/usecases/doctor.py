@@ -14,6 +14,7 @@ from sdd.core.state import ProjectState
 from sdd.documents import check, templates
 from sdd.project.project import Project
 from sdd.system import gitrepo
+from sdd.usecases import acts
 
 RECOVER_HISTORY = (
     "see what changed with `git log -p -- .sdd/history .sdd/history.jsonl` and restore the "
@@ -68,7 +69,37 @@ def diagnose(project: Project) -> Report:
         )
     _agents(paths, report)
     _git(paths, report)
+    if state is not None and state.signed:
+        _signing_key(project, state, report)
     return report
+
+
+def _signing_key(project: Project, state: ProjectState, report: Report) -> None:
+    """The person's signing key, when it is an approver here: it must need the person (a
+    passphrase, or a touch), or an agent running as them signs too."""
+    from sdd.core.errors import SddError
+    from sdd.system import signing
+
+    report.checked.append("signing")
+    try:
+        key = signing.git_signing_key(project.paths.root)
+        if key is None or key.public_key is None:
+            return
+        check = signing.check_key(key)
+    except SddError as exc:
+        report.add("signing", "warning", exc.message, acts.SETUP_HINT)
+        return
+    approvers = state.trust.approvers if state.trust else {}
+    if check.fingerprint not in approvers:
+        return
+    for warning in check.warnings:
+        report.add(
+            "signing",
+            "warning",
+            f"your approver key {check.fingerprint}: {warning}",
+            "use a key with a passphrase (`ssh-keygen -p -f KEY` adds one) or a security key "
+            "(ed25519-sk), and keep it out of a long-lived ssh-agent",
+        )
 
 
 def _history(project: Project, report: Report) -> ProjectState | None:
@@ -96,8 +127,9 @@ def _history(project: Project, report: Report) -> ProjectState | None:
         where = problem.place if problem.file else paths.rel(paths.history_dir)
         if problem.tamper:
             report.add("history", "error", f"{where}: {problem.what}", RECOVER_HISTORY)
-        else:
-            report.add("history", "warning", f"{where}: {problem.what}", NOT_COUNTED)
+        else:  # it does not count; unless it is explained, somebody wrote what they may not
+            severity = "warning" if problem.benign else "error"
+            report.add("history", severity, f"{where}: {problem.what}", NOT_COUNTED)
     _record_shapes(paths, loaded, report)
     _record_times(paths, loaded, report)
     cycle = state.latest_cycle()

@@ -33,13 +33,13 @@ def signing(state: ProjectState) -> dict[str, Any]:
         for a in trust.approvers.values()
     ]
     unconfirmed = [a for a in approvers if not a["confirmed"]]
-    note = (
-        "signed: "
-        + ", ".join(f"{a['principal']} {a['fingerprint']} {UNCONFIRMED}" for a in unconfirmed)
-        if unconfirmed
-        else "signed"
-    )
-    return {"signed": True, "note": note, "approvers": approvers}
+    notes = [f"{a['principal']} {a['fingerprint']} {UNCONFIRMED}" for a in unconfirmed]
+    if state.unseen:
+        notes.append(
+            f"{state.unseen} record(s) not yet seen by a person: the next approval shows and covers them"
+        )
+    note = "signed: " + "; ".join(notes) if notes else "signed"
+    return {"signed": True, "note": note, "approvers": approvers, "unseen": state.unseen}
 
 
 def stage_command(stage: str) -> str:
