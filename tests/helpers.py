@@ -138,7 +138,7 @@ def commit_all(root: Path, message: str) -> str:
 
 CODE = object()  # respond with the code sdd shows
 INTERRUPT = object()  # respond by pressing Ctrl-C at the prompt
-PROMPT = re.compile(rb"Type ([A-Z0-9]{4}) to (approve|reject)")
+PROMPT = re.compile(rb"Type ([A-Z0-9]{4}) to ")
 
 # Runs inside the pseudo-terminal. It forks and the first process exits at once, so the
 # command runs in a process whose ancestors are this helper and init only: the test
@@ -262,6 +262,11 @@ def pty_detached(
             return int(handle.read()), text
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def person_runs(root: str | os.PathLike[str], *args: str) -> tuple[int, str]:
+    """`sdd ARGS` as a person at their terminal: a real pty, the confirmation code typed."""
+    return pty_run(["sdd", *args], cwd=root)
 
 
 def pty_run(

@@ -16,6 +16,7 @@ from helpers import (
     gate_of,
     history_files,
     init_project,
+    person_runs,
     pty_run,
     run,
     sdd_json,
@@ -190,12 +191,12 @@ def test_discovery_runs_once_and_again_only_on_request(work: Path) -> None:
     sdd_json("init", str(root), cwd=work)
     commit_all(root, "existing service, sdd init")
     assert sdd_json("next", cwd=root)["stage"] == "discovery"
-    assert run("abandon", "--whole-cycle", "--reason", "start over", cwd=root).returncode == 0
+    assert person_runs(root, "abandon", "--whole-cycle", "--reason", "start over")[0] == 0
     plain = sdd_json("new", "Next feature", cwd=root)
     stages = [
         s["name"] for s in sdd_json("status", "--cycle", str(plain["cycle"]), cwd=root)["stages"]
     ]
     assert stages[0] == "spec"
-    assert run("abandon", "--whole-cycle", "--reason", "again", cwd=root).returncode == 0
+    assert person_runs(root, "abandon", "--whole-cycle", "--reason", "again")[0] == 0
     asked = sdd_json("new", "Re-map the code", "--discovery", cwd=root)
     assert sdd_json("next", "--cycle", str(asked["cycle"]), cwd=root)["stage"] == "discovery"

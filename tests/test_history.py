@@ -20,6 +20,7 @@ from helpers import (
     history_lines,
     history_records,
     newest_segment,
+    person_runs,
     run,
     sdd_json,
     start,
@@ -170,8 +171,8 @@ def test_histories_of_two_branches_merge_by_union(project: Path) -> None:
     git("checkout", "-q", "main", cwd=root)
     git("checkout", "-q", "-b", "right", cwd=root)
     _append_notes(root, "right", 5)
-    result = run("abandon", "--whole-cycle", "--reason", "moved to another team", cwd=root)
-    assert result.returncode == 0, result.stderr
+    code, shown = person_runs(root, "abandon", "--whole-cycle", "--reason", "moved to another team")
+    assert code == 0, shown
     commit_all(root, "right: notes and the cycle dropped")
     right = set(history_lines(root)) - base
     assert len(right) == 6

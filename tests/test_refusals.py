@@ -17,6 +17,7 @@ from helpers import (
     gate_of,
     git,
     history_lines,
+    person_runs,
     pty_run,
     run,
     sdd_json,
@@ -113,8 +114,10 @@ def test_a_new_cycle_is_refused_while_one_is_open(project: Path) -> None:
     assert status(project)["cycle"]["number"] == 1
 
     assert run("abandon", "--whole-cycle", cwd=project).returncode == 2, "needs --reason"
-    result = run("abandon", "--whole-cycle", "--reason", "priorities changed", cwd=project)
-    assert result.returncode == 0, result.stderr
+    refused = run("abandon", "--whole-cycle", "--reason", "priorities changed", cwd=project)
+    assert refused.returncode == 3 and "person's act" in refused.stderr, refused.stderr
+    code, shown = person_runs(project, "abandon", "--whole-cycle", "--reason", "priorities changed")
+    assert code == 0, shown
     data = status(project)
     assert data["cycle"]["state"] == "abandoned"
     assert data["next"]["kind"] == "new-cycle"

@@ -304,6 +304,7 @@ HANDLERS: dict[Kind, Handler] = {
     "release": _in_cycle(_release),
     # The history's own, and the approvers, which core.trust reads: nothing to fold.
     "history.migrate": _nothing,
+    "session.exit": _nothing,  # core.trust reads it: the end of what a launch covers
     "approver.add": _nothing,
     "approver.revoke": _nothing,
 }

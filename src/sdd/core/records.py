@@ -38,6 +38,7 @@ Kind = Literal[
     "session.start",
     "session.launch",
     "session.end",
+    "session.exit",
     "gate.approve",
     "gate.reject",
     "question.answer",
@@ -90,7 +91,7 @@ SCHEMA: dict[Kind, Schema] = {
     ),
     "cycle.move": Schema(required={"cycle": int, "docs": str, "moved": dict[str, str]}),
     "cycle.archive": Schema(required={"cycle": int}),
-    "cycle.abandon": Schema(required={"cycle": int}, optional={"reason": str}),
+    "cycle.abandon": Schema(required={"cycle": int}, optional={"reason": str, "by": _BY}),
     "stage.reopen": Schema(
         required={"cycle": int, "stage": str},
         optional={"reason": str, "source": str, "caused_by": str},
@@ -121,6 +122,8 @@ SCHEMA: dict[Kind, Schema] = {
             "reason": str | None,
         },
     ),
+    # `sdd run`: the agent and every process it started have ended.
+    "session.exit": Schema(required={"session": str}, optional={"exit_code": int | None}),
     "gate.approve": Schema(
         required={"cycle": int, "gate": str, "by": _BY, "docs": dict[str, str | None]},
         optional={"confirmed": str, "rules": str},

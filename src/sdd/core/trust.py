@@ -87,6 +87,9 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
     detached = descendants(loaded, set(loaded.missing))
     first = loaded.records[0]["id"] if loaded.records else None
     running: dict[str, str] = {}  # launched sessions still running: id -> their launch record
+    # A launch ends when `sdd run` records that the agent's whole tree has ended; a history
+    # from before that record existed (or a run that was killed) ends it with the session.
+    exits = {r.get("session") for r in loaded.records if r["type"] == "session.exit"}
     for root in sorted(loaded.missing):  # where records are missing: one problem each
         record = next(r for r in loaded.records if r["id"] == root)
         after = len(descendants(loaded, {root})) - 1
@@ -120,10 +123,11 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
             trust.not_counted[ident] = why
             trust.problems.append(_problem(loaded, record, why, tamper=False))
             continue
-        if kind == "session.launch" and isinstance(record.get("session"), str):
-            running[record["session"]] = ident
-        elif kind == "session.end" and isinstance(record.get("session"), str):
-            running.pop(record["session"], None)
+        session = record.get("session")
+        if kind == "session.launch" and isinstance(session, str):
+            running[session] = ident
+        elif kind == "session.exit" or (kind == "session.end" and session not in exits):
+            running.pop(str(session), None)
     good = [r["hash"] for r in loaded.records if r["id"] in trust.signed_by]
     trust.covered = ancestors(loaded, good)
     for ident, absent in loaded.missing.items():

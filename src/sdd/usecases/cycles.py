@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
-from sdd.core.errors import Refused, UsageError
+from sdd.agents import person
+from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.state import Cycle
 from sdd.project.project import Project, Transaction
+from sdd.usecases import acts
 
 SLUG_LIMIT = 40
 
@@ -82,9 +85,23 @@ def new(project: Project, title: str, *, discovery: bool = False) -> int:
         return open_cycle(tx, title, discovery=discovery)
 
 
-def archive(project: Project, *, cycle: str | None = None) -> int:
-    """Set a finished (or abandoned) cycle aside; its history stays."""
+# Shows what a person's act ends (text, code, verb); returns what they typed (None: gave up).
+Confirm = Callable[[str, str, str], "str | None"]
+
+
+def _confirmed(confirm: Confirm, shown: str, verb: str) -> None:
+    code = person.confirmation_code()
+    typed = confirm(shown, code, verb)
+    if typed is None or typed.strip().upper() != code:
+        raise SddError("the confirmation code did not match; nothing was recorded")
+
+
+def archive(
+    project: Project, *, cycle: str | None = None, stdin_is_tty: bool, confirm: Confirm
+) -> int:
+    """Set a finished (or abandoned) cycle aside; its history stays. A person's act."""
     with project.transaction() as tx:
+        acts.begin(project, tx, "archiving a cycle", stdin_is_tty=stdin_is_tty)
         chosen = project.cycle(tx.state, cycle)
         if chosen is None:
             raise Refused("there is no cycle to archive")
@@ -92,6 +109,7 @@ def archive(project: Project, *, cycle: str | None = None) -> int:
             raise Refused(f"cycle {chosen.number} is still open: only a finished cycle is archived")
         if chosen.archived:
             raise Refused(f"cycle {chosen.number} is already archived")
+        _confirmed(confirm, f"\nArchive cycle {chosen.number}: {chosen.title}\n", "archive it")
         tx.record("cycle.archive", cycle=chosen.number)
         return chosen.number
 
@@ -132,14 +150,29 @@ def change(project: Project, stage: str, text: str, *, cycle: str | None = None)
         return {"cycle": chosen.number, "stage": stage, **affected}
 
 
-def abandon(project: Project, *, reason: str, cycle: str | None = None) -> int:
+def abandon(
+    project: Project,
+    *,
+    reason: str,
+    cycle: str | None = None,
+    stdin_is_tty: bool,
+    confirm: Confirm,
+) -> int:
+    """Drop a whole cycle (and its open session): a person's act."""
     with project.transaction() as tx:
+        who = acts.begin(project, tx, "abandoning a cycle", stdin_is_tty=stdin_is_tty)
         chosen = project.cycle(tx.state, cycle)
         if chosen is None:
             raise Refused("there is no cycle to abandon")
         if is_over(project, tx, chosen):
             raise Refused(f"cycle {chosen.number} is already over")
         session = chosen.open_session()
+        _confirmed(
+            confirm,
+            f"\nAbandon cycle {chosen.number}: {chosen.title}\nReason: {reason}\n"
+            + (f"Its open session {session.id} ends with it.\n" if session else ""),
+            "abandon it",
+        )
         if session is not None:
             tx.record(
                 "session.end",
@@ -148,7 +181,7 @@ def abandon(project: Project, *, reason: str, cycle: str | None = None) -> int:
                 outcome="abandoned",
                 reason=reason,
             )
-        tx.record("cycle.abandon", cycle=chosen.number, reason=reason)
+        tx.record("cycle.abandon", cycle=chosen.number, reason=reason, by=who)
         return chosen.number
 
 

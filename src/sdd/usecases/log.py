@@ -99,6 +99,9 @@ DESCRIPTIONS: dict[Kind, Callable[[Record], str]] = {
         f"approver {r.get('principal')} added" + (" (a recovery key)" if r.get("recovery") else "")
     ),
     "approver.revoke": lambda r: f"approver {r.get('fingerprint')} revoked",
+    "session.exit": lambda r: (
+        f"{r.get('session')}: the agent and all it started ended (exit {r.get('exit_code')})"
+    ),
 }
 
 

@@ -109,6 +109,9 @@ def run(
             stdin_text=stdin_text,
             log_path=log_path,
         )
+    # The whole tree has ended: what a person's act may not overlap closes here (an act
+    # recorded between the launch and this, in an unsigned project, does not count).
+    sessions.exited(project, started.session, ended.returncode)
     mode = "headless" if headless else "interactive"
     result = RunResult(
         started.session,
@@ -121,6 +124,14 @@ def run(
         project.paths.rel(log_path) if log_path else None,
         "",
     )
+    ended_by_agent = sessions.outcome_of(project, started.session)
+    if ended_by_agent is not None:
+        # The agent ended its own session (`sdd done` or `sdd abandon` inside it): that is
+        # what happened, and there is nothing left to judge.
+        result.outcome = "complete" if ended_by_agent == "complete" else "failed"
+        result.message = f"session {started.session} was ended from inside it ({ended_by_agent})"
+        result.next = project.next_for(project.load(), project.load().cycles[started.cycle])
+        return result
     if ended.interrupted or ended.timed_out:
         why = f"timed out after {timeout:g} s" if ended.timed_out else "interrupted (Ctrl-C)"
         end = sessions.abandon(

@@ -462,6 +462,18 @@ def launched(project: Project, session_id: str, command: list[str], log: str | N
         tx.record("session.launch", session=session_id, command=command, log=log)
 
 
+def exited(project: Project, session_id: str, exit_code: int | None) -> None:
+    """Record that the agent of a launched session, and everything it started, has ended."""
+    with project.transaction() as tx:
+        tx.record("session.exit", session=session_id, exit_code=exit_code)
+
+
+def outcome_of(project: Project, session_id: str) -> str | None:
+    """How a session ended, or None while it is open."""
+    session = project.load().sessions.get(session_id)
+    return None if session is None or session.outcome == "open" else session.outcome
+
+
 def _finish(project: Project, session_id: str) -> SessionResult:
     """Rewrite the page's generated part with the end of the session; return the result."""
     with project.transaction() as tx:

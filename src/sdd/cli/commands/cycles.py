@@ -3,9 +3,11 @@ cycle: `release` and `postmortem`."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from sdd import api
+from sdd.cli import dialogues
 from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, next_text
 
@@ -63,7 +65,12 @@ def change(args: Any, console: Console) -> Reply:
 
 
 def archive(args: Any, console: Console) -> Reply:
-    number = api.archive(api.open_project(), cycle=args.cycle)
+    number = api.archive(
+        api.open_project(),
+        cycle=args.cycle,
+        stdin_is_tty=sys.stdin.isatty(),
+        confirm=dialogues.ask_code,
+    )
     return Reply(
         {"cycle": number, "archived": True},
         f"Cycle {number} archived; its history stays (`sdd log --cycle {number}`).",

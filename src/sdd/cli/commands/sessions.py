@@ -60,7 +60,13 @@ def abandon(args: Any, console: Console) -> Reply:
             from sdd.core.errors import UsageError
 
             raise UsageError("abandoning a cycle needs --reason TEXT")
-        number = api.abandon_cycle(project, reason=args.reason, cycle=args.cycle)
+        number = api.abandon_cycle(
+            project,
+            reason=args.reason,
+            cycle=args.cycle,
+            stdin_is_tty=sys.stdin.isatty(),
+            confirm=dialogues.ask_code,
+        )
         return Reply(
             {"cycle": number, "outcome": "abandoned"},
             f'Cycle {number} abandoned.\n  → open the next one: sdd new "TITLE"',
