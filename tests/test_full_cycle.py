@@ -101,7 +101,9 @@ def _approve_through_pty(root: Path, gate: str, judged: list[str]) -> None:
     assert f"{gate} approved by Ada Tester" in output
 
     records = history_records(root)
-    assert len(records) == before + 1
+    # the gates that rest on the code working ran the checks first (issue 16: re-observed)
+    observed = [r["type"] for r in records[before:-1]]
+    assert observed in ([], ["verify.run"]), observed
     record = records[-1]
     assert record["type"] == "gate.approve"
     assert record["gate"] == gate

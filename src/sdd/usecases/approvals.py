@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sdd.agents import person
 from sdd.core import files
@@ -14,6 +15,7 @@ from sdd.documents import snapshots
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.usecases import acts
 from sdd.workflow.gates import GateView, Position
+from sdd.workflow.model import RELEASE_GATE, Gate
 
 
 @dataclass
@@ -124,11 +126,14 @@ def decide(
     to: str | None = None,
     cycle: str | None = None,
     demo: bool = False,
+    progress: Any = None,
 ) -> DecisionResult:
     """Approve or reject ``gate``: refused unless a person confirms it at a terminal."""
     act = f"{'approving' if approve else 'rejecting'} {gate}"
     if not approve and not (reason and reason.strip()):
         raise UsageError("a rejection needs a reason: --reason TEXT")
+    if approve and not demo:
+        reobserve(project, gate, cycle=cycle, progress=progress)
     with project.transaction() as tx:
         chosen = project.cycle(tx.state, cycle)
         if chosen is None:
@@ -174,6 +179,45 @@ def decide(
     return DecisionResult(
         gate, chosen.number, "approved" if approve else "rejected", who, docs, target, following
     )
+
+
+def reobserves(project: Project, gate: Gate) -> bool:
+    """Whether passing ``gate`` rests on the code working now: the gate after the person's
+    own stage (user verification), and the gate that lets a release out."""
+    workflow = project.rules.workflow
+    after = workflow.by_name.get(gate.after)
+    return gate.name == RELEASE_GATE or (after is not None and after.actor == "person")
+
+
+def reobserve(
+    project: Project, gate: str, *, cycle: str | None = None, progress: Any = None
+) -> None:
+    """Run the project's checks at HEAD before the person decides ``gate`` (when it rests on
+    the code working): the evidence is observed now, not read from a record anything could
+    have written. Refused when they fail."""
+    found = project.rules.workflow.gate(gate)
+    if found is None or not reobserves(project, found):
+        return
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        return
+    view = project.position(state, chosen).gate_view(gate)
+    if view is None or view.state not in ("waiting", "stale") or view.unmet:
+        return  # not decidable now: the decision says why
+    from sdd.usecases import verify
+
+    result = verify.run(project, progress=progress)
+    if not result.ok:
+        failed = [c for c in result.checks if not c.passed]
+        raise Refused(
+            f"{gate} rests on the code working, and the project's checks fail at HEAD now",
+            details=[
+                f"{c.name}: {'timed out' if c.timed_out else f'exit {c.exit_code}'} (log {c.log})"
+                for c in failed
+            ],
+            hint="fix the code in a fresh implement session, then decide the gate again",
+        )
 
 
 def review(project: Project, gate: str, *, cycle: str | None = None) -> Review:

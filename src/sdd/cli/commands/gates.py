@@ -15,7 +15,7 @@ from sdd.cli.render import Style, next_text, safe, safe_data
 UNCONFIRMED = "unconfirmed (trust on first use)"
 
 
-def _decide(args: Any, *, approve: bool) -> Reply:
+def _decide(args: Any, console: Console, *, approve: bool) -> Reply:
     verb = "approve" if approve else "reject"
     result = api.decide_gate(
         api.open_project(),
@@ -27,6 +27,7 @@ def _decide(args: Any, *, approve: bool) -> Reply:
         to=getattr(args, "to", None),
         cycle=args.cycle,
         demo=args.demo_approver,
+        progress=dialogues.verify_progress(console.chatty),
     )
     head = f"{result.gate} {result.decision} by {result.by.get('name', '')}"
     if result.reopened:
@@ -35,11 +36,11 @@ def _decide(args: Any, *, approve: bool) -> Reply:
 
 
 def approve(args: Any, console: Console) -> Reply:
-    return _decide(args, approve=True)
+    return _decide(args, console, approve=True)
 
 
 def reject(args: Any, console: Console) -> Reply:
-    return _decide(args, approve=False)
+    return _decide(args, console, approve=False)
 
 
 def questions(args: Any, console: Console) -> Reply:

@@ -153,6 +153,7 @@ def _walkthrough(project: Any, console: Console) -> Reply:
             approve=True,
             confirm=dialogues.gate_screen("approve"),
             stdin_is_tty=sys.stdin.isatty(),
+            progress=dialogues.verify_progress(console.chatty),
         )
     except KeyboardInterrupt:
         err.write("\nNot decided; later: sdd approve user-approval\n")
