@@ -69,7 +69,6 @@ class Problem:
     what: str
     file: str = ""  # the project-relative file the record is in
     tamper: bool = True
-    benign: bool = False  # explained without anyone forging anything (a cherry-pick)
 
     @property
     def place(self) -> str:

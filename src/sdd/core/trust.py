@@ -101,9 +101,7 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
                 "the records it was appended after are missing from this history: its segment "
                 "was copied from another branch (a cherry-pick?), so it" + rest
             )
-            problem = _problem(loaded, record, copied, tamper=False)
-            problem.benign = True
-            trust.problems.append(problem)
+            trust.problems.append(_problem(loaded, record, copied, tamper=False))
         else:
             cut = "the record written before it is missing: deleted or edited (it" + rest + ")"
             trust.problems.append(_problem(loaded, record, cut, tamper=True))

@@ -153,7 +153,9 @@ class Project:
         ):
             changed = self._committed_memo[1]
         else:
-            changed = gitrepo.changed_since_commit(self.paths.root, self._history_files())
+            files = self._history_files()
+            changed = gitrepo.changed_since_commit(self.paths.root, files)
+            changed += gitrepo.segments_rewritten(self.paths.root, files)
             self._committed_memo = (memo, changed) if memo is not None else None
         return [
             history.Problem(

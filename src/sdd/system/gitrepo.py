@@ -127,11 +127,65 @@ def is_tracked(root: str, relative: str) -> bool:
     return code == 0
 
 
-def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str]]:
-    """Of the append-only files under ``.sdd/``, those whose committed content is no longer
-    where it was: (name, "removed") or (name, "changed"). A file that only grew is fine."""
+def segments_rewritten(root: str, relatives: list[str]) -> list[tuple[str, str]]:
+    """History segments a commit deleted or changed (a revert, an edit committed): sdd never
+    rewrites a segment once git tracks it, so each is records taken out — unless the file
+    stands again as it was. (name, what happened) for each."""
+    try:
+        code, out = _git(
+            root, "log", "--diff-filter=DM", "--raw", "--no-abbrev", "--no-renames", "--format=commit %h",
+            "HEAD", "--", ".sdd/history",
+        )  # fmt: skip
+    except SddError:
+        return []
+    if code != 0:
+        return []
+    present = set(relatives)
+    found: dict[str, str] = {}
+    commit = ""
+    for line in out.splitlines():
+        if line.startswith("commit "):
+            commit = line[7:]
+            continue
+        meta, _, name = line.partition("\t")
+        fields = meta.split()
+        if len(fields) < 5 or not name or name in found:
+            continue
+        old, status = fields[2].rstrip("."), fields[4]
+        if name in present and _holds_blob(root, name, old):
+            continue  # restored as it was
+        how = "deleted" if status == "D" else "edited"
+        found[name] = f"{how} by commit {commit} (a revert, or an edit committed): records removed"
+    return sorted(found.items())
+
+
+def _holds_blob(root: str, name: str, blob: str) -> bool:
+    """Whether the file at ``name`` starts with exactly the content of ``blob``."""
+    try:
+        code, size_text = _git(root, "cat-file", "-s", blob)
+    except SddError:
+        return False
+    if code != 0 or not size_text.strip().isdigit():
+        return False
+    return _file_has_blob(os.path.join(root, name), blob, int(size_text))
+
+
+def _file_has_blob(path: str, blob: str, size: int) -> bool:
     import hashlib
 
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(size)
+    except OSError:
+        return False
+    header = f"blob {len(data)}\0".encode()
+    digest = hashlib.sha256 if len(blob) == 64 else hashlib.sha1  # the repository's format
+    return len(data) == size and digest(header + data).hexdigest() == blob
+
+
+def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str]]:
+    """Of the append-only files under ``.sdd/``, those whose committed content is no longer
+    where it was: (name, "removed") or (name, "edited…"). A file that only grew is fine."""
     try:
         code, out = _git(
             root, "ls-tree", "-r", "-l", "-z", "HEAD", "--", ".sdd/history.jsonl", ".sdd/history"
@@ -151,16 +205,10 @@ def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str
         if name not in present:
             found.append((name, "removed"))
             continue
-        try:
-            with open(os.path.join(root, name), "rb") as handle:
-                data = handle.read(size)
-        except OSError:
+        if not os.path.exists(os.path.join(root, name)):
             found.append((name, "removed"))
-            continue
-        header = f"blob {len(data)}\0".encode()
-        digest = hashlib.sha256 if len(blob) == 64 else hashlib.sha1  # the repository's format
-        if len(data) != size or digest(header + data).hexdigest() != blob:
-            found.append((name, "changed"))
+        elif not _file_has_blob(os.path.join(root, name), blob, size):
+            found.append((name, "edited, or records removed from it,"))
     return found
 
 

@@ -127,9 +127,8 @@ def _history(project: Project, report: Report) -> ProjectState | None:
         where = problem.place if problem.file else paths.rel(paths.history_dir)
         if problem.tamper:
             report.add("history", "error", f"{where}: {problem.what}", RECOVER_HISTORY)
-        else:  # it does not count; unless it is explained, somebody wrote what they may not
-            severity = "warning" if problem.benign else "error"
-            report.add("history", severity, f"{where}: {problem.what}", NOT_COUNTED)
+        else:  # it does not count: somebody wrote (or copied in) what sdd would not
+            report.add("history", "error", f"{where}: {problem.what}", NOT_COUNTED)
     _record_shapes(paths, loaded, report)
     _record_times(paths, loaded, report)
     cycle = state.latest_cycle()

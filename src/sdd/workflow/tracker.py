@@ -63,6 +63,15 @@ def next_action(
             "summary": "open the first cycle",
         }
     flag = "" if cycle is state.latest_cycle() else f" --cycle {cycle.number}"
+    tampered = [p for p in state.problems if p.tamper]
+    if tampered:
+        # Nothing moves on over a history that was changed by hand (the way back first).
+        return {
+            "kind": "repair-history",
+            "command": "sdd doctor",
+            "summary": f"the history holds {len(tampered)} problem(s) of records changed or "
+            f"removed by hand ({tampered[0].place}: {tampered[0].what}): restore it first",
+        }
     session = cycle.open_session()
     if session is not None:
         return {
