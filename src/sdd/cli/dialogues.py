@@ -23,23 +23,53 @@ def ask_code(shown: str, code: str, verb: str) -> str | None:
 
 
 def gate_screen(verb: str) -> api.Confirm:
-    """The approval screen: what the gate judges (and what changed), then the code."""
+    """The approval screen: what the gate judges and everything decided with it — what
+    changed, the spec's confidence and questions (and who answered them), rule changes,
+    approvers nobody confirmed, records no person has seen — then the code. Every text is
+    shown with its control characters made visible, never obeyed."""
 
     def confirm(review: api.Review) -> str | None:
-        err = sys.stderr
-        err.write(
-            safe(
-                f"\n{verb.capitalize()} {review.gate} for cycle {review.cycle}: {review.cycle_title}\n"
-            )
-        )
-        err.write(safe(f"It judges the work of: {', '.join(review.stages)}\n"))
-        for path, digest in review.documents.items():
-            err.write(safe(f"  {path}  sha256 {digest[:16] if digest else '(missing)'}\n"))
-        for path, diff in review.diffs.items():
-            err.write(safe(f"\nChanged since the last approval: {path}\n{diff}\n"))
+        sys.stderr.write(safe(screen(review, verb)))
         return ask_code("\n", review.code, verb)
 
     return confirm
+
+
+def screen(review: api.Review, verb: str) -> str:
+    out = [f"\n{verb.capitalize()} {review.gate} for cycle {review.cycle}: {review.cycle_title}"]
+    out.append(f"It judges the work of: {', '.join(review.stages)}")
+    for path, digest in review.documents.items():
+        out.append(f"  {path}  sha256 {digest if digest else '(missing)'}")
+    for path in review.tampered:
+        out.append(
+            f"\n⚠ {path}: the snapshot of its approved version was rewritten after the approval;"
+            "\n  it proves nothing now, so it is not diffed: read the document itself"
+        )
+    for path, diff in review.diffs.items():
+        out.append(f"\nChanged since the last approval: {path}\n{diff.rstrip()}")
+    if review.threshold is not None:
+        shown = "not stated" if review.confidence is None else f"{review.confidence:g} %"
+        out.append(f"\nConfidence: {shown} (threshold {review.threshold} %)")
+    for q in review.questions:
+        kind = "blocking" if q["blocking"] else "non-blocking"
+        answer = "open" if q["answer"] is None else f"answered: {q['answer']}  [{q['by']}]"
+        out.append(f"  {q['id']} ({kind}) {q['text']}\n      {answer}")
+    if review.rule_changes:
+        out.append("\nThe rules changed; approving accepts the change:")
+        out += [f"  - {change}" for change in review.rule_changes]
+    if review.unconfirmed:
+        out.append(
+            "\nApprovers the protected branch does not hold yet (unconfirmed: did you add them?):"
+        )
+        out += [f"  - {who}" for who in review.unconfirmed]
+    if review.unseen:
+        out.append(
+            f"\nRecords no person has seen yet ({len(review.unseen)}); this approval covers them:"
+        )
+        out += [f"  {line}" for line in review.unseen[-20:]]
+        if len(review.unseen) > 20:
+            out.append(f"  … and {len(review.unseen) - 20} earlier (sdd log)")
+    return "\n".join(out) + "\n"
 
 
 def question_code(answer: str) -> Any:

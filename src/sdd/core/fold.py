@@ -273,7 +273,11 @@ def _release(state: ProjectState, cycle: Cycle, record: Record) -> None:
 
 
 def _answer(state: ProjectState, record: Record) -> None:
-    """The answer itself stands in the spec; its record tells who gave it (for the log)."""
+    """The answer itself stands in the spec; its record tells who gave it: the approval
+    screen tells a person's answer from one an agent wrote into the spec."""
+    question = text(record, "question")
+    if question:
+        state.answers[question] = (text(record, "answer"), text_map(record, "by"))
 
 
 def _nothing(state: ProjectState, record: Record) -> None:

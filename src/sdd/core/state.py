@@ -148,6 +148,8 @@ class ProjectState:
     trust: Trust | None = None  # which person's acts counted, and who the approvers are
     heads: list[str] = field(default_factory=list)  # the history's heads, by hash
     unseen: int = 0  # records that count and no person's signature covers yet
+    # question id -> (the answer a person recorded, who): `sdd questions answer`
+    answers: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
     @property
     def signed(self) -> bool:

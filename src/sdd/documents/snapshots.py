@@ -43,6 +43,19 @@ def has_snapshot(paths: ProjectPaths, digest: str) -> bool:
     return is_digest(digest) and os.path.isfile(os.path.join(paths.snapshots, digest))
 
 
+def snapshot_holds(paths: ProjectPaths, digest: str) -> bool | None:
+    """Whether the kept copy of an approved version still has the content its name (its
+    hash) says: None when there is no copy, False when it was rewritten."""
+    if not is_digest(digest):
+        return None
+    try:
+        with open(os.path.join(paths.snapshots, digest), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return files.hash_bytes(data) == digest
+
+
 def snapshot_text(paths: ProjectPaths, digest: str) -> str | None:
     if not is_digest(digest):
         return None

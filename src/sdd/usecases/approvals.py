@@ -10,7 +10,7 @@ from sdd.agents import person
 from sdd.core import files
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.jsonable import OMIT
-from sdd.core.state import Cycle
+from sdd.core.state import Cycle, ProjectState
 from sdd.documents import snapshots
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.usecases import acts
@@ -30,6 +30,14 @@ class Review:
     diffs: dict[str, str] = field(default_factory=dict)  # for a stale approval: path -> diff
     code: str = field(default="", metadata=OMIT)  # typed back at the terminal, never sent
     stages: tuple[str, ...] = field(default=(), metadata=OMIT)
+    # What else the person decides with it, each shown on the screen:
+    confidence: float | None = None  # the spec's, against ``threshold`` (a spec gate)
+    threshold: int | None = None
+    questions: list[dict[str, object]] = field(default_factory=list)  # with who answered
+    tampered: list[str] = field(default_factory=list)  # approved snapshots rewritten since
+    rule_changes: list[str] = field(default_factory=list)  # accepted with this approval
+    unconfirmed: list[str] = field(default_factory=list)  # approvers the base does not hold
+    unseen: list[str] = field(default_factory=list)  # records no person saw: this covers them
 
 
 @dataclass
@@ -55,7 +63,7 @@ def _view(project: Project, position: Position, gate: str) -> GateView:
     return view
 
 
-def _review(project: Project, cycle: Cycle, view: GateView) -> Review:
+def _review(project: Project, state: ProjectState, cycle: Cycle, view: GateView) -> Review:
     review = Review(
         view.gate.name,
         cycle.number,
@@ -66,10 +74,71 @@ def _review(project: Project, cycle: Cycle, view: GateView) -> Review:
     )
     if view.state == "stale" and view.decision is not None:
         for path in view.changed:
-            old = snapshots.snapshot_text(project.paths, view.decision.docs.get(path, "")) or ""
+            digest = view.decision.docs.get(path, "")
+            if snapshots.snapshot_holds(project.paths, digest) is False:
+                review.tampered.append(path)  # named, never diffed: it proves nothing now
+                continue
+            old = snapshots.snapshot_text(project.paths, digest) or ""
             new = files.read_text(project.paths.inside(path)) or ""
             review.diffs[path] = snapshots.unified_diff(old, new, path)
+    if "confidence" in view.gate.requires:
+        _spec_questions(project, state, view, review)
+    standing = project.rule_state(state)
+    if standing.pending:
+        review.rule_changes = [c.what for c in standing.changes]
+    trust = state.trust
+    if trust is not None and trust.signed:
+        review.unconfirmed = [
+            f"{a.principal} {a.fingerprint}"
+            for a in trust.approvers.values()
+            if a.record not in trust.confirmed
+        ]
+        if state.unseen:
+            review.unseen = _unseen(project)
     return review
+
+
+def _spec_questions(project: Project, state: ProjectState, view: GateView, review: Review) -> None:
+    """The spec's confidence and questions, each answer with who gave it: a person (recorded
+    by `sdd questions answer`), or "written in the spec" (by whoever wrote the spec)."""
+    from sdd.documents import check
+
+    path = next((p for p in view.documents if check.kind_of(p) == "spec"), None)
+    parsed = check.parse_file(project.paths, path, "spec") if path else None
+    spec = parsed.spec if parsed else None
+    if spec is None:
+        return
+    review.confidence = spec.confidence
+    review.threshold = project.rule_state(state).in_force.threshold
+    for question in spec.questions:
+        recorded = state.answers.get(question.id)
+        if question.answer is None:
+            by = None
+        elif recorded is not None and recorded[0] == question.answer:
+            by = f"{recorded[1].get('name', 'a person')} (recorded)"
+        else:
+            by = "written in the spec — confirm"
+        review.questions.append(
+            {
+                "id": question.id,
+                "blocking": question.blocking,
+                "text": question.text,
+                "answer": question.answer,
+                "by": by,
+            }
+        )
+
+
+def _unseen(project: Project) -> list[str]:
+    """The records no person's signature covers yet, in words (the approval covers them)."""
+    from sdd.core import history
+    from sdd.usecases.log import describe
+
+    loaded = history.load(project.paths)
+    trust = project.state_of(loaded).trust
+    if trust is None:
+        return []
+    return [f"{r['at']}  {describe(r)}" for r in trust.unseen(loaded)]
 
 
 def _decidable(view: GateView, cycle: Cycle, *, approving: bool) -> None:
@@ -154,7 +223,7 @@ def decide(
             allowed = position.names[: position.names.index(view.gate.after) + 1]
             if target not in allowed:
                 raise UsageError(f"--to {target}: must be one of {', '.join(allowed)}")
-        review = _review(project, chosen, view)
+        review = _review(project, tx.state, chosen, view)
         if not demo:
             review.code = person.confirmation_code()
             typed = confirm(review)
@@ -173,6 +242,12 @@ def decide(
         }
         if approve:
             tx.record("gate.approve", **fields)
+            if review.rule_changes:  # shown on the screen: the approval accepts them too
+                from sdd.project import rules
+
+                standing = project.rule_state(tx.state)
+                accepted = rules.accept_fields(standing.proposed, "person", standing.changes)
+                tx.record("rules.accept", **accepted, by=who, confirmed="code")
         else:
             tx.record("gate.reject", **fields, reason=reason.strip() if reason else "", to=target)
     following = project.next_for(tx.state, tx.state.cycles[chosen.number])
@@ -227,4 +302,4 @@ def review(project: Project, gate: str, *, cycle: str | None = None) -> Review:
     if chosen is None:
         raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
     position = project.position(state, chosen)
-    return _review(project, chosen, _view(project, position, gate))
+    return _review(project, state, chosen, _view(project, position, gate))

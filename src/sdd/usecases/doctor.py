@@ -69,9 +69,34 @@ def diagnose(project: Project) -> Report:
         )
     _agents(paths, report)
     _git(paths, report)
+    if state is not None:
+        _snapshots(project, state, report)
     if state is not None and state.signed:
         _signing_key(project, state, report)
     return report
+
+
+def _snapshots(project: Project, state: ProjectState, report: Report) -> None:
+    """Each approved version sdd kept (``.sdd/snapshots/<hash>``) still holds what its hash
+    says: a rewritten one would hide, from the next approval's diff, what changed."""
+    from sdd.documents import snapshots
+
+    seen: set[str] = set()
+    for cycle in state.cycles.values():
+        for decision in cycle.decisions:
+            for path, digest in decision.docs.items():
+                if digest in seen or not digest:
+                    continue
+                seen.add(digest)
+                if snapshots.snapshot_holds(project.paths, digest) is False:
+                    report.add(
+                        "history",
+                        "error",
+                        f".sdd/snapshots/{digest}: the approved version of {path} "
+                        f"({decision.gate}, cycle {cycle.number}) was rewritten after the approval",
+                        "restore it from git (`git checkout -- .sdd/snapshots/`); the next "
+                        "approval of that gate shows the document itself, not a diff",
+                    )
 
 
 def _signing_key(project: Project, state: ProjectState, report: Report) -> None:
