@@ -227,6 +227,8 @@ RECORD = st.tuples(
 @examples(80)
 @given(records=st.lists(RECORD, min_size=1, max_size=10))
 @example(records=[("finding.add", {"cycle": [1], "finding": "F-9"})])
+@example(records=[("session.end", {"session": [], "stage": "spec"})])  # found by CI
+@example(records=[("approver.revoke", {"fingerprint": [], "sig": {"signature": "x"}})])
 def test_any_records_with_valid_hashes_load_fold_and_render(
     project: Path, records: list[tuple[str, dict[str, Any]]]
 ) -> None:

@@ -96,8 +96,10 @@ EXPECTED: dict[str, Any] = {
         "by_stage": {"review": 1, "qa": 1},
         "escaped_from": {"review": 1},
     },
-    # green when the first implement completed, red at 3900, green when the fix completed
-    "verify": {"runs": 3, "failures": 1, "failed_checks": {"tests": 1}},
+    # green when the first implement completed, red at 3900, green when the fix completed;
+    # and the checks user-approval (twice: once cancelled) and deployment-approval run
+    # themselves before the person decides (issue 16)
+    "verify": {"runs": 6, "failures": 1, "failed_checks": {"tests": 1}},
 }
 
 EXPECTED_TEXT = """\
@@ -129,7 +131,7 @@ Gate rejections: 2
 
 Findings: 2 (1 blocking); found in: review 1, qa 1; escaped from: review 1
 Abandoned sessions: S-0003; interrupted: S-0005; failed: S-0004
-Verify runs: 3, red: 1 (tests 1)"""
+Verify runs: 6, red: 1 (tests 1)"""
 
 
 def _figures_block(text: str) -> str:
@@ -181,7 +183,9 @@ def test_the_figures_agree_with_what_the_history_shows(milestone: Any) -> None:
     }
     assert "S-0017" not in outcomes  # the post-mortem, still open
     runs = [r for r in records if r["type"] == "verify.run"]
-    assert [r["ok"] for r in runs] == [True, False, True]
+    # the implement, QA's red run, the fix; then the checks user-approval (twice: the first
+    # decision was cancelled) and deployment-approval ran themselves before the person decided
+    assert [r["ok"] for r in runs] == [True, False, True, True, True, True]
     assert runs[1]["at"] == iso(3900)
     rejected = [r for r in records if r["type"] == "gate.reject"]
     assert [(r["gate"], r["at"]) for r in rejected] == [

@@ -8,6 +8,7 @@ strengthens the rules takes effect without one."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -350,6 +351,10 @@ def test_a_project_from_before_the_rules_were_recorded_takes_its_config(project_
     (root / ".sdd" / "history.jsonl").write_bytes(
         b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in kept)
     )
+    # A repository that only ever held the format-1 file (deleting committed segments would
+    # rightly be named as a rewritten history).
+    shutil.rmtree(root / ".git")
+    git("init", "-q", cwd=root)
     commit_all(root, "the project as an older sdd left it")
     data = status(root)
     assert data["problems"] == [] and data["rules"] is None

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sdd.core.history import Loaded, Problem, ancestors, descendants
-from sdd.core.records import Record
+from sdd.core.records import Record, mismatches
 
 PERSON_ACTS = frozenset(
     {
@@ -80,6 +80,13 @@ class Trust:
         return [r for r in loaded.records if r["id"] not in self.covered and self.counts(r)]
 
 
+def _session(record: Record) -> str | None:
+    """The session a record names; None for a hand-written one that names none properly (the
+    fold reports its shape)."""
+    session = record.get("session")
+    return session if isinstance(session, str) else None
+
+
 def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
     """What counts in ``loaded``; ``confirmed``: the ids of records the protected branch
     already holds (a recovery key counts only once it is there)."""
@@ -89,7 +96,7 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
     running: dict[str, str] = {}  # launched sessions still running: id -> their launch record
     # A launch ends when `sdd run` records that the agent's whole tree has ended; a history
     # from before that record existed (or a run that was killed) ends it with the session.
-    exits = {r.get("session") for r in loaded.records if r["type"] == "session.exit"}
+    exits = {_session(r) for r in loaded.records if r["type"] == "session.exit"}
     for root in sorted(loaded.missing):  # where records are missing: one problem each
         record = next(r for r in loaded.records if r["id"] == root)
         after = len(descendants(loaded, {root})) - 1
@@ -114,15 +121,17 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
         elif kind in ONCE and (ident != first or _has_parents(record)):
             why = f"a second `{kind}`: only the history's first record may be one"
         elif is_person_act(record):
-            why = _act(trust, record, running, confirmed)
+            wrong = mismatches(record)
+            why = f"its fields are not a person's act ({'; '.join(wrong)})" if wrong else None
+            why = why or _act(trust, record, running, confirmed)
         elif "sig" in record:
             why = "it carries a signature, and sdd signs only a person's acts"
         if why is not None:
             trust.not_counted[ident] = why
             trust.problems.append(_problem(loaded, record, why, tamper=False))
             continue
-        session = record.get("session")
-        if kind == "session.launch" and isinstance(session, str):
+        session = _session(record)
+        if kind == "session.launch" and session is not None:
             running[session] = ident
         elif kind == "session.exit" or (kind == "session.end" and session not in exits):
             running.pop(str(session), None)
@@ -183,11 +192,11 @@ def _act(
         return _add_approver(trust, record, first=False)
     if kind == "approver.revoke":
         gone = record.get("fingerprint")
-        if gone not in trust.approvers:
+        if not isinstance(gone, str) or gone not in trust.approvers:
             return "revokes a key that is not an approver"
         if len(trust.approvers) == 1:
             return "would leave the project without an approver (add another first)"
-        del trust.approvers[str(gone)]
+        del trust.approvers[gone]
     return None
 
 
