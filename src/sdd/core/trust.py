@@ -120,12 +120,10 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
             continue
         elif kind in ONCE and (ident != first or _has_parents(record)):
             why = f"a second `{kind}`: only the history's first record may be one"
-        elif is_person_act(record) and mismatches(record):
-            # Not a shape sdd writes: the fold reports it (once); it never counts as an act.
-            trust.not_counted[ident] = "its fields are not the shape of a person's act"
-            continue
         elif is_person_act(record):
-            why = _act(trust, record, running, confirmed)
+            wrong = mismatches(record)  # a shape sdd never writes: written by hand
+            why = f"sdd did not write it: {'; '.join(wrong)}" if wrong else None
+            why = why or _act(trust, record, running, confirmed)
         elif "sig" in record:
             why = "it carries a signature, and sdd signs only a person's acts"
         if why is not None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from sdd.core import files, history, records, timeline
+from sdd.core import files, history, records, timeline, trust
 from sdd.core.errors import SddError
 from sdd.core.paths import TEMP_DIR, ProjectPaths
 from sdd.core.state import ProjectState
@@ -148,9 +148,10 @@ def _history(project: Project, report: Report) -> ProjectState | None:
             warning,
             "nothing to do: the next command that records something drops the cut record",
         )
+    hand_written = {r["id"] for r in loaded.records if records.mismatches(r)}
     for problem in state.problems:
         where = problem.place if problem.file else paths.rel(paths.history_dir)
-        if problem.tamper:
+        if problem.tamper or problem.record_id in hand_written:
             report.add("history", "error", f"{where}: {problem.what}", RECOVER_HISTORY)
         else:  # it does not count: somebody wrote (or copied in) what sdd would not
             report.add("history", "error", f"{where}: {problem.what}", NOT_COUNTED)
@@ -182,7 +183,7 @@ def _record_shapes(paths: ProjectPaths, loaded: history.Loaded, report: Report) 
                 "if a newer sdd wrote it, upgrade sdd; if nobody meant to, " + RECOVER_HISTORY,
             )
         wrong = records.mismatches(record)
-        if wrong:
+        if wrong and not trust.is_person_act(record):  # an act: the trust problems name it
             report.add(
                 "history",
                 "error",
