@@ -2,11 +2,17 @@
 
 Run with the Python of the sdd installation under test:
     python bench/generate.py DIR --cycles 20 --sessions 1000 --records 5000
+    python bench/generate.py DIR ... --signed   # a signed project (see below)
 
 The documents are the demo's (they pass their contracts; the plan has tasks T1 and T2).
 The history is written through sdd's own public pieces (``sdd.history.append`` under
 the lock), so it has exactly the shape real use gives it. The last cycle is left in
 the middle of implementation, with both early gates approved.
+
+With ``--signed`` the project has an approver from its second record (a key without a
+passphrase, made here with ssh-keygen: a benchmark has no person to type one), every gate is
+approved with a real SSHSIG signature, and the last cycle's open session is closed, so that
+`sdd start implement --task T1` is a gated decision that rests on signed records.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--signed", action="store_true", help="an approver signs every gate")
     args = parser.parse_args()
 
     root = os.path.abspath(args.directory)
@@ -79,6 +86,10 @@ def main() -> int:
     hashes = {p: snapshots.snapshot(paths, p) for group in docs.values() for p in group}
 
     entries: list[tuple[Kind, dict[str, object]]] = []
+    sign = None
+    if args.signed:
+        sign, approver = _approver(root, env)
+        entries.append(("approver.add", approver))
     per_cycle = args.sessions // args.cycles
     number = 0
     for cycle in range(1, args.cycles + 1):
@@ -97,7 +108,9 @@ def main() -> int:
         last = cycle == args.cycles
         # Stages in order; implement takes the sessions left over. The last cycle stops mid-implement.
         plan = STAGES[:3] + ["implement"] * (per_cycle - 8) + STAGES[4:]
-        if last:
+        if last and args.signed:  # implement next: its start is the gated decision measured
+            plan = STAGES[:3]
+        elif last:
             plan = STAGES[:3] + ["implement"] * (per_cycle - 3)
         for index, stage in enumerate(plan):
             number += 1
@@ -119,7 +132,7 @@ def main() -> int:
                     },
                 )
             )
-            still_open = last and index == len(plan) - 1
+            still_open = last and index == len(plan) - 1 and not args.signed
             if not still_open:
                 entries.append(
                     (
@@ -156,7 +169,11 @@ def main() -> int:
     filler = args.records - 2 - len(entries)
     for index in range(max(0, filler)):
         # Filler the fold reads and sets aside (answers live in the spec), so the records
-        # count without changing any gate.
+        # count without changing any gate. A signed project's answers would each be a
+        # person's signed act; its filler is the end of a launch that ended long ago.
+        if args.signed:
+            entries.append(("session.exit", {"session": "S-0001", "cycle": 1}))
+            continue
         entries.append(
             (
                 "question.answer",
@@ -164,12 +181,30 @@ def main() -> int:
             )
         )
     with history.locked(paths):
-        history.append(paths, entries)
+        history.append(paths, entries, sign=sign)
     subprocess.run([sdd, "status"], check=True, env=env, cwd=root, stdout=subprocess.DEVNULL)
-    with open(paths.history, encoding="utf-8") as handle:
-        total = sum(1 for line in handle if line.strip())
-    print(f"generated {root}: {args.cycles} cycles, {number} sessions, {total} records")
+    total = len(history.load(paths).records)
+    kind = "signed" if args.signed else "unsigned"
+    print(f"generated {root}: {args.cycles} cycles, {number} sessions, {total} records, {kind}")
     return 0
+
+
+def _approver(root: str, env: dict[str, str]) -> tuple[object, dict[str, object]]:
+    """A key for the bench's approver, the signer of the person's acts, and its record."""
+    from sdd.system import signing
+    from sdd.usecases import acts
+
+    key_path = os.path.join(root, ".sdd", "tmp", "bench-approver")
+    os.makedirs(os.path.dirname(key_path), exist_ok=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", key_path],
+        check=True,
+        env=env,
+    )
+    key = signing.signing_key(key_path, cwd=root, source="the bench's key")
+    assert key.public_key is not None
+    record = {"principal": "Bench Person", "key": key.public_key.openssh}
+    return acts.signer(key), record
 
 
 if __name__ == "__main__":
