@@ -12,6 +12,8 @@ are shown as such; SDD_NOW is refused."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -357,3 +359,27 @@ def test_sdd_now_is_refused_in_a_project_with_approvers(signed: Signed) -> None:
     )  # fmt: skip
     refused_run(result, "SDD_NOW")
     assert [e.id for e in History(signed.root).entries()] == before
+
+
+def test_doctor_warns_when_the_ssh_keygen_that_signs_can_be_replaced(
+    signed: Signed, tmp_path: Path
+) -> None:
+    """The agent puts its own ssh-keygen first on PATH (a folder it can write): it would
+    see the person's passphrase and could sign the agent's payload too. doctor says so."""
+    folder = tmp_path / "agent-bin"
+    folder.mkdir()
+    wrapper = folder / "ssh-keygen"
+    real = shutil.which("ssh-keygen")
+    assert real is not None
+    wrapper.write_text(f'#!/bin/sh\nexec {real} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    if os.getuid() == 0:  # as root everything is root's: make it what an agent's file is
+        os.chown(wrapper, 65534, 65534)
+    path = f"{folder}{os.pathsep}{os.environ['PATH']}"
+    result = run("doctor", "--json", cwd=signed.root, env={"PATH": path})
+    findings = json.loads(result.stdout)["data"]["findings"]
+    hits = [f for f in findings if str(wrapper) in f["what"]]
+    assert hits and hits[0]["severity"] == "warning", findings
+    assert "/usr/bin" in hits[0]["fix"]
+    plain = json.loads(run("doctor", "--json", cwd=signed.root).stdout)["data"]["findings"]
+    assert not [f for f in plain if "ssh-keygen that signs" in f["what"]], plain

@@ -117,6 +117,7 @@ def _signing_key(project: Project, state: ProjectState, report: Report) -> None:
     approvers = state.trust.approvers if state.trust else {}
     if check.fingerprint not in approvers:
         return
+    _signing_program(report)
     for warning in check.warnings:
         report.add(
             "signing",
@@ -124,6 +125,32 @@ def _signing_key(project: Project, state: ProjectState, report: Report) -> None:
             f"your approver key {check.fingerprint}: {warning}",
             "use a key with a passphrase (`ssh-keygen -p -f KEY` adds one) or a security key "
             "(ed25519-sk), and keep it out of a long-lived ssh-agent",
+        )
+
+
+def _signing_program(report: Report) -> None:
+    """The ssh-keygen a person's act runs: if a user can replace it, an agent running as that
+    user can put one there that signs the agent's payload as well."""
+    import shutil
+
+    from sdd.system import signing
+
+    found = shutil.which(signing.SSH_KEYGEN)
+    if found is None:
+        return
+    real = os.path.realpath(found)
+    # Root-owned and writable by nobody else, the program and its folder: what a package
+    # manager installs. Anything else, a process running as its owner can replace.
+    stats = [os.stat(p) for p in (real, os.path.dirname(real))]
+    if any(st.st_uid != 0 or st.st_mode & 0o022 for st in stats):
+        report.add(
+            "signing",
+            "warning",
+            f"the ssh-keygen that signs your acts ({real}) is not a root-owned program in a "
+            "root-owned folder: an agent running as its owner can replace it with one that "
+            "signs the agent's payload too",
+            "put the system's ssh-keygen (root-owned, e.g. /usr/bin) first on PATH when you "
+            "decide gates",
         )
 
 
@@ -233,7 +260,7 @@ def _config(project: Project, report: Report) -> bool:
     where = project.paths.rel(project.paths.config)
     holds(lambda: verify.configured(project))
     holds(lambda: presets.from_config(project.config.raw, where))
-    known = {"format", "project", "spec", "workflow", "verify", "agents"}
+    known = {"format", "project", "spec", "workflow", "verify", "agents", "git"}
     for key in project.config.raw:
         if key not in known:
             report.add(
