@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from sdd.usecases.approvals import review as review_gate
     from sdd.usecases.approvers import add as add_approver
     from sdd.usecases.approvers import listing as approvers
+    from sdd.usecases.approvers import new_key as new_signing_key
+    from sdd.usecases.approvers import offer as signing_offer
     from sdd.usecases.approvers import recover as recover_approver
     from sdd.usecases.approvers import revoke as revoke_approver
     from sdd.usecases.cycles import abandon as abandon_cycle
@@ -76,6 +78,8 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "Confirm": ("sdd.usecases.approvals", "Confirm"),
     "add_approver": ("sdd.usecases.approvers", "add"),
     "approvers": ("sdd.usecases.approvers", "listing"),
+    "new_signing_key": ("sdd.usecases.approvers", "new_key"),
+    "signing_offer": ("sdd.usecases.approvers", "offer"),
     "recover_approver": ("sdd.usecases.approvers", "recover"),
     "revoke_approver": ("sdd.usecases.approvers", "revoke"),
     "DecisionResult": ("sdd.usecases.approvals", "DecisionResult"),

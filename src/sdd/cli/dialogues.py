@@ -72,6 +72,57 @@ def screen(review: api.Review, verb: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def signing_choice(offer: Any) -> tuple[str, str | None]:
+    """`sdd init`'s one question: sign the person's acts with git's signing key ("git"), a
+    new dedicated key ("new", and where it goes), or not now ("skip"). Ctrl-C raises
+    KeyboardInterrupt; end of input skips."""
+    import os
+
+    err = sys.stderr
+    lines = [
+        "",
+        "Sign your acts in this project (approving, answering, waiving) with an SSH key?",
+        "Unsigned, an agent with a shell can pass the gates. A key with a passphrase, or a",
+        "FIDO security key, is what an agent running as you cannot use.",
+    ]
+    choices = "ns"
+    if offer.git_key:
+        lines.append(f"  [g] git's signing key: {offer.git_key} ({offer.git_source})")
+        choices = "gns"
+    lines += [
+        "  [n] a new key only for sdd (ssh-keygen asks for its passphrase)",
+        "  [s] skip: the project stays unsigned (sign it later: sdd approvers add)",
+    ]
+    err.write(safe("\n".join(lines)) + "\n")
+    answer = ""
+    while not answer or answer not in choices:
+        err.write(f"Choose {', '.join(choices[:-1])} or {choices[-1]}: ")
+        err.flush()
+        try:
+            answer = input().strip().lower()[:1]
+        except EOFError:
+            return "skip", None
+    if answer != "n":
+        return ("git" if answer == "g" else "skip"), None
+    home = os.path.expanduser("~") + os.sep
+    default = offer.new_key
+    shown = "~/" + default[len(home) :] if default.startswith(home) else default
+    while True:
+        err.write(safe(f"Where to keep the new key [{shown}]: "))
+        err.flush()
+        try:
+            typed = input().strip()
+        except EOFError:
+            return "skip", None
+        path = os.path.expanduser(typed) if typed else default
+        if not (os.path.lexists(path) or os.path.lexists(path + ".pub")):
+            return "new", path
+        err.write(
+            safe(f"  {path} exists already: another path, please (to sign with that key: ")
+            + safe(f"sdd approvers add --key {path})\n")
+        )
+
+
 def question_code(answer: str) -> Any:
     def confirm(found: Any, code: str) -> str | None:
         shown = f"\nAnswering {found.id}: {found.text}\nAnswer: {answer}\n"

@@ -82,6 +82,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("directory", nargs="?", default=".", help="the project folder (default: here)")
     p.add_argument("--title", help="the first cycle's title (default: the folder name)")
+    p.add_argument(
+        "--unsigned",
+        action="store_true",
+        help="do not offer to sign the person's acts at a terminal (sign later: sdd approvers add)",
+    )
     p = command("status", "the control panel: stages, gates, sessions, the next action")
     p.add_argument(
         "--all", action="store_true", help="every cycle that is not archived, side by side"

@@ -27,6 +27,11 @@ def user_state_dir() -> str:
     return os.path.join(base, "sdd")
 
 
+def user_ssh_dir() -> str:
+    """The person's own SSH folder, where a new dedicated signing key goes by default."""
+    return os.path.join(os.path.expanduser("~"), ".ssh")
+
+
 def find_root(start: str | None = None) -> str | None:
     """The nearest folder at or above ``start`` that holds ``.sdd/config.toml``."""
     here = os.path.abspath(start or os.getcwd())

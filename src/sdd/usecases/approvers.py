@@ -101,6 +101,72 @@ def add(
     return Changed("added", principal, public.fingerprint, signer)
 
 
+@dataclass
+class Offer:
+    """How `sdd init` may offer a person at a terminal to sign the project's acts."""
+
+    git_key: str | None  # the fingerprint of git's SSH signing key, when git has one
+    git_source: str | None  # where git names it
+    new_key: str  # where a new dedicated key goes unless the person says otherwise
+
+
+@dataclass
+class NewKey:
+    path: str
+    fingerprint: str
+    passphrase: bool | None  # whether its file asks for one (None: cannot tell)
+
+
+def offer(project: Project, *, stdin_is_tty: bool) -> Offer | None:
+    """What to offer at `sdd init`: None when the project is signed already, or when no
+    person could add the first approver here (the check `add` makes: a terminal, no
+    agent, no session running)."""
+    from sdd.system import signing
+
+    if project.load().signed:
+        return None
+    try:
+        person.require_person(
+            "adding the first approver", stdin_is_tty=stdin_is_tty, paths=project.paths
+        )
+    except Refused:
+        return None
+    try:
+        found = signing.git_signing_key(project.paths.root)
+    except SddError:  # a key git names that cannot be read is not offered
+        found = None
+    public = found.public_key if found else None
+    return Offer(
+        public.fingerprint if public else None,
+        found.source if found and public else None,
+        default_key_path(),
+    )
+
+
+def default_key_path() -> str:
+    """A new dedicated key's default file: in the person's SSH folder, a name not taken."""
+    from sdd.core.paths import user_ssh_dir
+
+    base = os.path.join(user_ssh_dir(), "sdd_ed25519")
+    path, n = base, 1
+    while os.path.lexists(path) or os.path.lexists(path + ".pub"):
+        n += 1
+        path = f"{base}_{n}"
+    return path
+
+
+def new_key(project: Project, path: str) -> NewKey:
+    """A new ed25519 key for signing this person's acts; ssh-keygen asks the person for its
+    passphrase at the terminal. Adding it as an approver is :func:`add`'s."""
+    from sdd.system import signing
+
+    path = os.path.abspath(os.path.expanduser(path))
+    who = _identity(project)
+    made = signing.new_key(path, comment=f"sdd approver {who.get('email') or who['name']}")
+    assert made.public_key is not None
+    return NewKey(path, made.public_key.fingerprint, signing.inspect_key_file(path).encrypted)
+
+
 def revoke(project: Project, fingerprint: str, *, stdin_is_tty: bool, confirm: Confirm) -> Changed:
     with project.transaction() as tx:
         if not tx.state.signed:

@@ -16,6 +16,10 @@ from sdd.project.project import Project
 from sdd.system import gitrepo
 from sdd.usecases.cycles import open_cycle
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.usecases.approvers import Changed
+
 GITATTRIBUTES = """\
 # The history is append-only segments (history/): branches never edit the same file, so no
 # merge driver is needed. A format-1 file (history.jsonl) is folded in id order: a union
@@ -46,6 +50,8 @@ class InitResult:
     demo: bool = False
     existing_code: list[str] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)  # stages installed as their commands
+    # The first approver, when the person chose to sign at `sdd init` (the command line asks)
+    approver: Changed | None = None
 
     JSON_EXTRA: ClassVar[tuple[str, ...]] = ("discovery",)
 

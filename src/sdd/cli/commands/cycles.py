@@ -14,27 +14,83 @@ from sdd.cli.render import Style, next_text
 
 def init(args: Any, console: Console) -> Reply:
     result = api.init(args.directory, title=args.title)
+    summary = [f"Initialised an sdd project in {result.root}"]
+    if result.git_initialised:
+        summary.append("  git: made it a git repository (the history is committed with the code)")
+    if result.created:
+        summary.append(f"  created: {', '.join(result.created)}")
+    if result.skipped:
+        summary.append(f"  kept as they were (already there): {', '.join(result.skipped)}")
+    if result.cycle:
+        summary.append(f"  cycle {result.cycle} opened")
+    if result.agents:
+        summary.append(
+            f"  agents: the stages as commands and skills for {', '.join(result.agents)} "
+            "(sdd agents install --help)"
+        )
+    project = api.open_project(result.root)
+    # Only a person at a terminal is asked; CI, scripts (--unsigned) and agents start unsigned.
+    offer = None
+    if not args.unsigned and sys.stdin.isatty() and sys.stdout.isatty():
+        offer = api.signing_offer(project, stdin_is_tty=True)
+    if offer is not None:
+        console.say("\n".join(summary))  # what was made, before the question
+        summary = []
+        result.approver = _first_approver(project, offer, console)
 
     def text(style: Style) -> str:
-        lines = [f"Initialised an sdd project in {result.root}"]
-        if result.git_initialised:
-            lines.append("  git: made it a git repository (the history is committed with the code)")
-        if result.created:
-            lines.append(f"  created: {', '.join(result.created)}")
-        if result.skipped:
-            lines.append(f"  kept as they were (already there): {', '.join(result.skipped)}")
-        if result.cycle:
-            lines.append(f"  cycle {result.cycle} opened")
-        if result.agents:
+        lines = list(summary)
+        if result.approver is not None:
             lines.append(
-                f"  agents: the stages as commands and skills for {', '.join(result.agents)} "
-                "(sdd agents install --help)"
+                f"  signed: {result.approver.principal} ({result.approver.fingerprint}) is the "
+                "first approver; their key signs the person's acts\n"
+                "  → commit .sdd/ and merge it to the protected branch: until it holds it, the "
+                "approver shows as unconfirmed"
             )
-        panel = api.status(api.open_project(result.root).paths.root)
+        panel = api.status(project.paths.root)
+        signing = panel.data["signing"]
+        if not signing["signed"]:
+            lines.append(style(f"  ⚠ {signing['note']}", "yellow"))
         lines += ["", next_text(panel.data["next"], style)]
         return "\n".join(lines)
 
     return Reply(result, text)
+
+
+def _first_approver(project: api.Project, offer: Any, console: Console) -> Any:
+    """The person's choice at `sdd init`: the first approver added exactly as `sdd approvers
+    add` adds it (None: skipped). Whatever goes wrong leaves the project unsigned, and says so."""
+    from sdd.core.errors import SddError
+
+    key = None
+    try:
+        choice, path = dialogues.signing_choice(offer)
+        if choice == "skip":
+            return None
+        if choice == "new" and path is not None:
+            made = api.new_signing_key(project, path)
+            key = made.path
+            console.note(f"New key {made.path} ({made.fingerprint})")
+            if made.passphrase is False:
+                console.note(
+                    "  ⚠ it has no passphrase: an agent running as you can sign with it "
+                    f"(`ssh-keygen -p -f {made.path}` sets one)"
+                )
+        return api.add_approver(
+            project, key, name=None, stdin_is_tty=True, confirm=dialogues.ask_code
+        )
+    except KeyboardInterrupt:
+        console.note(
+            "\nNot signed: the project is initialised, and unsigned.\n"
+            "  → sign its acts later: sdd approvers add"
+        )
+        raise
+    except SddError as exc:
+        later = "sdd approvers add" + (f" --key {key}" if key else "")
+        exc.details.append(
+            f"the project is initialised, and unsigned: sign it later with `{later}`"
+        )
+        raise
 
 
 def new(args: Any, console: Console) -> Reply:
