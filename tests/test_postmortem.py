@@ -374,12 +374,12 @@ def test_the_demo_completes_through_release_with_real_figures(work: Path) -> Non
     assert data["cycle"]["state"] == "finished"
     records = history(root)
 
-    # released, with an annotated tag at the released commit
+    # released, with an annotated tag at sdd's records of it, committed on the released commit
     release = [r for r in records if r["type"] == "release"]
     assert len(release) == 1
     tag = release[0]["tag"]
     assert tag and git("cat-file", "-t", tag, cwd=root).stdout.strip() == "tag"
-    assert git("rev-parse", f"{tag}^{{commit}}", cwd=root).stdout.strip() == release[0]["head"]
+    assert git("rev-parse", f"{tag}^{{commit}}^", cwd=root).stdout.strip() == release[0]["head"]
     approvals = {r["id"]: r for r in records if r["type"] == "gate.approve"}
     assert approvals[release[0]["approval"]]["gate"] == "deployment-approval"
     runs = {r["id"]: r for r in records if r["type"] == "verify.run"}

@@ -136,10 +136,14 @@ def test_the_whole_pass_to_a_tagged_release(milestone: Any) -> None:
         "head": head,
         "verify_run": green["id"],
         "approval": approval["id"],
+        "commit": released["commit"],
     }
     assert git_tags(root) == ["v1.0.0"]
     assert git("cat-file", "-t", "v1.0.0", cwd=root).stdout.strip() == "tag"  # annotated
-    assert git("rev-parse", "v1.0.0^{commit}", cwd=root).stdout.strip() == head
+    # the tag names sdd's records of the release, committed on the verified code
+    tagged = git("rev-parse", "v1.0.0^{commit}", cwd=root).stdout.strip()
+    assert tagged == released["commit"] != head
+    assert git("rev-parse", f"{tagged}^", cwd=root).stdout.strip() == head
     record = _records(root, "release")
     assert len(record) == 1
     assert {k: record[0][k] for k in ("cycle", "version", "tag", "head", "verify", "approval")} == {

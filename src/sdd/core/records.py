@@ -160,6 +160,7 @@ SCHEMA: dict[Kind, Schema] = {
             "dirty": list[str],
             "detected": bool,
             "checks_fingerprint": str,
+            "code": str | None,  # what the code was (outside docs/ and .sdd/), by content
         },
     ),
     # The rules (workflow, threshold, verify checks) in their normal form, accepted: at

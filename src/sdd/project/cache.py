@@ -1,7 +1,7 @@
 """The derived cache that keeps `sdd status` and `sdd next` cheap.
 
 It holds the control panel of the default cycle, keyed on the file status of the
-history and the config (and of the files check detection reads, when it decides the
+history and the config, on the commit at HEAD (the evidence at HEAD is part of the panel) (and of the files check detection reads, when it decides the
 verify checks) and on the documents the panel consulted (with their content hashes). When nothing changed, the panel is read back with ``marshal`` and neither
 the history nor any Markdown is parsed. The cache is git-ignored and rebuilt freely.
 
@@ -58,6 +58,20 @@ def history_key(paths: ProjectPaths) -> list[Any]:
     return key
 
 
+def head_key(root: str) -> str | None:
+    """Which commit HEAD is, read from .git's own files without running git (None when it
+    cannot be told that way: no repository, a linked worktree, packed refs)."""
+    try:
+        with open(os.path.join(root, ".git", "HEAD"), encoding="utf-8") as handle:
+            head = handle.read().strip()
+        if not head.startswith("ref: "):
+            return head
+        with open(os.path.join(root, ".git", head[5:]), encoding="utf-8") as handle:
+            return handle.read().strip()
+    except (OSError, ValueError):
+        return None
+
+
 def _newest(key: list[Any]) -> int:
     """The latest modification time in a history key (0 when there is none)."""
     times = [k[1] for k in key[:1] if k] + [k[2] for k in key[1:]]
@@ -77,6 +91,8 @@ def read(paths: ProjectPaths, *, documents: bool = True) -> dict[str, Any] | Non
     written = entry["written"]
     history = history_key(paths)
     if history != entry["history"] or _newest(history) >= written - _RACY_NS:
+        return None
+    if entry.get("head") != head_key(paths.root):
         return None
     inputs = [(os.path.join(paths.root, rel), key) for rel, key in entry["inputs"].items()]
     for path, key in ((paths.config, entry["config"]), *inputs):
@@ -129,6 +145,8 @@ def _well_formed(entry: object) -> TypeGuard[dict[str, Any]]:
         if not _is_file_key(entry.get(key)):
             return False
     if not _is_history_key(entry.get("history")):
+        return False
+    if not isinstance(entry.get("head"), (str, type(None))):
         return False
     inputs = entry.get("inputs")
     if not isinstance(inputs, dict) or not all(_is_file_key(v) for v in inputs.values()):

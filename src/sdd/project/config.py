@@ -26,6 +26,11 @@ layout = "living"
 # spec-approval is refused while the spec's confidence is below this (percent).
 confidence_threshold = 95
 
+# [git]
+# Commit sdd's own records (.sdd/ and docs/session-tracker.md, nothing else) after each
+# recorded change; what you staged stays staged.
+# commit_bookkeeping = false
+
 # [workflow]
 # Override the built-in workflow (README, "Customising the workflow").
 # stages = ["spec", "architecture", "plan", "implement", "review", "qa",
@@ -43,6 +48,7 @@ class Config:
     confidence_threshold: int
     workflow: Workflow
     raw: dict[str, Any]
+    commit_bookkeeping: bool = False  # [git]: sdd commits its own records after each change
 
 
 def render_default(name: str) -> str:
@@ -87,10 +93,17 @@ def load(paths: ProjectPaths) -> Config:
     if not isinstance(threshold, int) or isinstance(threshold, bool) or not 0 <= threshold <= 100:
         problems.append(f"{where}: spec.confidence_threshold: must be a whole number from 0 to 100")
         threshold = 95
+    git = raw.get("git", {})
+    bookkeeping = git.get("commit_bookkeeping", False) if isinstance(git, dict) else False
+    if not isinstance(git, dict):
+        problems.append(f"{where}: git: must be a table")
+    elif not isinstance(bookkeeping, bool):
+        problems.append(f"{where}: git.commit_bookkeeping: must be true or false")
+        bookkeeping = False
     if problems:
         raise ConfigError(f"{where} is not valid", details=problems)
     workflow_section = raw.get("workflow")
     if workflow_section is not None and not isinstance(workflow_section, dict):
         raise ConfigError(f"{where}: workflow: must be a table")
     workflow = from_config(workflow_section, where)
-    return Config(name, layout, threshold, workflow, raw)
+    return Config(name, layout, threshold, workflow, raw, bookkeeping)

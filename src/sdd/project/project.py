@@ -291,6 +291,7 @@ class Project:
         written: the panel is computed all the same, and nothing fails."""
         hasher = DocHasher(self.paths)
         history_key = cache.history_key(self.paths)
+        head_key = cache.head_key(self.paths.root)
         config_key = cache.file_key(self.paths.config)
         inputs = {rel: cache.file_key(self.paths.inside(rel)) for rel in DETECTION_INPUTS}
         data = self.panel(state, state.latest_cycle(), hasher)
@@ -312,6 +313,7 @@ class Project:
             {
                 "written": _now_ns(),
                 "history": history_key,
+                "head": head_key,
                 "config": config_key,
                 "inputs": inputs,
                 "docs": {rel: [key, digest] for rel, (key, digest) in hasher.seen.items()},
@@ -365,6 +367,26 @@ class Project:
             except BaseException:
                 tx.undo()
                 raise
+            if tx.written:
+                self._commit_bookkeeping(tx.written)
+
+    def _commit_bookkeeping(self, written: list[dict[str, Any]]) -> None:
+        """With ``[git] commit_bookkeeping``, commit sdd's own files after a recorded change
+        (never the person's staged work). Best effort: the change stands whatever git says,
+        and during a merge sdd's files wait for the person."""
+        try:
+            if not self.config.commit_bookkeeping:
+                return
+        except SddError:
+            return
+        from sdd.system import gitrepo
+
+        root = self.paths.root
+        if gitrepo.commit_blocker(root) is not None:
+            return
+        kinds = sorted({str(r.get("type")) for r in written})
+        with contextlib.suppress(SddError, OSError):
+            gitrepo.commit_bookkeeping(root, f"sdd: {', '.join(kinds)}")
 
     def _append(self, loaded: history.Loaded, tx: Transaction) -> history.Appended:
         from sdd.system import gitrepo

@@ -253,3 +253,97 @@ def history_names_at(root: str, commit: str) -> set[str]:
     except SddError:
         return set()
     return {name for name in out.split("\0") if name} if code == 0 else set()
+
+
+# Not code: the documents and sdd's own state. Verify evidence holds for the rest.
+NOT_CODE = ("docs", ".sdd")
+
+
+def code_key(root: str, commit: str | None = "HEAD") -> str | None:
+    """What the code of ``commit`` is, as evidence: a hash of its tree without ``docs/`` and
+    ``.sdd/`` (each top-level entry names its subtree by content, so one `git ls-tree` tells
+    it). The same for two commits that differ only in documents or sdd's records. None when
+    git cannot tell (a commit that no longer exists)."""
+    import hashlib
+
+    entries: list[str] = []
+    if commit is not None:
+        try:
+            code, out = _git(root, "ls-tree", "-z", commit)
+        except SddError:
+            return None
+        if code != 0:
+            if commit != "HEAD" or head(root) is not None:
+                return None
+            out = ""  # no commit yet: no code committed
+        for entry in filter(None, out.split("\0")):
+            name = entry.partition("\t")[2]
+            if name not in NOT_CODE:
+                entries.append(entry)
+    text = "\0".join(sorted(entries, key=lambda e: e.partition("\t")[2]))
+    return "code1:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+BOOKKEEPING = (".sdd", "docs/session-tracker.md")
+
+
+def commit_blocker(root: str) -> str | None:
+    """Why sdd could not commit its own records now (a merge in progress, no commit to build
+    on, no identity), or None."""
+    if head(root) is None:
+        return "the repository has no commit yet"
+    for marker, what in (("MERGE_HEAD", "merge"), ("CHERRY_PICK_HEAD", "cherry-pick"),
+                         ("REVERT_HEAD", "revert")):  # fmt: skip
+        try:
+            code, _ = _git(root, "rev-parse", "-q", "--verify", marker)
+        except SddError:
+            return "git cannot be run"
+        if code == 0:
+            return f"a {what} is in progress"
+    try:
+        code, _ = _git(root, "var", "GIT_COMMITTER_IDENT")
+    except SddError:
+        return "git cannot be run"
+    return None if code == 0 else "git does not know who you are (user.name, user.email)"
+
+
+def commit_bookkeeping(root: str, message: str) -> str | None:
+    """Commit sdd's own files (what git does not ignore under ``.sdd/``, but the config, and
+    the tracker page) and nothing else, as `git commit --only` does: whatever the person
+    staged stays staged and uncommitted. The new commit; None when there was nothing to
+    commit. Raises SddError with git's words when git refuses."""
+    code, out = _git(
+        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *BOOKKEEPING
+    )
+    if code != 0:
+        raise SddError("git status failed: sdd's records were not committed")
+    entries = out.split("\0")
+    paths: list[str] = []
+    index = 0
+    while index < len(entries):
+        entry = entries[index]
+        index += 1
+        if len(entry) < 4:
+            continue
+        if "R" in entry[:2] or "C" in entry[:2]:
+            paths.append(entries[index])  # the source of a rename goes with it
+            index += 1
+        paths.append(entry[3:])
+    paths = sorted({p for p in paths if p not in NOT_OWN})
+    if not paths:
+        return None
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    # --no-verify: the project's commit hooks judge the person's work, not sdd's records.
+    for args in (
+        ["add", "-A", "--", *paths],
+        ["commit", "--only", "--no-verify", "-q", "-m", message, "--", *paths],
+    ):
+        done = run_subprocess(["git", *args], cwd=root, env=env, timeout=60.0)
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip().splitlines()
+            raise SddError(
+                f"git {args[0]} failed: sdd's records were not committed"
+                + (f" ({said[-1]})" if said else "")
+            )
+    return head(root)

@@ -129,9 +129,9 @@ def contract(paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evide
 
 
 def verified(paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
-    from sdd.workflow.evidence import green_at
+    from sdd.workflow.evidence import green_for
 
-    if ev.state is None or green_at(ev.state, ev.head, ev.dirty, ev.checks) is None:
+    if ev.state is None or green_for(ev.state, paths.root, ev.dirty, ev.checks) is None:
         return ["no green `sdd verify` at HEAD: run `sdd verify` and make it pass"]
     return []
 

@@ -65,9 +65,11 @@ def _heal_tracker(paths: ProjectPaths, entry: dict[str, Any]) -> None:
     from sdd.core import files
     from sdd.project import cache
 
-    if not files.can_write(paths.tracker):
-        return
-    files.write_atomic(paths.tracker, entry["tracker_text"])
+    # Written only when its content differs (a checkout that only touched it stays as it is).
+    if files.read_text(paths.tracker) != entry["tracker_text"]:
+        if not files.can_write(paths.tracker):
+            return
+        files.write_atomic(paths.tracker, entry["tracker_text"])
     entry["tracker"] = cache.file_key(paths.tracker)
     cache.write(paths, entry)
 

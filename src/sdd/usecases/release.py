@@ -1,4 +1,5 @@
-"""`sdd release`: record the release a person approved, and optionally tag it."""
+"""`sdd release`: record the release a person approved, and optionally tag it: sdd's records
+are committed first, so that the tagged commit holds the approval and the release."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sdd.core.errors import Refused, SddError, UsageError
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.system import gitrepo
 from sdd.system.process import run_subprocess
-from sdd.workflow.evidence import green_at
+from sdd.workflow.evidence import green_for
 from sdd.workflow.model import RELEASE_GATE
 
 
@@ -20,6 +21,7 @@ class Released:
     head: str | None
     verify_run: str | None
     approval: str | None
+    commit: str | None = None  # what the tag names: ``head`` and sdd's records on it
 
 
 def release(project: Project, *, tag: str | None = None, cycle: str | None = None) -> Released:
@@ -45,7 +47,7 @@ def release(project: Project, *, tag: str | None = None, cycle: str | None = Non
             )
         head = gitrepo.head(root)
         checks = project.rule_state(tx.state).in_force.checks_fingerprint
-        evidence = green_at(tx.state, head, gitrepo.dirty(root), checks)
+        evidence = green_for(tx.state, root, gitrepo.dirty(root), checks)
         if evidence is None:
             raise Refused(
                 "no green `sdd verify` at HEAD: the release must rest on evidence",
@@ -58,8 +60,13 @@ def release(project: Project, *, tag: str | None = None, cycle: str | None = Non
             )
             if exists.returncode == 0:
                 raise SddError(f"the tag {tag} already exists")
-            message = f"{chosen.title} (cycle {chosen.number}), released with sdd"
-            run_subprocess(["git", "tag", "-a", tag, "-m", message], cwd=root, check=True)
+            blocker = gitrepo.commit_blocker(root)
+            if blocker is not None:
+                raise Refused(
+                    f"--tag {tag}: sdd commits its records before it tags, and cannot now: "
+                    f"{blocker}",
+                    hint="settle that first (or run `sdd release` without --tag)",
+                )
         approval = view.decision.record if view.decision else None
         tx.record(
             "release",
@@ -70,4 +77,20 @@ def release(project: Project, *, tag: str | None = None, cycle: str | None = Non
             verify=evidence["id"],
             approval=approval,
         )
-    return Released(chosen.number, version, tag, head, str(evidence["id"]), approval)
+    tagged = None
+    if tag is not None:
+        tagged = _tag(root, tag, f"{chosen.title} (cycle {chosen.number}), released with sdd")
+    return Released(chosen.number, version, tag, head, str(evidence["id"]), approval, tagged)
+
+
+def _tag(root: str, tag: str, message: str) -> str | None:
+    """Commit sdd's records (the approval, the release), then tag that commit."""
+    try:
+        gitrepo.commit_bookkeeping(root, f"sdd: records of the release {tag}")
+    except SddError as exc:
+        raise SddError(
+            f"the release is recorded, but not tagged: {exc.message}",
+            hint=f"commit .sdd/ and docs/session-tracker.md, then `git tag -a {tag}`",
+        ) from None
+    run_subprocess(["git", "tag", "-a", tag, "-m", message], cwd=root, check=True)
+    return gitrepo.head(root)

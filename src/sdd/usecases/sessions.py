@@ -418,7 +418,7 @@ def _refresh_figures(project: Project, cycle: str | None) -> None:
 def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> None:
     """Run `sdd verify` first when the stage needs a green run at HEAD and there is none."""
     from sdd.usecases import verify
-    from sdd.workflow.evidence import green_at
+    from sdd.workflow.evidence import green_for
 
     state = project.load()
     chosen = project.cycle(state, cycle)
@@ -428,7 +428,7 @@ def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> Non
         return
     root = project.paths.root
     checks = in_force.checks_fingerprint
-    if green_at(state, gitrepo.head(root), gitrepo.dirty(root), checks) is not None:
+    if green_for(state, root, gitrepo.dirty(root), checks) is not None:
         return
     with contextlib.suppress(NothingToVerify):  # the verify rule then says what is missing
         verify.run(project, progress=progress)

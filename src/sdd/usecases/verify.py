@@ -53,6 +53,8 @@ class Result:
     dirty: list[str]
     detected: bool
     checks: list[CheckRun] = field(default_factory=list)
+    # The code it ran on (``gitrepo.code_key``): its evidence holds while the code is this.
+    code: str | None = None
 
     JSON_EXTRA: ClassVar[tuple[str, ...]] = ("ok",)
 
@@ -92,7 +94,7 @@ def run(project: Project, *, progress: Progress | None = None) -> Result:
     # One folder per run, even for runs within the same second: a log is evidence.
     folder = os.path.join(project.paths.logs, "verify", f"{stamp}-{os.urandom(3).hex()}")
     os.makedirs(folder, exist_ok=True)
-    result = Result(head, not dirty, dirty, detected)
+    result = Result(head, not dirty, dirty, detected, code=gitrepo.code_key(root))
     env = process.child_env({"SDD_VERIFY": "1"})
     for index, spec in enumerate(specs, start=1):
         if progress:

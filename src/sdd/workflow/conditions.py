@@ -55,7 +55,7 @@ def _release_ready(
     checks: str,
 ) -> list[str]:
     from sdd.system import gitrepo
-    from sdd.workflow.evidence import green_at
+    from sdd.workflow.evidence import green_for
 
     problems = []
     for relative in documents:
@@ -65,7 +65,7 @@ def _release_ready(
                 problems.append(f"{relative}: uncertain: {item}")
     if state is not None:
         root = paths.root
-        if green_at(state, gitrepo.head(root), gitrepo.dirty(root), checks) is None:
+        if green_for(state, root, gitrepo.dirty(root), checks) is None:
             problems.append("no green `sdd verify` at HEAD")
     for finding in cycle.open_blocking() if cycle else []:
         problems.append(f"blocking finding {finding.id} is open: {finding.text}")

@@ -36,16 +36,37 @@ def run_fingerprint(run_record: Record) -> str | None:
     return computed if carried in (None, computed) else None
 
 
-def green_at(
-    state: ProjectState, head: str | None, dirty: dict[str, str], checks: str
+def ran_on(run_record: Record, root: str) -> str | None:
+    """The code a verify run ran on (``gitrepo.code_key``): the key it carries, or for a run
+    recorded before runs carried one, the code of the commit it names."""
+    from sdd.system import gitrepo
+
+    carried = run_record.get("code")
+    if isinstance(carried, str):
+        return carried
+    commit = run_record.get("head")
+    if commit is None or (isinstance(commit, str) and commit):
+        return gitrepo.code_key(root, commit)
+    return None
+
+
+def green_for(
+    state: ProjectState, root: str, dirty: dict[str, str], checks: str
 ) -> dict[str, Any] | None:
     """The latest verify run if it ran the checks in force (``checks``, their fingerprint),
-    is green for this HEAD, and no code changed since."""
+    is green, and ran on the code as it is now: the content outside ``docs/`` and ``.sdd/``
+    (committing a report or sdd's own records leaves it standing), with no code uncommitted
+    then or now (``dirty``, the uncommitted files)."""
+    from sdd.system import gitrepo
+
     run_record = state.verify_runs[-1] if state.verify_runs else None
-    if run_record is None or not run_record.get("ok") or run_record.get("head") != head:
+    if run_record is None or not run_record.get("ok"):
         return None
     if run_fingerprint(run_record) != checks:
         return None
     code_now = sorted(p for p in dirty if not p.startswith("docs/"))
     code_then = sorted(p for p in run_record.get("dirty", []) if not p.startswith("docs/"))
-    return run_record if code_now == code_then == [] else None
+    if code_now or code_then:
+        return None
+    then = ran_on(run_record, root)
+    return run_record if then is not None and then == gitrepo.code_key(root) else None

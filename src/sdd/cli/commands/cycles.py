@@ -150,6 +150,8 @@ def layout(args: Any, console: Console) -> Reply:
 def release(args: Any, console: Console) -> Reply:
     result = api.release(api.open_project(), tag=args.tag, cycle=args.cycle)
     tagged = f", tagged {result.tag}" if result.tag else ""
+    if result.tag and result.commit:
+        tagged += f" (commit {result.commit[:12]}: sdd's records of it on top)"
     return Reply(
         result,
         f"Cycle {result.cycle} released as {result.version} at {str(result.head)[:12]}{tagged}.\n"
