@@ -451,12 +451,13 @@ def test_the_valid_set_passes_with_no_error_and_no_warning(work: Path) -> None:
 
 
 def test_the_valid_set_passes_strict_through_the_command_line(project: Path) -> None:
+    # `--all`: in a fresh project only the spec is due (tests/test_check_due_and_pages.py)
     write_docs(project, VALID_DOCS)
-    data = check_json(project, "--strict", expect=0)
+    data = check_json(project, "--all", "--strict", expect=0)
     assert data["ok"] is True
     assert data["errors"] == 0 and data["warnings"] == 0 and data["messages"] == []
     assert data["checked"] == [SPEC_PATH, ARCH_PATH, PLAN_PATH, TEST_PLAN_PATH]
-    text = run("check", "--strict", cwd=project)
+    text = run("check", "--all", "--strict", cwd=project)
     assert text.returncode == 0, text.stdout + text.stderr
     assert "All good" in text.stdout
     for path in data["checked"]:
@@ -536,7 +537,7 @@ def test_a_user_stories_section_without_stories(work: Path) -> None:
 
 def test_a_template_left_as_it_is_is_not_written_yet(project: Path) -> None:
     """A fresh project: the four core documents are still their templates."""
-    data = check_json(project, expect=1)
+    data = check_json(project, "--all", expect=1)
     assert data["ok"] is False and data["errors"] == 4 and data["warnings"] == 0
     assert {(m["path"], m["line"], m["severity"]) for m in data["messages"]} == {
         (p, 1, "error") for p in (SPEC_PATH, ARCH_PATH, PLAN_PATH, TEST_PLAN_PATH)
@@ -554,7 +555,7 @@ def test_placeholders_left_in_a_document_are_errors_at_their_lines(work: Path) -
 def test_a_missing_document_is_reported_by_name(project: Path) -> None:
     write_docs(project, VALID_DOCS)
     (project / ARCH_PATH).unlink()
-    data = check_json(project, expect=1)
+    data = check_json(project, "--all", expect=1)
     assert [(m["path"], m["line"], m["severity"], m["message"]) for m in data["messages"]] == [
         (ARCH_PATH, 1, "error", "missing")
     ]
@@ -565,29 +566,29 @@ def test_output_format_exit_codes_and_strict(project: Path) -> None:
     arch = replace_once(VALID_ARCHITECTURE, " Why: constant memory", " Constant memory")
     write_docs(project, {**VALID_DOCS, ARCH_PATH: arch})
     warn_line = line_of(arch, "- D1:")
-    plain = run("check", cwd=project)
+    plain = run("check", "--all", cwd=project)
     assert plain.returncode == 0, plain.stdout + plain.stderr
     assert (
         f"{ARCH_PATH}:{warn_line}: a decision says why (`Why: …`) (warning)"
         in plain.stdout.splitlines()
     )
     assert "0 error(s), 1 warning(s)" in plain.stdout
-    strict = run("check", "--strict", cwd=project)
+    strict = run("check", "--all", "--strict", cwd=project)
     assert strict.returncode == 1
     assert f"{ARCH_PATH}:{warn_line}: " in strict.stdout
-    data = check_json(project, "--strict", expect=1)
+    data = check_json(project, "--all", "--strict", expect=1)
     assert data["ok"] is False and data["errors"] == 0 and data["warnings"] == 1
-    assert check_json(project, expect=0)["ok"] is True
+    assert check_json(project, "--all", expect=0)["ok"] is True
 
     # an error: `file:line: message`, no "(warning)", exit 1 with or without --strict
     plan = replace_once(VALID_PLAN, "- Depends on: none", "- Depends on: T2")
     write_docs(project, {**VALID_DOCS, PLAN_PATH: plan})
-    result = run("check", cwd=project)
+    result = run("check", "--all", cwd=project)
     assert result.returncode == 1
     expected = f"{PLAN_PATH}:{line_of(plan, '### T1')}: dependency cycle: T1 → T2 → T1"
     assert expected in result.stdout.splitlines()
     assert "1 error(s), 0 warning(s)" in result.stdout
-    data = check_json(project, expect=1)
+    data = check_json(project, "--all", expect=1)
     assert data["messages"] == [
         {
             "path": PLAN_PATH,

@@ -105,10 +105,12 @@ def test_two_cycles_progress_independently(work: Path) -> None:
     for cache in ("kept", "cleared"):
         if cache == "cleared":
             shutil.rmtree(root / ".sdd" / "cache")
-        checked = check_json(root)["checked"]
+        checked = check_json(root)["checked"]  # cycle 2 is at the plan: all four are due
         assert checked == [f"docs/cycles/002-beta/{name}" for name in CORE_NAMES], cache
-    checked = check_json(root, "--cycle", "1")["checked"]
+    checked = check_json(root, "--cycle", "1", "--all")["checked"]
     assert checked == [f"docs/cycles/001-alpha/{name}" for name in CORE_NAMES]
+    due = check_json(root, "--cycle", "1")  # at spec-approval: the spec only is due
+    assert due["checked"] == ["docs/cycles/001-alpha/product-spec.md"]
 
 
 def test_the_living_layout_runs_one_cycle_at_a_time(work: Path) -> None:

@@ -183,9 +183,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "documents",
         nargs="*",
         metavar="DOC",
-        help="spec, architecture, plan, test-plan, conventions or a path (default: the four core documents)",
+        help="spec, architecture, plan, test-plan, conventions or a path "
+        "(default: the documents due at the cycle's current stage)",
     )
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every document, those of later stages too (not yet due: still templates)",
+    )
     p = command("tasks", "the plan's tasks with their status and what each waits on")
     p = command(
         "questions",

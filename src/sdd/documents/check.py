@@ -32,11 +32,13 @@ from sdd.documents.contracts import (
     read_architecture,
     read_conventions,
     read_plan,
+    read_postmortem,
     read_qa,
     read_release,
     read_review,
     read_spec,
     read_test_plan,
+    read_verification,
 )
 
 TYPE_CHECKING = False
@@ -66,6 +68,10 @@ def kind_of(relative: str) -> str | None:
         return "qa"
     if "/releases/" in f"/{relative}":
         return "release"
+    if "/post-mortems/" in f"/{relative}":
+        return "postmortem"
+    if "/verification/" in f"/{relative}":
+        return "verification"
     name = relative.rsplit("/", 1)[-1]
     return next((k for k, p in DOCS.items() if p.rsplit("/", 1)[-1] == name), None)
 
@@ -112,6 +118,10 @@ def _parse_text(kind: str, path: str, text: str) -> Parsed:
         read_qa(reader)
     elif kind == "release":
         parsed.uncertain = read_release(reader)
+    elif kind == "postmortem":
+        read_postmortem(reader, text)
+    elif kind == "verification":
+        read_verification(reader)
     else:
         read_conventions(reader)
     parsed.messages = placeholder_messages(path, text) + reader.messages
@@ -199,11 +209,21 @@ def parse_snapshot(paths: ProjectPaths, kind: str, relative: str, digest: str) -
     return None if text is None else parse_document(paths, kind, relative, text, digest)
 
 
+@dataclass(frozen=True)
+class NotDue:
+    """A document `sdd check` left out: a later stage writes it (or no stage does)."""
+
+    path: str
+    stage: str | None  # the stage that writes it; None: no stage of the workflow
+
+
 @dataclass
 class Report:
     checked: list[str]
     messages: list[Message]
     strict: bool = False  # warnings fail the check too
+    due_at: str | None = None  # the stage whose due documents were checked (no names given)
+    not_due: list[NotDue] = field(default_factory=list)  # left out, not errors
 
     JSON_EXTRA: ClassVar[tuple[str, ...]] = ("errors", "warnings", "ok", "messages_text")
 
@@ -246,7 +266,18 @@ def resolve(names: list[str] | None, root: str = "docs") -> list[tuple[str, str]
 
 
 def check(paths: ProjectPaths, names: list[str] | None = None, root: str = "docs") -> Report:
-    chosen = resolve(names, root)
+    return check_documents(paths, resolve(names, root), root)
+
+
+def check_documents(
+    paths: ProjectPaths,
+    chosen: list[tuple[str, str]],
+    root: str = "docs",
+    *,
+    traced: set[str] | None = None,
+) -> Report:
+    """``chosen`` (kind, path) against their contracts and each other; the traces reach the
+    other core documents of ``traced`` kinds only (None: all of them)."""
     parsed: dict[str, Parsed] = {}
     messages: list[Message] = []
     for kind, relative in chosen:
@@ -258,7 +289,7 @@ def check(paths: ProjectPaths, names: list[str] | None = None, root: str = "docs
         messages += result.messages
     # Cross-document rules need the other documents too, even when only one was named.
     for kind in ("spec", "plan", "test-plan"):
-        if kind not in parsed:
+        if kind not in parsed and (traced is None or kind in traced):
             other = parse_file(paths, doc(kind, root), kind)
             if other is not None:
                 parsed[kind] = other

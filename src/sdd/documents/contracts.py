@@ -458,6 +458,78 @@ def read_conventions(reader: Reader) -> None:
         reader.section(title)
 
 
+# The markers around the figures `sdd postmortem` writes (``sdd.usecases.postmortem``).
+FIGURES_MARKERS = ("<!-- sdd:figures:begin", "<!-- sdd:figures:end -->")
+POSTMORTEM_SECTIONS = (
+    "What went wrong",
+    "What slowed development",
+    "What escaped testing",
+    "Process changes",
+)
+
+
+def read_postmortem(reader: Reader, text: str) -> None:
+    figures = reader.section("Figures", required=False)
+    if figures is None:
+        reader.error(reader.title_line, "missing section `## Figures` (run `sdd postmortem`)")
+    elif not all(marker in text for marker in FIGURES_MARKERS):
+        reader.error(figures.line, "the figures are missing: run `sdd postmortem` to write them")
+    for title in POSTMORTEM_SECTIONS:
+        reader.section(title)
+
+
+# An item a person verifies: a story (US-n), a criterion (US-n.k) or a test case (TC-n).
+VERIFY_ITEM = re.compile(r"^(?:US-[1-9][0-9]*(?:\.[1-9][0-9]*)?|TC-[1-9][0-9]*)$")
+# `- PASS US-1.2: criterion — note`
+VERDICT_LINE = re.compile(
+    r"^(PASS|FAIL|SKIP)\s+(US-[1-9][0-9]*(?:\.[1-9][0-9]*)?|TC-[1-9][0-9]*)\b"
+)
+
+
+def read_verification(reader: Reader) -> None:
+    """A user verification record: how to run it and the items (the agent's preparation),
+    then the verdicts (the person's, once the walkthrough gave them)."""
+    reader.section("How to run it")
+    items = reader.section("Items", required=False)
+    verdicts = reader.section("Verdicts", required=False)
+    if items is None and verdicts is None:
+        reader.error(
+            reader.title_line,
+            "missing section `## Items` (`### US-1.1: criterion` with `- Steps:` and "
+            "`- Expected:`, one per criterion and test case)",
+        )
+    if items is not None:
+        if not items.sections:
+            reader.error(items.line, "no item: add `### US-1.1: criterion` with its steps")
+        for sub, ident, _ in _entries(reader, items, VERIFY_ITEM, "an item", "US-n.k or TC-n"):
+            fields = _fields(sub.blocks)
+            for key in ("steps", "expected"):  # a value may be a code block below it
+                if key not in fields:
+                    reader.error(sub.line, f"{ident} has no `{key.capitalize()}:` field")
+    if verdicts is None:
+        return  # not walked yet: the person's verdicts come with `sdd walkthrough`
+    listed = verdicts.items()
+    if not listed:
+        reader.error(verdicts.line, "list one verdict per item (`- PASS US-1.1: criterion`)")
+    for item in listed:
+        text = item.text.strip()
+        if PLACEHOLDER in text:
+            continue  # a verdict still to give: the placeholder's own message says so
+        match = VERDICT_LINE.match(text)
+        if match is None:
+            reader.error(
+                item.line,
+                "a verdict is `- PASS|FAIL|SKIP ID: what — note`, ID a story (US-n), "
+                "a criterion (US-n.k) or a test case (TC-n)",
+            )
+        elif match.group(1) != "PASS" and not re.search(r"\s[—–-]\s*\S", text[match.end() :]):
+            reader.error(
+                item.line,
+                f"a {match.group(1)} verdict says why after ` — ` (what you did and saw, "
+                "or why it was skipped)",
+            )
+
+
 def _duplicates(reader: Reader, entries: list[tuple[str, int]]) -> None:
     seen: dict[str, int] = {}
     for ident, line in entries:

@@ -37,9 +37,10 @@ def generated_part(session: Session, *, title: str, brief: str) -> str:
         ("HEAD before", session.head_before or "(no commit yet)"),
         ("HEAD after", session.head_after or ""),
     ]
-    lines = [BEGIN, f"# {session.id} · {session.stage}", "", "| | |", "|---|---|"]
+    # No line of this part starts with `#`: nothing here can pass for the Handoff's heading.
+    lines = [BEGIN, f"**Session {session.id} · {session.stage}**", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in rows if v or k in _ALWAYS]
-    lines += ["", "### Outputs", ""]
+    lines += ["", "**Outputs**", ""]
     if session.outputs:
         lines += [
             f"- [{p}](../{p.removeprefix('docs/')}) · sha256 `{h[:12]}`"
@@ -50,19 +51,30 @@ def generated_part(session: Session, *, title: str, brief: str) -> str:
     else:
         lines.append("- code and tests, committed")
     if session.changed:
-        lines += ["", "### Files changed", ""] + [f"- `{p}`" for p in session.changed[:200]]
-    safe_brief = brief.replace(END, "<!-- sdd-end -->")
-    lines += [
-        "",
-        "<details><summary>Brief</summary>",
-        "",
-        safe_brief.strip(),
-        "",
-        "</details>",
-        END,
-        "",
-    ]
+        lines += ["", "**Files changed**", ""] + [f"- `{p}`" for p in session.changed[:200]]
+    lines += ["", BRIEF_OPEN, "", _quote(brief), "", BRIEF_CLOSE, END, ""]
     return "\n".join(lines)
+
+
+BRIEF_OPEN = "<details><summary>Brief</summary>"
+BRIEF_CLOSE = "</details>"
+
+
+def _quote(brief: str) -> str:
+    """The brief as a block quote: its headings and rules stay readable, and no line of it
+    starts with `#` (an agent looking for the Handoff's heading must not land in it)."""
+    # A marker inside the brief (quoted from an earlier page) would split this page wrongly.
+    safe = brief.replace("sdd:begin", "sdd-begin").replace("sdd:end", "sdd-end")
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in safe.strip().splitlines())
+
+
+def brief_of(generated: str) -> str:
+    """The brief a page's generated part holds, as it was composed (unquoted)."""
+    inner = generated.partition(BRIEF_OPEN)[2].rpartition(BRIEF_CLOSE)[0].strip("\n")
+    lines = inner.splitlines()
+    if not all(line.startswith(">") for line in lines if line.strip()):
+        return inner.strip()  # a page from before the brief was quoted
+    return "\n".join(line[2:] if line.startswith("> ") else line[1:] for line in lines).strip()
 
 
 def initial_handoff(checklist: tuple[str, ...]) -> str:
@@ -86,6 +98,66 @@ def split(text: str) -> tuple[str, str]:
     if start < 0 or end < start:
         return "", text
     return text[start : end + len(END)], text[end + len(END) :]
+
+
+BEGIN_MARK = "<!-- sdd:begin"  # the begin marker, however its explanation was edited
+
+
+def damage(text: str) -> list[tuple[str, str]]:
+    """What is wrong with a page's markers, each with what to restore: sdd rewrites the part
+    between them, so with one missing, doubled or out of place it would cut or copy the page."""
+    found: list[tuple[str, str]] = []
+    begins, ends = text.count(BEGIN_MARK), text.count(END)
+    keep = f"keep the first part from `{BEGIN_MARK} …` to `{END}` and delete the other copies"
+    if begins == 0:
+        found.append(
+            (
+                f"the marker `{BEGIN}` is missing",
+                "put that line back as the page's first line, above the session's table",
+            )
+        )
+    elif begins > 1:
+        found.append((f"the part sdd writes is on the page {begins} times", keep))
+    if ends == 0:
+        found.append(
+            (
+                f"the marker `{END}` is missing",
+                f"put the line `{END}` back right after the brief's `{BRIEF_CLOSE}`, "
+                f"above `{HANDOFF}`",
+            )
+        )
+    elif ends > 1 and begins <= 1:
+        found.append(
+            (
+                f"the marker `{END}` is on the page {ends} times",
+                f"keep the one right after the brief's `{BRIEF_CLOSE}` and delete the others",
+            )
+        )
+    if begins == 1 and ends == 1 and text.find(END) < text.find(BEGIN_MARK):
+        found.append(
+            (
+                f"the marker `{END}` stands before `{BEGIN_MARK} …`",
+                f"move `{END}` back below the brief's `{BRIEF_CLOSE}`, above `{HANDOFF}`",
+            )
+        )
+    headings = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == HANDOFF]
+    if len(headings) > 1:
+        found.append(
+            (
+                f"the heading `{HANDOFF}` is on the page {len(headings)} times "
+                f"(lines {', '.join(map(str, headings))})",
+                "keep one Handoff section: merge the others into it and delete their headings",
+            )
+        )
+    generated = split(text)[0] if begins == 1 and ends == 1 else ""
+    if headings and any(line.strip() == HANDOFF for line in generated.splitlines()):
+        found.append(
+            (
+                f"the `{HANDOFF}` section is inside the part sdd rewrites (above `{END}`)",
+                f"move it below the line `{END}`: sdd would overwrite it",
+            )
+        )
+    return found
 
 
 def handoff_of(text: str) -> str:

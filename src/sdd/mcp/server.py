@@ -196,13 +196,17 @@ def build(root: str) -> Any:
 
     @server.tool(
         description="Check documents against their contracts and each other (`sdd check`). "
-        "`documents`: spec, architecture, plan, test-plan, conventions or paths (default: the core four)."
+        "`documents`: spec, architecture, plan, test-plan, conventions or paths (default: those "
+        "due at the cycle's current stage; later ones are listed as not yet due). "
+        "`all`: every document, those of later stages too (`sdd check --all`)."
     )
     async def check_documents(
-        documents: list[str] | None = None, strict: bool = False
+        documents: list[str] | None = None, strict: bool = False, all: bool = False
     ) -> CallToolResult:
         def run() -> str:
-            report = api.check(project().paths.root, documents or None, strict=strict)
+            report = api.check(
+                project().paths.root, documents or None, strict=strict, everything=all
+            )
             return _json(to_json(report))
 
         return guard(run)

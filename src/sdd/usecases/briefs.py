@@ -77,8 +77,11 @@ def compose(
     if stage.thinking:
         rules.append("- Think, do not build: change files under `docs/` only, write no code.")
     rules += [
-        f"- Handoff: in `{page}`, under `{pages.HANDOFF}`, tick each checklist item `- [x]` or leave it "
-        "`- [ ]` with `reason: why`, and replace the notes with what the next session must know.",
+        # Not the heading itself: the page quotes this brief, and an agent looking for the
+        # heading's text must find the Handoff, not this line.
+        f"- Handoff: in `{page}`, in the Handoff section at its end (below the brief; sdd never "
+        "rewrites it), tick each checklist item `- [x]` or leave it `- [ ]` with `reason: why`, "
+        "and replace the notes with what the next session must know.",
         "- Replace every `[FILL: …]` placeholder in your outputs; a document that still holds one is "
         "not written.",
         "- Finish with `sdd done`. If it lists what is missing, fix that and run it again.",

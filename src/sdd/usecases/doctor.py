@@ -71,9 +71,32 @@ def diagnose(project: Project) -> Report:
     _git(paths, report)
     if state is not None:
         _snapshots(project, state, report)
+        _pages(project, state, report)
     if state is not None and state.signed:
         _signing_key(project, state, report)
     return report
+
+
+def _pages(project: Project, state: ProjectState, report: Report) -> None:
+    """Every session page's markers: sdd rewrites the part between them, so a page with one
+    missing or doubled would be cut or copied by the next rewrite (and `sdd done` refuses it)."""
+    from sdd.documents import pages
+
+    report.checked.append("pages")
+    for session in state.sessions.values():
+        try:
+            text = files.read_text(project.paths.inside(session.page)) if session.page else None
+        except SddError:  # a page outside the project: the history's checks name that
+            continue
+        if text is None:
+            continue
+        for what, restore in pages.damage(text):
+            report.add(
+                "documents",
+                "error",
+                f"{session.page} ({session.id}, {session.stage}): {what}",
+                f"{restore} (`git log -p -- {session.page}` shows how it was)",
+            )
 
 
 def _snapshots(project: Project, state: ProjectState, report: Report) -> None:

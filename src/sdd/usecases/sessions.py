@@ -340,6 +340,7 @@ def done(
     exit_code: int | None = None,
     progress: Any = None,
 ) -> SessionResult:
+    _refuse_damaged_page(project, cycle)
     _verify_if_needed(project, cycle, progress)
     _refresh_figures(project, cycle)
     with project.transaction() as tx:
@@ -396,6 +397,22 @@ def done(
                         tx, chosen, raised, stage=session.stage, session=session.id, source=relative
                     )
     return _finish(project, session.id)
+
+
+def _refuse_damaged_page(project: Project, cycle: str | None) -> None:
+    """A page whose markers are damaged is not completed: its rewrite would cut or copy it."""
+    chosen = project.cycle(project.load(), cycle)
+    session = chosen.open_session() if chosen else None
+    text = files.read_text(project.paths.inside(session.page)) if session else None
+    problems = pages.damage(text) if text is not None else []
+    if session is None or not problems:
+        return
+    what, restore = problems[0]
+    raise Refused(
+        f"{session.page}: {what}; session {session.id} stays open until the page is whole",
+        hint=f"{restore}, then run `sdd done` again",
+        details=[f"also: {w}: {r}" for w, r in problems[1:]],
+    )
 
 
 def _refresh_figures(project: Project, cycle: str | None) -> None:
@@ -482,11 +499,12 @@ def _finish(project: Project, session_id: str) -> SessionResult:
         page_path = project.paths.inside(session.page)
         text = files.read_text(page_path) or ""
         old, rest = pages.split(text)
-        brief = old.partition("<details><summary>Brief</summary>")[2].partition("</details>")[0]
         title = f"{cycle.number} · {cycle.title}"
         # The generated part ends with a newline that ``rest`` already starts with.
+        brief = pages.brief_of(old)
         updated = pages.generated_part(session, title=title, brief=brief).rstrip("\n") + rest
-        if updated != text:
+        # A damaged page is left as it is (rewriting it would copy or cut it): doctor names it.
+        if updated != text and not (text and pages.damage(text)):
             files.write_atomic(page_path, updated, display=session.page)
         following = project.next_for(tx.state, cycle)
     return SessionResult(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdd.core.state import Cycle, ProjectState
+from sdd.core.state import Cycle, ProjectState, cycle_path
 from sdd.workflow.gates import Position
 
 PANEL_VERSION = 1
@@ -161,6 +161,19 @@ def stage_status(position: Position, cycle: Cycle, stage: str) -> str:
     return "not-yet"
 
 
+def stage_documents(position: Position, cycle: Cycle, name: str) -> list[str]:
+    """The documents a stage writes in this cycle: its fixed outputs, and the numbered ones
+    (a review, a report) of its sessions that completed or are open."""
+    found: list[str] = []
+    for write in position.workflow.stage(name).writes:
+        if "{" not in write:
+            found.append(cycle_path(cycle, write))
+    for session in cycle.sessions:
+        if session.stage == name and session.outcome in ("complete", "open"):
+            found += [w for w in session.writes if w not in found]
+    return found
+
+
 def panel(
     state: ProjectState,
     cycle: Cycle | None,
@@ -222,6 +235,7 @@ def panel(
                 "status": stage_status(position, cycle, name),
                 "sessions": counts.get(name, 0),
                 "gate_after": gate.name if gate and gate.after in position.names else None,
+                "documents": stage_documents(position, cycle, name),
             }
         )
     for view in position.gates:

@@ -14,7 +14,11 @@ from sdd.cli.render import Style, safe
 
 def check(args: Any, console: Console) -> Reply:
     report = api.check(
-        api.find_root(), args.documents or None, cycle=args.cycle, strict=args.strict
+        api.find_root(),
+        args.documents or None,
+        cycle=args.cycle,
+        strict=args.strict,
+        everything=args.all,
     )
 
     def text(style: Style) -> str:
@@ -27,6 +31,15 @@ def check(args: Any, console: Console) -> Reply:
             lines.append(f"{report.errors} error(s), {report.warnings} warning(s) in {checked}")
         else:
             lines.append(f"All good: {checked} pass their contracts.")
+        later = [f"{n.path} ({n.stage})" for n in report.not_due if n.stage]
+        if later:
+            at = f" at the {report.due_at} stage" if report.due_at else ""
+            lines.append(f"Not yet due{at}: {', '.join(later)}; `sdd check --all` checks them too.")
+        unwritten = [n.path for n in report.not_due if not n.stage]
+        if unwritten:
+            lines.append(
+                f"Not checked: {', '.join(unwritten)} (no stage of the workflow writes it)."
+            )
         return "\n".join(lines)
 
     return Reply(report, text, code=0 if report.ok else 1)
