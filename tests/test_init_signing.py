@@ -57,7 +57,9 @@ def person_inits(
         else:
             type_(str(reply).encode() + b"\n")
 
-    code, shown = pty_detached(["sdd", "init", "proj", *extra], work, env, react, timeout=120)
+    # The request is given, so that `sdd init` asks only the signing question at the terminal.
+    argv = ["sdd", "init", "proj", "--request", "A project for the signing tests", *extra]
+    code, shown = pty_detached(argv, work, env, react, timeout=120)
     assert step == len(answers), f"not every prompt came (answered {step}):\n{shown}"
     return code, shown
 

@@ -94,8 +94,27 @@ EXPECTED: dict[str, Any] = {
         "total": 2,
         "blocking": 1,
         "by_stage": {"review": 1, "qa": 1},
-        "escaped_from": {"review": 1},
+        # F-1 names no place: found after the code was written, it escaped the code (derived);
+        # F-2 was recorded as escaped from review
+        "escaped_from": {"implement": 1, "review": 1},
+        "escapes": [
+            {
+                "finding": "F-1",
+                "severity": "minor",
+                "found_in": "review",
+                "escaped_from": "implement",
+                "how": "code",
+            },
+            {
+                "finding": "F-2",
+                "severity": "blocking",
+                "found_in": "qa",
+                "escaped_from": "review",
+                "how": "recorded",
+            },
+        ],
     },
+    "waivers": {"count": 0, "list": []},
     # green when the first implement completed, red at 3900, green when the fix completed;
     # and the checks user-approval (twice: once cancelled) and deployment-approval run
     # themselves before the person decides (issue 16)
@@ -129,7 +148,10 @@ Gate rejections: 2
 - spec-approval → back to spec: stories lack error cases
 - user-approval → back to user-verification: the wording confuses people
 
-Findings: 2 (1 blocking); found in: review 1, qa 1; escaped from: review 1
+Findings: 2 (1 blocking); found in: review 1, qa 1; escaped from: implement 1, review 1
+- F-1 (minor) found in review, escaped from implement (the code)
+- F-2 (blocking) found in qa, escaped from review (as recorded)
+Waivers: 0
 Abandoned sessions: S-0003; interrupted: S-0005; failed: S-0004
 Verify runs: 6, red: 1 (tests 1)"""
 
@@ -213,7 +235,14 @@ def test_figures_of_another_cycle(milestone: Any) -> None:
         for row in second["gates"].values()
     )
     assert second["loops"] == [] and second["rejections"] == []
-    assert second["findings"] == {"total": 0, "blocking": 0, "by_stage": {}, "escaped_from": {}}
+    assert second["findings"] == {
+        "total": 0,
+        "blocking": 0,
+        "by_stage": {},
+        "escaped_from": {},
+        "escapes": [],
+    }
+    assert second["waivers"] == {"count": 0, "list": []}
     assert second["verify"] == {"runs": 0, "failures": 0, "failed_checks": {}}
     text = run("postmortem", cwd=root, env=at(7100)).stdout
     assert "sdd run postmortem" in text  # where the figures will go

@@ -35,11 +35,36 @@ def gate_screen(verb: str) -> api.Confirm:
     return confirm
 
 
+def summary(review: api.Review, verb: str) -> str:
+    """One paragraph on what is judged: the gate, its documents by full hash, its conditions."""
+    import textwrap
+
+    docs = "; ".join(
+        f"{path} (sha256 {digest})" if digest else f"{path} (missing)"
+        for path, digest in review.documents.items()
+    )
+    doing = "Approving" if verb == "approve" else "Rejecting"
+    parts = [
+        f"{doing} {review.gate} records that you judged the work of {', '.join(review.stages)}: "
+        f"{docs or 'no documents'}."
+    ]
+    if review.conditions:
+        holds = "; ".join(review.unmet) if review.unmet else ""
+        parts.append(
+            f"The gate requires that {' and that '.join(review.conditions)}: "
+            + (f"that does not hold now ({holds})." if holds else "that holds now.")
+        )
+    else:
+        parts.append("The gate requires nothing beyond that work being done.")
+    changed = len(review.diffs) + len(review.tampered)
+    if changed:
+        parts.append(f"{changed} of its documents changed since the last approval (below).")
+    return textwrap.fill(" ".join(parts), width=96, break_long_words=False, break_on_hyphens=False)
+
+
 def screen(review: api.Review, verb: str) -> str:
     out = [f"\n{verb.capitalize()} {review.gate} for cycle {review.cycle}: {review.cycle_title}"]
-    out.append(f"It judges the work of: {', '.join(review.stages)}")
-    for path, digest in review.documents.items():
-        out.append(f"  {path}  sha256 {digest if digest else '(missing)'}")
+    out.append(summary(review, verb))
     for path in review.tampered:
         out.append(
             f"\n⚠ {path}: the snapshot of its approved version was rewritten after the approval;"
@@ -121,6 +146,29 @@ def signing_choice(offer: Any) -> tuple[str, str | None]:
             safe(f"  {path} exists already: another path, please (to sign with that key: ")
             + safe(f"sdd approvers add --key {path})\n")
         )
+
+
+def ask_request() -> str | None:
+    """The person's request a cycle starts from, typed at the terminal: lines up to an empty
+    one. None when the first line is empty: the spec session then asks for it."""
+    err = sys.stderr
+    err.write(
+        "\nWhat should this cycle build or change? Say it in your own words; the spec session\n"
+        "asks about the rest. End with an empty line (an empty first line: the spec session\n"
+        "asks you instead).\n"
+    )
+    lines: list[str] = []
+    while True:
+        err.write("> ")
+        err.flush()
+        try:
+            line = input()
+        except EOFError:
+            break
+        if not line.strip():
+            break
+        lines.append(line)
+    return "\n".join(lines) or None
 
 
 def question_code(answer: str) -> Any:

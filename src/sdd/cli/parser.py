@@ -46,6 +46,16 @@ class _Unused:
         pass
 
 
+def _request_options(p: argparse.ArgumentParser | _Unused) -> None:
+    """The person's request a cycle starts from (asked for at a terminal when neither is given)."""
+    p.add_argument(
+        "--request", metavar="TEXT", help="what you want built or changed, in your own words"
+    )
+    p.add_argument(
+        "--request-file", metavar="F", help="the request, read from a file (- reads standard input)"
+    )
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, only that command's arguments are built (all of them
     when there is no such command, so the usage error lists every command)."""
@@ -81,7 +91,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "init", "make a folder an sdd project (nothing existing is overwritten)", cycle=False
     )
     p.add_argument("directory", nargs="?", default=".", help="the project folder (default: here)")
-    p.add_argument("--title", help="the first cycle's title (default: the folder name)")
+    p.add_argument(
+        "--title",
+        help="the first cycle's title (default: the request's first line, else the folder name)",
+    )
+    _request_options(p)
     p.add_argument(
         "--unsigned",
         action="store_true",
@@ -100,6 +114,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         action="store_true",
         help="start with a discovery session of the existing code",
     )
+    _request_options(p)
     p = command("prompt", "print the brief for a fresh session (default: the next one)")
     p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
     p.add_argument("--task", help="for implement: the task (default: the next)")

@@ -20,6 +20,7 @@ from sdd.core.records import (
     text_map,
 )
 from sdd.core.state import (
+    Answer,
     Cycle,
     Decision,
     Finding,
@@ -81,10 +82,17 @@ def _cycle_open(state: ProjectState, record: Record) -> None:
         )
 
 
+def _cycle_request(state: ProjectState, cycle: Cycle, record: Record) -> None:
+    cycle.request = text(record, "text")
+    cycle.request_doc = optional_text(record, "document")
+
+
 def _cycle_move(state: ProjectState, cycle: Cycle, record: Record) -> None:
     """Documents moved to a new folder: the history's paths follow them."""
     moved = text_map(record, "moved")
     cycle.docs = text(record, "docs") or cycle.docs
+    if cycle.request_doc:
+        cycle.request_doc = moved.get(cycle.request_doc, cycle.request_doc)
     for decision in cycle.decisions:
         decision.docs = {moved.get(p, p): h for p, h in decision.docs.items()}
     for session in cycle.sessions:
@@ -278,6 +286,18 @@ def _answer(state: ProjectState, record: Record) -> None:
     question = text(record, "question")
     if question:
         state.answers[question] = (text(record, "answer"), text_map(record, "by"))
+        number = record.get("cycle")
+        cycle = state.cycles.get(number) if isinstance(number, int) else None
+        if cycle is not None:  # a brief carries the answers given since its stage last ran
+            cycle.answers.append(
+                Answer(
+                    question,
+                    text(record, "answer"),
+                    text_map(record, "by"),
+                    record["id"],
+                    text(record, "at"),
+                )
+            )
 
 
 def _nothing(state: ProjectState, record: Record) -> None:
@@ -289,6 +309,7 @@ HANDLERS: dict[Kind, Handler] = {
     "template.base": _template_hashes,
     "template.change": _template_hashes,
     "cycle.open": _cycle_open,
+    "cycle.request": _in_cycle(_cycle_request),
     "cycle.move": _in_cycle(_cycle_move),
     "cycle.archive": _in_cycle(_cycle_archive),
     "cycle.abandon": _in_cycle(_cycle_abandon),

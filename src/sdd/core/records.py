@@ -31,6 +31,7 @@ Kind = Literal[
     "template.base",
     "template.change",
     "cycle.open",
+    "cycle.request",
     "cycle.move",
     "cycle.archive",
     "cycle.abandon",
@@ -89,6 +90,8 @@ SCHEMA: dict[Kind, Schema] = {
         required={"cycle": int, "title": str, "slug": str},
         optional={"discovery": bool, "docs": str},
     ),
+    # The person's request that a cycle starts from, in their words; ``document`` keeps it.
+    "cycle.request": Schema(required={"cycle": int, "text": str}, optional={"document": str}),
     "cycle.move": Schema(required={"cycle": int, "docs": str, "moved": dict[str, str]}),
     "cycle.archive": Schema(required={"cycle": int}),
     "cycle.abandon": Schema(required={"cycle": int}, optional={"reason": str, "by": _BY}),

@@ -99,6 +99,17 @@ class RulesAcceptance:
 
 
 @dataclass
+class Answer:
+    """A person's answer to a spec question (`sdd questions answer`), in history order."""
+
+    question: str
+    text: str
+    by: dict[str, str]
+    record: str  # its record's id: what it is compared with to tell what came after
+    at: str
+
+
+@dataclass
 class Cycle:
     number: int
     slug: str
@@ -116,6 +127,9 @@ class Cycle:
     decisions: list[Decision] = field(default_factory=list)
     findings: dict[str, Finding] = field(default_factory=dict)
     loops: list[Reopen] = field(default_factory=list)  # every reopening, in order (post-mortem)
+    request: str = ""  # the person's request, in their words ("": none was given)
+    request_doc: str | None = None  # the document that keeps it
+    answers: list[Answer] = field(default_factory=list)  # every answer given, in order
 
     def open_blocking(self) -> list[Finding]:
         return [f for f in self.findings.values() if f.blocking_open]

@@ -21,6 +21,11 @@ from sdd.usecases import approvals, runner
 from sdd.usecases.init import init
 
 TITLE = "Word frequencies"
+# The person's request the demo cycle starts from: every brief of it carries these words.
+REQUEST = (
+    "A command-line tool that counts the words in a text file and prints the most frequent "
+    "ones, highest count first, with an option for how many to print."
+)
 STEP_LIMIT = 60
 
 Step = Callable[[str, dict[str, Any]], None]
@@ -70,7 +75,7 @@ def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
         raise UsageError(
             f"{directory}: exists and is not empty", hint="give `sdd demo` a new folder"
         )
-    init(root, title=TITLE, demo=True)
+    init(root, title=TITLE, demo=True, request=REQUEST)
     _configure_verify(root)
     _commit_all(root, "sdd demo: a new project")
     project = Project(root)

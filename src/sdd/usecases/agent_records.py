@@ -131,7 +131,9 @@ def write_handoff(
             raise SddError(f"{session.page}: missing", hint="sdd wrote it at start; restore it")
         generated, rest = pages.split(text)
         if pages.HANDOFF not in rest:
-            template = templates.load(paths, session.stage)
+            from sdd.usecases.briefs import for_finding
+
+            template = for_finding(templates.load(paths, session.stage), session.finding)
             rest = rest.rstrip("\n") + "\n\n" + pages.initial_handoff(template.checklist)
         lines = rest.split("\n")
         boxes = {}

@@ -15,7 +15,7 @@ from sdd.documents import snapshots
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.usecases import acts
 from sdd.workflow.gates import GateView, Position
-from sdd.workflow.model import RELEASE_GATE, Gate
+from sdd.workflow.model import CONDITIONS, RELEASE_GATE, Gate
 
 
 @dataclass
@@ -38,6 +38,8 @@ class Review:
     rule_changes: list[str] = field(default_factory=list)  # accepted with this approval
     unconfirmed: list[str] = field(default_factory=list)  # approvers the base does not hold
     unseen: list[str] = field(default_factory=list)  # records no person saw: this covers them
+    conditions: list[str] = field(default_factory=list)  # what the gate requires, in words
+    unmet: list[str] = field(default_factory=list)  # of those, what does not hold now
 
 
 @dataclass
@@ -71,6 +73,8 @@ def _review(project: Project, state: ProjectState, cycle: Cycle, view: GateView)
         view.state,
         dict(view.documents),
         stages=view.gate.judges,
+        conditions=[CONDITIONS[r] for r in view.gate.requires if r in CONDITIONS],
+        unmet=list(view.unmet),
     )
     if view.state == "stale" and view.decision is not None:
         for path in view.changed:

@@ -51,8 +51,10 @@ def compose(
     writes: list[str],
     task_context: str = "",
     lessons: list[str] | None = None,
+    finding: str | None = None,
 ) -> Brief:
     cycle = position.cycle
+    template = for_finding(template, finding)
     head = [
         f"# Brief: {stage.name} · session {session_id} · cycle {cycle.number}: {cycle.title}",
         "",
@@ -65,7 +67,11 @@ def compose(
     if writes:
         head += [f"- `{w}`" for w in writes]
     elif "committed" in stage.rules:
-        head.append("- the task's code and tests, committed")
+        head.append(
+            f"- the fix of {finding} and its test, committed"
+            if finding
+            else "- the task's code and tests, committed"
+        )
     head += [f"- {RULES[r]}" for r in stage.rules]
     head += ["", "## Checklist (answer every item in your handoff)"]
     head += [f"- {item}" for item in template.checklist]
@@ -92,13 +98,23 @@ def compose(
             "decides pass, fail or skip."
         )
     instructions = "\n".join(head + rules)
-    inputs = ["", task_context] if task_context else []
+    inputs = _request(paths, position, stage)
+    if task_context:
+        inputs += ["", task_context]
     inputs += ["", "## Read first"]
+    written_by_a_stage = {
+        cycle_path(cycle, w)
+        for name in position.names
+        for w in position.workflow.stage(name).writes
+    }
     for read in template.reads:
         relative = cycle_path(cycle, read)
         exists = files.read_text(paths.inside(relative)) is not None
+        if not exists and relative not in written_by_a_stage:
+            continue  # no stage of this cycle writes it (conventions.md without a discovery)
         inputs.append(f"- `{relative}`" + ("" if exists else " (not written yet)"))
     inputs += ["", "## Where the cycle stands", "", _summary(position), ""]
+    inputs += _answers(cycle, stage.name, session_id)
     reopen = cycle.reopens.get(stage.name)
     if reopen and not position.done[stage.name] and reopen.reason:
         inputs += [
@@ -115,6 +131,113 @@ def compose(
         inputs += previous
     text = instructions + "\n" + "\n".join(inputs)
     return Brief(stage.name, text.rstrip() + "\n", len(instructions.encode()))
+
+
+REQUEST_LIMIT = 6000  # characters of the request a brief carries; the document holds it all
+
+
+def _quoted(text: str) -> list[str]:
+    """The person's words as a quotation: no line of them can read as a heading of the brief."""
+    return [f"> {line}" if line.strip() else ">" for line in text.split("\n")]
+
+
+def _request(paths: ProjectPaths, position: Position, stage: Stage) -> list[str]:
+    """The person's request the cycle starts from; without one, the spec asks for it first."""
+    from sdd.usecases.cycles import request_path
+
+    cycle, names = position.cycle, position.names
+    document = cycle.request_doc or request_path(cycle.docs, cycle.slug)
+    text, source = cycle.request, f"recorded when cycle {cycle.number} opened"
+    if not text:
+        written = files.read_text(paths.inside(document)) or ""
+        text = written.split("-->", 1)[1].strip() if "-->" in written else written.strip()
+        source = f"written into `{document}` during the cycle"
+    if not text:
+        if stage.name != "spec" and not any("product-spec" in w for w in stage.writes):
+            if (
+                "spec" in names
+                and stage.name in names
+                and names.index(stage.name) > names.index("spec")
+            ):
+                return ["", "## The request", "", "None was recorded: the spec is what was agreed."]
+            return []
+        return [
+            "",
+            "## The request",
+            "",
+            "No request was recorded for this cycle. Before anything else, ask the person what "
+            "they want built or changed, and why, and wait for the answer. Write their words, as "
+            f"they gave them, into `{document}`; then work from them.",
+        ]
+    shown = text
+    if len(shown) > REQUEST_LIMIT:
+        shown = shown[:REQUEST_LIMIT] + f"\n… (cut; the whole request is in {document})"
+    return [
+        "",
+        f"## The request (the person's words, {source})",
+        "",
+        *_quoted(shown),
+        "",
+        f"It is kept in `{document}`.",
+    ]
+
+
+def _answers(cycle: Cycle, stage: str, session_id: str) -> list[str]:
+    """The answers a person gave since the last session of ``stage`` started (all of them
+    before its first): the session works them in."""
+    earlier = [s for s in cycle.sessions if s.stage == stage and s.id != session_id]
+    since = earlier[-1].record if earlier else ""
+    given = [a for a in cycle.answers if a.record > since]
+    if not given:
+        return []
+    after = f"{earlier[-1].id} started" if earlier else f"cycle {cycle.number} opened"
+    lines = [f"## Answers the person gave since {after} (work them in)", ""]
+    lines += [f"- {a.question}: {' '.join(a.text.split())}" for a in given]
+    return [*lines, ""]
+
+
+# The packaged implement template's task wording, as a fix session reads it.
+_FIX_WORDING = {
+    "The task's entry in docs/implementation-plan.md is your scope. If the brief names open "
+    "findings to fix, those are the task.": "The finding this brief names is your scope: the "
+    "place it names and what it says is wrong. The plan's tasks are not: each had its own session.",
+    "Read the task, its criteria, the stories it covers and the test cases traced to them.": (
+        "Read the finding, its place, and the stories and test cases it touches."
+    ),
+    "Work only on the task the brief names and meet each of its acceptance criteria": (
+        "Work only on the finding the brief names and fix what it says is wrong"
+    ),
+    "Add or update tests for its criteria and for the test-plan cases that touch it": (
+        "Write a test that reproduces the finding and fails before the fix"
+    ),
+    "Add nothing the task does not ask for": "Add nothing the fix does not need",
+    "the task id": "the finding id",
+}
+
+
+def _fix_words(text: str, finding: str) -> str:
+    import re
+
+    for old, new in _FIX_WORDING.items():
+        text = text.replace(old, new)
+    text = re.sub(r"`T[0-9]+: ([^`]*)`", lambda m: f"`{finding}: {m.group(1)}`", text)
+    # A project's own wording of the task's scope: not this session's.
+    return re.sub(r"[^.\n]*\bThe task's entry\b[^.\n]*\.\s?", "", text)
+
+
+def for_finding(template: StageTemplate, finding: str | None) -> StageTemplate:
+    """The stage's template as a fix session of ``finding`` reads it: what it says of the
+    task said of the finding (its page's checklist and `sdd done` read the same)."""
+    if not finding:
+        return template
+    import dataclasses
+
+    return dataclasses.replace(
+        template,
+        goal=f"Fix {finding}, with a test that reproduces it, committed",
+        checklist=tuple(_fix_words(item, finding) for item in template.checklist),
+        body=_fix_words(template.body, finding),
+    )
 
 
 def task_section(

@@ -33,16 +33,76 @@ def clean_title(title: str) -> str:
     return text[:200]
 
 
-def open_cycle(tx: Transaction, title: str, *, discovery: bool = False) -> int:
+REQUEST_LIMIT = 20_000  # characters: a request, not a specification
+
+
+def clean_request(text: str | None) -> str:
+    """The request as the person gave it, with plain line ends and no control characters
+    ("" when there is none)."""
+    if not text:
+        return ""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept = ["".join(c for c in line if c.isprintable() or c == "\t").rstrip() for line in lines]
+    cleaned = "\n".join(kept).strip()
+    if len(cleaned) > REQUEST_LIMIT:
+        raise UsageError(
+            f"the request is {len(cleaned):,} characters long; at most {REQUEST_LIMIT:,}",
+            hint="say what you want in a few paragraphs; the spec session asks about the rest",
+        )
+    return cleaned
+
+
+def title_from_request(request: str) -> str | None:
+    """A title for a cycle opened with a request and no title: its first line, shortened."""
+    first = next((line for line in request.split("\n") if line.strip()), "")
+    words = first.strip().lstrip("#*->").split()
+    title = ""
+    for word in words:
+        if len(title) + len(word) + 1 > 60:
+            return title + " …"
+        title = f"{title} {word}".strip()
+    return title.rstrip(".:;, ") or None
+
+
+def request_path(docs: str, slug: str) -> str:
+    return f"{docs}/requests/{slug}.md"
+
+
+def open_cycle(
+    tx: Transaction, title: str, *, discovery: bool = False, request: str | None = None
+) -> int:
+    """Open the next cycle; the person's ``request``, when given, is recorded with it and
+    kept in the cycle's documents (every brief of the cycle carries it)."""
+    import os
+
     number = max(tx.state.cycles, default=0) + 1
     text = clean_title(title)
+    asked = clean_request(request)
     slug = f"{number:03d}-{slugify(text)}"
     docs = "docs"
     if tx.project.config.layout == "per-cycle":
         docs = f"docs/cycles/{slug}"
         lay_documents(tx.project, docs, discovery=discovery)
     tx.record("cycle.open", cycle=number, title=text, slug=slug, discovery=discovery, docs=docs)
+    if asked:
+        relative = request_path(docs, slug)
+        target = tx.project.paths.inside(relative)
+        if os.path.lexists(target):
+            raise Refused(
+                f"{relative} already exists; sdd will not overwrite it", hint="move it aside"
+            )
+        tx.create(target, _request_document(number, text, asked), display=relative)
+        tx.record("cycle.request", cycle=number, text=asked, document=relative)
     return number
+
+
+def _request_document(number: int, title: str, request: str) -> str:
+    return (
+        f"# Request: {title}\n\n"
+        f"<!-- The person's request that cycle {number} starts from, in their words, as sdd "
+        "recorded it (`sdd log`). Every brief of the cycle carries the recorded text. -->\n\n"
+        f"{request}\n"
+    )
 
 
 def lay_documents(project: Project, root: str, *, discovery: bool) -> list[str]:
@@ -71,7 +131,9 @@ def is_over(project: Project, tx: Transaction, cycle: Cycle) -> bool:
     return project.position(tx.state, cycle).current is None
 
 
-def new(project: Project, title: str, *, discovery: bool = False) -> int:
+def new(
+    project: Project, title: str, *, discovery: bool = False, request: str | None = None
+) -> int:
     with project.transaction() as tx:
         if project.config.layout == "living":
             for cycle in tx.state.cycles.values():
@@ -82,7 +144,7 @@ def new(project: Project, title: str, *, discovery: bool = False) -> int:
                         hint="finish it through the post-mortem, drop it (`sdd abandon --whole-cycle "
                         "--reason …`), or run cycles in parallel: `sdd layout per-cycle`",
                     )
-        return open_cycle(tx, title, discovery=discovery)
+        return open_cycle(tx, title, discovery=discovery, request=request)
 
 
 # Shows what a person's act ends (text, code, verb); returns what they typed (None: gave up).
@@ -222,7 +284,14 @@ def switch_to_per_cycle(project: Project) -> dict[str, Any]:
                     "conventions.md",
                 )
             ]
-            for folder in ("reviews", "test-reports", "verification", "releases", "post-mortems"):
+            for folder in (
+                "reviews",
+                "test-reports",
+                "verification",
+                "releases",
+                "post-mortems",
+                "requests",
+            ):
                 full = project.paths.inside(f"docs/{folder}")
                 if os.path.isdir(full):
                     candidates += [

@@ -14,7 +14,7 @@ from sdd.project import rules
 from sdd.project.config import render_default
 from sdd.project.project import Project
 from sdd.system import gitrepo
-from sdd.usecases.cycles import open_cycle
+from sdd.usecases.cycles import clean_request, open_cycle, title_from_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class InitResult:
     skipped: list[str] = field(default_factory=list)
     git_initialised: bool = False
     cycle: int | None = None
+    request: str | None = None  # the document that keeps the person's request, if one was given
     demo: bool = False
     existing_code: list[str] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)  # stages installed as their commands
@@ -131,7 +132,9 @@ def existing_code(root: str, limit: int = 5000) -> list[str]:
     return sorted(kinds)
 
 
-def init(directory: str, *, title: str | None = None, demo: bool = False) -> InitResult:
+def init(
+    directory: str, *, title: str | None = None, demo: bool = False, request: str | None = None
+) -> InitResult:
     root = os.path.abspath(directory)
     if os.path.exists(root) and not os.path.isdir(root):
         raise UsageError(
@@ -148,6 +151,11 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
         raise StateError(f"{paths.rel(paths.state)}: cannot create ({files.reason(exc)})") from None
     result = InitResult(root, demo=demo)
     already = history.exists(paths)
+    if already and request and request.strip():
+        raise UsageError(
+            f"{directory}: already an sdd project; its cycles are opened with `sdd new`",
+            hint='give the request to the next cycle: sdd new "TITLE" --request TEXT',
+        )
     result.existing_code = [] if already or demo else existing_code(root)
     if not gitrepo.is_repo(root):
         gitrepo.init_repo(root)
@@ -182,7 +190,17 @@ def init(directory: str, *, title: str | None = None, demo: bool = False) -> Ini
                 snapshots.snapshot(paths, relative)  # so later changes can show their diff
             tx.record("template.base", hashes=hashes)
         if not tx.state.cycles:
-            result.cycle = open_cycle(tx, title or name, discovery=bool(result.existing_code))
+            asked = clean_request(request)
+            result.cycle = open_cycle(
+                tx,
+                title or title_from_request(asked) or name,
+                discovery=bool(result.existing_code),
+                request=asked,
+            )
+    if result.cycle is not None and request:
+        result.request = project.load().cycles[result.cycle].request_doc
+        if result.request:
+            result.created.append(result.request)
     if not demo:
         _install_agents(project, result)
     shown = paths.rel(paths.history if os.path.isfile(paths.history) else paths.history_dir) + "/"

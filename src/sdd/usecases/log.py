@@ -58,6 +58,9 @@ DESCRIPTIONS: dict[Kind, Callable[[Record], str]] = {
     "template.base": lambda r: "stage templates recorded as the project's starting process",
     "template.change": _template_change,
     "cycle.open": lambda r: f"cycle {r.get('cycle')} opened: {r.get('title', '')}",
+    "cycle.request": lambda r: (
+        f"cycle {r.get('cycle')} request recorded: {' '.join(str(r.get('text', '')).split())[:120]}"
+    ),
     "cycle.move": _kind_name,
     "cycle.archive": _kind_name,
     "cycle.abandon": lambda r: f"cycle {r.get('cycle')} abandoned: {r.get('reason', '')}",

@@ -11,7 +11,7 @@ from typing import Any
 
 from sdd.core import clock, files
 from sdd.core.paths import ProjectPaths
-from sdd.core.state import Cycle, ProjectState, cycle_path
+from sdd.core.state import Cycle, Finding, ProjectState, cycle_path
 from sdd.workflow.model import Workflow
 
 TYPE_CHECKING = False
@@ -88,10 +88,31 @@ def figures(state: ProjectState, cycle: Cycle, workflow: Workflow) -> dict[str, 
         )
     found_in: dict[str, int] = {}
     escaped: dict[str, int] = {}
+    escapes = []
+    waived = []
     for finding in cycle.findings.values():
         found_in[finding.stage] = found_in.get(finding.stage, 0) + 1
-        if finding.escaped_from:
-            escaped[finding.escaped_from] = escaped.get(finding.escaped_from, 0) + 1
+        origin, how = escaped_from(finding, workflow, names)
+        if origin:
+            escaped[origin] = escaped.get(origin, 0) + 1
+        escapes.append(
+            {
+                "finding": finding.id,
+                "severity": finding.severity,
+                "found_in": finding.stage,
+                "escaped_from": origin,
+                "how": how,
+            }
+        )
+        if finding.status == "waived":
+            waived.append(
+                {
+                    "finding": finding.id,
+                    "severity": finding.severity,
+                    "reason": finding.waive_reason or "",
+                    "by": (finding.waived_by or {}).get("name", ""),
+                }
+            )
     runs = [r for r in state.verify_runs if r.get("cycle") == cycle.number]
     failed_runs = [r for r in runs if not r.get("ok")]
     failed_checks: dict[str, int] = {}
@@ -115,9 +136,41 @@ def figures(state: ProjectState, cycle: Cycle, workflow: Workflow) -> dict[str, 
             "blocking": sum(1 for f in cycle.findings.values() if f.severity == "blocking"),
             "by_stage": found_in,
             "escaped_from": escaped,
+            "escapes": escapes,
         },
+        "waivers": {"count": len(waived), "list": waived},
         "verify": {"runs": len(runs), "failures": len(failed_runs), "failed_checks": failed_checks},
     }
+
+
+# How a finding's origin was known: its report said it, its place names a stage's document,
+# or it is about the code (the per-task stage wrote it); "unknown" when none of these.
+HOW = {"recorded": "as recorded", "place": "by its place", "code": "the code"}
+
+
+def escaped_from(finding: Finding, workflow: Workflow, names: list[str]) -> tuple[str | None, str]:
+    """The earlier stage that should have caught ``finding``, and how that is known: the
+    stage its report named; else the stage whose document its place (the text before its
+    first `: `) names, so a QA finding about the spec escaped the spec; else, for a finding
+    found after the code was written, the stage that wrote the code."""
+    import re
+
+    if finding.escaped_from:
+        return finding.escaped_from, "recorded"
+    if finding.stage not in names:
+        return None, "unknown"
+    before = names[: names.index(finding.stage)]
+    place, colon, _ = finding.text.partition(": ")
+    where = (place if colon else finding.text).casefold()
+    words = set(re.split(r"[^a-z0-9-]+", place.casefold())) if colon else set()
+    for name in reversed(before):  # the latest stage that writes it should have caught it
+        documents = [w.rsplit("/", 1)[-1].casefold() for w in workflow.stage(name).writes]
+        if name in words or any(
+            "{" not in d and (d in where or d.removesuffix(".md") in words) for d in documents
+        ):
+            return name, "place"
+    code = next((n for n in reversed(before) if workflow.stage(n).repeat == "per-task"), None)
+    return (code, "code") if code else (None, "unknown")
 
 
 def duration(seconds: float) -> str:
@@ -156,6 +209,16 @@ def render(data: dict[str, Any]) -> str:
     out += [
         "",
         f"Findings: {found['total']} ({found['blocking']} blocking); found in: {by_stage}; escaped from: {escaped}",
+        *(
+            f"- {e['finding']} ({e['severity']}) found in {e['found_in']}, escaped from "
+            + (f"{e['escaped_from']} ({HOW[e['how']]})" if e["escaped_from"] else "unknown")
+            for e in found["escapes"]
+        ),
+        f"Waivers: {data['waivers']['count']}",
+        *(
+            f"- {w['finding']} ({w['severity']}) waived by {w['by'] or 'a person'}: {w['reason']}"
+            for w in data["waivers"]["list"]
+        ),
         f"Abandoned sessions: {', '.join(data['abandoned']) or 'none'}; interrupted: "
         f"{', '.join(data['interrupted']) or 'none'}; failed: {', '.join(data['failed']) or 'none'}",
         f"Verify runs: {data['verify']['runs']}, red: {data['verify']['failures']}"

@@ -105,7 +105,7 @@ def start(
             plan.task,
             plan.finding,
         )
-        template = templates.load(project.paths, name)
+        template = briefs.for_finding(templates.load(project.paths, name), plan.finding)
         brief = _brief(project, tx.state, chosen, position, stage_def, plan)
         root = project.paths.root
         head = gitrepo.head(root)
@@ -213,8 +213,10 @@ def preview(
 ) -> briefs.Brief:
     """The brief `start` would write now, or the open session's brief; records nothing."""
     state, chosen, position, name = _where(project, stage, cycle)
-    stage_def = position.workflow.stage(name) if name in position.names else None
     open_session = chosen.open_session()
+    if stage is None and open_session is not None and open_session.stage in position.names:
+        name = open_session.stage  # its agent reads its brief again (with the answers since)
+    stage_def = position.workflow.stage(name) if name in position.names else None
     if open_session is not None and open_session.stage == name and stage_def is not None:
         context = ""
         approved = project.approved_tasks(chosen) if open_session.task else None
@@ -289,6 +291,7 @@ def _brief(
         writes=plan.writes,
         task_context=plan.context,
         lessons=_lessons(project, state, cycle, stage_def.name),
+        finding=plan.finding,
     )
 
 
@@ -348,7 +351,7 @@ def done(
         refuse_if_tampered(tx.state, f"completing {session.id}")
         in_force = project.rule_state(tx.state).in_force
         stage_def = in_force.workflow.stage(session.stage)
-        template = templates.load(project.paths, session.stage)
+        template = briefs.for_finding(templates.load(project.paths, session.stage), session.finding)
         page_path = project.paths.inside(session.page)
         if note:
             text = files.read_text(page_path)

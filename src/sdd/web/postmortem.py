@@ -1,6 +1,7 @@
 """The post-mortem card of a closed cycle: its figures as numbers and as bar charts (time in
 each stage, waiting at each gate, loops back to implementation by cause, sessions per
-stage), and the gate rejections. The figures come from ``api.overview``; here they are
+stage, where findings escaped from), the findings' origins, the waivers and the gate
+rejections. The figures come from ``api.overview``; here they are
 only summed and drawn.
 """
 
@@ -66,6 +67,7 @@ def figures(cycle: dict[str, Any], link: Link) -> list[str]:
         ("loops back to implementation", len(fig["loops"]), ""),
         ("gate rejections", len(fig["rejections"]), ""),
         ("findings", found["total"], f"{found['blocking']} blocking"),
+        ("waivers", fig["waivers"]["count"], ""),
         ("abandoned or interrupted", len(fig["abandoned"]) + len(fig["interrupted"]), ""),
         ("verify runs", verify["runs"], f"{verify['failures']} red"),
     ]
@@ -103,7 +105,34 @@ def figures(cycle: dict[str, Any], link: Link) -> list[str]:
             '<p class="muted">None: nothing found after the code sent the cycle back.</p></figure>'
         )
     out.append(_bars("Sessions per stage", f"c{n}-ch-sess", sessions, _count, "green"))
+    escaped = [(k, float(v)) for k, v in found["escaped_from"].items()]
+    out.append(
+        _bars("Findings by the stage they escaped from", f"c{n}-ch-esc", escaped, _count, "red")
+    )
     out.append("</div>")
+    if found["escapes"]:
+        out.append('<h3>Where each finding escaped from</h3><ul class="esc">')
+        out += [
+            f"<li><strong>{escape(str(e['finding']))}</strong> ({escape(str(e['severity']))}), "
+            f"found in {escape(str(e['found_in']))}: escaped from "
+            + (
+                f'{escape(str(e["escaped_from"]))} <span class="muted small">'
+                f"{escape(str(e['how']))}</span>"
+                if e["escaped_from"]
+                else "unknown"
+            )
+            + "</li>"
+            for e in found["escapes"]
+        ]
+        out.append("</ul>")
+    if fig["waivers"]["list"]:
+        out.append('<h3>Waivers</h3><ul class="waivers">')
+        out += [
+            f"<li><strong>{escape(str(w['finding']))}</strong> ({escape(str(w['severity']))}) "
+            f"waived by {escape(str(w['by'] or 'a person'))}: {escape(str(w['reason']))}</li>"
+            for w in fig["waivers"]["list"]
+        ]
+        out.append("</ul>")
     if fig["rejections"]:
         out.append('<h3>Gate rejections</h3><ul class="rej">')
         out += [

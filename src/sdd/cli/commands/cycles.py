@@ -12,8 +12,65 @@ from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, next_text
 
 
+def _request(args: Any, directory: str | None = None) -> str | None:
+    """The person's request: --request, --request-file, or typed at a terminal when neither
+    is given (not inside a session, and not for a folder that is a project already)."""
+    import os
+
+    from sdd.core.errors import UsageError
+
+    if args.request is not None and args.request_file is not None:
+        raise UsageError("give the request once: --request TEXT or --request-file F")
+    if args.request is not None:
+        if not args.request.strip():
+            raise UsageError("--request: the request is empty")
+        return str(args.request)
+    if args.request_file is not None:
+        return _request_file(args.request_file)
+    if not sys.stdin.isatty() or os.environ.get("SDD_SESSION_ID"):
+        return None
+    if directory is not None:
+        from sdd.core import history
+        from sdd.core.paths import ProjectPaths
+
+        if history.exists(ProjectPaths(os.path.abspath(directory))):
+            return None
+    return dialogues.ask_request()
+
+
+def _request_file(name: str) -> str:
+    from sdd.core.errors import UsageError
+
+    limit = 100_000  # bytes: the use case refuses a request this long with the rule
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(name, "rb") as handle:
+                data = handle.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"--request-file {name}: cannot read it ({exc.strerror})") from None
+    if len(data) > limit:
+        raise UsageError(f"--request-file {name}: longer than {limit:,} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"--request-file {name}: not UTF-8 text") from None
+    if not text.strip():
+        raise UsageError(f"--request-file {name}: the request is empty")
+    return text
+
+
+def _request_line(document: str | None) -> str:
+    if document:
+        return f"  request: kept in {document}; every brief of the cycle carries it"
+    return "  request: none given; the spec session asks you for it first"
+
+
 def init(args: Any, console: Console) -> Reply:
-    result = api.init(args.directory, title=args.title)
+    result = api.init(
+        args.directory, title=args.title, request=_request(args, directory=args.directory)
+    )
     summary = [f"Initialised an sdd project in {result.root}"]
     if result.git_initialised:
         summary.append("  git: made it a git repository (the history is committed with the code)")
@@ -23,6 +80,7 @@ def init(args: Any, console: Console) -> Reply:
         summary.append(f"  kept as they were (already there): {', '.join(result.skipped)}")
     if result.cycle:
         summary.append(f"  cycle {result.cycle} opened")
+        summary.append(_request_line(result.request))
     if result.agents:
         summary.append(
             f"  agents: the stages as commands and skills for {', '.join(result.agents)} "
@@ -95,13 +153,16 @@ def _first_approver(project: api.Project, offer: Any, console: Console) -> Any:
 
 def new(args: Any, console: Console) -> Reply:
     project = api.open_project()
-    number = api.new_cycle(project, args.title, discovery=args.discovery)
+    number = api.new_cycle(project, args.title, discovery=args.discovery, request=_request(args))
+    document = project.load().cycles[number].request_doc
     panel = api.status(project.paths.root, cycle=str(number))
     following = panel.data["next"]
     return Reply(
-        {"cycle": number, "next": following},
+        {"cycle": number, "request": document, "next": following},
         lambda style: (
-            f"Cycle {number} opened: {panel.data['cycle']['title']}\n\n"
+            f"Cycle {number} opened: {panel.data['cycle']['title']}\n"
+            + _request_line(document)
+            + "\n\n"
             + next_text(following, style)
         ),
     )
