@@ -64,7 +64,7 @@ class Approver:
 
 @dataclass
 class Trust:
-    signed: bool = False  # the project has (had) an approver
+    signed: bool = False  # the history holds an approver's record (counted or not)
     approvers: dict[str, Approver] = field(default_factory=dict)  # in force now, by fingerprint
     not_counted: dict[str, str] = field(default_factory=dict)  # record id -> why
     signed_by: dict[str, str] = field(default_factory=dict)  # record id -> signer's fingerprint
@@ -97,6 +97,11 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
     # A launch ends when `sdd run` records that the agent's whole tree has ended; a history
     # from before that record existed (or a run that was killed) ends it with the session.
     exits = {_session(r) for r in loaded.records if r["type"] == "session.exit"}
+    # A signed project's unsigned past is what its first approver's record was appended
+    # after: the person saw it. An unsigned act outside it was forked off that past later,
+    # with an id that dates it back there.
+    adds = [r for r in loaded.records if r["type"] == "approver.add" and r["id"] not in detached]
+    past = ancestors(loaded, [adds[0]["hash"]]) if adds else None
     for root in sorted(loaded.missing):  # where records are missing: one problem each
         record = next(r for r in loaded.records if r["id"] == root)
         after = len(descendants(loaded, {root})) - 1
@@ -123,7 +128,12 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
         elif is_person_act(record):
             wrong = mismatches(record)  # a shape sdd never writes: written by hand
             why = f"sdd did not write it: {'; '.join(wrong)}" if wrong else None
-            why = why or _act(trust, record, running, confirmed)
+            why = why or _act(trust, record, running, confirmed, past)
+            if kind == "approver.add":
+                # Signed from the first approver's record on, whether it holds or not: one
+                # rewritten so that its signature fails must not make the project unsigned
+                # again, where the acts after it would count without their signatures.
+                trust.signed = True
         elif "sig" in record:
             why = "it carries a signature, and sdd signs only a person's acts"
         if why is not None:
@@ -159,11 +169,24 @@ def _has_parents(record: Record) -> bool:
 
 
 def _act(
-    trust: Trust, record: Record, running: dict[str, str], confirmed: frozenset[str]
+    trust: Trust,
+    record: Record,
+    running: dict[str, str],
+    confirmed: frozenset[str],
+    past: set[str] | None,
 ) -> str | None:
-    """Why a person's act does not count, or None when it does."""
+    """Why a person's act does not count, or None when it does. ``past``: the unsigned past
+    of a signed project (None: the project is unsigned)."""
     kind = record["type"]
     if not trust.signed:
+        if "sig" in record and kind != "approver.add":
+            # sdd signs acts only once there is an approver: the one before it was removed.
+            return "it is signed, and no approver's record comes before it (removed?)"
+        if past is not None and record["id"] not in past:
+            return (
+                "unsigned, and the first approver's record does not descend from it: added "
+                "later and dated before the project was signed"
+            )
         if running:
             sessions = ", ".join(sorted(running))
             return (

@@ -56,6 +56,13 @@ def approver_key(project: Project, tx: Transaction) -> SigningKey:
             hint=SETUP_HINT,
         )
     approvers = tx.state.trust.approvers if tx.state.trust else {}
+    if not approvers:
+        # Signed, and no approver's record holds: the history was changed, not the key.
+        raise Refused(
+            "this project is signed and no approver is in force: the history's approver "
+            "records do not hold (changed by hand?), so no signature can count",
+            hint="run `sdd doctor`: it shows what was found and how to recover",
+        )
     fingerprint = key.public_key.fingerprint
     if fingerprint not in approvers:
         known = ", ".join(f"{a.principal} {a.fingerprint}" for a in approvers.values())
