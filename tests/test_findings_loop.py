@@ -435,9 +435,11 @@ def test_findings_add_list_and_what_they_refuse(stage_project: Any) -> None:
     )
     assert rows["F-1"]["text"] == "reset.py: the e-mail is not normalised"
     assert rows["F-2"]["escaped_from"] is None and rows["F-2"]["status"] == "open"
-    # findings that do not block leave the cycle where it was
+    # findings that do not block leave the cycle where it was (QA may start), but the major
+    # one's fix session is what comes next: it must be fixed before final verification
     action = sdd_json("next", cwd=root)
-    assert action["stage"] == "qa" and "finding" not in action
+    assert action["finding"] == "F-1" and action["command"] == "sdd start implement --finding F-1"
+    assert stage_of(status(root), "qa")["status"] == "ready"
     text = run("findings", cwd=root)
     assert text.returncode == 0
     line = next(ln for ln in text.stdout.splitlines() if "F-1" in ln)
@@ -482,16 +484,22 @@ def test_the_demo_runs_the_loop_on_evidence_and_its_documents_pass_strict(work: 
     data = check_json(root, "--strict", *reports, expect=0)
     assert data["messages"] == []
 
-    # the loop: QA found F-1 (escaped from plan), a fix session closed it, review and QA ran again
+    # the loop: QA found F-1 (blocking, escaped from plan) and F-2 (major); a fix session
+    # closed each, the major one before final verification; review and QA ran again
     rows = findings(root)
-    assert list(rows) == ["F-1"]
+    assert list(rows) == ["F-1", "F-2"]
     assert (rows["F-1"]["stage"], rows["F-1"]["escaped_from"], rows["F-1"]["status"]) == (
         "qa",
         "plan",
         "fixed",
     )
+    assert (rows["F-2"]["severity"], rows["F-2"]["status"]) == ("major", "fixed")
     starts = {r["session"]: r for r in records_of(root, "session.start")}
     assert starts[rows["F-1"]["fixed_by"]]["finding"] == "F-1"
+    assert starts[rows["F-2"]["fixed_by"]]["finding"] == "F-2"
+    final = next(r for r in records_of(root, "session.start") if r["stage"] == "final-verification")
+    fixes = [r for r in records_of(root, "finding.fix") if r["finding"] == "F-2"]
+    assert fixes and fixes[0]["id"] < final["id"] and fixes[0]["commit"]
     stages = [r["stage"] for r in records_of(root, "session.start")]
     assert stages.count("review") == 2 and stages.count("qa") == 2
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from sdd.usecases.cycles import new as new_cycle
     from sdd.usecases.doctor import diagnose as doctor
     from sdd.usecases.document_check import check, document_path
+    from sdd.usecases.findings import from_release as findings_from_release
     from sdd.usecases.findings import raise_finding as record_finding
     from sdd.usecases.findings import rows_for as finding_rows
     from sdd.usecases.findings import waive as waive_finding
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from sdd.usecases.sessions import listing as session_pages
     from sdd.usecases.sessions import preview as prompt
     from sdd.usecases.tasks import listing as tasks
+    from sdd.usecases.tasks import reopen as reopen_task
     from sdd.usecases.templates import diff as templates_diff
     from sdd.usecases.templates import upgrade as templates_upgrade
     from sdd.usecases.verify import checks_for as verify_checks
@@ -94,6 +96,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "doctor": ("sdd.usecases.doctor", "diagnose"),
     "check": ("sdd.usecases.document_check", "check"),
     "document_path": ("sdd.usecases.document_check", "document_path"),
+    "findings_from_release": ("sdd.usecases.findings", "from_release"),
     "record_finding": ("sdd.usecases.findings", "raise_finding"),
     "finding_rows": ("sdd.usecases.findings", "rows_for"),
     "waive_finding": ("sdd.usecases.findings", "waive"),
@@ -120,6 +123,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "session_pages": ("sdd.usecases.sessions", "listing"),
     "prompt": ("sdd.usecases.sessions", "preview"),
     "tasks": ("sdd.usecases.tasks", "listing"),
+    "reopen_task": ("sdd.usecases.tasks", "reopen"),
     "templates_diff": ("sdd.usecases.templates", "diff"),
     "templates_upgrade": ("sdd.usecases.templates", "upgrade"),
     "verify_checks": ("sdd.usecases.verify", "checks_for"),

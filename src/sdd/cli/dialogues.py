@@ -201,6 +201,15 @@ def waiver_code(reason: str) -> Any:
     return confirm
 
 
+def reopen_code(reason: str, finding: str | None) -> Any:
+    def confirm(task: Any, code: str) -> str | None:
+        why = f" for {finding.upper()}" if finding else ""
+        shown = f"\nReopening {task.id}{why}: {task.title}\nReason: {reason}\n"
+        return ask_code(shown, code, "reopen it")
+
+    return confirm
+
+
 def verdict(item: Any, number: int, total: int) -> tuple[str, str]:
     """One walkthrough item: pass, fail (with what went wrong) or skip (with why).
     Quitting raises KeyboardInterrupt, which leaves the session open to resume."""

@@ -121,6 +121,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p = command("start", "start a session by hand: records it and writes its page")
     p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
     p.add_argument("--task", help="the plan task an implement session works on (default: the next)")
+    p.add_argument(
+        "--finding", metavar="ID", help="a fix session for this finding (e.g. F-3), as `next` names"
+    )
     p = command("done", "complete the open session, if its outputs and handoff hold")
     p.add_argument("--note", help="handoff notes, used when the page's notes were left empty")
     p = command("abandon", "drop the open session (or, with --whole-cycle, the cycle)")
@@ -165,6 +168,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="run without a terminal; output goes to the session log",
     )
     p.add_argument("--task", help="the plan task an implement session works on (e.g. T3)")
+    p.add_argument("--finding", metavar="ID", help="a fix session for this finding (e.g. F-3)")
     p.add_argument(
         "--timeout", type=_seconds, metavar="SECONDS", help="end the agent after this long"
     )
@@ -207,7 +211,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         action="store_true",
         help="every document, those of later stages too (not yet due: still templates)",
     )
-    p = command("tasks", "the plan's tasks with their status and what each waits on")
+    p = command(
+        "tasks",
+        "the plan's tasks with their status and what each waits on; `reopen ID` a done one (a person)",
+    )
+    p.add_argument("action", nargs="?", choices=["list", "reopen"], default="list")
+    p.add_argument("task", nargs="?", help="reopen: the task, e.g. T3")
+    p.add_argument("--reason", help="reopen: why (it goes into the task's next brief)")
+    p.add_argument("--finding", metavar="ID", help="reopen: the finding it is reopened for")
     p = command(
         "questions",
         "the spec's open questions; `answer ID TEXT` records a person's answer",
@@ -228,9 +239,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         cycle=False,
     )
     p = command(
-        "findings", "findings of review, QA and user verification; add one; waive one (a person)"
+        "findings",
+        "findings of review, QA and user verification; add one; waive one (a person); "
+        "from-release: the release checklist's UNCERTAIN items, as findings",
     )
-    p.add_argument("action", nargs="?", choices=["list", "add", "waive"], default="list")
+    p.add_argument(
+        "action", nargs="?", choices=["list", "add", "waive", "from-release"], default="list"
+    )
     p.add_argument("text", nargs="*", help="add: what is wrong; waive: the finding id")
     p.add_argument("--severity", choices=["blocking", "major", "minor"])
     p.add_argument("--stage", help="the stage that found it (default: the open session's)")

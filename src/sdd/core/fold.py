@@ -28,6 +28,7 @@ from sdd.core.state import (
     Reopen,
     RulesAcceptance,
     Session,
+    TaskReopen,
 )
 
 Handler = Callable[[ProjectState, Record], None]
@@ -240,6 +241,8 @@ def _finding_fix(state: ProjectState, cycle: Cycle, record: Record) -> None:
     found = _open_finding(state, cycle, record)
     if found is not None:
         found.status, found.fixed_by = "fixed", text(record, "session")
+        found.fixed_commit = optional_text(record, "commit")
+        found.closed_record = record["id"]
 
 
 def _finding_waive(state: ProjectState, cycle: Cycle, record: Record) -> None:
@@ -248,6 +251,25 @@ def _finding_waive(state: ProjectState, cycle: Cycle, record: Record) -> None:
         found.status = "waived"
         found.waived_by = text_map(record, "by")
         found.waive_reason = text(record, "reason")
+        found.closed_record = record["id"]
+
+
+def _task_reopen(state: ProjectState, cycle: Cycle, record: Record) -> None:
+    task = text(record, "task")
+    if not task:
+        return
+    found = state.findings_by_record.get(text(record, "finding_record")) or cycle.findings.get(
+        text(record, "finding")
+    )
+    if found is not None:
+        found.reopens = task
+    cycle.task_reopens[task] = TaskReopen(
+        task,
+        record["id"],
+        text(record, "reason"),
+        found.id if found is not None else None,
+        text_map(record, "by"),
+    )
 
 
 def _verdict(state: ProjectState, record: Record) -> None:
@@ -323,6 +345,7 @@ HANDLERS: dict[Kind, Handler] = {
     "finding.add": _in_cycle(_finding_add),
     "finding.fix": _in_cycle(_finding_fix),
     "finding.waive": _in_cycle(_finding_waive),
+    "task.reopen": _in_cycle(_task_reopen),
     "verification.verdict": _verdict,
     "verify.run": _verify_run,
     "rules.accept": _rules_accept,

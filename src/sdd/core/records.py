@@ -46,6 +46,7 @@ Kind = Literal[
     "finding.add",
     "finding.fix",
     "finding.waive",
+    "task.reopen",
     "verification.verdict",
     "verify.run",
     "rules.accept",
@@ -142,13 +143,24 @@ SCHEMA: dict[Kind, Schema] = {
         required={"cycle": int, "finding": str, "severity": str, "stage": str, "text": str},
         optional={"escaped_from": str | None, "session": str | None, "source": str | None},
     ),
+    # A fix session completed: the commit it ended at and the green verify run under it.
     "finding.fix": Schema(
         required={"cycle": int, "finding": str},
-        optional={"finding_record": str | None, "session": str},
+        optional={
+            "finding_record": str | None,
+            "session": str,
+            "commit": str | None,
+            "verify": str | None,
+        },
     ),
     "finding.waive": Schema(
         required={"cycle": int, "finding": str, "by": _BY},
         optional={"finding_record": str, "reason": str},
+    ),
+    # A person reopens a done task (and may name the finding it reopens it for).
+    "task.reopen": Schema(
+        required={"cycle": int, "task": str, "by": _BY},
+        optional={"reason": str, "finding": str | None, "finding_record": str | None},
     ),
     "verification.verdict": Schema(
         required={"session": str, "item": str, "verdict": str}, optional={"note": str}
@@ -191,6 +203,7 @@ SCHEMA: dict[Kind, Schema] = {
             "head": str | None,
             "verify": str,
             "approval": str | None,
+            "minor": list[str],  # the minor findings still open: known issues of the release
         },
     ),
 }

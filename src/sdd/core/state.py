@@ -76,12 +76,26 @@ class Finding:
     session: str | None  # the session that raised it
     status: str = "open"  # open, fixed, waived
     fixed_by: str | None = None
+    fixed_commit: str | None = None  # the commit its fix session ended at
+    closed_record: str | None = None  # the record that fixed or waived it
     waived_by: dict[str, str] | None = None
     waive_reason: str | None = None
+    reopens: str | None = None  # the task a person reopened for it
 
     @property
     def blocking_open(self) -> bool:
         return self.severity == "blocking" and self.status == "open"
+
+
+@dataclass
+class TaskReopen:
+    """A person reopened a done task: it is pending again until a session of it completes."""
+
+    task: str
+    record: str
+    reason: str
+    finding: str | None  # the finding it was reopened for
+    by: dict[str, str]
 
 
 @dataclass
@@ -127,12 +141,16 @@ class Cycle:
     decisions: list[Decision] = field(default_factory=list)
     findings: dict[str, Finding] = field(default_factory=dict)
     loops: list[Reopen] = field(default_factory=list)  # every reopening, in order (post-mortem)
+    task_reopens: dict[str, TaskReopen] = field(default_factory=dict)  # task -> latest reopen
     request: str = ""  # the person's request, in their words ("": none was given)
     request_doc: str | None = None  # the document that keeps it
     answers: list[Answer] = field(default_factory=list)  # every answer given, in order
 
     def open_blocking(self) -> list[Finding]:
         return [f for f in self.findings.values() if f.blocking_open]
+
+    def open_major(self) -> list[Finding]:
+        return [f for f in self.findings.values() if f.severity == "major" and f.status == "open"]
 
     def open_session(self) -> Session | None:
         return next((s for s in reversed(self.sessions) if s.outcome == "open"), None)

@@ -282,6 +282,14 @@ INVALID_UTF8_TEST = """    def test_invalid_utf8_is_replaced(self) -> None:
 """
 
 
+# QA's major finding (F-2), and the test its fix session adds.
+TOP_BEYOND_MARK = "larger than the number of distinct words"
+TOP_BEYOND_TEST = """    def test_top_beyond_the_number_of_words(self) -> None:
+        self.assertEqual(ranking(count_words(["b a b"]), top=10), [(2, "b"), (1, "a")])
+
+"""
+
+
 def strict(code: str) -> str:
     return code.replace('encoding="utf-8", errors="replace"', 'encoding="utf-8"')
 
@@ -340,6 +348,7 @@ Cycle: {cycle}. Date: {date}.
 
 ## Findings
 - F1 (blocking; escaped from plan) wordfreq/wordfreq.py, reading the file: invalid UTF-8 crashes with a traceback instead of being replaced as the spec's Inputs say; the test plan has no case for it.
+- F2 (major) tests/test_wordfreq.py, `--top`: no test covers `--top N` with N {TOP_BEYOND_MARK} (US-2 says at most N lines); it works by hand, but nothing keeps it working.
 
 ## Coverage against the test plan
 - TC-1 pass, TC-2 pass, TC-3 pass, TC-4 pass, TC-5 pass; the plan lacks an invalid-encoding case.
@@ -396,7 +405,7 @@ Cycle: {cycle}. Date: {date}.
 ## Tests
 - OK Full suite green at HEAD — evidence: `python -m unittest discover -s tests`: {tests}.
 - OK Every user story covered by passing tests — evidence: US-1 by `test_case_folding_and_apostrophes`, `test_order_is_count_then_word`, `test_missing_file`; US-2 by `test_top`.
-- OK No open blocking finding; each major finding fixed or justified — evidence: review and QA reports list none.
+- OK No open blocking finding; each major finding fixed or justified — evidence: `sdd findings`: F-1 (blocking) and F-2 (major) fixed by their fix sessions, each at its commit.
 
 ## Documentation
 - OK README and usage describe current behaviour — evidence: `--help` output and docs/product-spec.md.
@@ -412,8 +421,11 @@ ANALYSIS = """## What went wrong
 - QA broke the first implementation with a file that is not valid UTF-8 (F-1, blocking): the
   program crashed with a traceback although the spec says invalid bytes are replaced.
 
+- QA also found that no test kept `--top N` beyond the number of words working (F-2, major):
+  its fix session added the test before final verification, as a major finding must.
+
 ## What slowed development
-- The loop back to implementation: one fix session, then review and QA again (see the figures).
+- The loop back to implementation: two fix sessions, then review and QA again (see the figures).
 
 ## What escaped testing
 - F-1 escaped from plan: the test plan had no case for invalid encodings, so neither the
@@ -543,6 +555,9 @@ def main(argv: list[str]) -> int:
         elif finding:
             tests = TESTS.replace("    def test_top", INVALID_UTF8_TEST + "    def test_top")
             code, what, task = CODE, f"fix for {finding}: invalid UTF-8 is replaced", finding
+            if TOP_BEYOND_MARK in brief:  # the major finding: a test that was missing
+                tests = tests.replace("    def test_top", TOP_BEYOND_TEST + "    def test_top")
+                what = f"fix for {finding}: a test for --top beyond the number of words"
         write(root, "wordfreq/__init__.py", "")
         write(root, "wordfreq/wordfreq.py", code)
         write(root, "tests/__init__.py", "")

@@ -89,7 +89,9 @@ def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
             result.finished = True
             break
         if action["kind"] == "session":
-            ran = runner.run(project, agent=DEMO, headless=True)
+            # A fix session for the finding `next` names (a major one is named with --finding).
+            finding = action.get("finding")
+            ran = runner.run(project, agent=DEMO, headless=True, finding=finding)
             if ran.outcome != "complete":
                 raise SddError(
                     f"demo: session {ran.session} ({ran.stage}) ended {ran.outcome}: {ran.message}",

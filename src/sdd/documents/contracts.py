@@ -28,8 +28,8 @@ CASE_ID = re.compile(r"^TC-[1-9][0-9]*$")
 QUESTION = re.compile(r"^(Q[1-9][0-9]*)\s*\((blocking|non-blocking)\)\s*:\s*(.+)$", re.S | re.I)
 # A finding in a review or QA report: `F1 (blocking) where: what`, or
 # `F1 (blocking; escaped from plan) where: what`.
-FINDING_LINE = re.compile(
-    r"^F[0-9]+\s*\(\s*(blocking|major|minor)\s*(?:[;,]\s*escaped from\s+([a-z][a-z-]*)\s*)?\)\s*(.+)$",
+FINDING_LINE = re.compile(  # `F1` as a report numbers it, or `F-4` as sdd does
+    r"^F-?[0-9]+\s*\(\s*(blocking|major|minor)\s*(?:[;,]\s*escaped from\s+([a-z][a-z-]*)\s*)?\)\s*(.+)$",
     re.I | re.S,
 )
 VERDICTS = ("approve", "changes-requested")

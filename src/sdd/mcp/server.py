@@ -119,11 +119,14 @@ def build(root: str) -> Any:
 
     @server.tool(
         description="Start (record) a session of a stage, as `sdd start` does; it writes the "
-        "session's page with its brief and Handoff section. Refused where `sdd start` is."
+        "session's page with its brief and Handoff section. Refused where `sdd start` is. "
+        "`finding` (e.g. F-3): the fix session of that finding, as the next action names it."
     )
-    async def start_session(stage: str | None = None, task: str | None = None) -> CallToolResult:
+    async def start_session(
+        stage: str | None = None, task: str | None = None, finding: str | None = None
+    ) -> CallToolResult:
         def run() -> str:
-            result = api.start(project(), stage, task=task)
+            result = api.start(project(), stage, task=task, finding=finding)
             data = to_json(result)
             data["brief"] = result.brief  # the agent's own brief: what `sdd prompt` prints
             return _json(data)

@@ -86,6 +86,16 @@ def committed_changes(root: str, since: str | None) -> list[str]:
     return [p for p in out.split("\0") if p] if code == 0 else []
 
 
+def diff_stat(root: str, since: str) -> str | None:
+    """`git diff --stat SINCE..HEAD` without sdd's own files: what the commits after
+    ``since`` changed (None when git cannot say, e.g. ``since`` is not in this repository)."""
+    own = [f":(exclude){p.rstrip('/')}" for p in (*OWN_PREFIXES, *OWN_FILES)]
+    code, out = _git(
+        root, "diff", "--stat", "--no-color", f"{since}..HEAD", "--", ".", *own, ":.sdd/config.toml"
+    )
+    return out.rstrip() if code == 0 else None
+
+
 def config_value(root: str, name: str, *, scope: str | None = None) -> str | None:
     """One setting of git's configuration as ``root`` sees it (only the ``scope`` one, e.g.
     "global", when given); None when it is not set."""

@@ -171,9 +171,10 @@ def _decidable(view: GateView, cycle: Cycle, *, approving: bool) -> None:
             )
         else:
             hint = (
-                "settle what is listed: make `sdd verify` green at HEAD, fix open blocking findings, "
-                f"and resolve uncertain checklist items in a new {view.gate.after} session "
-                f"(`sdd start {view.gate.after}`)"
+                "settle what is listed: make `sdd verify` green at HEAD, fix open blocking and "
+                "major findings, and resolve uncertain checklist items in a new "
+                f"{view.gate.after} session (`sdd start {view.gate.after}`) or make them "
+                "findings for the fix loop (`sdd findings from-release`)"
             )
         raise Refused(f"{name} cannot pass yet", details=view.unmet, hint=hint)
     missing = [p for p, digest in view.documents.items() if digest is None]

@@ -82,8 +82,16 @@ DESCRIPTIONS: dict[Kind, Callable[[Record], str]] = {
     "finding.add": lambda r: (
         f"{r.get('finding')} ({r.get('severity')}) found in {r.get('stage')}: {r.get('text', '')}"
     ),
-    "finding.fix": lambda r: f"{r.get('finding')} fixed by {r.get('session')}",
+    "finding.fix": lambda r: (
+        f"{r.get('finding')} fixed by {r.get('session')}"
+        + (f" at {str(r.get('commit'))[:12]}" if r.get("commit") else "")
+    ),
     "finding.waive": lambda r: f"{r.get('finding')} waived: {r.get('reason', '')}",
+    "task.reopen": lambda r: (
+        f"{r.get('task')} reopened by {_who(r)}"
+        + (f" for {r.get('finding')}" if r.get("finding") else "")
+        + f": {r.get('reason', '')}"
+    ),
     "verification.verdict": lambda r: (
         f"{r.get('session')} {r.get('item')}: {r.get('verdict')}"
         + (f" — {r.get('note')}" if r.get("note") else "")
@@ -93,6 +101,11 @@ DESCRIPTIONS: dict[Kind, Callable[[Record], str]] = {
     "release": lambda r: (
         f"cycle {r.get('cycle')} released as {r.get('version')}"
         + (f" (tag {r.get('tag')})" if r.get("tag") else "")
+        + (
+            f"; known minor findings: {', '.join(strings(r, 'minor'))}"
+            if strings(r, "minor")
+            else ""
+        )
     ),
     "history.migrate": lambda r: (
         f"the history went on in format 2 (from format {r.get('from_format')}; "

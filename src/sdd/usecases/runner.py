@@ -63,15 +63,18 @@ def run(
     timeout: float | None = None,
     cycle: str | None = None,
     on_launch: Callable[[list[str], str | None], None] | None = None,
+    finding: str | None = None,
 ) -> RunResult:
-    sessions.check_admission(project, stage, cycle=cycle)
+    sessions.check_admission(project, stage, cycle=cycle, finding=finding)
     preset = choose_agent(project, agent)
     if preset.name == DEMO and not project.load().demo:
         raise Refused("the demo agent runs only in a project made by `sdd demo`")
     env_path = os.environ
     if preset.builtin and preset.name != DEMO and not presets.installed(preset, env_path):
         process.resolve_executable(preset.launch.executable, env_path)  # raises the clear error
-    started = sessions.start(project, stage, cycle=cycle, agent=preset.name, task=task)
+    started = sessions.start(
+        project, stage, cycle=cycle, agent=preset.name, task=task, finding=finding
+    )
     folder = os.path.join(project.paths.logs, "sessions")
     brief_file = os.path.join(folder, f"{started.session}.brief.md")
     files.write_atomic(brief_file, started.brief)

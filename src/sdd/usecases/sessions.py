@@ -33,6 +33,8 @@ class SessionResult:
     finding: str | None = None
     missing: list[str] = field(default_factory=list)
     next: dict[str, object] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)  # recorded from its reports
+    renamed: dict[str, str] = field(default_factory=dict)  # a report's finding id -> sdd's
 
 
 def _cycle_for(tx: Transaction, selector: str | None) -> Cycle:
@@ -68,10 +70,15 @@ def _where(project: Project, stage: str | None, cycle: str | None) -> tuple[Any,
     return state, chosen, position, name
 
 
-def check_admission(project: Project, stage: str | None, *, cycle: str | None = None) -> str:
+def check_admission(
+    project: Project, stage: str | None, *, cycle: str | None = None, finding: str | None = None
+) -> str:
     """Refuse now, before anything else happens, what `start` would refuse. Returns the stage."""
-    _state, _cycle, position, name = _where(project, stage, cycle)
-    admit(position, name)
+    _state, chosen, position, name = _where(project, stage, cycle)
+    if finding is not None:  # a fix session: of the per-task stage, unless another is named
+        name = stage or position.per_task_stage() or name
+        _fixable(chosen, position, name, finding, None)
+    admit(position, name, fixing=finding is not None)
     return name
 
 
@@ -82,12 +89,18 @@ def start(
     cycle: str | None = None,
     agent: str | None = None,
     task: str | None = None,
+    finding: str | None = None,
 ) -> SessionResult:
+    """``finding``: a fix session for that finding (any severity, open), even after the gates
+    that followed the per-task stage."""
     with project.transaction() as tx:
         chosen = _cycle_for(tx, cycle)
-        name = stage_to_run(tx, chosen, stage)
         position = project.position(tx.state, chosen)
-        admit(position, name)
+        fixer = position.per_task_stage() if finding is not None else None
+        name = stage_to_run(tx, chosen, stage or fixer)
+        if finding is not None:
+            finding = _fixable(chosen, position, name, finding, task)
+        admit(position, name, fixing=finding is not None)
         refuse_if_tampered(tx.state, f"starting {name}")
         stage_def = position.workflow.stage(name)
         if stage_def.actor == "person" and agent not in (PERSON, DEMO):
@@ -97,7 +110,7 @@ def start(
             )
         if stage_def.repeat != "per-task" and task is not None:
             raise UsageError(f"--task applies to the {name} stage only when it works task by task")
-        plan = _plan(project, tx.state, chosen, position, stage_def, task)
+        plan = _plan(project, tx.state, chosen, position, stage_def, task, finding)
         session_id, page, writes, task, finding = (
             plan.session,
             plan.page,
@@ -167,14 +180,39 @@ def start(
     )
 
 
-def _bind_finding(cycle: Cycle, requested_task: str | None) -> tuple[str | None, str]:
-    """A fix session: bound to the first open blocking finding (unless a task was asked for)."""
+def _fixable(cycle: Cycle, position: Any, stage: str, ident: str, task: str | None) -> str:
+    """The finding `start --finding` names, checked: open, and fixed in the per-task stage."""
+    fixer = position.per_task_stage()
+    if task is not None:
+        raise UsageError("--finding or --task: a fix session works on a finding, not a task")
+    if stage != fixer:
+        raise UsageError(f"--finding applies to a fix session: sdd start {fixer} --finding ID")
+    found = cycle.findings.get(ident.strip().upper())
+    if found is None:
+        known = ", ".join(f.id for f in cycle.findings.values() if f.status == "open")
+        raise UsageError(
+            f"--finding {ident}: no such finding in this cycle",
+            hint=f"open findings: {known}" if known else "see `sdd findings`",
+        )
+    if found.status != "open":
+        raise Refused(f"{found.id} is already {found.status}", hint="see `sdd findings`")
+    return found.id
+
+
+def _bind_finding(
+    cycle: Cycle, requested_task: str | None, requested: str | None = None
+) -> tuple[str | None, str]:
+    """A fix session: bound to the finding asked for, else to the first open blocking
+    finding (unless a task was asked for)."""
     if requested_task is not None:
         return None, ""
     blocking = cycle.open_blocking()
-    if not blocking:
+    if requested is not None:
+        found = cycle.findings[requested]
+    elif blocking:
+        found = blocking[0]
+    else:
         return None, ""
-    found = blocking[0]
     escaped = f"; it escaped from {found.escaped_from}" if found.escaped_from else ""
     lines = [
         f"## Your fix: {found.id} ({found.severity}, found in {found.stage}{escaped})",
@@ -184,7 +222,7 @@ def _bind_finding(cycle: Cycle, requested_task: str | None) -> tuple[str | None,
         "First write a test that reproduces it and fails; then fix it, run the whole suite, commit.",
         "This finding closes when this session completes with a green `sdd verify`.",
     ]
-    others = [f.id for f in blocking[1:]]
+    others = [f.id for f in blocking if f.id != found.id]
     if others:
         lines.append(f"Other open blocking findings get their own sessions: {', '.join(others)}.")
     return found.id, "\n".join(lines)
@@ -226,6 +264,10 @@ def preview(
 
             status = plan_tasks.statuses(position, approved)
             context = briefs.task_section(project.paths, task_def, approved, status, chosen.docs)
+        elif open_session.finding in chosen.findings:
+            context = _bind_finding(chosen, None, open_session.finding)[1]
+        elif findings.reports_findings(stage_def):
+            context = findings.brief_section(project.paths.root, state, chosen, name)
         plan = Planned(
             open_session.id,
             open_session.page,
@@ -248,6 +290,31 @@ def preview(
     return _brief(project, state, chosen, position, stage_def, plan)
 
 
+def _reopened_for(cycle: Cycle, task: str | None) -> Any:
+    """The person's reopening of ``task`` that is in force (no session of it completed
+    since), if any."""
+    reopen = cycle.task_reopens.get(task) if task else None
+    if reopen is None:
+        return None
+    ends = [
+        s.end_record or "" for s in cycle.sessions if s.task == task and s.outcome == "complete"
+    ]
+    if ends and max(ends) > reopen.record:
+        return None
+    return reopen
+
+
+def _reopen_section(reopen: Any) -> str:
+    who = reopen.by.get("name", "a person")
+    lines = [f"## Why {reopen.task} is open again", "", f"{who} reopened it: {reopen.reason}"]
+    if reopen.finding:
+        lines.append(
+            f"It was reopened for {reopen.finding}: this session resolves that finding when it "
+            "completes with its commit and a green `sdd verify`."
+        )
+    return "\n".join(lines)
+
+
 @dataclass
 class Planned:
     """A session about to start (or open): its id, page and outputs, what it works on, and
@@ -262,15 +329,32 @@ class Planned:
 
 
 def _plan(
-    project: Project, state: Any, cycle: Cycle, position: Any, stage_def: Any, task: str | None
+    project: Project,
+    state: Any,
+    cycle: Cycle,
+    position: Any,
+    stage_def: Any,
+    task: str | None,
+    requested: str | None = None,
 ) -> Planned:
-    """The next session of ``stage_def``: for a per-task stage, bound to the first open
-    blocking finding, else to the task (the one asked for, or the next)."""
+    """The next session of ``stage_def``: for a per-task stage, bound to the finding asked
+    for or the first open blocking one, else to the task (the one asked for, or the next),
+    else, with every task done, to the first open major finding. A review or QA session's
+    brief lists the findings to confirm."""
     finding, context = None, ""
     if stage_def.repeat == "per-task":
-        finding, context = _bind_finding(cycle, task)
+        finding, context = _bind_finding(cycle, task, requested)
         if finding is None:
             task, context = _bind_task(project, position, cycle, task)
+            reopened = _reopened_for(cycle, task)
+            if reopened is not None:
+                named = cycle.findings.get(reopened.finding or "")
+                finding = named.id if named is not None and named.status == "open" else None
+                context += "\n\n" + _reopen_section(reopened)
+            elif task is None and cycle.open_major():
+                finding, context = _bind_finding(cycle, None, cycle.open_major()[0].id)
+    elif findings.reports_findings(stage_def):
+        context = findings.brief_section(project.paths.root, state, cycle, stage_def.name)
     session_id = state.next_session_id()
     page = f"docs/sessions/{session_id}-{stage_def.name}.md"
     return Planned(
@@ -359,6 +443,7 @@ def done(
                 filled = pages.fill_notes(text, note)
                 if filled != text:  # taken back if the session turns out not complete
                     tx.replace(page_path, filled, display=session.page)
+        reports = _number_reports(tx, chosen, session, stage_def)
         evidence = completion.observe(
             project.paths, session, tx.state, checks=in_force.checks_fingerprint
         )
@@ -383,23 +468,61 @@ def done(
         )
         if session.finding:
             fixed = chosen.findings.get(session.finding)
+            runs = tx.state.verify_runs
+            green = (
+                runs[-1] if runs and runs[-1].get("ok") and "verify" in stage_def.rules else None
+            )
             tx.record(
                 "finding.fix",
                 cycle=chosen.number,
                 finding=session.finding,
                 finding_record=fixed.record if fixed else None,
                 session=session.id,
+                commit=evidence.head,
+                verify=str(green["id"]) if green else None,
             )
-        for relative in session.writes:
-            if stage_def.name in ("review", "qa") or relative.startswith(
-                ("docs/reviews/", "docs/test-reports/")
-            ):
-                text = files.read_text(project.paths.inside(relative)) or ""
-                for raised in findings.from_report(text):
+        recorded: list[str] = []
+        renamed: dict[str, str] = {}
+        for relative, numbered in reports:
+            renamed.update(numbered.renamed)
+            for raised, ident in numbered.findings:
+                recorded.append(
                     findings.record(
-                        tx, chosen, raised, stage=session.stage, session=session.id, source=relative
+                        tx,
+                        chosen,
+                        raised,
+                        stage=session.stage,
+                        session=session.id,
+                        source=relative,
+                        ident=ident,
                     )
-    return _finish(project, session.id)
+                )
+    result = _finish(project, session.id)
+    result.findings, result.renamed = recorded, renamed
+    return result
+
+
+def _number_reports(
+    tx: Transaction, cycle: Cycle, session: Session, stage_def: Any
+) -> list[tuple[str, findings.Numbered]]:
+    """The findings of the session's reports with the ids sdd gives them; each report
+    rewritten to carry those ids (taken back if the session turns out not complete)."""
+    numbered: list[tuple[str, findings.Numbered]] = []
+    taken: set[str] = set()
+    for relative in session.writes:
+        if not findings.reports_findings(stage_def) and not relative.startswith(
+            ("docs/reviews/", "docs/test-reports/")
+        ):
+            continue
+        path = tx.project.paths.inside(relative)
+        text = files.read_text(path)
+        if text is None:
+            continue
+        report = findings.number_report(tx, cycle, text, taken)
+        if report.text != text:
+            tx.replace(path, report.text, display=relative)
+        numbered.append((relative, report))
+    return numbered
 
 
 def _refuse_damaged_page(project: Project, cycle: str | None) -> None:

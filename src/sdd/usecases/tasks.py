@@ -3,6 +3,7 @@ dependencies done first, then higher risk earlier, then plan order."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sdd.core.errors import Refused, UsageError
@@ -102,3 +103,74 @@ def listing(project: Project, *, cycle: str | None = None) -> list[dict[str, Any
         parsed = check.parse_file(project.paths, check.doc("plan", chosen.docs), "plan")
         approved = parsed.tasks if parsed and parsed.tasks else []
     return rows(project.position(state, chosen), approved)
+
+
+@dataclass
+class Reopened:
+    cycle: int
+    task: str
+    reason: str
+    finding: str | None
+    next: dict[str, Any]
+
+
+def reopen(
+    project: Project,
+    ident: str,
+    reason: str,
+    *,
+    finding: str | None = None,
+    stdin_is_tty: bool,
+    confirm: Any,
+    cycle: str | None = None,
+) -> Reopened:
+    """A person reopens a done task with a reason (and the finding it is reopened for): it is
+    pending again, the per-task stage with it, until a session of it completes."""
+    from sdd.agents import person
+    from sdd.core.errors import SddError
+    from sdd.usecases import acts
+
+    if not reason.strip():
+        raise UsageError("reopening a task needs --reason TEXT")
+    with project.transaction() as tx:
+        who = acts.begin(project, tx, f"reopening {ident}", stdin_is_tty=stdin_is_tty)
+        chosen = project.cycle(tx.state, cycle)
+        if chosen is None:
+            raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
+        if chosen.closed or chosen.number in tx.state.releases:
+            why = chosen.closed or "released"
+            raise Refused(f"cycle {chosen.number} is {why}", hint='open the next: sdd new "TITLE"')
+        approved = project.approved_tasks(chosen) or []
+        task = next((t for t in approved if t.id == ident.strip().upper()), None)
+        if task is None:
+            known = ", ".join(t.id for t in approved) or "none approved yet"
+            raise UsageError(f"{ident}: the approved plan has no such task (tasks: {known})")
+        position = project.position(tx.state, chosen)
+        if task.id not in position.tasks_done:
+            raise Refused(f"{task.id} is not done: there is nothing to reopen", hint="sdd tasks")
+        found = None
+        if finding is not None:
+            found = chosen.findings.get(finding.strip().upper())
+            if found is None:
+                raise UsageError(f"--finding {finding}: no such finding in this cycle")
+            if found.status != "open":
+                raise Refused(
+                    f"{found.id} is already {found.status}: a task is reopened for an open finding",
+                    hint=f'raise a new one: sdd findings add --severity major "…" (naming {found.id})',
+                )
+        code = person.confirmation_code()
+        typed = confirm(task, code) if callable(confirm) else None
+        if typed is None or str(typed).strip().upper() != code:
+            raise SddError("the confirmation code did not match; nothing was recorded")
+        tx.record(
+            "task.reopen",
+            cycle=chosen.number,
+            task=task.id,
+            reason=reason.strip(),
+            finding=found.id if found else None,
+            finding_record=found.record if found else None,
+            by=who,
+        )
+    state = project.load()
+    following = project.next_for(state, state.cycles[chosen.number])
+    return Reopened(chosen.number, task.id, reason.strip(), found.id if found else None, following)

@@ -69,4 +69,6 @@ def _release_ready(
             problems.append("no green `sdd verify` at HEAD")
     for finding in cycle.open_blocking() if cycle else []:
         problems.append(f"blocking finding {finding.id} is open: {finding.text}")
+    for finding in cycle.open_major() if cycle else []:  # raised after final verification began
+        problems.append(f"major finding {finding.id} is open: {finding.text}")
     return problems

@@ -91,13 +91,15 @@ class Position:
         # A fix loop reopens implement but leaves its tasks done; a new plan does not.
         index = self.names.index(stage)
         floor = self.reopen_floor(self.names[index - 1]) if index else ""
+        reopened = self.cycle.task_reopens  # a person reopened it: done again by a later session
         return {
             s.task
             for s in self.cycle.sessions
             if s.stage == stage
             and s.outcome == "complete"
             and s.task
-            and (s.end_record or "") > floor
+            and (s.end_record or "")
+            > max(floor, reopened[s.task].record if s.task in reopened else "")
         }
 
     def _is_done(self, stage: str) -> bool:
@@ -252,8 +254,17 @@ class Position:
         return self.current is None and all(v.passed for v in self.gates)
 
 
-def admit(position: Position, stage: str) -> None:
-    """Raise unless a session of ``stage`` may start now. The one place this is decided."""
+def release_stage(position: Position) -> str | None:
+    """The stage the release gate follows (final verification): no major finding may be open
+    when it starts."""
+    gate = position.workflow.gate(RELEASE_GATE)
+    return gate.after if gate is not None and gate.after in position.names else None
+
+
+def admit(position: Position, stage: str, *, fixing: bool = False) -> None:
+    """Raise unless a session of ``stage`` may start now. The one place this is decided.
+    ``fixing``: a fix session for a named finding, which may redo the per-task stage after
+    the gates that followed it (the code changes, so the stages after it run again)."""
     from sdd.core.errors import Refused, UsageError
 
     cycle = position.cycle
@@ -300,7 +311,16 @@ def admit(position: Position, stage: str) -> None:
             f"{stage} is not next: {position.current} comes first",
             hint=f"sdd start {position.current}",
         )
-    if index < current:
+    majors = cycle.open_major()
+    if majors and stage == release_stage(position) and not fixing:
+        found, fixer = majors[0], position.per_task_stage()
+        waive = f'a person waives it: sdd findings waive {found.id} --reason "WHY"'
+        raise Refused(
+            f"{stage} cannot start while a major finding is open: "
+            + ", ".join(f"{f.id} ({f.text})" for f in majors),
+            hint=f"fix it: sdd start {fixer} --finding {found.id} (or {waive})" if fixer else waive,
+        )
+    if index < current and not fixing:
         # Redoing an earlier stage is allowed only where no passed gate covers it.
         for view in position.gates:
             after = position.names.index(view.gate.after)

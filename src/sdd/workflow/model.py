@@ -49,7 +49,7 @@ RELEASE_GATE = "deployment-approval"
 # Conditions a gate may require before a person can pass it. Checked by ``sdd.readiness``.
 CONDITIONS = {
     "confidence": "the spec's confidence is at or above the threshold and no blocking question is open",
-    "release-ready": "nothing in the release checklist is uncertain, verify is green at HEAD, no blocking finding is open",
+    "release-ready": "nothing in the release checklist is uncertain, verify is green at HEAD, no blocking or major finding is open",
 }
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from sdd.core.state import Cycle, ProjectState, cycle_path
-from sdd.workflow.gates import Position
+from sdd.workflow.gates import Position, release_stage
+from sdd.workflow.model import RELEASE_GATE
 
 PANEL_VERSION = 1
 
@@ -88,24 +89,38 @@ def next_action(
             "command": 'sdd new "TITLE"',
             "summary": f"cycle {cycle.number} is {cycle_state(cycle, position)}: open the next one",
         }
+    major = _major_fix(cycle, position, flag)
+    if major is not None:
+        return major
     blocker = position.blocking_gate(position.current)
     if blocker is not None:
         gate = blocker.gate.name
         if blocker.unmet:
+            redo = f"sdd start {blocker.gate.after}{flag}"
+            alternative = redo
             if any(u.startswith("no green") for u in blocker.unmet):
                 command = "sdd verify"
             elif "confidence" in blocker.gate.requires:
                 command = f"sdd questions{flag}"
+            elif _uncertain_to_record(cycle, blocker.gate.after, blocker.unmet):
+                # Deployment stops: the way back is the fix loop, each item a finding.
+                command = f"sdd findings from-release{flag}"
             else:
-                command = f"sdd start {blocker.gate.after}{flag}"
+                command, alternative = redo, f'sdd reject {gate}{flag} --reason "WHY"'
             return {
                 "kind": "gate-conditions",
                 "gate": gate,
                 "stage": position.current,
                 "unmet": list(blocker.unmet),
                 "command": command,
-                "alternative": f"sdd start {blocker.gate.after}{flag}",
-                "summary": f"{gate} cannot pass yet: {'; '.join(blocker.unmet)}",
+                "alternative": alternative,
+                "summary": f"{gate} cannot pass yet: {'; '.join(blocker.unmet)}"
+                + (
+                    "; record each uncertain item as a finding (the fix loop), or settle them "
+                    f"with another {blocker.gate.after} session"
+                    if command.startswith("sdd findings from-release")
+                    else ""
+                ),
             }
         if blocker.state == "stale":
             summary = (
@@ -147,6 +162,45 @@ def next_action(
         "stage": stage,
         "command": stage_command(stage) + flag,
         "summary": f"run the {stage} session in a fresh agent conversation",
+    }
+
+
+UNCERTAIN = ": uncertain: "  # how the release-ready condition names an uncertain item
+
+
+def _uncertain_to_record(cycle: Cycle, stage: str, unmet: list[str]) -> bool:
+    """Whether the release checklist's uncertain items are not findings yet (`sdd findings
+    from-release` records those of the latest session of ``stage``)."""
+    items = [u.split(UNCERTAIN, 1)[1] for u in unmet if UNCERTAIN in u]
+    last = next(
+        (s for s in reversed(cycle.sessions) if s.stage == stage and s.outcome == "complete"), None
+    )
+    if not items or last is None:
+        return False
+    recorded = {f.text for f in cycle.findings.values() if f.session == last.id}
+    return any(" ".join(item.split()) not in recorded for item in items)
+
+
+def _major_fix(cycle: Cycle, position: Position, flag: str) -> dict[str, Any] | None:
+    """Once the per-task stage is done, an open major finding's fix session comes next: no
+    major finding may be open when final verification starts (a person may waive it)."""
+    majors = cycle.open_major()
+    fixer = position.per_task_stage()
+    if not majors or fixer is None or not position.done.get(fixer) or position.released:
+        return None
+    view = position.gate_view(RELEASE_GATE)
+    if release_stage(position) is None or (view is not None and view.passed):
+        return None
+    found = majors[0]
+    return {
+        "kind": "session",
+        "stage": fixer,
+        "finding": found.id,
+        "command": f"sdd start {fixer} --finding {found.id}{flag}",
+        "alternative": f'sdd findings waive {found.id}{flag} --reason "WHY"',
+        "summary": f"fix {found.id} ({found.severity}, found in {found.stage}) in a fresh "
+        f"{fixer} session before final verification (or a person waives it)"
+        + (f"; {len(majors) - 1} more major after it" if len(majors) > 1 else ""),
     }
 
 
@@ -212,7 +266,15 @@ def panel(
         return data
     data["change"] = position.pending_change()
     data["findings"] = [
-        {"id": f.id, "severity": f.severity, "stage": f.stage, "status": f.status, "text": f.text}
+        {
+            "id": f.id,
+            "severity": f.severity,
+            "stage": f.stage,
+            "status": f.status,
+            "text": f.text,
+            "fixed_by": f.fixed_by,
+            "commit": f.fixed_commit,
+        }
         for f in cycle.findings.values()
     ]
     data["cycle"] = {
@@ -346,6 +408,17 @@ def render_page(data: dict[str, Any]) -> str:
                 )
         else:
             out.append("None yet.")
+        if data["findings"]:  # the ids the reports carry too (sdd writes them there)
+            out += ["", "## Findings", "", "| finding | severity | found in | status | what |"]
+            out.append("|---|---|---|---|---|")
+            for found in data["findings"]:
+                status = found["status"]
+                if found.get("commit"):
+                    status += f" by {found['fixed_by']} at {str(found['commit'])[:12]}"
+                out.append(
+                    f"| {found['id']} | {found['severity']} | {found['stage']} | {status} "
+                    f"| {_cell(found['text'])} |"
+                )
     out += rules_lines(data.get("rules"), heading="## ")
     action = data["next"]
     out += ["", "## Next", "", f"{action['summary']}:", "", f"    {action['command']}", ""]

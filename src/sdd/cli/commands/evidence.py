@@ -9,7 +9,7 @@ from typing import Any
 from sdd import api
 from sdd.cli import dialogues
 from sdd.cli.output import Console, Reply
-from sdd.cli.render import Style, safe
+from sdd.cli.render import Style, next_text, safe
 
 
 def check(args: Any, console: Console) -> Reply:
@@ -113,6 +113,17 @@ def findings(args: Any, console: Console) -> Reply:
             cycle=args.cycle,
         )
         return Reply({"id": waived.id, "status": "waived"}, f"{waived.id} waived.")
+    if args.action == "from-release":
+        idents = api.findings_from_release(project, cycle=args.cycle)
+        following = api.status(project.paths.root).data["next"]
+        return Reply(
+            {"ids": idents, "next": following},
+            lambda style: (
+                f"{', '.join(idents)} recorded (blocking): each UNCERTAIN item of the release "
+                "checklist is a finding now; the cycle goes back to implement to fix them.\n\n"
+                + next_text(following, style)
+            ),
+        )
     rows = api.finding_rows(project, cycle=args.cycle)
 
     def text(style: Style) -> str:
@@ -122,9 +133,11 @@ def findings(args: Any, console: Console) -> Reply:
         lines = []
         for row in rows:
             escaped = f", escaped from {row['escaped_from']}" if row["escaped_from"] else ""
+            fixed = f" (by {row['fixed_by']} at {str(row['commit'])[:12]})" if row["commit"] else ""
             lines.append(
                 f"  {row['id']:<5} {style(str(row['status']).ljust(7), colour.get(str(row['status']), ''))} "
                 f"{row['severity']:<9} {safe(str(row['stage']))}{escaped}: {safe(str(row['text']))}"
+                + fixed
             )
         return "\n".join(lines)
 

@@ -60,6 +60,8 @@ def _all_cycles(command: str) -> Reply:
 
 
 def tasks(args: Any, console: Console) -> Reply:
+    if getattr(args, "action", "list") == "reopen":
+        return _reopen_task(args)
     rows = api.tasks(api.open_project(), cycle=args.cycle)
 
     def text(style: Style) -> str:
@@ -81,6 +83,31 @@ def tasks(args: Any, console: Console) -> Reply:
         return "\n".join(lines)
 
     return Reply(rows, text)
+
+
+def _reopen_task(args: Any) -> Reply:
+    """A person reopens a done task (confirmed with a code at their terminal)."""
+    import sys
+
+    from sdd.cli import dialogues
+    from sdd.core.errors import UsageError
+
+    if not args.task or not args.reason:
+        raise UsageError('usage: sdd tasks reopen TASK --reason "WHY" [--finding ID]')
+    reopened = api.reopen_task(
+        api.open_project(),
+        args.task,
+        args.reason,
+        finding=args.finding,
+        stdin_is_tty=sys.stdin.isatty(),
+        confirm=dialogues.reopen_code(args.reason, args.finding),
+        cycle=args.cycle,
+    )
+    why = f" for {reopened.finding}" if reopened.finding else ""
+    return Reply(
+        reopened,
+        lambda style: f"{reopened.task} reopened{why}.\n\n" + next_text(reopened.next, style),
+    )
 
 
 def log(args: Any, console: Console) -> Reply:

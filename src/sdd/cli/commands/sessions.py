@@ -24,8 +24,12 @@ def prompt(args: Any, console: Console) -> Reply:
 
 
 def start(args: Any, console: Console) -> Reply:
-    result = api.start(api.open_project(), args.stage, cycle=args.cycle, task=args.task)
+    result = api.start(
+        api.open_project(), args.stage, cycle=args.cycle, task=args.task, finding=args.finding
+    )
     lines = [f"Session {result.session} ({result.stage}) started; its page is {result.page}"]
+    if result.finding:
+        lines.append(f"  a fix session for {result.finding}")
     if result.writes:
         lines.append(f"  outputs to write: {', '.join(result.writes)}")
     lines += [
@@ -50,7 +54,13 @@ def done(args: Any, console: Console) -> Reply:
         progress=dialogues.verify_progress(console.chatty),
     )
     outputs = ", ".join(result.outputs) or "committed work"
-    return _ended(result, f"Session {result.session} ({result.stage}) complete: {outputs}")
+    headline = f"Session {result.session} ({result.stage}) complete: {outputs}"
+    if result.findings:  # never silently: the report's own ids, where sdd gave others
+        headline += f"\nFindings recorded: {', '.join(result.findings)}"
+        if result.renamed:
+            pairs = ", ".join(f"{old} → {new}" for old, new in result.renamed.items())
+            headline += f" (renumbered in the report to match the tracker: {pairs})"
+    return _ended(result, headline)
 
 
 def abandon(args: Any, console: Console) -> Reply:
@@ -97,6 +107,7 @@ def run(args: Any, console: Console) -> Reply:
         timeout=args.timeout,
         cycle=args.cycle,
         on_launch=on_launch,
+        finding=args.finding,
     )
 
     def text(style: Style) -> str:
