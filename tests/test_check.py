@@ -84,7 +84,8 @@ class Broken:
 
 US3 = "### US-3: Count several files\nAs a writer, I want several files at once.\n\nAcceptance criteria:\n- Each file is counted.\n\n"
 T3_NO_STORY = (
-    "\n### T3: Polish the output\n- Stories: none\n- Depends on: T1\n- Risk: low\n- Effort: 1h\n\n"
+    "\n### T3: Polish the output\n- Stories: none\n- Depends on: T1\n- Risk: low\n- Effort: 1h\n"
+    "- Scope: wordfreq/\n\n"
     "Acceptance criteria:\n- Output is aligned.\n"
 )
 BAD_TASK = (
@@ -92,7 +93,8 @@ BAD_TASK = (
     "Acceptance criteria:\n- Done.\n"
 )
 DUPLICATE_T2 = (
-    "\n### T2: Limit output again\n- Stories: US-2\n- Depends on: T1\n- Risk: low\n- Effort: 30m\n\n"
+    "\n### T2: Limit output again\n- Stories: US-2\n- Depends on: T1\n- Risk: low\n- Effort: 30m\n"
+    "- Scope: wordfreq/\n\n"
     "Acceptance criteria:\n- Again.\n"
 )
 BAD_CASE = "\n### Case six: Unicode words\n- Stories: US-1\n- Kind: edge case\n- Steps: Count ü.\n- Expected: One word.\n"
@@ -431,7 +433,12 @@ BROKEN = [
     ),
     Broken(
         "test plan: a duplicate case id",
-        edit(TEST_PLAN_PATH, "### TC-5: A large file", "### TC-4: A large file"),
+        edit(
+            TEST_PLAN_PATH,
+            "### TC-5: A large file",
+            "### TC-4: Two runs again\n- Stories: US-1\n- Kind: concurrency\n"
+            "- Steps: Run two counts again.\n- Expected: Identical output.\n\n### TC-5: A large file",
+        ),
         TEST_PLAN_PATH,
         "### TC-4",
         r"^duplicate id TC-4 \(first at line {first}\)$",
@@ -487,9 +494,11 @@ def test_each_broken_rule_is_reported_exactly_once_at_its_line(work: Path, broke
 
 def test_a_longer_cycle_is_reported_once_with_its_whole_path(work: Path) -> None:
     plan = VALID_PLAN + (
-        "\n### T3: Sort the ranking\n- Stories: US-1\n- Depends on: T2\n- Risk: low\n- Effort: 1h\n\n"
+        "\n### T3: Sort the ranking\n- Stories: US-1\n- Depends on: T2\n- Risk: low\n- Effort: 1h\n"
+        "- Scope: wordfreq/\n\n"
         "Acceptance criteria:\n- Sorted.\n"
-        "\n### T4: Print the ranking\n- Stories: US-2\n- Depends on: T3\n- Risk: low\n- Effort: 1h\n\n"
+        "\n### T4: Print the ranking\n- Stories: US-2\n- Depends on: T3\n- Risk: low\n- Effort: 1h\n"
+        "- Scope: wordfreq/\n\n"
         "Acceptance criteria:\n- Printed.\n"
     )
     plan = replace_once(plan, "- Depends on: none", "- Depends on: T4")  # T1 → T4 → T3 → T2 → T1

@@ -163,6 +163,7 @@ class DocSet:
                 f"- Depends on: {', '.join(t.depends) or 'none'}",
                 f"- Risk: {t.risk}",
                 f"- Effort: {t.effort}",
+                "- Scope: src/, tests/",
                 "",
                 "Acceptance criteria:",
             ]

@@ -267,7 +267,10 @@ def test_a_finding_closes_only_with_its_fix_session_and_a_green_verify(stage_pro
     assert findings(root)["F-1"]["status"] == "open"
     assert sdd_json("next", cwd=root)["kind"] == "finish-session"
     # uncommitted work is not a fix either, even with the suite green
-    (root / "tests" / "test_tokens.py").unlink()
+    (root / "tests" / "test_tokens.py").write_text(
+        BROKEN_TEST.replace('self.fail("a used link still works")', "self.assertTrue(True)"),
+        encoding="utf-8",
+    )
     result = run("done", cwd=root)
     assert result.returncode == 1, result.stdout + result.stderr
     assert findings(root)["F-1"]["status"] == "open"

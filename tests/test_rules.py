@@ -178,12 +178,19 @@ def test_a_zero_threshold_does_not_open_the_gate_for_a_spec_at_40_percent(projec
     assert sdd_json("questions", cwd=root)["threshold"] == 99
 
 
+def _config_is_outside_the_scope(page: Path) -> None:
+    """The session changes the config, outside its task's scope: the handoff says why."""
+    with page.open("a", encoding="utf-8") as handle:
+        handle.write("\n### Outside the scope\n\n- .sdd/config.toml: the verify checks change\n")
+
+
 def _implement_with_a_failing_test(root: Path) -> dict[str, Any]:
     session = session_json(root, "implement")
     write_code(root)
     (root / "tests" / "test_broken.py").write_text(FAILING, encoding="utf-8")
     commit_all(root, "T1, and a test that fails")
     tick(root / session["page"])
+    _config_is_outside_the_scope(root / session["page"])
     return session
 
 
@@ -263,6 +270,7 @@ def test_a_check_added_takes_effect_without_a_person_and_voids_older_evidence(
     write_code(root)
     commit_all(root, "T1")
     tick(root / session["page"])
+    _config_is_outside_the_scope(root / session["page"])
     assert sdd_json("verify", cwd=root)["ok"] is True
     runs = len(records_of(root, "verify.run"))
     lint = json.dumps([sys.executable, "-c", "print('lint ok')"])

@@ -418,7 +418,7 @@ def test_implement_completes_only_with_a_green_verify_at_head(project_at: Any) -
     (root / "tests" / "test_broken.py").unlink()
     green_head = commit_all(root, "drop the broken test")
     assert verify_json(root, 0)["head"] == green_head
-    (root / "extra.py").write_text("VALUE = 1\n", encoding="utf-8")
+    (root / "tests" / "extra.py").write_text("VALUE = 1\n", encoding="utf-8")  # in T1's scope
     final_head = commit_all(root, "one more change")
     done = run("done", cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -211,6 +211,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         action="store_true",
         help="every document, those of later stages too (not yet due: still templates)",
     )
+    p.add_argument(
+        "--code",
+        action="store_true",
+        help="also trace the test plan into the code: every test case of a done task named by "
+        "a test, no test naming an unknown id",
+    )
     p = command(
         "tasks",
         "the plan's tasks with their status and what each waits on; `reopen ID` a done one (a person)",

@@ -113,6 +113,8 @@ PLAN = """\
 - Depends on: none
 - Risk: medium
 - Effort: 1h
+- Scope: wordfreq/, tests/
+- Test cases: TC-1, TC-2, TC-4
 
 Acceptance criteria:
 - `count_words` case-folds and splits words as the spec says; unit tests cover punctuation and apostrophes.
@@ -123,6 +125,8 @@ Acceptance criteria:
 - Depends on: T1
 - Risk: low
 - Effort: 30m
+- Scope: wordfreq/, tests/
+- Test cases: TC-3, TC-5
 
 Acceptance criteria:
 - `--top N` prints at most N lines; `--top 0` exits 2 with a message.
@@ -160,8 +164,8 @@ TEST_PLAN = """\
 ### TC-5: A large file
 - Stories: US-1, US-2
 - Kind: performance stress
-- Steps: Count a generated 10 MB file with `--top 10`.
-- Expected: Finishes in under 2 seconds.
+- Steps: Rank a generated text of 40,000 lines (about 1 MB) with `--top 10`.
+- Expected: Ten lines, in under 2 seconds (the spec's bound for 10 MB).
 """
 
 CODE = '''\
@@ -230,6 +234,12 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def text_file(text: str) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write(text)
+    return handle.name
+
+
 class CountTest(unittest.TestCase):
     def test_case_folding_and_apostrophes(self) -> None:
         counts = count_words(["It's the cat; THE cat.", "the end"])
@@ -237,22 +247,57 @@ class CountTest(unittest.TestCase):
         self.assertEqual(counts["it's"], 1)
 
     def test_order_is_count_then_word(self) -> None:
+        # TC-1: counts, highest first, ties alphabetical.
         self.assertEqual(ranking(count_words(["b a b c"])), [(2, "b"), (1, "a"), (1, "c")])
+        path = text_file("b a b")
+        try:
+            self.assertEqual(run(path).stdout, "2 b\\n1 a\\n")
+        finally:
+            os.unlink(path)
 
     def test_missing_file(self) -> None:
+        # TC-2: a missing file is named, exit 1, nothing on standard output.
         result = run("no-such-file")
         self.assertEqual(result.returncode, 1)
         self.assertEqual(result.stdout, "")
         self.assertIn("no-such-file", result.stderr)
 
-    def test_top(self) -> None:
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
-            handle.write("b a b")
+    def test_two_runs_at_once(self) -> None:
+        # TC-4: two counts of the same file at the same time agree.
+        path = text_file("b a b c c c\\n" * 1000)
         try:
-            self.assertEqual(run(handle.name, "--top", "1").stdout, "2 b\\n")
-            self.assertEqual(run(handle.name, "--top", "0").returncode, 2)
+            command = [sys.executable, "-m", "wordfreq.wordfreq", path]
+            runs = [
+                subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=HERE)
+                for _ in range(2)
+            ]
+            outputs = [p.communicate()[0] for p in runs]
+            self.assertEqual(outputs[0], outputs[1])
+            self.assertTrue(outputs[0].startswith("3000 c\\n"))
         finally:
-            os.unlink(handle.name)
+            os.unlink(path)
+
+    def test_top(self) -> None:
+        # TC-3: an empty file prints nothing; --top 1 one line; --top 0 exits 2.
+        path, empty = text_file("b a b"), text_file("")
+        try:
+            self.assertEqual(run(empty, "--top", "1").stdout, "")
+            self.assertEqual(run(path, "--top", "1").stdout, "2 b\\n")
+            self.assertEqual(run(path, "--top", "0").returncode, 2)
+        finally:
+            os.unlink(path)
+            os.unlink(empty)
+
+    def test_a_large_file(self) -> None:
+        # TC-5: a generated text of about 1 MB is ranked with --top 10 in under 2 seconds.
+        import time
+
+        lines = [f"word{n % 5000} other{n % 7} text\\n" for n in range(40_000)]
+        started = time.perf_counter()
+        top = ranking(count_words(lines), 10)
+        elapsed = time.perf_counter() - started
+        self.assertEqual(len(top), 10)
+        self.assertLess(elapsed, 2.0)  # the spec's bound for ten times as much
 
 
 if __name__ == "__main__":

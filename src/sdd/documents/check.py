@@ -19,6 +19,7 @@ from sdd.core.errors import UsageError
 from sdd.core.paths import ProjectPaths, package_data
 from sdd.documents import snapshots
 from sdd.documents.contracts import (
+    CASE_ID,
     STORY_ID,
     TASK_ID,
     Case,
@@ -44,6 +45,8 @@ from sdd.documents.contracts import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # importing typing costs ~5 ms of `sdd check`'s start-up
     from typing import Any
+
+    from sdd.core.state import Cycle
 
 DOCS = {
     "spec": "docs/product-spec.md",
@@ -366,6 +369,20 @@ def cross_check(parsed: dict[str, Parsed], reported: set[str]) -> list[Message]:
                     out.append(
                         Message(plan.path, task.line, "error", f"{task.id} depends on itself")
                     )
+        if cases is not None:
+            known = {c.id for c in cases}
+            for task in tasks:
+                for ref in task.cases or []:
+                    if ref not in known and CASE_ID.match(ref):
+                        out.append(
+                            Message(
+                                plan.path,
+                                task.line,
+                                "error",
+                                f"{task.id} names test case {ref}, which "
+                                f"{tests.path if tests else DOCS['test-plan']} does not define",
+                            )
+                        )
         cycle = find_cycle(tasks)
         if cycle:
             first = next(t for t in tasks if t.id == cycle[0])
@@ -385,6 +402,26 @@ def cross_check(parsed: dict[str, Parsed], reported: set[str]) -> list[Message]:
                         )
                     )
     return out
+
+
+def task_cases(task: Task, cases: list[Case]) -> list[Case]:
+    """The test cases a task answers for: those its `Test cases:` names, or, in a plan without
+    the field, those that trace to its stories."""
+    if task.cases is not None:
+        return [c for c in cases if c.id in task.cases]
+    return [c for c in cases if set(c.stories) & set(task.stories)]
+
+
+def approved_tasks(paths: ProjectPaths, cycle: Cycle) -> list[Task] | None:
+    """The tasks of the plan as its latest approval saw it (None before any)."""
+    for decision in reversed(cycle.decisions):
+        if decision.kind != "approve":
+            continue
+        for path, digest in decision.docs.items():
+            if path.endswith("implementation-plan.md") and digest:
+                parsed = parse_snapshot(paths, "plan", path, digest)
+                return parsed.tasks if parsed else None
+    return None
 
 
 def find_cycle(tasks: list[Task]) -> list[str]:

@@ -96,6 +96,8 @@ class Task:
     risk: str = ""
     effort: str = ""
     criteria: list[str] = field(default_factory=list)
+    scope: list[str] = field(default_factory=list)  # empty: no `Scope:` field, the default
+    cases: list[str] | None = None  # its `Test cases:`; None: no field (its stories' cases)
 
 
 @dataclass
@@ -342,6 +344,13 @@ def read_plan(reader: Reader) -> list[Task]:
             task.effort = fields["effort"][0]
             if not task.effort:
                 reader.error(fields["effort"][1], f"{ident} has no effort estimate")
+        _scope(reader, task, fields.get("scope"))
+        if "test cases" in fields:
+            value, line = fields["test cases"]
+            task.cases = _ids(value)
+            for case in task.cases:
+                if not CASE_ID.match(case):
+                    reader.error(line, f"{ident}: `{case}` is not a test case id (TC-n) or `none`")
         criteria = _criteria(sub.blocks)
         if not criteria:
             reader.error(
@@ -351,6 +360,28 @@ def read_plan(reader: Reader) -> list[Task]:
         tasks.append(task)
     _duplicates(reader, [(t.id, t.line) for t in tasks])
     return tasks
+
+
+def _scope(reader: Reader, task: Task, found: tuple[str, int] | None) -> None:
+    """A task's `Scope:`: the files or folders its session may change, relative paths."""
+    from sdd.documents import scope
+
+    if found is None:
+        reader.warning(
+            task.line,
+            f"{task.id} has no `Scope:` field (the files or folders it may change): "
+            f"its sessions may change {scope.DEFAULT_TEXT}",
+        )
+        return
+    value, line = found
+    entries = scope.entries(value)
+    if not entries:
+        reader.error(line, f"{task.id}: the scope names no file or folder")
+    for entry in entries:
+        why = scope.problem(entry)
+        if why is not None:
+            reader.error(line, f"{task.id}: scope `{entry}` {why}")
+    task.scope = [e for e in entries if scope.problem(e) is None]
 
 
 def read_test_plan(reader: Reader) -> list[Case]:

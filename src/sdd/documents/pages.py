@@ -215,3 +215,37 @@ def unanswered(handoff: str, checklist: tuple[str, ...]) -> list[str]:
         if len(reason) < 3:
             missing.append(f"checklist item neither ticked nor left open with `reason: …`: {item}")
     return missing
+
+
+# Files an implement session changed outside its scope, each with why, in the Handoff.
+OUTSIDE = "### Outside the scope"
+
+
+def outside_reasons(handoff: str) -> dict[str, str]:
+    """The `- path: why` items under ``OUTSIDE`` (a folder ending in `/` covers what is in it)."""
+    index = handoff.find(OUTSIDE)
+    if index < 0:
+        return {}
+    reasons: dict[str, str] = {}
+    for line in handoff[index + len(OUTSIDE) :].splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            break  # the next heading
+        if not stripped.startswith(("- ", "* ")):
+            continue
+        item = stripped[2:].strip()
+        if item.startswith("`"):
+            path, _, why = item[1:].partition("`")
+        else:
+            path, _, why = item.partition(":")
+        why = why.strip().lstrip(":—–-").strip()
+        if path.strip() and len(why) >= 3 and PLACEHOLDER not in why:
+            reasons[path.strip().removeprefix("./")] = why
+    return reasons
+
+
+def reason_for(reasons: dict[str, str], path: str) -> str | None:
+    for named, why in reasons.items():
+        if path == named or path.startswith(named.rstrip("/") + "/"):
+            return why
+    return None

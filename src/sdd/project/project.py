@@ -238,16 +238,14 @@ class Project:
 
     def approved_tasks(self, cycle: Cycle) -> list[Task] | None:
         """The tasks of the plan as its latest approval saw it (None before any)."""
-        for decision in reversed(cycle.decisions):
-            if decision.kind != "approve":
-                continue
-            for path, digest in decision.docs.items():
-                if path.endswith("implementation-plan.md") and digest:
-                    from sdd.documents import check
+        if not any(
+            d.kind == "approve" and any(p.endswith("implementation-plan.md") for p in d.docs)
+            for d in cycle.decisions
+        ):
+            return None  # and the document rules stay unloaded
+        from sdd.documents import check
 
-                    parsed = check.parse_snapshot(self.paths, "plan", path, digest)
-                    return parsed.tasks if parsed else None
-        return None
+        return check.approved_tasks(self.paths, cycle)
 
     def position(
         self, state: ProjectState, cycle: Cycle, hasher: DocHasher | None = None

@@ -96,6 +96,31 @@ def diff_stat(root: str, since: str) -> str | None:
     return out.rstrip() if code == 0 else None
 
 
+def blob_at(root: str, commit: str | None, relative: str) -> str | None:
+    """The id of the blob ``relative`` held at ``commit`` (None: absent, or no commit)."""
+    if commit is None:
+        return None
+    code, out = _git(root, "rev-parse", "-q", "--verify", f"{commit}:{relative}")
+    return out.strip() if code == 0 and out.strip() else None
+
+
+def blob_of(root: str, relative: str) -> str | None:
+    """The blob id git would give ``relative`` as it is now (None when it is missing)."""
+    if not os.path.isfile(os.path.join(root, relative)):
+        return None
+    code, out = _git(root, "hash-object", "--", relative)
+    return out.strip() if code == 0 and out.strip() else None
+
+
+def listed_files(root: str) -> list[str]:
+    """The project's files as git sees them: tracked, and untracked ones not ignored."""
+    try:
+        code, out = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    except SddError:
+        return []
+    return sorted({p for p in out.split("\0") if p}) if code == 0 else []
+
+
 def config_value(root: str, name: str, *, scope: str | None = None) -> str | None:
     """One setting of git's configuration as ``root`` sees it (only the ``scope`` one, e.g.
     "global", when given); None when it is not set."""

@@ -262,11 +262,24 @@ def task_section(
         story = stories.get(ref)
         if story is not None:
             lines += ["", f"Story {story.id}: {story.title}"] + [f"- {c}" for c in story.criteria]
+    from sdd.documents import scope
+
     tests = check.parse_file(paths, check.doc("test-plan", root), "test-plan")
-    cases = [c for c in (tests.cases or []) if set(c.stories) & set(task.stories)] if tests else []
+    cases = check.task_cases(task, tests.cases or []) if tests else []
     if cases:
-        lines += ["", f"Test cases that trace to these stories ({check.doc('test-plan', root)}):"]
+        whose = "of this task" if task.cases is not None else "that trace to these stories"
+        lines += ["", f"Test cases {whose} ({check.doc('test-plan', root)}):"]
         lines += [f"- {c.id} ({c.kind}): {c.title}" for c in cases]
+        lines.append(
+            "Name each case's id (`TC-n`) in the test that checks it: its name, docstring or a "
+            "comment (`sdd check --code` looks for them)."
+        )
+    lines += [
+        "",
+        f"Your scope: {scope.describe(task.scope or None)}. Commit your work there; for each file "
+        f"you change outside it, give why in your handoff under `{pages.OUTSIDE}` "
+        "(`- path: why`).",
+    ]
     return "\n".join(lines)
 
 

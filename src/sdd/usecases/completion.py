@@ -171,6 +171,99 @@ def verdicts_given(
     return [f"no verdict yet for {', '.join(missing)}"] if missing else []
 
 
+def documents_changed(
+    paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evidence
+) -> list[str]:
+    """A thinking session completes only with work in its documents: at least one of them
+    differs from what it held when the session started."""
+    root = paths.root
+    for relative in session.writes:
+        if relative in session.dirty_before:  # uncommitted at the start: its content was hashed
+            if not _as_at_start(paths, session, relative):
+                return []
+        elif gitrepo.blob_at(root, session.head_before, relative) != gitrepo.blob_of(
+            root, relative
+        ):
+            return []
+    if not session.writes:
+        return []
+    listed = ", ".join(session.writes)
+    return [
+        f"{listed}: unchanged since the session started: a {session.stage} session completes "
+        "only with work in its documents (if nothing needed changing, `sdd abandon` it)"
+    ]
+
+
+def scope_of(paths: ProjectPaths, session: Session, ev: Evidence) -> tuple[list[str] | None, str]:
+    """The files the session may change (None: the tree outside docs/ and .sdd/), and what
+    they belong to: the task's `Scope:`; a fix session's finding and a session without a
+    task have the default."""
+    from sdd.documents import check
+
+    cycle = ev.state.cycles.get(session.cycle) if ev.state else None
+    if session.finding:
+        return None, f"finding {session.finding}"
+    if cycle is None or not session.task:
+        return None, "session"
+    task = next((t for t in check.approved_tasks(paths, cycle) or [] if t.id == session.task), None)
+    return (task.scope or None) if task else None, f"task {session.task}"
+
+
+def _as_at_start(paths: ProjectPaths, session: Session, relative: str) -> bool:
+    """Uncommitted when the session started and committed as it was then: not its work."""
+    before = session.dirty_before.get(relative)
+    if before is None:
+        return False
+    now = files.content_hash(paths.inside(relative))
+    return (now if now is not None else "deleted") == before
+
+
+def in_scope(paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
+    """Work committed within the scope since the session started; every file changed outside
+    it has a reason in the handoff."""
+    from sdd.documents import scope as scopes
+
+    allowed, whose = scope_of(paths, session, ev)
+    work = [
+        p for p in ev.committed if not gitrepo.is_own(p) and not _as_at_start(paths, session, p)
+    ]
+    outside = [p for p in work if not scopes.covers(allowed, p)]
+    problems = []
+    if len(outside) == len(work):
+        problems.append(
+            f"no committed change within the {whose}'s scope ({scopes.describe(allowed)}) since "
+            "the session started: commit the work itself (documents and sdd's own files are not "
+            "a task's work unless its scope names them)"
+        )
+    text = files.read_text(paths.inside(session.page)) if session.page else None
+    reasons = pages.outside_reasons(pages.handoff_of(text)) if text else {}
+    unexplained = [p for p in outside if not pages.reason_for(reasons, p)]
+    if unexplained:
+        listed = ", ".join(unexplained[:10]) + (" …" if len(unexplained) > 10 else "")
+        problems.append(
+            f"changed outside the {whose}'s scope ({scopes.describe(allowed)}): {listed}: give "
+            f"each a reason in the handoff, under `{pages.OUTSIDE}` (`- path: why`), or revert it"
+        )
+    return problems
+
+
+def code_traced(
+    paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence
+) -> list[str]:
+    from sdd.documents import code_trace
+
+    cycle = ev.state.cycles.get(session.cycle) if ev.state else None
+    if cycle is None or ev.state is None:
+        return []
+    found = code_trace.for_cycle(paths, ev.state, cycle)
+    if not found:
+        return []
+    return [str(m) for m in found] + [
+        "every test case of a done task is named by the test that checks it, and no test names "
+        "an unknown id (`sdd check --code`): name each where it is tested, or write the test"
+    ]
+
+
 RULE_CHECKS: dict[str, Check] = {
     "outputs": outputs_written,
     "contract": contract,
@@ -181,6 +274,9 @@ RULE_CHECKS: dict[str, Check] = {
     "no-blocking": no_blocking,
     "figures": has_figures,
     "verdicts": verdicts_given,
+    "changed": documents_changed,
+    "scope": in_scope,
+    "traced": code_traced,
 }
 
 

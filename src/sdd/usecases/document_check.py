@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from sdd.core.paths import ProjectPaths
     from sdd.documents.check import NotDue, Report
+    from sdd.documents.contracts import Message
     from sdd.project.project import Project
 
 
@@ -24,6 +25,7 @@ def check(
     cycle: str | None = None,
     strict: bool = False,
     everything: bool = False,
+    code: bool = False,
 ) -> Report:
     """The named documents, else those due at the cycle's current stage (``everything``: the
     core four and every report the cycle's sessions wrote), against their contracts and each
@@ -44,7 +46,25 @@ def check(
         report.due_at = stage
         report.not_due = not_due
     report.strict = strict
+    if code:  # the test plan traced into the code's tests too
+        report.messages += _code_messages(paths, cycle)
+        report.checked.append("the code's tests")
     return report
+
+
+def _code_messages(paths: ProjectPaths, cycle: str | None) -> list[Message]:
+    """The test cases of the cycle's done tasks that no test names, and tests naming ids that
+    no test plan defines."""
+    from sdd.documents import code_trace
+    from sdd.project.project import Project
+
+    project = Project(paths.root)
+    state = project.load()
+    chosen = project.cycle(state, cycle)
+    if chosen is None:
+        return []
+    done = project.position(state, chosen).tasks_done
+    return code_trace.for_cycle(paths, state, chosen, done)
 
 
 def _panel(paths: ProjectPaths, cycle: str | None) -> dict[str, Any] | None:

@@ -25,6 +25,11 @@ RULES = {
     "no-blocking": "no blocking finding is open",
     "figures": "the post-mortem holds the figures sdd computed from the history",
     "verdicts": "the person gave every item a verdict (`sdd run user-verification`)",
+    "changed": "its documents changed in this session (leaving them as they were is no work)",
+    "scope": "work committed within the task's scope (the plan's `Scope:`; without one, outside "
+    "docs/ and .sdd/); each file changed outside it has a reason in the handoff",
+    "traced": "every test case of a done task is named by a test, and no test names an unknown "
+    "id (`sdd check --code`)",
 }
 
 
@@ -84,7 +89,7 @@ class Workflow:
         return next((g for g in self.gates if g.after == stage), None)
 
 
-_THINKING = ("outputs", "contract", "docs-only", "checklist")
+_THINKING = ("outputs", "contract", "docs-only", "changed", "checklist")
 _CHECKING = ("outputs", "contract", "verify", "checklist")
 
 DEFAULT = Workflow(
@@ -95,7 +100,7 @@ DEFAULT = Workflow(
         Stage("spec", ("docs/product-spec.md",), _THINKING),
         Stage("architecture", ("docs/architecture.md",), _THINKING),
         Stage("plan", ("docs/implementation-plan.md", "docs/test-plan.md"), _THINKING),
-        Stage("implement", (), ("committed", "verify", "checklist"), repeat="per-task"),
+        Stage("implement", (), ("committed", "scope", "verify", "checklist"), repeat="per-task"),
         Stage("review", ("docs/reviews/{cycle}-R{n}.md",), _CHECKING, scaffold="review"),
         Stage("qa", ("docs/test-reports/{cycle}-Q{n}.md",), _CHECKING, scaffold="qa"),
         Stage(
@@ -108,7 +113,7 @@ DEFAULT = Workflow(
         Stage(
             "final-verification",
             ("docs/releases/{cycle}.md",),
-            ("outputs", "contract", "verify", "no-blocking", "checklist"),
+            ("outputs", "contract", "verify", "no-blocking", "traced", "checklist"),
             scaffold="release",
         ),
         Stage(

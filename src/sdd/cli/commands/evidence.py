@@ -19,6 +19,7 @@ def check(args: Any, console: Console) -> Reply:
         cycle=args.cycle,
         strict=args.strict,
         everything=args.all,
+        code=args.code,
     )
 
     def text(style: Style) -> str:
