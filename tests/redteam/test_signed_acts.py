@@ -179,6 +179,18 @@ def _archive(signed: Signed, history: History, stranger: Path) -> tuple[str, Rec
     return "cycle.archive", {"cycle": 1}, no_effect
 
 
+def _reopen(signed: Signed, history: History, stranger: Path) -> tuple[str, Record, Any]:
+    """A task sent back to work, so the agent gets another session at it."""
+    before = sdd_json("tasks", cwd=signed.root)
+    by = _approval(history).record["by"]
+    fields = {"cycle": 1, "task": "T1", "by": by, "reason": "the agent wants it back"}
+
+    def no_effect() -> None:
+        assert sdd_json("tasks", cwd=signed.root) == before
+
+    return "task.reopen", fields, no_effect
+
+
 ACTS: dict[str, Act] = {
     "gate.approve": _approve,
     "gate.reject": _reject,
@@ -189,6 +201,7 @@ ACTS: dict[str, Act] = {
     "approver.revoke": _revoke,
     "cycle.abandon": _abandon,
     "cycle.archive": _archive,
+    "task.reopen": _reopen,
 }
 
 
