@@ -498,6 +498,9 @@ def do_work(root: Path, session: dict[str, Any], notes: str | None = None) -> No
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(f"# {relative}\n\n[FILL: content]\n", encoding="utf-8")
         before = target.read_text(encoding="utf-8")
+        if stage == "user-verification":
+            prepare_verification(root, relative)
+            continue
         fill(target)
         if target.read_text(encoding="utf-8") == before:  # a session that redoes it revises it
             with target.open("a", encoding="utf-8") as handle:
@@ -506,6 +509,30 @@ def do_work(root: Path, session: dict[str, Any], notes: str | None = None) -> No
         write_code(root)
         commit_all(root, "T1: reset links")
     tick(root / session["page"], notes or f"{stage}: done as the brief asked.")
+
+
+def prepare_verification(root: Path, relative: str) -> None:
+    """What a user-verification session writes: how to run it (a fenced block), and one item
+    per acceptance criterion of the spec and per test case of the test plan, each with its
+    steps and expected result (read from the cycle's documents, as an agent would)."""
+    docs = root / relative.split("/verification/")[0]
+    spec = (docs / "product-spec.md").read_text(encoding="utf-8")
+    cases = (docs / "test-plan.md").read_text(encoding="utf-8")
+    items: list[tuple[str, str]] = []
+    for story, body in re.findall(r"^### (US-\d+)[^\n]*\n(.*?)(?=^#{1,3} |\Z)", spec, re.M | re.S):
+        listed = body.partition("Acceptance criteria:")[2]
+        for k, line in enumerate(re.findall(r"^- (.+)$", listed, re.M), start=1):
+            items.append((f"{story}.{k}", line.strip()))
+    items += re.findall(r"^### (TC-\d+):\s*(.*)$", cases, re.M)
+    body = "\n\n".join(
+        f"### {ident}: {title}\n- Steps: try {ident} as the spec says.\n- Expected: {title}"
+        for ident, title in items
+    )
+    (root / relative).write_text(
+        "# User verification\n\n## How to run it\n```sh\npython reset.py\n```\n\n"
+        f"## Items\n\n{body}\n",
+        encoding="utf-8",
+    )
 
 
 def write_code(root: Path) -> None:

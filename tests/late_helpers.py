@@ -170,17 +170,41 @@ TEST_PLAN = """\
 - Expected: Finishes in under 2 seconds.
 """
 
-# The user-verification checklist these documents give, in order.
-ITEMS = ["US-1.1", "US-1.2", "US-2.1", "US-2.2", "TC-1", "TC-2", "TC-3"]
-ITEM_TEXT = {
-    "US-1.1": "US-1 Count the words of a file: `wordfreq FILE` prints one line per distinct word, highest count first.",
-    "US-1.2": "US-1 Count the words of a file: Words are case-folded before counting.",
-    "US-2.1": "US-2 Show only the top words: `wordfreq FILE --top N` prints at most N lines.",
-    "US-2.2": "US-2 Show only the top words: `--top 0` is refused with exit code 2 and a message.",
-    "TC-1": "TC-1 (functional): Counts and order",
-    "TC-2": "TC-2 (invalid input): Missing file",
-    "TC-3": "TC-3 (edge case): Empty file",
-}
+# The user verification an agent prepares for these documents: how to run it (commands in a
+# fenced block), and one item per acceptance criterion and per test case, every kind.
+RUN_BLOCK = """\
+```sh
+printf 'b a b\\n' > sample.txt
+python wordfreq.py sample.txt --top 10
+```"""
+
+PREPARED_ITEMS = [
+    ("US-1.1", "`wordfreq FILE` prints one line per distinct word, highest count first"),
+    ("US-1.2", "Words are case-folded before counting"),
+    ("US-2.1", "`wordfreq FILE --top N` prints at most N lines"),
+    ("US-2.2", "`--top 0` is refused with exit code 2 and a message"),
+    ("TC-1", "Counts and order"),
+    ("TC-2", "Missing file"),
+    ("TC-3", "Empty file"),
+    ("TC-4", "Two runs at once"),
+    ("TC-5", "A large file"),
+]
+ITEMS = [ident for ident, _ in PREPARED_ITEMS]
+ITEM_TEXT = {ident: f"{ident}: {title}" for ident, title in PREPARED_ITEMS}
+
+
+def prepared(n: str = "1", items: Sequence[tuple[str, str]] = PREPARED_ITEMS) -> str:
+    """The page a user-verification session writes (as an agent would)."""
+    body = "\n\n".join(
+        f"### {ident}: {title}\n- Steps: for {ident}, run it:\n\n  ```sh\n  python wordfreq.py "
+        f"sample.txt  # {ident}\n  ```\n\n- Expected: what {ident} says."
+        for ident, title in items
+    )
+    return (
+        f"# User verification {n}: Password reset\n\nCycle: {SLUG}. Date: 2030-01-01.\n\n"
+        f"## How to run it\nFrom a clean checkout:\n\n{RUN_BLOCK}\n\n## Items\n\n{body}\n"
+    )
+
 
 README = """\
 # wordfreq
@@ -309,6 +333,9 @@ def by_hand(
     elif stage == "final-verification":
         for relative in session["writes"]:
             write(root, relative, release)
+    elif stage == "user-verification":
+        for relative in session["writes"]:
+            write(root, relative, prepared(relative.rsplit("-U", 1)[-1][:-3]))
     else:
         for relative in session["writes"]:
             if relative in texts:
@@ -396,19 +423,25 @@ def pty_dialogue(
     return code, text
 
 
-ASK_TEXT = "(p)ass, (f)ail, (s)kip, (q)uit for now: "
+WALK = ["sdd", "walkthrough"]
+ASK_TEXT = "(p)ass, (f)ail, (s)kip, (n)ote a problem no item covers, (q)uit for now: "
 ASK = re.escape(ASK_TEXT)
+MORE_TEXT = (
+    "Anything wrong that no item covers? Describe it (Enter: nothing more, q: quit for now): "
+)
+MORE = re.escape(MORE_TEXT)
+SEVERITY = re.escape("how serious? (b)locking, (m)ajor, m(i)nor [blocking]: ")
 
 
 def item_prompt(number: int, total: int, item: str) -> str:
-    """The regex of the question about one checklist item."""
-    return rf"\[{number}/{total}\] {re.escape(item)}[^\n]*\n[^\n]*{ASK}"
+    """The regex of the question about one item (its heading, its body, the question)."""
+    return rf"\[{number}/{total}\] {re.escape(item)}[^\n]*\n[\s\S]*?{ASK}"
 
 
 def walk_script(
     answers: Sequence[tuple[str, str, str | None]], total: int, first: int = 1
 ) -> list[tuple[str, Any]]:
-    """The dialogue of answering items in order: (item id, p|f|s|q|CTRL-C, note)."""
+    """The dialogue of answering items in order: (item id, p|f|s|q|^C, note)."""
     script: list[tuple[str, Any]] = []
     for offset, (item, verdict, note) in enumerate(answers):
         shown = item_prompt(first + offset, total, ITEM_TEXT[item])
@@ -418,6 +451,24 @@ def walk_script(
         elif verdict == "s":
             script.append((r"why skip it\? ", note))
     return script
+
+
+def end_script(problems: Sequence[tuple[str, str]] = ()) -> list[tuple[str, Any]]:
+    """After the last item: each problem no item covers (text, b|m|i), then nothing more."""
+    script: list[tuple[str, Any]] = []
+    for text, severity in problems:
+        script += [(MORE, text), (SEVERITY, severity)]
+    return [*script, (MORE, "")]
+
+
+def walk_all(root: Path, answers: Sequence[tuple[str, str, str | None]] | None = None) -> str:
+    """The person walks every item at a pseudo-terminal (all pass unless ``answers``)."""
+    code, shown = pty_dialogue(
+        WALK, root, [*walk_script(answers or ALL_PASS, len(ITEMS)), *end_script()]
+    )
+    assert code == 0, shown
+    assert "Walkthrough complete" in shown, shown
+    return shown
 
 
 def history(root: Path) -> list[dict[str, Any]]:
@@ -495,6 +546,8 @@ def timed_session(
             write(root, relative, text)
         elif stage == "final-verification":
             write(root, relative, RELEASE_OK)
+        elif stage == "user-verification":
+            write(root, relative, prepared(relative.rsplit("-U", 1)[-1][:-3]))
         else:
             do_work(root, {"stage": stage, "writes": [relative], "page": session["page"]})
     finish(root, session, env=at(end))
@@ -541,10 +594,12 @@ def build_history(parent: Path, name: str = "proj") -> Path:
               3900 verify #2 red: a failing test committed
         4300  review S-0012 ...................... 4400 complete
         4500  qa S-0013 .......................... 4600 complete
-        4700  user-verification S-0014, a person; quits after 3 items
-        5000  ... resumes and passes the rest ..... 5000 complete; the gate offered, cancelled
+        4700  user-verification S-0014, prepared . 5000 complete
+        5000  the person walks it: quits after 3 items, resumes and passes the rest;
+              `sdd approve user-approval` with a wrong code: cancelled
         5300  user-approval rejected ("the wording confuses people") -> user-verification
-        5400  user-verification S-0015, all pass . 5400 complete; user-approval approved
+        5400  user-verification S-0015, prepared . 5400 complete; walked, all pass;
+              user-approval approved
         5500  final-verification S-0016 .......... 5800 complete
         6400  deployment-approval approved
         6500  release --tag v1.0.0
@@ -622,22 +677,29 @@ def build_history(parent: Path, name: str = "proj") -> Path:
     timed_session(root, "review", 4300, 4400)
     timed_session(root, "qa", 4500, 4600)
 
+    # user verification: an agent prepares it; the person walks it (quits after three items,
+    # resumes), then decides the gate as a step of its own (first a wrong code: cancelled)
+    timed_session(root, "user-verification", 4700, 5000)
     answers = [(item, "p", None) for item in ITEMS]
+    n = len(ITEMS)
     code, shown = pty_dialogue(
-        ["sdd", "run", "user-verification"],
+        WALK,
         root,
-        [*walk_script(answers[:3], 7), (item_prompt(4, 7, ITEM_TEXT[ITEMS[3]]), "q")],
-        env=at(4700),
-    )
-    assert code == 130, shown
-    code, shown = pty_dialogue(
-        ["sdd", "run", "user-verification"],
-        root,
-        [*walk_script(answers[3:], 7, first=4), (r"Type [A-Z0-9]{4} to approve", "WRONG")],
+        [*walk_script(answers[:3], n), (item_prompt(4, n, ITEM_TEXT[ITEMS[3]]), "q")],
         env=at(5000),
     )
     assert code == 0, shown
-    assert "user-approval not given" in shown, shown
+    code, shown = pty_dialogue(
+        WALK, root, [*walk_script(answers[3:], n, first=4), *end_script()], env=at(5000)
+    )
+    assert code == 0 and "Walkthrough complete" in shown, shown
+    code, shown = pty_dialogue(
+        ["sdd", "approve", "user-approval"],
+        root,
+        [(r"Type [A-Z0-9]{4} to approve", "WRONG")],
+        env=at(5000),
+    )
+    assert code != 0 and "did not match" in shown, shown
     decide(
         root,
         "reject",
@@ -648,13 +710,10 @@ def build_history(parent: Path, name: str = "proj") -> Path:
         "user-verification",
         when=5300,
     )
-    code, shown = pty_dialogue(
-        ["sdd", "run", "user-verification"],
-        root,
-        [*walk_script(answers, 7), (r"Type [A-Z0-9]{4} to approve", TYPE_CODE)],
-        env=at(5400),
-    )
-    assert code == 0 and "user-approval approved" in shown, shown
+    timed_session(root, "user-verification", 5400, 5400)
+    code, shown = pty_dialogue(WALK, root, [*walk_script(answers, n), *end_script()], env=at(5400))
+    assert code == 0 and "Walkthrough complete" in shown, shown
+    decide(root, "approve", "user-approval", when=5400)
     timed_session(root, "final-verification", 5500, 5800)
     decide(root, "approve", "deployment-approval", when=6400)
     ok(run("release", "--tag", "v1.0.0", cwd=root, env=at(6500)))
@@ -672,18 +731,19 @@ def _build(key: str, folder: Path, previous: Path | None) -> Path:
         root = new_project(folder, name=key)
         drive_by_hand(root, "user-verification")
         return root
+    if key == "uv-prepared":  # an agent prepared user verification: the person walks it next
+        root = new_project(folder, name=key)
+        drive_by_hand(root, "user-verification")
+        by_hand(root, "user-verification")
+        return root
     if key == "history":  # see build_history
         return build_history(folder, name=key)
     assert previous is not None
     root = folder / key
     shutil.copytree(previous, root, symlinks=True)
     if key == "fv-ready":  # every item passed, user-approval approved: final verification next
-        code, shown = pty_dialogue(
-            ["sdd", "run", "user-verification"],
-            root,
-            [*walk_script(ALL_PASS, len(ITEMS)), (r"Type [A-Z0-9]{4} to approve", TYPE_CODE)],
-        )
-        assert code == 0 and "user-approval approved" in shown, shown
+        walk_all(root)
+        decide(root, "approve", "user-approval")
     elif key == "deploy-approved":  # the release checklist written, deployment approved
         by_hand(root, "final-verification")
         decide(root, "approve", "deployment-approval")
@@ -692,7 +752,13 @@ def _build(key: str, folder: Path, previous: Path | None) -> Path:
     return root
 
 
-_CHAIN = {"uv-ready": None, "fv-ready": "uv-ready", "deploy-approved": "fv-ready", "history": None}
+_CHAIN = {
+    "uv-ready": None,
+    "uv-prepared": None,
+    "fv-ready": "uv-prepared",
+    "deploy-approved": "fv-ready",
+    "history": None,
+}
 
 
 def _built(stash: dict[str, object], key: str) -> Path:

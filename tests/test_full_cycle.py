@@ -29,8 +29,8 @@ SLUG = "001-password-reset"
 
 
 def _walk_all_passed(root: Path) -> None:
-    """`sdd run user-verification` on a real pseudo-terminal: `p` for every item, and a
-    wrong code at the gate it offers (so the gate stays for the person's own decision)."""
+    """`sdd walkthrough` on a real pseudo-terminal: `p` for every item, then no problem no
+    item covers; the gate is not offered (the person decides it with `sdd approve`)."""
     import os
     import pty
     import select
@@ -41,10 +41,10 @@ def _walk_all_passed(root: Path) -> None:
     pid, fd = pty.fork()
     if pid == 0:  # the child: sdd, with the pty as its terminal
         os.chdir(root)
-        os.execv(SDD[0], [*SDD, "run", "user-verification"])
+        os.execv(SDD[0], [*SDD, "walkthrough"])
     shown = b""
     answered = 0
-    declined = False
+    ended = False
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.5)
@@ -60,13 +60,14 @@ def _walk_all_passed(root: Path) -> None:
         while shown.count(b"(q)uit for now: ") > answered:
             os.write(fd, b"p\r")
             answered += 1
-        if not declined and re.search(rb"Type [A-Z0-9]{4} to approve", shown):
-            os.write(fd, b"no\r")
-            declined = True
+        if not ended and b"Enter: nothing more" in shown:
+            os.write(fd, b"\r")
+            ended = True
     _, code = os.waitpid(pid, 0)
     text = shown.decode(errors="replace")
     assert os.waitstatus_to_exitcode(code) == 0, text
-    assert answered >= 2 and "User verification complete" in text, text
+    assert answered >= 2 and "Walkthrough complete" in text, text
+    assert not re.search(r"Type [A-Z0-9]{4} to approve", text), text
 
 
 SCAFFOLDS = {
@@ -147,18 +148,6 @@ def test_a_whole_cycle_by_hand(project: Path) -> None:
         if previous_note:
             assert previous_note in brief["brief"]
 
-        if stage == "user-verification":
-            # The person's stage: the walkthrough, every item passed at the terminal; the gate
-            # it offers is left for the person's separate `sdd approve` below.
-            _walk_all_passed(root)
-            previous_note = None
-            data = status(root)
-            assert stage_of(data, stage)["status"] == "done"
-            assert data["sessions"][-1]["outputs"] == sorted(WRITES[stage])
-            assert gate_of(data, "user-approval")["state"] == "waiting"
-            _approve_through_pty(root, "user-approval", judged["user-approval"])
-            continue
-
         session = start(root, stage)
         assert session["session"] == f"S-{index + 1:04d}"
         assert session["page"] == f"docs/sessions/S-{index + 1:04d}-{stage}.md"
@@ -191,6 +180,12 @@ def test_a_whole_cycle_by_hand(project: Path) -> None:
         assert last["ended"]
 
         gate = GATE_AFTER.get(stage)
+        if gate == "user-approval":
+            # an agent prepared it; the person walks it, then decides the gate on its own
+            assert data["next"]["kind"] == "walkthrough", data["next"]
+            assert data["next"]["command"] == "sdd walkthrough"
+            _walk_all_passed(root)
+            data = status(root)
         if gate:
             assert gate_of(data, gate)["state"] == "waiting"
             assert data["next"]["kind"] == "gate"

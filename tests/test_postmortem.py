@@ -4,9 +4,10 @@ The history (late_helpers.build_history) is built through the command line with 
 set for every command (SDD_NOW), so every duration is known: two spec sessions and a
 rejected spec-approval, an abandoned architecture session, a minor finding in review, a
 blocking finding in QA that loops back to implement, a red verify in the fix session, a
-user verification interrupted and resumed, a rejected user-approval, then the release and
-an open post-mortem session. Then: the post-mortem session, the lessons it records reaching
-the next cycle's briefs, the template changes it makes recorded, and `sdd demo`.
+user verification prepared and its walk interrupted and resumed, a rejected user-approval,
+then the release and an open post-mortem session. Then: the post-mortem session, the lessons
+it records reaching the next cycle's briefs, the template changes it makes recorded, and
+`sdd demo`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from late_helpers import (  # noqa: F401
     ITEMS,
     SLUG,
     TYPE_CODE,
+    WALK,
     at,
     by_hand,
     decide,
+    end_script,
     history,
     iso,
     milestone_fixture,
     pty_dialogue,
+    timed_session,
     walk_script,
 )
 
@@ -256,11 +260,9 @@ def test_figures_of_another_cycle(milestone: Any) -> None:
 
 def test_a_rejected_user_approval_is_a_loop_caused_by_user_verification(milestone: Any) -> None:
     root = milestone("uv-ready")
+    timed_session(root, "user-verification", 100, 100)  # prepared by an agent
     code, shown = pty_dialogue(
-        ["sdd", "run", "user-verification"],
-        root,
-        [*walk_script(ALL_PASS, len(ITEMS)), (r"Type [A-Z0-9]{4} to approve", "")],
-        env=at(100),
+        WALK, root, [*walk_script(ALL_PASS, len(ITEMS)), *end_script()], env=at(100)
     )
     assert code == 0, shown
     decide(root, "reject", "user-approval", "--reason", "too slow to be usable", when=400)

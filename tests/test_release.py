@@ -30,13 +30,12 @@ from late_helpers import (  # noqa: F401
     history,
     milestone_fixture,
     pty_dialogue,
-    walk_script,
+    walk_all,
     write,
     write_code,
 )
 
 N = len(ITEMS)
-UV = ["sdd", "run", "user-verification"]
 APPROVE = r"Type [A-Z0-9]{4} to approve"
 RELEASE_DOC = f"docs/releases/{SLUG}.md"
 FAILING_TESTS = (
@@ -67,13 +66,12 @@ def _gate_conditions(root: Path) -> list[str]:
 
 
 def test_the_whole_pass_to_a_tagged_release(milestone: Any) -> None:
-    root = milestone("uv-ready")
+    root = milestone("uv-prepared")
     note = "Words are not case-folded: The and the counted apart"
 
-    # 1. user verification with one failure
+    # 1. user verification (prepared by an agent) walked by the person, with one failure
     answers = [(i, "f", note) if i == "US-1.2" else (i, "p", None) for i in ITEMS]
-    code, shown = pty_dialogue(UV, root, walk_script(answers, N))
-    assert code == 0, shown
+    shown = walk_all(root, answers)
     assert "F-1" in shown and "Type " not in shown
     assert (root / "docs" / "verification" / f"{SLUG}-U1.md").exists()
 
@@ -98,11 +96,13 @@ def test_the_whole_pass_to_a_tagged_release(milestone: Any) -> None:
     by_hand(root, "review")
     by_hand(root, "qa")
 
-    # 5. user verification, every item passed; the gate offered and approved right there
+    # 5. user verification prepared again and walked, every item passed; then the gate
     assert sdd_json("next", cwd=root)["stage"] == "user-verification"
-    code, shown = pty_dialogue(UV, root, [*walk_script(ALL_PASS, N), (APPROVE, TYPE_CODE)])
-    assert code == 0, shown
+    again = by_hand(root, "user-verification")
+    assert again["writes"] == [f"docs/verification/{SLUG}-U2.md"]
+    shown = walk_all(root)
     assert f"docs/verification/{SLUG}-U2.md" in shown
+    shown = decide(root, "approve", "user-approval")
     assert "user-approval approved by Ada Tester" in shown
 
     # 6. final verification: the release checklist, complete on a green verify at HEAD

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from sdd.usecases.rules import show as rules
     from sdd.usecases.runner import run
     from sdd.usecases.sessions import abandon as abandon_session
-    from sdd.usecases.sessions import done, person_stage_to_run, start
+    from sdd.usecases.sessions import done, start
     from sdd.usecases.sessions import listing as session_pages
     from sdd.usecases.sessions import preview as prompt
     from sdd.usecases.tasks import listing as tasks
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from sdd.usecases.templates import upgrade as templates_upgrade
     from sdd.usecases.verify import checks_for as verify_checks
     from sdd.usecases.verify import run as verify
+    from sdd.usecases.walkthrough import Answer, Walk
     from sdd.usecases.walkthrough import begin as begin_walkthrough
     from sdd.usecases.walkthrough import walk as walk_through
 
@@ -118,7 +119,6 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "run": ("sdd.usecases.runner", "run"),
     "abandon_session": ("sdd.usecases.sessions", "abandon"),
     "done": ("sdd.usecases.sessions", "done"),
-    "person_stage_to_run": ("sdd.usecases.sessions", "person_stage_to_run"),
     "start": ("sdd.usecases.sessions", "start"),
     "session_pages": ("sdd.usecases.sessions", "listing"),
     "prompt": ("sdd.usecases.sessions", "preview"),
@@ -128,6 +128,8 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "templates_upgrade": ("sdd.usecases.templates", "upgrade"),
     "verify_checks": ("sdd.usecases.verify", "checks_for"),
     "verify": ("sdd.usecases.verify", "run"),
+    "Answer": ("sdd.usecases.walkthrough", "Answer"),
+    "Walk": ("sdd.usecases.walkthrough", "Walk"),
     "begin_walkthrough": ("sdd.usecases.walkthrough", "begin"),
     "walk_through": ("sdd.usecases.walkthrough", "walk"),
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import commit_all, pty_run, run
-from late_helpers import ALL_PASS, ITEMS, by_hand, pty_dialogue, walk_script
+from late_helpers import by_hand, walk_all
 from redteam import tamper
 from redteam.forge import Entry, History, fields_of, keep_snapshot, seconds_of
 from redteam.person import CODE_PROMPT
@@ -82,13 +82,8 @@ def _approve_refused(root: Path, gate: str) -> None:
 def test_a_green_verify_run_for_a_head_whose_tests_fail_does_not_pass_user_approval(
     milestone: Any,
 ) -> None:
-    root = milestone("uv-ready")
-    code, shown = pty_dialogue(
-        ["sdd", "run", "user-verification"],
-        root,
-        [*walk_script(ALL_PASS, len(ITEMS)), (r"Type [A-Z0-9]{4} to approve", "WRONG")],
-    )
-    assert code == 0 and "user-approval not given" in shown, shown
+    root = milestone("uv-prepared")
+    walk_all(root)  # the person walked it: user-approval waits for their decision
     _green_verify_for_failing_tests(root)
     _approve_refused(root, "user-approval")
 

@@ -65,6 +65,9 @@ def summary(review: api.Review, verb: str) -> str:
 def screen(review: api.Review, verb: str) -> str:
     out = [f"\n{verb.capitalize()} {review.gate} for cycle {review.cycle}: {review.cycle_title}"]
     out.append(summary(review, verb))
+    if review.verdicts:
+        out.append("\nThe person's walkthrough (`sdd walkthrough`), which this decision covers:")
+        out += [f"  {line}" for line in review.verdicts]
     for path in review.tampered:
         out.append(
             f"\n⚠ {path}: the snapshot of its approved version was rewritten after the approval;"
@@ -210,33 +213,77 @@ def reopen_code(reason: str, finding: str | None) -> Any:
     return confirm
 
 
-def verdict(item: Any, number: int, total: int) -> tuple[str, str]:
-    """One walkthrough item: pass, fail (with what went wrong) or skip (with why).
-    Quitting raises KeyboardInterrupt, which leaves the session open to resume."""
-    err = sys.stderr
+def _read(prompt: str) -> str | None:
+    """A line typed at the terminal (None at the end of input)."""
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    try:
+        return input().strip()
+    except EOFError:
+        return None
+
+
+def _severity() -> str | None:
     while True:
-        err.write(
-            safe(f"[{number}/{total}] {item.text}\n") + "  (p)ass, (f)ail, (s)kip, (q)uit for now: "
+        typed = _read("  how serious? (b)locking, (m)ajor, m(i)nor [blocking]: ")
+        if typed is None:
+            return None
+        chosen = {"": "blocking", "b": "blocking", "m": "major", "i": "minor"}.get(
+            typed.lower()[:1]
         )
-        err.flush()
-        try:
-            answer = input().strip().lower()
-        except EOFError:
-            raise KeyboardInterrupt from None
-        if answer in ("q", "quit"):
-            raise KeyboardInterrupt
-        chosen = {"p": "pass", "f": "fail", "s": "skip"}.get(answer[:1])
+        if typed.lower() in ("blocking", "major", "minor"):
+            chosen = typed.lower()
+        if chosen is not None:
+            return chosen
+
+
+def _problem() -> api.Answer:
+    text = _read("  what is wrong (what you did and saw)? ")
+    if not text:
+        return api.Answer("none")
+    severity = _severity()
+    return api.Answer("quit") if severity is None else api.Answer("problem", text, severity)
+
+
+def walk_item(item: Any, number: int, total: int) -> api.Answer:
+    """One item of the walkthrough, shown as the agent prepared it (code blocks and all,
+    control characters made visible): pass, fail (what went wrong), skip (why), a problem
+    no item covers, or quit for now. Ctrl-C raises KeyboardInterrupt."""
+    sys.stderr.write(safe(f"\n[{number}/{total}] {item.text}\n{item.body}\n"))
+    while True:
+        typed = _read("  (p)ass, (f)ail, (s)kip, (n)ote a problem no item covers, (q)uit for now: ")
+        if typed is None or typed.lower() in ("q", "quit"):
+            return api.Answer("quit")
+        chosen = {"p": "pass", "f": "fail", "s": "skip", "n": "problem"}.get(typed.lower()[:1])
+        if chosen == "problem":
+            answer = _problem()
+            if answer.kind != "none":
+                return answer
+            continue
         if chosen is None:
             continue
         note = ""
         while chosen != "pass" and not note:
-            err.write("  what went wrong? " if chosen == "fail" else "  why skip it? ")
-            err.flush()
-            try:
-                note = input().strip()
-            except EOFError:
-                raise KeyboardInterrupt from None
-        return chosen, note
+            read = _read("  what went wrong? " if chosen == "fail" else "  why skip it? ")
+            if read is None:
+                return api.Answer("quit")
+            note = read
+        return api.Answer(chosen, note)
+
+
+def walk_more(count: int) -> api.Answer:
+    """After the last item: problems no item covers, one at a time, until an empty line."""
+    if count == 0:
+        sys.stderr.write("\nEvery item has a verdict.\n")
+    typed = _read(
+        "Anything wrong that no item covers? Describe it (Enter: nothing more, q: quit for now): "
+    )
+    if typed is None or typed.lower() in ("q", "quit"):
+        return api.Answer("quit")
+    if not typed:
+        return api.Answer("done")
+    severity = _severity()
+    return api.Answer("quit") if severity is None else api.Answer("problem", typed, severity)
 
 
 def verify_progress(enabled: bool) -> Any:

@@ -25,6 +25,7 @@ COMMANDS = {
     "done": ("sessions", "done"),
     "abandon": ("sessions", "abandon"),
     "run": ("sessions", "run"),
+    "walkthrough": ("walkthrough", "walkthrough"),
     "approve": ("gates", "approve"),
     "reject": ("gates", "reject"),
     "questions": ("gates", "questions"),

@@ -159,6 +159,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "--key", help="add/recover: the key (a key file, its .pub, or a public key line)"
     )
     p.add_argument("--name", help="add/recover: who (an e-mail or a name without spaces)")
+    command(
+        "walkthrough",
+        "a person walks the prepared user verification: a verdict for every item, and "
+        "problems no item covers (then decide user-approval on its own)",
+    )
     p = command("run", "run the next (or the named) session in a fresh agent process")
     p.add_argument("stage", nargs="?", help="the stage (default: the next one)")
     p.add_argument("--agent", help="agent preset or one from the config (see `sdd agents list`)")

@@ -185,6 +185,7 @@ def _decision(kind: str) -> CycleHandler:
             reason=optional_text(record, "reason"),
             to=optional_text(record, "to"),
             confirmed=optional_text(record, "confirmed"),
+            verdicts=optional_text(record, "verdicts"),
         )
         cycle.decisions.append(decision)
         if decision.kind == "reject" and decision.to:
@@ -273,8 +274,23 @@ def _task_reopen(state: ProjectState, cycle: Cycle, record: Record) -> None:
 
 
 def _verdict(state: ProjectState, record: Record) -> None:
+    if text(record, "session") in state.walks_ended:
+        return  # the walk is over: a verdict after its end changes nothing
     given = state.verdicts.setdefault(text(record, "session"), {})
     given[text(record, "item")] = (text(record, "verdict"), text(record, "note"))
+
+
+def _walk_problem(state: ProjectState, record: Record) -> None:
+    session = text(record, "session")
+    if session and session not in state.walks_ended:
+        noted = state.walk_problems.setdefault(session, [])
+        noted.append((text(record, "severity") or "blocking", text(record, "text")))
+
+
+def _walk_end(state: ProjectState, record: Record) -> None:
+    session = text(record, "session")
+    if session:
+        state.walks_ended.setdefault(session, record["id"])
 
 
 def _verify_run(state: ProjectState, record: Record) -> None:
@@ -347,6 +363,8 @@ HANDLERS: dict[Kind, Handler] = {
     "finding.waive": _in_cycle(_finding_waive),
     "task.reopen": _in_cycle(_task_reopen),
     "verification.verdict": _verdict,
+    "verification.problem": _walk_problem,
+    "verification.end": _walk_end,
     "verify.run": _verify_run,
     "rules.accept": _rules_accept,
     "release": _in_cycle(_release),

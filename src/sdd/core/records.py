@@ -48,6 +48,8 @@ Kind = Literal[
     "finding.waive",
     "task.reopen",
     "verification.verdict",
+    "verification.problem",
+    "verification.end",
     "verify.run",
     "rules.accept",
     "release",
@@ -130,7 +132,8 @@ SCHEMA: dict[Kind, Schema] = {
     "session.exit": Schema(required={"session": str}, optional={"exit_code": int | None}),
     "gate.approve": Schema(
         required={"cycle": int, "gate": str, "by": _BY, "docs": dict[str, str | None]},
-        optional={"confirmed": str, "rules": str},
+        # ``verdicts``: the digest of the walkthrough's verdicts it decided on (user-approval)
+        optional={"confirmed": str, "rules": str, "verdicts": str},
     ),
     "gate.reject": Schema(
         required={"cycle": int, "gate": str, "by": _BY, "docs": dict[str, str | None]},
@@ -162,8 +165,24 @@ SCHEMA: dict[Kind, Schema] = {
         required={"cycle": int, "task": str, "by": _BY},
         optional={"reason": str, "finding": str | None, "finding_record": str | None},
     ),
+    # The person's walkthrough of a prepared user verification (`sdd walkthrough`): a
+    # verdict on one item, a problem no item covers, and the end of the walk.
     "verification.verdict": Schema(
-        required={"session": str, "item": str, "verdict": str}, optional={"note": str}
+        required={"session": str, "item": str, "verdict": str},
+        optional={"note": str, "by": _BY},
+    ),
+    "verification.problem": Schema(
+        required={"session": str, "text": str}, optional={"severity": str, "by": _BY}
+    ),
+    "verification.end": Schema(
+        required={"session": str},
+        optional={
+            "cycle": int,
+            "document": str,
+            "findings": list[str],
+            "digest": str,
+            "by": _BY,
+        },
     ),
     "verify.run": Schema(
         required={"ok": bool, "checks": list[dict[str, Any]]},

@@ -52,6 +52,7 @@ class Decision:
     reason: str | None
     to: str | None
     confirmed: str | None = None  # how the person confirmed it ("code" at a terminal, or "demo")
+    verdicts: str | None = None  # the digest of the walkthrough's verdicts it decided on
 
 
 @dataclass
@@ -172,6 +173,10 @@ class ProjectState:
     verdicts: dict[str, dict[str, tuple[str, str]]] = field(
         default_factory=dict
     )  # session -> item -> (verdict, note)
+    # The walkthrough of a prepared session: the problems no item covers, as (severity, text),
+    # and the record that ended the walk.
+    walk_problems: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    walks_ended: dict[str, str] = field(default_factory=dict)
     releases: dict[int, Record] = field(default_factory=dict)  # cycle -> its release record
     template_hashes: dict[str, str] = field(default_factory=dict)  # sessions/<stage>.md -> hash
     finding_count: int = 0

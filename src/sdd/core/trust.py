@@ -1,7 +1,7 @@
 """Which records count: the person's acts, their signatures, and what a signature covers.
 
 A person's act (approving, rejecting, answering, waiving, reopening a task, ending a cycle,
-the approvers, the rules) counts only when the project's rules for it hold:
+ending a walkthrough, the approvers, the rules) counts only when the project's rules for it hold:
 
 - In a **signed project** (one whose history holds an approver), the act's ``sig`` must be a
   good SSHSIG signature, under sdd's namespace, of the record's hash, by an approver in force
@@ -38,6 +38,7 @@ PERSON_ACTS = frozenset(
         "rules.accept",
         "cycle.abandon",
         "cycle.archive",
+        "verification.end",  # the end of the person's walkthrough: it covers the verdicts
     }
 )
 

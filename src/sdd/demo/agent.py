@@ -417,19 +417,60 @@ Cycle: {cycle}. Date: {date}.
 """
 
 
+def _criteria(spec: str) -> list[tuple[str, str]]:
+    """(US-n.k, criterion) of every acceptance criterion, in the order the spec lists them."""
+    out = []
+    for story, body in re.findall(r"^### (US-\d+):[^\n]*\n(.*?)(?=^##|\Z)", spec, re.M | re.S):
+        listed = body.partition("Acceptance criteria:")[2]
+        for k, line in enumerate(re.findall(r"^- (.+)$", listed, re.M), start=1):
+            out.append((f"{story}.{k}", line.strip()))
+    return out
+
+
+def _cases(plan: str) -> list[tuple[str, str, str, str, str]]:
+    """(TC-n, title, kind, steps, expected) of every test case."""
+    out = []
+    for case, title, body in re.findall(
+        r"^### (TC-\d+): ([^\n]*)\n(.*?)(?=^##|\Z)", plan, re.M | re.S
+    ):
+        field = dict(re.findall(r"^- (Kind|Steps|Expected): (.+)$", body, re.M))
+        out.append(
+            (case, title, field.get("Kind", ""), field.get("Steps", ""), field.get("Expected", ""))
+        )
+    return out
+
+
 def verification(n: str, cycle: str, date: str) -> str:
+    """The agent prepares user verification: how to run it, and one item per criterion and
+    per test case of its own documents, each with steps and an expected result. It leaves
+    every verdict to the person (here, the demo approver, who walks it after)."""
+    items = []
+    for ident, criterion in _criteria(SPEC):
+        items.append(
+            f"### {ident}: {criterion}\n"
+            f"- Steps: try it on a small file of your own:\n\n"
+            f"  ```sh\n  printf 'The cat saw the other cat\\n' > sample.txt\n"
+            f"  python -m wordfreq.wordfreq sample.txt --top 3\n  ```\n\n"
+            f"- Expected: {criterion}"
+        )
+    for ident, title, kind, steps, expected in _cases(TEST_PLAN):
+        items.append(f"### {ident}: {title} ({kind})\n- Steps: {steps}\n- Expected: {expected}")
+    body = "\n\n".join(items)
     return f"""# User verification {n}: {TITLE}
 
 Cycle: {cycle}. Date: {date}.
 
 ## How to run it
-1. From the project folder: `python -m wordfreq.wordfreq FILE --top 10`.
+From a clean checkout, with Python 3.11 (no dependencies):
 
-## Verdicts
-- PASS US-1: `wordfreq FILE` prints `count word` lines, highest first — tried on this project's README.
-- PASS US-1: words are case-folded and split on punctuation — "The the THE" counted as 3.
-- PASS US-2: `--top N` prints at most N lines — `--top 3` printed three lines.
-- PASS US-2: `--top 0` is refused with exit code 2 — message shown, nothing counted.
+```sh
+cd wordfreq-project
+python -m wordfreq.wordfreq README.md --top 10
+```
+
+## Items
+
+{body}
 """
 
 
@@ -623,7 +664,10 @@ def main(argv: list[str]) -> int:
     elif stage == "user-verification":
         for path in outputs:
             write(root, path, verification(number(path), cycle, date))
-        notes = "Every acceptance criterion tried and passed (the demo plays the person here)."
+        notes = (
+            "Prepared: how to run it, and one item per acceptance criterion and test case, "
+            "each with steps and an expected result; no verdict given (the person walks it)."
+        )
     elif stage == "final-verification":
         for path in outputs:
             write(root, path, release(cycle, date, run_tests(root)))

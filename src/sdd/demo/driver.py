@@ -61,6 +61,24 @@ def _configure_verify(root: str) -> None:
         handle.write(f'\n[[verify.checks]]\nname = "tests"\ncommand = {command}\ntimeout = 120\n')
 
 
+def _walk(project: Project) -> str:
+    """The demo approver walks the prepared user verification: every item passes (the demo
+    plays the person, and only in a demo project); the gate is decided after, on its own."""
+    from sdd.usecases import walkthrough
+
+    walk = walkthrough.begin(project, stdin_is_tty=False, demo=True)
+    walk = walkthrough.walk(
+        project,
+        walk,
+        lambda item, number, total: walkthrough.Answer("pass"),
+        lambda count: walkthrough.Answer("done"),
+    )
+    return (
+        f"{walk.session} walked by the demo approver: {len(walk.items)} items passed "
+        f"(verdicts in {walk.document})"
+    )
+
+
 def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
     root = os.path.abspath(directory)
     # The demo's own commits and tag carry the demo's name, whatever git is configured with.
@@ -105,6 +123,8 @@ def demo(directory: str, *, on_step: Step | None = None) -> DemoResult:
 
             done = release(project, tag="v1.0.0")
             text = f"release recorded: {done.version} at {str(done.head)[:12]}, tagged"
+        elif action["kind"] == "walkthrough":
+            text = _walk(project)
         elif action["kind"] == "gate":
             approvals.decide(
                 project,

@@ -264,7 +264,15 @@ class Project:
                 state,
                 cycle,
                 checks=in_force.checks_fingerprint,
+                walk=in_force.workflow.stage(gate.after).actor == "person",
             )
+
+        def verdicts(gate: Gate) -> str | None:
+            """The digest of the walk of the session ``gate`` judges (a person's stage)."""
+            from sdd.workflow import conditions
+
+            session = conditions.prepared_session(cycle, gate.after)
+            return conditions.walk_digest(state, session.id) if session else None
 
         return Position(
             in_force.workflow,
@@ -274,6 +282,7 @@ class Project:
             tasks=[t.id for t in tasks] if tasks else None,
             conditions=conditions,
             released=cycle.number in state.releases,
+            verdicts=verdicts,
         )
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:

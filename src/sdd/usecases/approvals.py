@@ -15,7 +15,7 @@ from sdd.documents import snapshots
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.usecases import acts
 from sdd.workflow.gates import GateView, Position
-from sdd.workflow.model import CONDITIONS, RELEASE_GATE, Gate
+from sdd.workflow.model import CONDITIONS, RELEASE_GATE, WALK_DUE, Gate
 
 
 @dataclass
@@ -38,6 +38,8 @@ class Review:
     rule_changes: list[str] = field(default_factory=list)  # accepted with this approval
     unconfirmed: list[str] = field(default_factory=list)  # approvers the base does not hold
     unseen: list[str] = field(default_factory=list)  # records no person saw: this covers them
+    # the person's walkthrough it decides on (user-approval): each verdict, each problem
+    verdicts: list[str] = field(default_factory=list)
     conditions: list[str] = field(default_factory=list)  # what the gate requires, in words
     unmet: list[str] = field(default_factory=list)  # of those, what does not hold now
 
@@ -76,8 +78,12 @@ def _review(project: Project, state: ProjectState, cycle: Cycle, view: GateView)
         conditions=[CONDITIONS[r] for r in view.gate.requires if r in CONDITIONS],
         unmet=list(view.unmet),
     )
+    if _is_walked(project, state, view):
+        review.verdicts = _walked(state, cycle, view)
     if view.state == "stale" and view.decision is not None:
         for path in view.changed:
+            if path not in view.decision.docs:
+                continue  # not a document (the verdicts, a change request): nothing to diff
             digest = view.decision.docs.get(path, "")
             if snapshots.snapshot_holds(project.paths, digest) is False:
                 review.tampered.append(path)  # named, never diffed: it proves nothing now
@@ -100,6 +106,33 @@ def _review(project: Project, state: ProjectState, cycle: Cycle, view: GateView)
         if state.unseen:
             review.unseen = _unseen(project)
     return review
+
+
+def _is_walked(project: Project, state: ProjectState, view: GateView) -> bool:
+    """Whether the gate follows a person's stage, which the person walks before deciding."""
+    stage = project.rule_state(state).in_force.workflow.by_name.get(view.gate.after)
+    return stage is not None and stage.actor == "person"
+
+
+def _walked(state: ProjectState, cycle: Cycle, view: GateView) -> list[str]:
+    """The walkthrough's verdicts and problems, as the approval screen shows them."""
+    from sdd.workflow.conditions import prepared_session
+
+    session = prepared_session(cycle, view.gate.after)
+    if session is None:
+        return []
+    given = state.verdicts.get(session.id, {})
+    lines = [
+        f"{item}: {verdict.upper()}" + (f" — {note}" if note else "")
+        for item, (verdict, note) in given.items()
+    ]
+    lines += [
+        f"problem ({severity}): {text}"
+        for severity, text in state.walk_problems.get(session.id, [])
+    ]
+    if session.id not in state.walks_ended:
+        lines.append("(the walk is not over)")
+    return lines
 
 
 def _spec_questions(project: Project, state: ProjectState, view: GateView, review: Review) -> None:
@@ -164,7 +197,9 @@ def _decidable(view: GateView, cycle: Cycle, *, approving: bool) -> None:
     if view.state == "approved" and approving:
         raise SddError(f"{name} is already approved, and the documents are unchanged")
     if approving and view.unmet:
-        if "confidence" in view.gate.requires:
+        if any(u.startswith(WALK_DUE) for u in view.unmet):
+            hint = "walk it first, in your own terminal: sdd walkthrough (then decide the gate)"
+        elif "confidence" in view.gate.requires:
             hint = (
                 "answer the open questions (`sdd questions`), then run the "
                 f"{view.gate.after} session again (`sdd start {view.gate.after}`)"
@@ -245,6 +280,12 @@ def decide(
             "confirmed": "demo" if demo else "code",
             "rules": project.rule_state(tx.state).in_force.fingerprint,  # the rules it passed under
         }
+        if approve and position.walked(view.gate):
+            from sdd.workflow.conditions import prepared_session, walk_digest
+
+            walked = prepared_session(chosen, view.gate.after)
+            if walked is not None:  # what the person walked: the signature covers it
+                fields["verdicts"] = walk_digest(tx.state, walked.id)
         if approve:
             tx.record("gate.approve", **fields)
             if review.rule_changes:  # shown on the screen: the approval accepts them too

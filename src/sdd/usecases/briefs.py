@@ -94,8 +94,8 @@ def compose(
     ]
     if stage.actor == "person":
         rules.append(
-            "- The verdicts here are the person's. You may prepare the checklist; only the person "
-            "decides pass, fail or skip."
+            "- You prepare; the verdicts are the person's. Pre-fill none: after this session the "
+            "person walks your page item by item with `sdd walkthrough`."
         )
     instructions = "\n".join(head + rules)
     inputs = _request(paths, position, stage)

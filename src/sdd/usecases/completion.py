@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sdd.agents.registry import DEMO, PERSON
 from sdd.core import files
 from sdd.core.paths import ProjectPaths
 from sdd.core.state import ProjectState, Session
@@ -160,15 +159,15 @@ def has_figures(
 def verdicts_given(
     paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence
 ) -> list[str]:
-    if session.agent == DEMO and ev.state is not None and ev.state.demo:
-        return []  # the demo plays the person, in a demo project only
-    if session.agent != PERSON:
-        return [f"{session.stage} is the person's: only `sdd run {session.stage}` records verdicts"]
-    from sdd.documents.verification import checklist_for
+    """The preparation of a person's stage: every criterion and test case is an item, with
+    its steps and expected result, and the page says how to run the feature. The person's
+    verdicts come after the session, with `sdd walkthrough`."""
+    from sdd.documents.verification import coverage
 
-    given = ev.state.verdicts.get(session.id, {}) if ev.state else {}
-    missing = [i.id for i in checklist_for(paths, session) if i.id not in given]
-    return [f"no verdict yet for {', '.join(missing)}"] if missing else []
+    problems: list[str] = []
+    for relative in session.writes:
+        problems += coverage(paths, relative)
+    return problems
 
 
 def documents_changed(

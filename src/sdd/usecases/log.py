@@ -96,6 +96,18 @@ DESCRIPTIONS: dict[Kind, Callable[[Record], str]] = {
         f"{r.get('session')} {r.get('item')}: {r.get('verdict')}"
         + (f" — {r.get('note')}" if r.get("note") else "")
     ),
+    "verification.problem": lambda r: (
+        f"{r.get('session')}: a problem no item covers ({r.get('severity', 'blocking')}): "
+        f"{r.get('text', '')}"
+    ),
+    "verification.end": lambda r: (
+        f"{r.get('session')}: the person's walkthrough ended"
+        + (
+            f"; findings {', '.join(map(str, r.get('findings') or []))}"
+            if r.get("findings")
+            else ""
+        )
+    ),
     "verify.run": _verify_run,
     "rules.accept": _rules_accept,
     "release": lambda r: (

@@ -7,7 +7,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdd.agents.registry import DEMO, PERSON
 from sdd.core import clock, files
 from sdd.core.errors import CheckFailed, NothingToVerify, Refused, SddError, UsageError
 from sdd.core.jsonable import OMIT
@@ -103,11 +102,6 @@ def start(
         admit(position, name, fixing=finding is not None)
         refuse_if_tampered(tx.state, f"starting {name}")
         stage_def = position.workflow.stage(name)
-        if stage_def.actor == "person" and agent not in (PERSON, DEMO):
-            raise Refused(
-                f"{name} is the person's stage: an agent may not run or record it",
-                hint=f"a person runs `sdd run {name}` in their own terminal",
-            )
         if stage_def.repeat != "per-task" and task is not None:
             raise UsageError(f"--task applies to the {name} stage only when it works task by task")
         plan = _plan(project, tx.state, chosen, position, stage_def, task, finding)
@@ -643,24 +637,6 @@ def _finish(project: Project, session_id: str) -> SessionResult:
         session.outputs,
         next=following,
     )
-
-
-def person_stage_to_run(
-    project: Project, stage: str | None, *, agent: str | None = None
-) -> str | None:
-    """The stage `sdd run [--agent A]` would run, when it is a person's stage (user
-    verification) that the person does themselves (no agent, or the person named)."""
-    if agent not in (None, PERSON):
-        return None
-    state = project.load()
-    cycle = state.latest_cycle()
-    workflow = project.rule_state(state).in_force.workflow
-    open_session = cycle.open_session() if cycle else None
-    if open_session is not None and stage in (None, open_session.stage):
-        name = open_session.stage
-    else:
-        name = check_admission(project, stage)
-    return name if name in workflow.by_name and workflow.stage(name).actor == "person" else None
 
 
 def listing(project: Project) -> list[dict[str, Any]]:

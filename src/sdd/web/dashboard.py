@@ -121,7 +121,7 @@ def _signing(data: dict[str, Any]) -> list[str]:
     ]
 
 
-_PERSON_ACTS = ("gate", "gate-conditions")
+_PERSON_ACTS = ("gate", "gate-conditions", "walkthrough")
 
 
 def _cycle_section(

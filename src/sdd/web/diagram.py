@@ -82,7 +82,7 @@ def _split_gate(name: str) -> list[str]:
 
 def _current(action: dict[str, Any]) -> tuple[str, str] | None:
     kind = action["kind"]
-    if kind in ("gate", "gate-conditions"):
+    if kind in ("gate", "gate-conditions", "walkthrough"):
         return ("gate", action["gate"])
     if kind in ("session", "finish-session"):
         return ("stage", action["stage"])
@@ -138,6 +138,7 @@ def flow(cycle: dict[str, Any], fix_stage: str | None) -> list[str]:
     here_label = {
         "gate": "waiting for a person",
         "gate-conditions": "conditions unmet",
+        "walkthrough": "a person walks it",
         "finish-session": "in progress",
         "session": "next",
     }.get(panel["next"]["kind"], "")

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sdd.core.state import Cycle, Decision
-from sdd.workflow.model import RELEASE_GATE, Gate, Workflow
+from sdd.workflow.model import RELEASE_GATE, WALK_DUE, Gate, Workflow
 
 Hasher = Callable[[str], "str | None"]
+VERDICTS_CHANGED = "the walkthrough's verdicts (`sdd walkthrough`)"
 # What a gate still lacks before a person may pass it (e.g. the spec's confidence).
 Conditions = Callable[[Gate, "dict[str, str | None]"], "list[str]"]
 
@@ -48,6 +49,7 @@ class Position:
         tasks: list[str] | None = None,
         conditions: Conditions | None = None,
         released: bool = False,
+        verdicts: Callable[[Gate], str | None] | None = None,
     ) -> None:
         self.workflow = workflow
         self.cycle = cycle
@@ -55,6 +57,7 @@ class Position:
         self.names = workflow.names(discovery=cycle.discovery)
         self._hasher = hasher
         self._conditions = conditions
+        self._verdicts = verdicts  # the digest of the walk a gate after a person's stage judges
         self.released = released
         self.tasks = tasks or []  # the approved plan's task ids, in plan order
         self.tasks_done = self._tasks_done()
@@ -161,7 +164,8 @@ class Position:
         floor = max(self.last_completion(s) for s in [*judged, gate.after])
         decision = self._latest(gate, kinds=("approve", "reject"), after=floor)
         if decision is None:
-            unmet = self._conditions(gate, documents) if self._conditions and gate.requires else []
+            wanted = gate.requires or self.walked(gate)
+            unmet = self._conditions(gate, documents) if self._conditions and wanted else []
             return GateView(gate, "waiting", documents=documents, unmet=unmet)
         if decision.kind == "reject":  # a rejection reopens a stage, so this is rare
             return GateView(gate, "rejected", decision, documents, note=decision.reason or "")
@@ -174,9 +178,17 @@ class Position:
                 note="an approval by the demo approver only counts in a demo project",
             )
         changed = [p for p, h in decision.docs.items() if documents.get(p, self._hasher(p)) != h]
+        if decision.verdicts and self._verdicts and self._verdicts(gate) != decision.verdicts:
+            changed.append(VERDICTS_CHANGED)  # a verdict recorded after the approval
         if changed:
             return GateView(gate, "stale", decision, documents, changed)
         return GateView(gate, "approved", decision, documents)
+
+    def walked(self, gate: Gate) -> bool:
+        """Whether the person walks what ``gate`` judges before deciding it: it follows a
+        person's stage (user verification), which an agent prepares."""
+        stage = self.workflow.by_name.get(gate.after)
+        return stage is not None and stage.actor == "person"
 
     def _changed_by_request(self, gate: Gate) -> tuple[Decision, str] | None:
         """The approval a later change request turned stale, and the request."""
@@ -297,6 +309,11 @@ def admit(position: Position, stage: str, *, fixing: bool = False) -> None:
         elif blocker.state == "not-yet":
             why = f"{gate} cannot be decided yet: {blocker.gate.after} is not done"
             hint = f"run the {position.current} session first: sdd start {position.current}"
+        elif any(u.startswith(WALK_DUE) for u in blocker.unmet):
+            why = f"{gate} waits for the person's walkthrough of {blocker.gate.after}"
+            hint = (
+                f"a person runs `sdd walkthrough` in their own terminal, then `sdd approve {gate}`"
+            )
         else:
             why = f"{gate} is {blocker.state}: nothing passes it but a person's approval"
             hint = f"a person runs `sdd approve {gate}` in their own terminal"

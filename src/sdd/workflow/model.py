@@ -24,7 +24,9 @@ RULES = {
     "verify": "a green `sdd verify` at HEAD (`sdd done` runs it when there is none)",
     "no-blocking": "no blocking finding is open",
     "figures": "the post-mortem holds the figures sdd computed from the history",
-    "verdicts": "the person gave every item a verdict (`sdd run user-verification`)",
+    "verdicts": "the page holds how to run the feature and one item, with its steps and expected "
+    "result, for every acceptance criterion and every test case (the person then walks it: "
+    "`sdd walkthrough`)",
     "changed": "its documents changed in this session (leaving them as they were is no work)",
     "scope": "work committed within the task's scope (the plan's `Scope:`; without one, outside "
     "docs/ and .sdd/); each file changed outside it has a reason in the handoff",
@@ -50,6 +52,10 @@ class Stage:
 
 # The gate after which `sdd release` records the release before the cycle goes on.
 RELEASE_GATE = "deployment-approval"
+
+# How a gate after a person's stage says that the person has not walked it yet (a condition
+# every such gate has): `sdd next` then names `sdd walkthrough`.
+WALK_DUE = "the person has not walked the prepared verification"
 
 # Conditions a gate may require before a person can pass it. Checked by ``sdd.readiness``.
 CONDITIONS = {

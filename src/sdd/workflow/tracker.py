@@ -95,6 +95,18 @@ def next_action(
     blocker = position.blocking_gate(position.current)
     if blocker is not None:
         gate = blocker.gate.name
+        walk = _walk_due(blocker.unmet)
+        if walk is not None:
+            # The person's stage was prepared: the person walks it, and decides after.
+            return {
+                "kind": "walkthrough",
+                "gate": gate,
+                "stage": blocker.gate.after,
+                "command": f"sdd walkthrough{flag}",
+                "alternative": f'sdd reject {gate}{flag} --reason "WHY"',
+                "summary": f"a person walks the prepared {blocker.gate.after} item by item, in "
+                f"their own terminal ({walk}); {gate} is decided after, as a step of its own",
+            }
         if blocker.unmet:
             redo = f"sdd start {blocker.gate.after}{flag}"
             alternative = redo
@@ -202,6 +214,16 @@ def _major_fix(cycle: Cycle, position: Position, flag: str) -> dict[str, Any] | 
         f"{fixer} session before final verification (or a person waives it)"
         + (f"; {len(majors) - 1} more major after it" if len(majors) > 1 else ""),
     }
+
+
+def _walk_due(unmet: list[str]) -> str | None:
+    """What is left of the person's walkthrough, when that is what a gate waits for."""
+    from sdd.workflow.model import WALK_DUE
+
+    for line in unmet:
+        if line.startswith(WALK_DUE):
+            return line[len(WALK_DUE) :].strip().partition(": `")[0].strip(" ()")
+    return None
 
 
 def stage_status(position: Position, cycle: Cycle, stage: str) -> str:

@@ -120,8 +120,8 @@ def body(info: StageInfo) -> str:
     ]
     if info.person:
         lines.append(
-            "The verdicts of this stage are the person's: prepare the checks, ask the person, "
-            "and record only what they decide."
+            "The verdicts of this stage are the person's: prepare the page, pre-fill no verdict; "
+            "the person walks it afterwards with `sdd walkthrough`."
         )
     return "\n".join(lines) + "\n"
 

@@ -1,5 +1,4 @@
-"""A session's life: `prompt`, `start`, `done`, `abandon`, and `run` (a fresh agent process,
-or the person's walkthrough of user verification)."""
+"""A session's life: `prompt`, `start`, `done`, `abandon`, and `run` (a fresh agent process)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from sdd import api
 from sdd.cli import dialogues
 from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, next_text
-from sdd.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, SddError
+from sdd.core.errors import EXIT_FAILED, EXIT_INTERRUPTED
 
 
 def prompt(args: Any, console: Console) -> Reply:
@@ -89,8 +88,6 @@ def abandon(args: Any, console: Console) -> Reply:
 
 def run(args: Any, console: Console) -> Reply:
     project = api.open_project()
-    if api.person_stage_to_run(project, args.stage, agent=args.agent):
-        return _walkthrough(project, console)
     mode = "headless" if args.headless else "interactive"
 
     def on_launch(command: list[str], note: str | None) -> None:
@@ -125,57 +122,3 @@ def run(args: Any, console: Console) -> Reply:
     else:
         code = EXIT_FAILED
     return Reply(result, text, code=code)
-
-
-def _walkthrough(project: Any, console: Console) -> Reply:
-    """The person's walkthrough: every item passed, failed or skipped, then the gate."""
-    walk = api.begin_walkthrough(project, stdin_is_tty=sys.stdin.isatty())
-    style = console.style
-    err = sys.stderr
-    decided = len(walk.verdicts)
-    err.write(style(f"User verification ({walk.session}): {len(walk.items)} items", "bold") + "\n")
-    if decided:
-        err.write(f"Resuming: {decided} already decided.\n")
-    err.write(f"\nHow to run it\n{walk.how_to_run}\n\n")
-    try:
-        walk = api.walk_through(project, walk, dialogues.verdict)
-    except KeyboardInterrupt:
-        err.write(
-            f"\nStopped; {len(walk.verdicts)} of {len(walk.items)} decided. Resume with: sdd run user-verification\n"
-        )
-        return Reply(walk, None, code=EXIT_INTERRUPTED)
-    done = f"User verification complete: {walk.document}"
-    if walk.failures:
-        following = api.status(project.paths.root).data["next"]
-        return Reply(
-            walk,
-            lambda style: (
-                f"{done}\n{len(walk.failures)} failed: recorded as blocking findings "
-                f"{', '.join(walk.failures)}; the cycle goes back to implement.\n\n"
-                + next_text(following, style)
-            ),
-        )
-    console.say(done)
-    err.write("\nEvery item passed or was skipped with a reason. Decide user-approval now.\n")
-    try:
-        result = api.decide_gate(
-            project,
-            "user-approval",
-            approve=True,
-            confirm=dialogues.gate_screen("approve"),
-            stdin_is_tty=sys.stdin.isatty(),
-            progress=dialogues.verify_progress(console.chatty),
-        )
-    except KeyboardInterrupt:
-        err.write("\nNot decided; later: sdd approve user-approval\n")
-        return Reply(walk, None)
-    except SddError as exc:  # a refused or cancelled gate leaves the verification done
-        err.write(f"user-approval not given: {exc.message}\n  → later: sdd approve user-approval\n")
-        return Reply(walk, None)
-    return Reply(
-        walk,
-        lambda style: (
-            f"user-approval approved by {result.by.get('name', '')}.\n\n"
-            + next_text(result.next, style)
-        ),
-    )
