@@ -227,6 +227,7 @@ class Report:
     strict: bool = False  # warnings fail the check too
     due_at: str | None = None  # the stage whose due documents were checked (no names given)
     not_due: list[NotDue] = field(default_factory=list)  # left out, not errors
+    traced_code: bool = False  # `--code`: the done tasks' test cases traced into the tests
 
     JSON_EXTRA: ClassVar[tuple[str, ...]] = ("errors", "warnings", "ok", "messages_text")
 

@@ -48,7 +48,7 @@ def check(
     report.strict = strict
     if code:  # the test plan traced into the code's tests too
         report.messages += _code_messages(paths, cycle)
-        report.checked.append("the code's tests")
+        report.traced_code = True
     return report
 
 

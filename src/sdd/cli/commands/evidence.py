@@ -31,7 +31,10 @@ def check(args: Any, console: Console) -> Reply:
         if report.messages:
             lines.append(f"{report.errors} error(s), {report.warnings} warning(s) in {checked}")
         else:
-            lines.append(f"All good: {checked} pass their contracts.")
+            traced = (
+                "; every test case of a done task is named by a test" if report.traced_code else ""
+            )
+            lines.append(f"All good: {checked} pass their contracts{traced}.")
         later = [f"{n.path} ({n.stage})" for n in report.not_due if n.stage]
         if later:
             at = f" at the {report.due_at} stage" if report.due_at else ""
