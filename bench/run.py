@@ -60,10 +60,11 @@ def ensure_venv(venv: str) -> str:
     python = os.path.join(venv, "bin", "python")
     if not os.path.exists(python):
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, REPO], check=True, stdout=subprocess.DEVNULL)
+    # The same version number from a changed checkout: pip may keep what it has.
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", REPO],
-        check=True,
-        stdout=subprocess.DEVNULL,
+        [*pip, "--force-reinstall", "--no-deps", REPO], check=True, stdout=subprocess.DEVNULL
     )
     return python
 
