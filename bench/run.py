@@ -302,7 +302,7 @@ def main() -> int:
             ok = demo_seconds < DEMO_TARGET and code == 0
             missed |= not ok
             print(
-                f"| | `sdd demo` (a whole cycle: 13 sessions, 4 gates, a fix loop, a release) | {demo_seconds:.2f} s | | "
+                f"| | `sdd demo` (a whole cycle: 14 sessions, 4 gates, two findings fixed, a release) | {demo_seconds:.2f} s | | "
                 f"| < {DEMO_TARGET:g} s {'✔' if ok else '✘ MISSED'} |"
             )
         runner.close()
