@@ -249,7 +249,7 @@ def test_figures_of_another_cycle(milestone: Any) -> None:
     assert second["waivers"] == {"count": 0, "list": []}
     assert second["verify"] == {"runs": 0, "failures": 0, "failed_checks": {}}
     text = run("postmortem", cwd=root, env=at(7100)).stdout
-    assert "sdd run postmortem" in text  # where the figures will go
+    assert "sdd start postmortem" in text  # where the figures will go
 
     first = sdd_json("postmortem", "--cycle", "1", cwd=root, env=at(7100))
     done = dict(EXPECTED, stages=dict(EXPECTED["stages"], postmortem=_row(1, 200, complete=1)))

@@ -217,7 +217,7 @@ def release(args: Any, console: Console) -> Reply:
         result,
         f"Cycle {result.cycle} released as {result.version} at {str(result.head)[:12]}{tagged}.\n"
         f"  evidence: verify run {result.verify_run}, approval {result.approval}\n"
-        "  → next: the post-mortem: sdd run postmortem",
+        "  → next: the post-mortem: sdd start postmortem (or sdd run postmortem with an agent)",
     )
 
 
@@ -226,7 +226,7 @@ def postmortem(args: Any, console: Console) -> Reply:
     where = (
         f"\nWritten into {data['document']}."
         if data["document"]
-        else "\nThe post-mortem session writes the analysis: sdd run postmortem"
+        else "\nThe post-mortem session writes the analysis: sdd start postmortem"
     )
     return Reply(
         data, f"Cycle {data['cycle']}: {data['title']}\n\n" + api.postmortem_text(data) + where

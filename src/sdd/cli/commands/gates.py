@@ -60,7 +60,8 @@ def questions(args: Any, console: Console) -> Reply:
         return Reply(
             {"id": answered.id, "answer": answered.answer},
             f"{answered.id} answered in docs/product-spec.md.\n"
-            "  → a fresh spec session works the answer in and updates the confidence: sdd start spec",
+            "  → the spec session works it in and updates the confidence: an open one sees it in "
+            "its brief (sdd prompt); else sdd start spec",
         )
     found = api.spec_questions(project, args.cycle)
 
