@@ -149,6 +149,12 @@ def parse(data: bytes, name: str) -> Loaded:
     return loaded
 
 
+# Lines whose hash held when read: the hash is a function of the line's bytes alone, so a
+# process that reads the history many times (each command loads it several times) checks
+# each line once.
+_HELD: set[bytes] = set()
+
+
 def _parse_into(loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str) -> None:
     lines = data.split(b"\n")
     tail = lines.pop()  # after the final newline: empty unless the last write was cut short
@@ -184,9 +190,13 @@ def _parse_into(loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str
         def problem(what: str, record_id: str = record_id, number: int = number) -> None:
             loaded.problems.append(Problem(number, record_id, what, name))
 
-        if record.get("hash") != record_hash(record):
-            problem("record changed after it was written (hash mismatch)")
-            continue
+        if raw not in _HELD:
+            if record.get("hash") != record_hash(record):
+                problem("record changed after it was written (hash mismatch)")
+                continue
+            if len(_HELD) >= 50_000:
+                _HELD.clear()
+            _HELD.add(raw)
         if record_id in by_id:
             if by_id[record_id] == record:
                 continue  # the same record on both sides of a merge

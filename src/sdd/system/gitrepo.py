@@ -29,6 +29,25 @@ def _git(root: str, *args: str, timeout: float = 30.0) -> tuple[int, str]:
     return result.returncode, result.stdout
 
 
+# What `git ls-tree HEAD …` and `git log HEAD …` print is fixed by the commit HEAD names: a
+# process that loads the state many times (each load checks the history against HEAD) asks
+# git once per commit. Keyed on the commit as .git's own files name it (never on a guess).
+_AT_HEAD: dict[tuple[str, str, tuple[str, ...]], tuple[int, str]] = {}
+
+
+def _git_at_head(root: str, *args: str) -> tuple[int, str]:
+    commit = head_key(root)
+    if commit is None:
+        return _git(root, *args)
+    key = (root, commit, args)
+    found = _AT_HEAD.get(key)
+    if found is None:
+        if len(_AT_HEAD) >= 64:
+            _AT_HEAD.clear()
+        found = _AT_HEAD[key] = _git(root, *args)
+    return found
+
+
 def is_repo(root: str) -> bool:
     try:
         code, out = _git(root, "rev-parse", "--is-inside-work-tree")
@@ -155,11 +174,32 @@ def identity(root: str) -> dict[str, str]:
 
 def is_tracked(root: str, relative: str) -> bool:
     """Whether git tracks ``relative`` (added or committed); False outside a repository."""
+    index = _index_key(root)
+    key = (root, relative, index) if index is not None else None
+    if key is not None and key in _TRACKED:
+        return _TRACKED[key]
     try:
         code, _ = _git(root, "ls-files", "--error-unmatch", "--", relative)
     except SddError:
         return False
+    if key is not None:
+        if len(_TRACKED) >= 256:
+            _TRACKED.clear()
+        _TRACKED[key] = code == 0
     return code == 0
+
+
+# Whether a file is tracked changes only with git's index, which git replaces whole (a new
+# file renamed over it) whenever it changes: a memo keyed on the index file as it stands.
+_TRACKED: dict[tuple[str, str, tuple[int, int, int]], bool] = {}
+
+
+def _index_key(root: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(os.path.join(root, ".git", "index"))
+    except OSError:
+        return None  # no index yet, or .git is not a folder (a worktree): ask git each time
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def segments_rewritten(root: str, relatives: list[str]) -> list[tuple[str, str]]:
@@ -167,7 +207,7 @@ def segments_rewritten(root: str, relatives: list[str]) -> list[tuple[str, str]]
     rewrites a segment once git tracks it, so each is records taken out — unless the file
     stands again as it was. (name, what happened) for each."""
     try:
-        code, out = _git(
+        code, out = _git_at_head(
             root, "log", "--diff-filter=DM", "--raw", "--no-abbrev", "--no-renames", "--format=commit %h",
             "HEAD", "--", ".sdd/history",
         )  # fmt: skip
@@ -222,7 +262,7 @@ def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str
     """Of the append-only files under ``.sdd/``, those whose committed content is no longer
     where it was: (name, "removed") or (name, "edited…"). A file that only grew is fine."""
     try:
-        code, out = _git(
+        code, out = _git_at_head(
             root, "ls-tree", "-r", "-l", "-z", "HEAD", "--", ".sdd/history.jsonl", ".sdd/history"
         )
     except SddError:

@@ -113,7 +113,10 @@ def next_action(
             if any(u.startswith("no green") for u in blocker.unmet):
                 command = "sdd verify"
             elif "confidence" in blocker.gate.requires:
-                command = f"sdd questions{flag}"
+                if any(u.startswith(OPEN_QUESTION) for u in blocker.unmet):
+                    command = f"sdd questions{flag}"  # the person answers them there
+                else:  # only a fresh spec session raises the confidence it states
+                    command, alternative = redo, f'sdd reject {gate}{flag} --reason "WHY"'
             elif _uncertain_to_record(cycle, blocker.gate.after, blocker.unmet):
                 # Deployment stops: the way back is the fix loop, each item a finding.
                 command = f"sdd findings from-release{flag}"
@@ -178,6 +181,7 @@ def next_action(
 
 
 UNCERTAIN = ": uncertain: "  # how the release-ready condition names an uncertain item
+OPEN_QUESTION = "blocking question "  # how the confidence condition names an open one
 
 
 def _uncertain_to_record(cycle: Cycle, stage: str, unmet: list[str]) -> bool:
@@ -200,6 +204,8 @@ def _major_fix(cycle: Cycle, position: Position, flag: str) -> dict[str, Any] | 
     fixer = position.per_task_stage()
     if not majors or fixer is None or not position.done.get(fixer) or position.released:
         return None
+    if position.blocking_gate(fixer) is not None:
+        return None  # a gate before the fix (a stale approval) is decided first
     view = position.gate_view(RELEASE_GATE)
     if release_stage(position) is None or (view is not None and view.passed):
         return None
