@@ -300,10 +300,11 @@ class Project:
         history_key = cache.history_key(self.paths)
         head_key = cache.head_key(self.paths.root)
         config_key = cache.file_key(self.paths.config)
-        inputs = {rel: cache.file_key(self.paths.inside(rel)) for rel in DETECTION_INPUTS}
+        # The files check detection reads matter only when the config names no checks.
+        inputs: dict[str, Any] = {}
+        if self.rule_state(state).proposed.detected:
+            inputs = {rel: cache.file_key(self.paths.inside(rel)) for rel in DETECTION_INPUTS}
         data = self.panel(state, state.latest_cycle(), hasher)
-        if not self.rule_state(state).proposed.detected:
-            inputs = {}  # the config names the checks: the files detection reads do not matter
         page = tracker.render_page(data)
         if files.read_text(self.paths.tracker) != page and not (
             reading and not files.can_write(self.paths.tracker)

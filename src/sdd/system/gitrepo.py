@@ -29,9 +29,10 @@ def _git(root: str, *args: str, timeout: float = 30.0) -> tuple[int, str]:
     return result.returncode, result.stdout
 
 
-# What `git ls-tree HEAD …` and `git log HEAD …` print is fixed by the commit HEAD names: a
-# process that loads the state many times (each load checks the history against HEAD) asks
-# git once per commit. Keyed on the commit as .git's own files name it (never on a guess).
+# What `git rev-parse HEAD`, `git ls-tree HEAD …` and `git log HEAD …` print is fixed by the
+# commit HEAD names: a process that asks many times (each load checks the history against
+# HEAD, each evidence check reads its code) asks git once per commit. Keyed on the commit as
+# .git's own files name it; when they cannot tell it cheaply, git is asked every time.
 _AT_HEAD: dict[tuple[str, str, tuple[str, ...]], tuple[int, str]] = {}
 
 
@@ -63,7 +64,7 @@ def init_repo(root: str) -> None:
 def head(root: str) -> str | None:
     """The commit at HEAD, or None in a repository without commits (or no repository)."""
     try:
-        code, out = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+        code, out = _git_at_head(root, "rev-parse", "--verify", "-q", "HEAD")
     except SddError:
         return None
     return out.strip() if code == 0 and out.strip() else None
@@ -344,7 +345,8 @@ def code_key(root: str, commit: str | None = "HEAD") -> str | None:
     entries: list[str] = []
     if commit is not None:
         try:
-            code, out = _git(root, "ls-tree", "-z", commit)
+            ask = _git_at_head if commit == "HEAD" else _git
+            code, out = ask(root, "ls-tree", "-z", commit)
         except SddError:
             return None
         if code != 0:
