@@ -162,7 +162,17 @@ def plain_states(base: Path, folder: Path) -> list[Start]:
 
 
 def copy(source: Path, target: Path) -> Path:
-    shutil.copytree(source, target, symlinks=True)
+    """A copy of a project to walk in. Git's object files are shared (hard links): git
+    never changes one once written, and they are most of the files a copy would write."""
+
+    def link_or_copy(src: str, dst: str) -> object:
+        if f"{os.sep}.git{os.sep}objects{os.sep}" in src:
+            with contextlib.suppress(OSError):
+                os.link(src, dst)
+                return dst
+        return shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy)
     return target
 
 
