@@ -27,6 +27,7 @@ from sdd.workflow.model import Gate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sdd.core.trust import Tally
     from sdd.documents.contracts import Task
 
 
@@ -274,6 +275,11 @@ class Project:
             session = conditions.prepared_session(cycle, gate.after)
             return conditions.walk_digest(state, session.id) if session else None
 
+        def counter(gate: Gate, approvals: list[tuple[str, dict[str, str]]]) -> Tally:
+            from sdd.core import trust
+
+            return trust.tally(gate.approvals, gate.roles, approvals, state.trust)
+
         return Position(
             in_force.workflow,
             cycle,
@@ -283,6 +289,7 @@ class Project:
             conditions=conditions,
             released=cycle.number in state.releases,
             verdicts=verdicts,
+            counter=counter,
         )
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:

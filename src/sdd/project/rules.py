@@ -30,7 +30,7 @@ from sdd.workflow.model import Gate, Stage, Workflow, from_config
 ACCEPT_COMMAND = "sdd rules accept"
 _DOMAIN = b"sdd-rules-1\n"
 _STAGE_KEYS = ("writes", "rules", "repeat", "actor", "optional", "scaffold")
-_GATE_KEYS = ("after", "judges", "on_reject", "requires")
+_GATE_KEYS = ("after", "judges", "on_reject", "requires", "approvals", "roles")
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,20 @@ def _stage_form(stage: Stage) -> dict[str, Any]:
 
 
 def _gate_form(gate: Gate) -> dict[str, Any]:
-    return {
+    form: dict[str, Any] = {
         "name": gate.name,
         "after": gate.after,
         "judges": list(gate.judges),
         "on_reject": gate.on_reject,
         "requires": list(gate.requires),
     }
+    # The team rules only when a team set them: the rules every project accepted before they
+    # existed keep their normal form, and so their fingerprint.
+    if gate.approvals != 1:
+        form["approvals"] = gate.approvals
+    if gate.roles:
+        form["roles"] = list(gate.roles)
+    return form
 
 
 def proposed(config: Config, root: str, where: str) -> Rules:
@@ -181,6 +188,9 @@ def counted(
 class Change:
     what: str
     weakens: bool
+    # The gates it bears on (none named: every gate rests on it, as on the stages and checks):
+    # accepting a weakening needs the approvals of the strictest of them (``quorum``).
+    gates: tuple[str, ...] = ()
 
 
 def compare(old: Rules, new: Rules) -> list[Change]:
@@ -258,11 +268,15 @@ def _gate_changes(old: Workflow, new: Workflow) -> list[Change]:
     for gate in old.gates:
         now = new.gate(gate.name)
         if now is None:
-            changes.append(Change(f"gate {gate.name} is removed", True))
+            changes.append(Change(f"gate {gate.name} is removed", True, (gate.name,)))
             continue
         if now.after != gate.after:
             changes.append(
-                Change(f"gate {gate.name} moves from after {gate.after} to after {now.after}", True)
+                Change(
+                    f"gate {gate.name} moves from after {gate.after} to after {now.after}",
+                    True,
+                    (gate.name,),
+                )
             )
         for label, before, after in (
             ("judges", gate.judges, now.judges),
@@ -273,6 +287,7 @@ def _gate_changes(old: Workflow, new: Workflow) -> list[Change]:
                     Change(
                         f"gate {gate.name} no longer {label} {', '.join(_lost(before, after))}",
                         True,
+                        (gate.name,),
                     )
                 )
             if _lost(after, before):
@@ -281,6 +296,7 @@ def _gate_changes(old: Workflow, new: Workflow) -> list[Change]:
                         f"gate {gate.name} also {label} {', '.join(_lost(after, before))}", False
                     )
                 )
+        changes += _team_changes(gate, now)
         if now.on_reject != gate.on_reject:
             changes.append(
                 Change(
@@ -292,6 +308,30 @@ def _gate_changes(old: Workflow, new: Workflow) -> list[Change]:
     for gate in new.gates:
         if old.gate(gate.name) is None:
             changes.append(Change(f"gate {gate.name} is added", False))
+    return changes
+
+
+def _team_changes(old: Gate, new: Gate) -> list[Change]:
+    """Fewer approvals, or a role no longer asked (or none asked any more), weaken a gate."""
+    changes = []
+    if new.approvals != old.approvals:
+        lower = new.approvals < old.approvals
+        changes.append(
+            Change(
+                f"gate {old.name} needs {new.approvals} approval(s) instead of {old.approvals}",
+                lower,
+                (old.name,),
+            )
+        )
+    if new.roles != old.roles:
+        # Roles say who may approve: any role added, or a gate that now names none, lets
+        # more people pass it.
+        wider = not new.roles and bool(old.roles) or bool(set(new.roles) - set(old.roles))
+        before = ", ".join(old.roles) or "any approver"
+        after = ", ".join(new.roles) or "any approver"
+        changes.append(
+            Change(f"gate {old.name} may be approved by {after} (was {before})", wider, (old.name,))
+        )
     return changes
 
 

@@ -98,7 +98,8 @@ def approvers(args: Any, console: Console) -> Reply:
             for row in rows:
                 state = "confirmed" if row.confirmed else style(UNCONFIRMED, "yellow")
                 recovery = " (recovery key)" if row.recovery else ""
-                lines.append(f"  {row.principal:<28} {row.fingerprint}  {state}{recovery}")
+                roles = f"  roles: {', '.join(row.roles)}" if row.roles else ""
+                lines.append(f"  {row.principal:<28} {row.fingerprint}  {state}{recovery}{roles}")
             return "\n".join(lines)
 
         return Reply(rows, text)
@@ -116,11 +117,18 @@ def approvers(args: Any, console: Console) -> Reply:
         )
     else:
         changed = api.add_approver(
-            project, args.key, name=args.name, stdin_is_tty=tty, confirm=dialogues.ask_code
+            project,
+            args.key or args.fingerprint,
+            name=args.name,
+            stdin_is_tty=tty,
+            confirm=dialogues.ask_code,
+            roles=args.role,
         )
     return Reply(
         changed,
-        f"{changed.principal} ({changed.fingerprint}): {changed.action}.\n"
+        f"{changed.principal} ({changed.fingerprint}): {changed.action}"
+        + (f", roles: {', '.join(changed.roles)}" if changed.roles else "")
+        + ".\n"
         "  → commit .sdd/ and merge it to the protected branch: until it holds them, new "
         "approvers show as unconfirmed",
     )
