@@ -358,6 +358,12 @@ def panel(
                 "approvals": view.gate.approvals,
                 "roles": list(view.gate.roles),
                 "approved_by": list(view.tally.by) if view.tally else [],
+                # approvals recorded that the team rule does not count, each with why
+                "not_counted": [
+                    {"record": record, "why": why} for record, why in view.tally.not_counted
+                ]
+                if view.tally
+                else [],
             }
         )
     for session in cycle.sessions:
