@@ -47,6 +47,7 @@ COMMANDS = {
     "doctor": ("tools", "doctor"),
     "demo": ("tools", "demo"),
     "dashboard": ("dashboard", "dashboard"),
+    "ci": ("ci_init", "ci"),
 }
 
 
