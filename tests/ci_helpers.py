@@ -71,6 +71,19 @@ def build_ready(folder: Path) -> tuple[Path, Path, Person]:
     return source, server, person
 
 
+def ready_copy(stash: dict[str, object], work: Path) -> tuple[Path, Path, Person]:
+    """A fresh copy of the ready project and its server for one test (built the first time)."""
+    folder, built = stash["dir"], stash["built"]
+    assert isinstance(folder, Path) and isinstance(built, dict)
+    if "ci:ready" not in built:
+        place = folder / "ci"
+        shutil.rmtree(place, ignore_errors=True)
+        place.mkdir()
+        built["ci:ready"] = build_ready(place)
+    clone, server = copy_ready(built["ci:ready"], work)
+    return clone, server, built["ci:ready"][2]
+
+
 def copy_ready(built: tuple[Path, Path, Person], work: Path) -> tuple[Path, Path]:
     """A copy of the clone and of the server for one test (objects hard-linked: git never
     changes an object file once written)."""

@@ -5,30 +5,24 @@ real `git push` to a real bare repository; the hook fails closed without sdd."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from ci_helpers import build_ready, copy_ready, implement, push
-from helpers import BIN, SDD, commit_all, git, run
+from ci_helpers import implement, push, ready_copy
+from helpers import BIN, commit_all, git, run
 from redteam.forge import History, fields_of, keep_snapshot, signature_by
+from redteam.person import Person
 from ssh_helpers import keygen, public_line
 
 PLAN_DOCS = ("docs/architecture.md", "docs/implementation-plan.md", "docs/test-plan.md")
 
 
 @pytest.fixture
-def ready(_stash: dict[str, object], work: Path) -> tuple[Path, Path, object]:
+def ready(_stash: dict[str, object], work: Path) -> tuple[Path, Path, Person]:
     """(clone, server, person): implementation-approval waits on the server's main."""
-    folder, built = _stash["dir"], _stash["built"]
-    assert isinstance(folder, Path) and isinstance(built, dict)
-    if "ci:ready" not in built:
-        place = folder / "ci"
-        shutil.rmtree(place, ignore_errors=True)
-        place.mkdir()
-        built["ci:ready"] = build_ready(place)
-    clone, server = copy_ready(built["ci:ready"], work)
-    return clone, server, built["ci:ready"][2]
+    return ready_copy(_stash, work)
 
 
 def _code(clone: Path, message: str = "quick fix, no session") -> str:
@@ -91,9 +85,10 @@ def test_a_hook_that_cannot_find_sdd_refuses_the_push(ready, tmp_path: Path) -> 
     shutil.copy2(BIN / "sdd", bin_copy / "sdd")
     installed = run("hooks", "install", "--server", str(server), cwd=clone)
     assert installed.returncode == 0, installed.stderr
-    reinstalled = subprocess_run(
-        [str(bin_copy / "sdd"), "hooks", "install", "--server", str(server)]
-    )
+    reinstalled = subprocess.run(
+        [str(bin_copy / "sdd"), "hooks", "install", "--server", str(server)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert reinstalled.returncode == 0, reinstalled.stderr
     assert str(bin_copy / "sdd") in (server / "hooks" / "pre-receive").read_text(encoding="utf-8")
     (bin_copy / "sdd").unlink()  # the recorded path is gone, and no sdd is on PATH
@@ -146,12 +141,3 @@ def test_squashed_and_rebased_branches_of_approved_sessions_are_accepted(ready) 
         git("rev-parse", "main", cwd=server).stdout.strip()
         == git("rev-parse", "rebased", cwd=clone).stdout.strip()
     )
-
-
-def subprocess_run(args: list[str]):  # type: ignore[no-untyped-def]
-    import subprocess
-
-    return subprocess.run(args, capture_output=True, text=True, timeout=120)
-
-
-assert SDD  # the installed command line the helpers run

@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 STATE_FILES = [".sdd/config.toml", ".sdd/history.jsonl", ".sdd/history", ".sdd/snapshots"]
 
 
-def export(repo: str, commit: str, folder: str) -> list[str]:
-    """Write what a judged project reads of ``commit`` into ``folder``."""
-    return gitrepo.export(repo, commit, [*STATE_FILES, *DETECTION_INPUTS], folder)
+def export(repo: str, wanted: list[tuple[str, str]]) -> None:
+    """Write what a judged project reads of each commit into its folder ((commit, folder))."""
+    gitrepo.export(repo, wanted, [*STATE_FILES, *DETECTION_INPUTS])
 
 
 class Judged(Project):

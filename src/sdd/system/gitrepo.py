@@ -616,23 +616,23 @@ def tree_files(root: str, commit: str, pathspecs: list[str]) -> dict[str, str]:
     return found
 
 
-def export(root: str, commit: str, pathspecs: list[str], dest: str) -> list[str]:
-    """Write the regular files under ``pathspecs`` at ``commit`` into ``dest`` (a fresh folder
-    of the caller's): files read as data, never run. The paths written."""
-    listed = tree_files(root, commit, pathspecs)
-    contents = read_blobs(root, list(listed.values()))
-    real = os.path.realpath(dest)
-    written = []
-    for name, blob in listed.items():
-        parts = name.split("/")
-        if ".." in parts or name.startswith("/") or blob not in contents:
-            continue
-        target = os.path.join(real, *parts)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(target, "wb") as handle:
-            handle.write(contents[blob])
-        written.append(name)
-    return written
+def export(root: str, wanted: list[tuple[str, str]], pathspecs: list[str]) -> None:
+    """Write the regular files under ``pathspecs`` at each commit into its folder (``wanted``:
+    (commit, a fresh folder of the caller's)): files read as data, never run. One git
+    process per commit to list them, one for all their contents."""
+    listed = [(tree_files(root, commit, pathspecs), dest) for commit, dest in wanted]
+    contents = read_blobs(root, [blob for files_, _ in listed for blob in files_.values()])
+    for files_, dest in listed:
+        real = os.path.realpath(dest)
+        os.makedirs(real, exist_ok=True)
+        for name, blob in files_.items():
+            parts = name.split("/")
+            if ".." in parts or name.startswith("/") or blob not in contents:
+                continue
+            target = os.path.join(real, *parts)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(contents[blob])
 
 
 def code_patches(root: str, before: str | None, after: str) -> list[str]:
@@ -661,3 +661,49 @@ def head_branch(root: str) -> str | None:
     if code != 0 or not ref or resolve(root, ref) is None:
         return None
     return ref
+
+
+def code_keys(root: str, commits: list[str]) -> dict[str, str]:
+    """``code_key`` of many commits at once: their root trees read in one `git cat-file
+    --batch`, each entry written as `git ls-tree -z` writes it (the key is the same)."""
+    import hashlib
+
+    from sdd.system.process import run_bytes
+
+    unique = sorted({c for c in commits if c and "\n" not in c})
+    if not unique:
+        return {}
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    done = run_bytes(
+        ["git", "cat-file", "--batch"],
+        cwd=root, env=env, timeout=300.0,
+        input_bytes="".join(f"{c}^{{tree}}\n" for c in unique).encode(),
+    )  # fmt: skip
+    data, at, found = done.stdout, 0, {}
+    for commit in unique:
+        end = data.index(b"\n", at)
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"tree":
+            continue
+        size = int(header[2])
+        tree, at = data[at : at + size], at + size + 1
+        width = 32 if len(header[0]) == 64 else 20  # the repository's hash
+        entries, pos = [], 0
+        while pos < len(tree):
+            space = tree.index(b" ", pos)
+            nul = tree.index(b"\0", space)
+            mode = tree[pos:space].decode().rjust(6, "0")
+            name = tree[space + 1 : nul].decode("utf-8", "surrogateescape")
+            oid = tree[nul + 1 : nul + 1 + width].hex()
+            pos = nul + 1 + width
+            if name in NOT_CODE:
+                continue
+            kind = "tree" if mode == "040000" else "commit" if mode == "160000" else "blob"
+            entries.append(f"{mode} {kind} {oid}\t{name}")
+        text = "\0".join(sorted(entries, key=lambda e: e.partition("\t")[2]))
+        found[commit] = (
+            "code1:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+        )
+    return found

@@ -16,6 +16,7 @@ the two commits' ``.sdd/`` are read from git's objects into a temporary folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -29,7 +30,7 @@ from sdd.project import rules
 from sdd.project.config import CiSettings, ci_settings
 from sdd.project.judged import Judged, export
 from sdd.system import gitrepo
-from sdd.usecases.ci_sessions import Work, judge
+from sdd.usecases.ci_sessions import Work, fill_code, judge
 from sdd.workflow.model import RELEASE_GATE, Workflow
 
 
@@ -88,7 +89,8 @@ def resolve_base(repo: str, head: str, base: str | None) -> tuple[str, str]:
             f"HEAD has no commit in common with {default}",
             hint="name the base: sdd ci check --base REF",
         )
-    return f"merge base with {default.removeprefix('refs/heads/')}", commit
+    shown = default.removeprefix("refs/heads/").removeprefix("refs/remotes/")
+    return f"merge base with {shown}", commit
 
 
 def check(
@@ -107,7 +109,10 @@ def check(
     the base's checks in ``worktree`` (which must hold ``head``)."""
     head_commit = gitrepo.resolve(repo, head)
     if head_commit is None:
-        raise UsageError(f"{head}: not a commit of this repository")
+        raise UsageError(
+            f"{head}: not a commit of a git repository here",
+            hint="run it in a clone of the project (with its history fetched)",
+        )
     named, base_commit = resolve_base(repo, head_commit, base)
     report = Report(named, base_commit, head_commit)
     scratch = tempfile.mkdtemp(prefix="sdd-ci-")
@@ -122,8 +127,7 @@ def check(
 
 def _judge(repo: str, report: Report, scratch: str, *, tag: str | None, into: str | None) -> None:
     base_dir, head_dir = os.path.join(scratch, "base"), os.path.join(scratch, "head")
-    export(repo, report.base_commit, base_dir)
-    export(repo, report.head, head_dir)
+    export(repo, [(report.base_commit, base_dir), (report.head, head_dir)])
     if not os.path.isfile(os.path.join(base_dir, ".sdd", "config.toml")):
         report.fail(
             "base",
@@ -136,7 +140,8 @@ def _judge(repo: str, report: Report, scratch: str, *, tag: str | None, into: st
     base_project = Judged(base_dir)
     try:
         settings = ci_settings(base_project.config.raw, ".sdd/config.toml (base)")
-        base_state = base_project.load()
+        base_loaded = history.load(base_project.paths)
+        base_state = base_project.state_of(base_loaded)
         standing = base_project.rule_state(base_state)
     except (ConfigError, StateError) as exc:
         report.fail(
@@ -145,7 +150,6 @@ def _judge(repo: str, report: Report, scratch: str, *, tag: str | None, into: st
             "fix it on the base first (`sdd doctor` there)",
         )
         return
-    base_loaded = history.load(base_project.paths)
     trust = base_state.trust
     report.signed = base_state.signed
     report.approvers = sorted({a.principal for a in trust.approvers.values()}) if trust else []
@@ -176,7 +180,7 @@ def _judge(repo: str, report: Report, scratch: str, *, tag: str | None, into: st
     _rules(report, judged, standing)
     workflow = standing.in_force.workflow
     stage = next((s.name for s in workflow.stages if s.repeat == "per-task"), "implement")
-    works = judge(repo, judged, state, stage)
+    works = judge(repo, judged, loaded, state, stage)
     report.sessions = sum(1 for w in works if w.valid)
     cycles = _commits(repo, report, works, stage)
     _release(repo, report, judged, state, workflow, settings, cycles, tag=tag, into=into)
@@ -248,11 +252,21 @@ def _commits(repo: str, report: Report, works: list[Work], stage: str) -> set[in
     valid = {p: w for w in works if w.valid for p in w.patches}
     other = {p: w for w in works if not w.valid for p in w.patches}
     cycles: set[int] = set()
+    unmatched = []
     for commit in code:
         patch = patches.get(commit.sha)
         work = valid.get(patch) if patch else None
-        if work is None:
-            work = _chain(repo, commit, works)
+        if work is not None:
+            cycles.add(work.cycle)
+        else:
+            unmatched.append(commit)
+    if not unmatched:
+        return cycles
+    fill_code(repo, works)
+    keys = gitrepo.code_keys(repo, [c for m in unmatched for c in (m.sha, *m.parents[:1])])
+    for commit in unmatched:
+        patch = patches.get(commit.sha)
+        work = _chain(commit, works, keys)
         if work is not None:
             cycles.add(work.cycle)
             continue
@@ -290,25 +304,23 @@ def _commits(repo: str, report: Report, works: list[Work], stage: str) -> set[in
     return cycles
 
 
-def _chain(repo: str, commit: gitrepo.Commit, works: list[Work]) -> Work | None:
+EMPTY_CODE = "code1:" + hashlib.sha256(b"").hexdigest()  # a tree without code
+
+
+def _chain(commit: gitrepo.Commit, works: list[Work], keys: dict[str, str]) -> Work | None:
     """A commit whose change to the code is that of consecutive valid sessions (a squash of
     their commits): from the code its parent holds to the code it holds, session by session.
     The last of them, or None."""
-    valid = [w for w in works if w.valid and w.code_before and w.code_after]
-    if not valid:
-        return None
-    before = gitrepo.code_key(repo, commit.parents[0]) if commit.parents else None
-    after = gitrepo.code_key(repo, commit.sha)
-    if before is None:
-        before = gitrepo.code_key(repo, "4b825dc642cb6eb9a060e54bf8d69288fbee4904")  # empty tree
+    before = keys.get(commit.parents[0]) if commit.parents else EMPTY_CODE
+    after = keys.get(commit.sha)
     if before is None or after is None or before == after:
         return None
-    at, last = before, None
-    for work in valid:  # in history order: each takes the code on from where the last left it
-        if work.code_before == at:
-            at, last = work.code_after or at, work
+    at = before
+    for work in works:  # in history order: each takes the code on from where the last left it
+        if work.valid and work.code_before == at and work.code_after:
+            at = work.code_after
             if at == after:
-                return last
+                return work
     return None
 
 
@@ -400,7 +412,8 @@ def _verify(repo: str, report: Report, scratch: str, worktree: str) -> None:
     for run in result.checks:
         if not run.passed:
             with open(run.log, "rb") as handle:
-                tail = handle.read()[-600:].decode("utf-8", "replace").strip().splitlines()[-3:]
+                said = handle.read()[-600:].decode("utf-8", "replace").splitlines()
+            tail = [line.strip() for line in said if line.strip()][-3:]
             report.fail(
                 "verify",
                 f"check {run.name} (`{' '.join(run.command)}`) "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sdd.core import files
+from sdd.core import files, history
 from sdd.core.errors import SddError
 from sdd.core.fold import HANDLERS
 from sdd.core.records import Record, strings, text, text_map
@@ -69,16 +69,19 @@ class _AtStart(DocHasher):
         return self.at_commit.get(relative)
 
 
-def judge(repo: str, project: Judged, state: ProjectState, stage: str) -> list[Work]:
-    """Every session of ``stage`` in ``state``'s history (the judged project's), in order."""
-    loaded = history_records(project, state)
-    starts = [r for r in loaded if r["type"] == "session.start" and text(r, "stage") == stage]
-    paths = _document_paths(loaded)
+def judge(
+    repo: str, project: Judged, loaded: history.Loaded, state: ProjectState, stage: str
+) -> list[Work]:
+    """Every session of ``stage`` in the judged project's history (``loaded``, folded into
+    ``state``), in order."""
+    records = history_records(loaded, state)
+    starts = [r for r in records if r["type"] == "session.start" and text(r, "stage") == stage]
+    paths = _document_paths(records)
     contents = _documents_at(repo, [r.get("head") for r in starts], paths)
     works: dict[str, Work] = {}
     folding = ProjectState(name=state.name, demo=state.demo, trust=state.trust)
     recorded: dict[str, str] = {}
-    for record in loaded:
+    for record in records:
         kind = record["type"]
         if kind == "session.start" and text(record, "stage") == stage:
             work = _admitted(project, folding, record, contents, recorded)
@@ -101,20 +104,26 @@ def judge(repo: str, project: Judged, state: ProjectState, stage: str) -> list[W
         if handler is not None:
             handler(folding, record)
         folding.last_record = record["id"]
-    for work in works.values():
-        if work.complete and work.code_before is None and work.head_before:
-            work.code_before = gitrepo.code_key(repo, work.head_before)
-        if work.complete and work.code_after is None and work.head_after:
-            work.code_after = gitrepo.code_key(repo, work.head_after)
     return list(works.values())
 
 
-def history_records(project: Judged, state: ProjectState) -> list[Record]:
+def fill_code(repo: str, works: list[Work]) -> None:
+    """The code before and after each complete session that did not record it (a history
+    from before it was), asked of git while its commits exist: one git process."""
+    wanted = [w for w in works if w.complete and (w.code_before is None or w.code_after is None)]
+    keys = gitrepo.code_keys(
+        repo, [c for w in wanted for c in (w.head_before, w.head_after) if c is not None]
+    )
+    for work in wanted:
+        if work.code_before is None and work.head_before:
+            work.code_before = keys.get(work.head_before)
+        if work.code_after is None and work.head_after:
+            work.code_after = keys.get(work.head_after)
+
+
+def history_records(loaded: history.Loaded, state: ProjectState) -> list[Record]:
     """The records that count, in id order, without the decisions the project set aside
     (an approval sdd did not write: no confirmation, documents it never kept)."""
-    from sdd.core import history
-
-    loaded = history.load(project.paths)
     trust = state.trust
     kept = {d.record for c in state.cycles.values() for d in c.decisions}
     return [
@@ -129,7 +138,7 @@ def _admitted(
     project: Judged,
     state: ProjectState,
     record: Record,
-    contents: dict[tuple[str, str], str | None] | None,
+    contents: dict[str, dict[str, str | None]],
     recorded: dict[str, str],
 ) -> Work | None:
     number = record.get("cycle")
@@ -141,9 +150,7 @@ def _admitted(
     code = record.get("code")
     work = Work(text(record, "session"), cycle.number, record["id"], head)
     work.code_before = code if isinstance(code, str) else None
-    at_commit = None
-    if head is not None and contents is not None and (head, "") in contents:
-        at_commit = {p: h for (c, p), h in contents.items() if c == head and p}
+    at_commit = contents.get(head) if head is not None else None
     hasher = _AtStart(project, text_map(record, "dirty"), at_commit, recorded)
     position = project.position(state, cycle, hasher)
     stage = text(record, "stage")
@@ -170,21 +177,20 @@ def _document_paths(records: list[Record]) -> list[str]:
 
 def _documents_at(
     repo: str, heads: list[object], paths: list[str]
-) -> dict[tuple[str, str], str | None]:
-    """(commit, path) -> the document's content hash there, for every commit that exists
-    (marked by (commit, "")): two git processes, whatever the number of sessions."""
+) -> dict[str, dict[str, str | None]]:
+    """commit -> path -> the document's content hash there, for every commit that exists:
+    two git processes, whatever the number of sessions."""
     commits = sorted({h for h in heads if isinstance(h, str) and h})
-    known = gitrepo.objects(repo, [f"{c}^{{commit}}" for c in commits])
+    known = gitrepo.objects(
+        repo, [f"{c}^{{commit}}" for c in commits] + [f"{c}:{p}" for c in commits for p in paths]
+    )
     present = [c for c in commits if f"{c}^{{commit}}" in known]
-    blobs = gitrepo.blobs_at(repo, [f"{c}:{p}" for c in present for p in paths])
+    blobs = {name: oid for name, (oid, kind) in known.items() if kind == "blob"}
     contents = gitrepo.read_blobs(repo, list(blobs.values()))
-    found: dict[tuple[str, str], str | None] = {(c, ""): None for c in present}
+    hashed = {blob: files.hash_bytes(data) for blob, data in contents.items()}
+    found: dict[str, dict[str, str | None]] = {}
     for commit in present:
-        for path in paths:
-            blob = blobs.get(f"{commit}:{path}")
-            found[(commit, path)] = (
-                files.hash_bytes(contents[blob]) if blob is not None and blob in contents else None
-            )
+        found[commit] = {p: hashed.get(blobs.get(f"{commit}:{p}", "")) for p in paths}
     return found
 
 
