@@ -99,6 +99,16 @@ def test_a_hook_that_cannot_find_sdd_refuses_the_push(ready, tmp_path: Path) -> 
     assert "the sdd command is not found" in pushed.stderr and "refused" in pushed.stderr
 
 
+def test_the_pre_push_hook_refuses_before_anything_is_sent(ready) -> None:
+    clone, server, _person = ready
+    assert run("hooks", "uninstall", "--server", str(server), cwd=clone).returncode == 0
+    assert run("hooks", "install", cwd=clone).returncode == 0
+    sha = _code(clone)
+    pushed = push(clone, "origin", "main")
+    assert pushed.returncode != 0 and sha[:10] in pushed.stderr, pushed.stderr
+    assert git("rev-parse", "main", cwd=server).stdout.strip() != sha
+
+
 def test_a_hook_that_is_not_sdds_is_never_overwritten(ready) -> None:
     clone, server, _person = ready
     theirs = server / "hooks" / "pre-receive"

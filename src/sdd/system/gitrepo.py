@@ -454,7 +454,11 @@ def is_ancestor(root: str, older: str, newer: str) -> bool:
 
 
 def default_branch(root: str) -> str | None:
-    """The ref of the default branch: the remote's (``origin/HEAD``), else main, else master."""
+    """The ref of the default branch: the remote's (``origin/HEAD``, as the branch it names),
+    else main, else master."""
+    code, out = _git(root, "symbolic-ref", "-q", "refs/remotes/origin/HEAD")
+    if code == 0 and out.strip() and resolve(root, out.strip()) is not None:
+        return out.strip()
     for ref in ("refs/remotes/origin/HEAD", "refs/heads/main", "refs/remotes/origin/main",
                 "refs/heads/master", "refs/remotes/origin/master"):  # fmt: skip
         if resolve(root, ref) is not None:

@@ -26,6 +26,7 @@ from typing import ClassVar
 from sdd.core import history
 from sdd.core.errors import ConfigError, SddError, StateError, UsageError
 from sdd.core.state import ProjectState
+from sdd.core.trust import is_person_act
 from sdd.project import rules
 from sdd.project.config import CiSettings, ci_settings
 from sdd.project.judged import Judged, export
@@ -203,17 +204,17 @@ def _history(
             f"(the first: {missing[0]['id']}, a `{missing[0]['type']}`)",
             "merge the base into the branch (git merge BASE): a history is only ever added to",
         )
-    trust = state.trust
     base_ids = {r["id"] for r in base.records}
     for problem in state.problems:
         if problem.tamper or problem.record_id in base_ids or not problem.record_id:
             continue
         record = next((r for r in loaded.records if r["id"] == problem.record_id), None)
         kind = record["type"] if record else ""
-        if kind in ("approver.add", "approver.revoke"):
+        if record is None or not is_person_act(record) or kind.startswith("approver."):
+            # An approver the branch adds counts once the base holds it; a record whose past
+            # is missing counts for nothing, and the commits it would cover are named.
             report.notes.append(f"{problem.place}: {problem.what}")
-        elif trust is not None and record is not None and kind.startswith(("gate.", "rules.",
-                                                                          "finding.", "cycle.")):  # fmt: skip
+        else:
             report.fail(
                 "act",
                 f"{problem.place}: {problem.what}",
@@ -231,7 +232,9 @@ def _rules(report: Report, judged: Judged, standing: rules.Standing) -> None:
         report.fail("rules", f"the branch's config cannot be read: {exc.message}",
                     "fix .sdd/config.toml (`sdd doctor`)")  # fmt: skip
         return
-    weaker = [c.what for c in rules.compare(standing.in_force, proposed) if c.weakens]
+    # Against what the base's config proposes: a weakening the base itself still waits on
+    # (not accepted there) is the base's, not the branch's.
+    weaker = [c.what for c in rules.compare(standing.proposed, proposed) if c.weakens]
     if weaker:
         report.fail(
             "rules",
