@@ -154,7 +154,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "action", nargs="?", choices=["list", "add", "revoke", "recover"], default="list"
     )
-    p.add_argument("fingerprint", nargs="?", help="revoke: the key's SHA256:… fingerprint")
+    p.add_argument(
+        "fingerprint",
+        nargs="?",
+        help="revoke: the key's SHA256:… fingerprint (add: the key, as --key)",
+    )
+    p.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help="add: a role the approver holds, for the gates that ask for it (repeatable)",
+    )
     p.add_argument(
         "--key", help="add/recover: the key (a key file, its .pub, or a public key line)"
     )

@@ -217,7 +217,8 @@ SCHEMA: dict[Kind, Schema] = {
     "history.migrate": Schema(required={"from_format": int, "heads": list[str]}),
     "approver.add": Schema(
         required={"principal": str, "key": str},
-        optional={"recovery": bool, "by": _BY},
+        # ``roles``: which gates' team rules this approver meets (`[gates.NAME] roles`)
+        optional={"recovery": bool, "by": _BY, "roles": list[str]},
     ),
     "approver.revoke": Schema(required={"fingerprint": str}, optional={"reason": str, "by": _BY}),
     "release": Schema(

@@ -11,7 +11,7 @@ from sdd.core.records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sdd.core.trust import Trust
+    from sdd.core.trust import Tally, Trust
 
 
 @dataclass
@@ -170,6 +170,9 @@ class ProjectState:
     verify_runs: list[Record] = field(default_factory=list)
     rule_accepts: list[RulesAcceptance] = field(default_factory=list)  # every `rules.accept`
     accepted_rules: RulesAcceptance | None = None  # the latest that counts (``Project``)
+    # A weakening of the rules some people accepted, short of the approvals it needs:
+    # fingerprint of the rules -> the tally so far (``project.rules.counted``)
+    rules_waiting: dict[str, Tally] = field(default_factory=dict)
     verdicts: dict[str, dict[str, tuple[str, str]]] = field(
         default_factory=dict
     )  # session -> item -> (verdict, note)

@@ -9,7 +9,7 @@ from sdd.core import files
 from sdd.core.errors import ConfigError
 from sdd.core.nesting import MAX_DEPTH, TooDeep, toml_table
 from sdd.core.paths import ProjectPaths
-from sdd.workflow.model import Workflow, from_config
+from sdd.workflow.model import Workflow, from_config, with_team_rules
 
 CONFIG_FORMAT = 1
 
@@ -105,7 +105,7 @@ def load(paths: ProjectPaths) -> Config:
     workflow_section = raw.get("workflow")
     if workflow_section is not None and not isinstance(workflow_section, dict):
         raise ConfigError(f"{where}: workflow: must be a table")
-    workflow = from_config(workflow_section, where)
+    workflow = with_team_rules(from_config(workflow_section, where), raw.get("gates"), where)
     return Config(name, layout, threshold, workflow, raw, bookkeeping)
 
 

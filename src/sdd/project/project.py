@@ -27,7 +27,7 @@ from sdd.workflow.model import Gate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sdd.core.trust import Trust
+    from sdd.core.trust import Tally, Trust
     from sdd.documents.contracts import Task
 
 
@@ -180,7 +180,16 @@ class Project:
 
     def _check_rules(self, state: ProjectState, loaded: history.Loaded) -> None:
         """A `rules.accept` sdd did not write is flagged and does not count."""
-        accepted, refused = rules.counted(state.rule_accepts, self._accepted)
+        from sdd.core import trust
+
+        def count(
+            need: int, roles: tuple[str, ...], approvals: list[tuple[str, dict[str, str]]]
+        ) -> Tally:
+            return trust.tally(need, roles, approvals, state.trust)
+
+        accepted, refused = rules.counted(
+            state.rule_accepts, self._accepted, count, state.rules_waiting
+        )
         state.accepted_rules = accepted
         for record, why in refused:
             state.problems.append(
@@ -279,6 +288,11 @@ class Project:
             session = conditions.prepared_session(cycle, gate.after)
             return conditions.walk_digest(state, session.id) if session else None
 
+        def counter(gate: Gate, approvals: list[tuple[str, dict[str, str]]]) -> Tally:
+            from sdd.core import trust
+
+            return trust.tally(gate.approvals, gate.roles, approvals, state.trust)
+
         return Position(
             in_force.workflow,
             cycle,
@@ -288,11 +302,14 @@ class Project:
             conditions=conditions,
             released=cycle.number in state.releases,
             verdicts=verdicts,
+            counter=counter,
         )
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:
         position = self.position(state, cycle, hasher) if cycle else None
-        return tracker.panel(state, cycle, position, rules=rules.notice(self.rule_state(state)))
+        return tracker.panel(
+            state, cycle, position, rules=rules.notice(self.rule_state(state), state.rules_waiting)
+        )
 
     def next_for(self, state: ProjectState, cycle: Cycle | None) -> dict[str, Any]:
         return self.panel(state, cycle, DocHasher(self.paths))["next"]  # type: ignore[no-any-return]
