@@ -5,6 +5,7 @@ base's checks run afresh (`--verify`), and the JSON and Markdown it writes for C
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,12 @@ from ci_helpers import implement, ready_copy
 from helpers import commit_all, git, run, sdd_json
 from redteam.forge import History
 from redteam.person import Person
+
+
+@pytest.fixture
+def ready(_stash: dict[str, object], work: Path) -> tuple[Path, Path, Person]:
+    """(clone, server, person): implementation-approval waits on the server's main."""
+    return ready_copy(_stash, work)
 
 
 @pytest.fixture
@@ -135,3 +142,36 @@ def test_usage_errors_exit_2(project: Path) -> None:
     assert run("ci", cwd=project).returncode == 2
     error = sdd_json("ci", "check", "--base", "no-such-ref", cwd=project, expect=2)
     assert "no-such-ref" in error["message"]
+
+
+def test_a_branch_that_lowers_approvals_is_judged_by_the_bases_and_refused(
+    ready: tuple[Path, Path, Person],
+) -> None:
+    clone, _server, person = ready
+    config = clone / ".sdd" / "config.toml"
+    before = config.read_text(encoding="utf-8")
+    config.write_text(before + "\n[gates.implementation-approval]\napprovals = 2\n")
+    commit_all(clone, "implementation-approval needs two people")  # stricter: in force at once
+    git("push", "-q", "origin", "main", cwd=clone)
+    git("fetch", "-q", "origin", cwd=clone)
+    person.does(clone, "approve", "implementation-approval")  # one of the two
+    commit_all(clone, "one approval")
+    config.write_text(before)  # the branch lowers it back to one
+    start = commit_all(clone, "one approval is enough")
+    # The agent records an implement session by hand around its commit, as sdd would have.
+    history = History(clone)
+    fields = {"session": "S-0099", "cycle": 1, "stage": "implement", "head": start}
+    history.add("session.start", {**fields, "page": "docs/sessions/S-0099-implement.md"})
+    (clone / "reset.py").write_text("def reset_link(user: str) -> str:\n    return user\n")
+    sha = commit_all(clone, "T1: the code, with the bar lowered")
+    diff = git("diff-tree", "-p", sha, "--", ".", ":(exclude).sdd", ":(exclude)docs", cwd=clone)
+    patch = subprocess.run(
+        ["git", "patch-id", "--stable"], input=diff.stdout, capture_output=True, text=True
+    ).stdout.split()[0]
+    history.add("session.end", {**fields, "outcome": "complete", "head": sha, "patches": [patch]})
+    commit_all(clone, "sdd: session done")
+    whats = _whats(_check(clone))
+    assert "needs 1 approval(s) instead of 2" in whats  # the weakening is named
+    # and the base's rule judges the session: one approval of the two it needs
+    assert sha[:10] in whats and "started behind a gate" in whats
+    assert "waiting for 1 more approval" in whats
