@@ -93,15 +93,18 @@ def main() -> int:
             with open(os.path.join(root, relative), "w", encoding="utf-8") as handle:
                 handle.write(texts[relative])
     hashes = {p: snapshots.snapshot(paths, p) for group in docs.values() for p in group}
-    work: list[tuple[str | None, str, str]] = []  # (head before, head after, patch id)
-    if args.commits:
-        work = _commits(root, args.commits, env, signed=args.signed)
-
     entries: list[tuple[Kind, dict[str, object]]] = []
     sign = None
     if args.signed:
         sign, approver = _approver(root, env)
         entries.append(("approver.add", approver))
+    work: list[tuple[str | None, str, str]] = []  # (head before, head after, patch id)
+    if args.commits:
+        if entries:  # the approver is the base's: `sdd ci check` judges by its approvers
+            with history.locked(paths):
+                history.append(paths, entries, sign=sign)
+            entries = []
+        work = _commits(root, args.commits, env, signed=args.signed)
     per_cycle = args.sessions // args.cycles
     number = 0
     for cycle in range(1, args.cycles + 1):
