@@ -76,6 +76,8 @@ def test_a_release_tag_without_deployment_approval_falls_short(
     assert "deployment-approval" in _whats(tagged) and not tagged["ok"]
     shown = run("ci", "check", cwd=clone)
     assert shown.returncode == 1 and "sdd approve deployment-approval" in shown.stdout
+    pushed = git("push", "origin", "v1.0", cwd=clone, check=False)  # the server's hook agrees
+    assert pushed.returncode != 0 and "deployment-approval" in pushed.stderr, pushed.stderr
 
 
 def test_an_approval_re_hashed_after_the_fact_no_longer_lets_its_sessions_write_code(

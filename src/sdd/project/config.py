@@ -31,6 +31,11 @@ confidence_threshold = 95
 # recorded change; what you staged stays staged.
 # commit_bookkeeping = false
 
+# [ci]
+# What `sdd ci check` and sdd's git hooks ask of a branch (read from the base it is judged by).
+# accept_unsigned = false        # true: a base without approvers is accepted
+# released_branches = ["main"]   # a merge into one of these needs deployment-approval
+
 # [workflow]
 # Override the built-in workflow (README, "Customising the workflow").
 # stages = ["spec", "architecture", "plan", "implement", "review", "qa",

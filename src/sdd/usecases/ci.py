@@ -88,7 +88,8 @@ def resolve_base(repo: str, head: str, base: str | None) -> tuple[str, str]:
     if commit is None:
         raise UsageError(
             f"HEAD has no commit in common with {default}",
-            hint="name the base: sdd ci check --base REF",
+            hint="a shallow clone? fetch the whole history (`git fetch --unshallow`; in GitHub "
+            "Actions, actions/checkout with fetch-depth: 0), or name the base: --base REF",
         )
     shown = default.removeprefix("refs/heads/").removeprefix("refs/remotes/")
     return f"merge base with {shown}", commit
