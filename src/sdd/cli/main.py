@@ -47,7 +47,8 @@ COMMANDS = {
     "doctor": ("tools", "doctor"),
     "demo": ("tools", "demo"),
     "dashboard": ("dashboard", "dashboard"),
-    "ci": ("ci_init", "ci"),
+    "ci": ("ci", "ci"),
+    "hooks": ("ci", "hooks"),
 }
 
 

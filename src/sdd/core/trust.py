@@ -91,9 +91,14 @@ def _session(record: Record) -> str | None:
     return session if isinstance(session, str) else None
 
 
-def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
+def evaluate(
+    loaded: Loaded, confirmed: frozenset[str] = frozenset(), *, fixed: bool = False
+) -> Trust:
     """What counts in ``loaded``; ``confirmed``: the ids of records the protected branch
-    already holds (a recovery key counts only once it is there)."""
+    already holds (a recovery key counts only once it is there). ``fixed``: the approvers are
+    those the protected branch holds (`sdd ci check` judging a branch): an approver added
+    anywhere else does not count, however it is signed, so a branch never judges itself
+    with a key it added."""
     trust = Trust(confirmed=confirmed)
     detached = descendants(loaded, set(loaded.missing))
     first = loaded.records[0]["id"] if loaded.records else None
@@ -132,6 +137,8 @@ def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
         elif is_person_act(record):
             wrong = mismatches(record)  # a shape sdd never writes: written by hand
             why = f"sdd did not write it: {'; '.join(wrong)}" if wrong else None
+            if why is None and fixed and kind == "approver.add" and ident not in confirmed:
+                why = "an approver added outside the base it is judged against: it counts once the base holds it"
             why = why or _act(trust, record, running, confirmed, past)
             if kind == "approver.add":
                 # Signed from the first approver's record on, whether it holds or not: one

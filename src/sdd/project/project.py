@@ -27,7 +27,7 @@ from sdd.workflow.model import Gate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sdd.core.trust import Tally
+    from sdd.core.trust import Tally, Trust
     from sdd.documents.contracts import Task
 
 
@@ -110,9 +110,7 @@ class Project:
     def state_of(self, loaded: history.Loaded) -> ProjectState:
         """The state a loaded history gives: only the records that count are folded
         (``core.trust``); what does not count, and any tampering, is reported."""
-        from sdd.core import trust
-
-        verdicts = trust.evaluate(loaded, confirmed=self._confirmed(loaded))
+        verdicts = self._trust(loaded)
         state = fold([r for r in loaded.records if verdicts.counts(r)])
         state.records = len(loaded.records)
         state.problems = [*loaded.problems, *verdicts.problems, *self._uncommitted(loaded)]
@@ -124,6 +122,12 @@ class Project:
         self._check_rules(state, loaded)
         self._latest = state
         return state
+
+    def _trust(self, loaded: history.Loaded) -> Trust:
+        """Which records count (``core.trust``), against the protected branch."""
+        from sdd.core import trust
+
+        return trust.evaluate(loaded, confirmed=self._confirmed(loaded))
 
     def _confirmed(self, loaded: history.Loaded) -> frozenset[str]:
         """The records the protected branch already holds (their segments are in it: a

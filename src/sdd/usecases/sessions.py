@@ -117,6 +117,7 @@ def start(
         root = project.paths.root
         head = gitrepo.head(root)
         dirty = gitrepo.dirty(root)
+        code = gitrepo.code_key(root) if stage_def.repeat == "per-task" else None
         _lay_scaffolds(tx, chosen, stage_def.scaffold, writes)
         if "figures" in stage_def.rules:
             from sdd.usecases import postmortem
@@ -160,6 +161,7 @@ def start(
             task=task,
             finding=finding,
             writes=writes,
+            **({"code": code} if code else {}),
         )
     return SessionResult(
         session_id,
@@ -473,6 +475,7 @@ def done(
             changed=changed,
             note=note,
             exit_code=exit_code,
+            **_work_of(project, session, stage_def, evidence.head),
         )
         if session.finding:
             fixed = chosen.findings.get(session.finding)
@@ -508,6 +511,21 @@ def done(
     result = _finish(project, session.id)
     result.findings, result.renamed = recorded, renamed
     return result
+
+
+def _work_of(
+    project: Project, session: Session, stage_def: Any, head: str | None
+) -> dict[str, Any]:
+    """What a session of the per-task stage did to the code, for `sdd ci check`: the code at
+    its end and the patch ids of its commits (best effort: git's silence records nothing)."""
+    if stage_def.repeat != "per-task" or head is None:
+        return {}
+    root = project.paths.root
+    try:
+        patches = gitrepo.code_patches(root, session.head_before, head)
+    except SddError:
+        return {}
+    return {"code": gitrepo.code_key(root, head), "patches": patches}
 
 
 def _number_reports(
