@@ -23,7 +23,9 @@ import yaml  # type: ignore[import-untyped]
 from helpers import STAGES, commit_all, run, sdd_json
 from run_helpers import Agents, agents_fixture  # noqa: F401 - a fixture
 
-ALL_STAGES = ["discovery", *STAGES]  # discovery is optional, but a stage all the same
+# discovery is optional: offered only in a project with code to discover (the tests'
+# projects have none; test_discovery_only_where_code_exists adds some)
+ALL_STAGES = list(STAGES)
 
 # Where each agent reads a project's commands (`.md` / `.toml` files) and skills
 # (`<name>/SKILL.md` folders), late 2026:
@@ -74,7 +76,12 @@ MCP_FILES = {
     "cursor": (".cursor/mcp.json", ["mcpServers", "sdd"]),
     "opencode": ("opencode.json", ["mcp", "sdd"]),
     "qwen": (".qwen/settings.json", ["mcpServers", "sdd"]),
+    "amp": (".amp/settings.json", ["amp.mcpServers", "sdd"]),
 }
+# Codex reads TOML: `[mcp_servers.sdd]` in .codex/config.toml (a trusted project's).
+CODEX_MCP = (".codex/config.toml", ["mcp_servers", "sdd"])
+# Every registration starts the committed launcher with `sh` (no absolute path, no bare `sdd`).
+LAUNCHED = {"command": "sh", "args": [".sdd/bin/sdd-mcp"]}
 SKILL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -206,7 +213,13 @@ def test_install_all_gives_every_agent_each_stage_once(bare: Path) -> None:
     for name in ("AGENTS.md", "CLAUDE.md", "GEMINI.md"):
         text = (bare / name).read_text(encoding="utf-8")
         assert text.count("<!-- sdd-agents:begin") == 1 and "<!-- sdd-agents:end -->" in text
-        assert "sdd status" in text and "sdd start <stage>" in text
+    # The block once, in AGENTS.md; Claude Code and Gemini CLI import it (an agent that reads
+    # all three, like Copilot CLI, sees it once).
+    agents_md = (bare / "AGENTS.md").read_text(encoding="utf-8")
+    assert "sdd status" in agents_md and "sdd start <stage>" in agents_md
+    for name, line in (("CLAUDE.md", "@AGENTS.md"), ("GEMINI.md", "@./AGENTS.md")):
+        text = (bare / name).read_text(encoding="utf-8")
+        assert line in text.splitlines() and "sdd status" not in text
     manifest = json.loads((bare / ".sdd" / "agents.json").read_text(encoding="utf-8"))
     assert manifest["agents"] == AGENTS
     assert set(manifest["files"]) == set(data["created"])
@@ -338,16 +351,22 @@ def test_uninstall_leaves_the_folder_exactly_as_before(bare: Path) -> None:
         for key in keys:
             entry = entry[key]
         if agent == "opencode":
-            assert entry == {"type": "local", "command": ["sdd", "mcp"], "enabled": True}
+            assert entry == {
+                "type": "local",
+                "command": ["sh", ".sdd/bin/sdd-mcp"],
+                "enabled": True,
+            }
             assert config["$schema"] == "https://opencode.ai/config.json"
         else:
-            assert entry["command"] == "sdd" and entry["args"] == ["mcp"]
+            assert {k: entry[k] for k in LAUNCHED} == LAUNCHED
         assert relative in data["mcp"]
+    codex = tomllib.loads((bare / CODEX_MCP[0]).read_text(encoding="utf-8"))
+    assert codex["mcp_servers"]["sdd"] == LAUNCHED
+    assert CODEX_MCP[0] in data["mcp"]
     mcp_json = json.loads((bare / ".mcp.json").read_text(encoding="utf-8"))
     assert mcp_json["mcpServers"]["db"] == {"command": "db-mcp", "args": []}
     gemini = json.loads((bare / ".gemini" / "settings.json").read_text(encoding="utf-8"))
     assert gemini["theme"] == "Dracula"
-    assert any("Codex CLI" in note for note in data["notes"])  # no project MCP file: said so
 
     gone = uninstall(bare)
     assert gone["kept"] == []

@@ -195,6 +195,21 @@ def block_text(stages: Iterable[str]) -> str:
     return "\n".join(lines)
 
 
+def import_block(line: str) -> str:
+    """The block of an agent's own instructions file that imports AGENTS.md (``line``, in
+    the agent's import syntax) rather than repeating sdd's block."""
+    return "\n".join(
+        [
+            BLOCK_BEGIN,
+            "This project's instructions, Session-Driven Development (sdd) included, are in "
+            "AGENTS.md:",
+            "",
+            line,
+            BLOCK_END,
+        ]
+    )
+
+
 def find_block(text: str) -> tuple[int, int] | None:
     """Where the managed block is in ``text``: its start and end."""
     start = text.find(BLOCK_BEGIN)
