@@ -455,3 +455,97 @@ def test_nothing_is_written_through_a_symbolic_link(bare: Path, work: Path) -> N
     assert not [p for p in manifest["files"] if p.startswith(".claude/")]
     uninstall(bare)
     assert list(outside.iterdir()) == [] and (bare / ".claude").is_symlink()
+
+
+def test_after_installing_each_agent_is_told_its_one_step(bare: Path) -> None:
+    from sdd.agents.registry import INSTALLS  # the one source of the steps' text
+
+    without = run("agents", "install", "--all", cwd=bare).stdout
+    with_mcp = run("agents", "install", "--all", "--mcp", cwd=bare)
+    assert with_mcp.returncode == 0, with_mcp.stderr
+    for name, spec in INSTALLS.items():
+        if spec.step is None:
+            continue
+        assert spec.step.text in with_mcp.stdout, name
+        assert (spec.step.text in without) is not spec.step.mcp_only, name
+    assert "`qwen mcp approve sdd`" in with_mcp.stdout
+    assert "`amp mcp approve sdd`" in with_mcp.stdout
+
+
+def test_a_stage_an_agent_would_see_twice_is_warned_with_its_fix(bare: Path) -> None:
+    """An edited Gemini command left alone, then the shared skills added for Codex: Gemini
+    would see the spec stage twice. Install and doctor say so, with the command that ends it."""
+    install(bare, "gemini")
+    mine = bare / ".gemini" / "commands" / "sdd-spec.toml"
+    mine.write_text(mine.read_text(encoding="utf-8") + "# ours\n", encoding="utf-8")
+    data = install(bare, "codex")
+    assert ".gemini/commands/sdd-spec.toml" in data["kept"]
+    assert seen_by(bare, "gemini")["spec"] == 2
+    (warning,) = data["twice"]
+    assert warning.startswith("Gemini CLI would see the spec stage twice")
+    assert "`rm .gemini/commands/sdd-spec.toml`" in warning
+    text = run("agents", "install", cwd=bare).stdout
+    assert "warning: Gemini CLI would see the spec stage twice" in text
+    doctor = sdd_json("doctor", cwd=bare, expect=0)
+    (found,) = [f for f in doctor["findings"] if "twice" in f["what"]]
+    assert found["fix"].startswith("`rm .gemini/commands/sdd-spec.toml`")
+    mine.unlink()  # the fix
+    assert install(bare)["twice"] == []
+    assert not [f for f in sdd_json("doctor", cwd=bare)["findings"] if "twice" in f["what"]]
+    check_every_agent(bare, ["codex", "gemini"])
+
+
+def test_uninstall_says_entry_removed_from_the_files_that_stay(bare: Path) -> None:
+    (bare / "AGENTS.md").write_text("# Ours\n", encoding="utf-8")
+    (bare / "opencode.json").write_text('{"mcp": {"db": {"type": "local"}}}', encoding="utf-8")
+    install(bare, "claude", "opencode", "--mcp")
+    data = uninstall(bare)
+    assert sorted(data["taken_out"]) == ["AGENTS.md", "opencode.json"]
+    assert "CLAUDE.md" in data["removed"] and ".mcp.json" in data["removed"]
+    assert not {"AGENTS.md", "opencode.json"} & set(data["removed"])
+    install(bare, "claude", "opencode", "--mcp")
+    text = run("agents", "uninstall", cwd=bare).stdout
+    assert "entry removed from: AGENTS.md, opencode.json" in text
+    assert (bare / "AGENTS.md").read_text(encoding="utf-8") == "# Ours\n"
+
+
+def test_discovery_is_offered_only_where_code_exists(bare: Path) -> None:
+    install(bare, "claude")
+    assert not (bare / ".claude" / "commands" / "sdd-discovery.md").exists()
+    (bare / "app.py").write_text("print('hello')\n", encoding="utf-8")
+    data = install(bare, "claude")
+    assert ".claude/commands/sdd-discovery.md" in data["created"]
+
+
+def description_of(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".toml":
+        return str(tomllib.loads(text)["description"])
+    return str(front_matter(text)[0]["description"])
+
+
+def test_each_description_leads_with_what_the_stage_produces_within_100_characters(
+    bare: Path,
+) -> None:
+    """Gemini CLI, Amp and Copilot CLI cut descriptions at 100 to 160 characters: the first
+    sentence, within 100, says what the stage writes (its outputs, from the workflow) and
+    which stage it is; the goal and the rest follow. Every stage, every form of file."""
+    (bare / "app.py").write_text("print('hello')\n", encoding="utf-8")  # discovery too
+    forms = {
+        "claude": (".claude/commands", COMMANDS),
+        "gemini": (".gemini/commands", COMMANDS),
+        "opencode": (".opencode/commands", COMMANDS),
+        "qwen": (".qwen/commands", COMMANDS),
+        "codex": (".agents/skills", SKILLS),
+    }
+    for agent, (folder, kind) in forms.items():
+        install(bare, agent)
+        found = stage_files(bare, folder, kind)
+        assert sorted(found) == sorted(["discovery", *STAGES]), (agent, sorted(found))
+        for stage, path in found.items():
+            text = description_of(path)
+            first, marker, rest = text.partition(f"({stage} stage).")
+            assert marker and len(first + marker) <= 100, (agent, text)
+            assert first.startswith("Write docs/") or stage == "implement", (agent, text)
+            assert rest.strip(), (agent, text)  # the goal and the rest follow
+        uninstall(bare)

@@ -14,6 +14,7 @@ project's checks, which need the main thread to manage their process group.
 import contextlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, NotRequired
 
@@ -23,13 +24,24 @@ from sdd import api
 from sdd.core.errors import SddError, UsageError
 from sdd.core.jsonable import to_json
 
-INSTRUCTIONS = """\
-This project follows Session-Driven Development, enforced by the sdd tool. Work in sessions:
-one stage per fresh conversation. `start_session` records a session and `brief` gives its
-brief (follow it); write its outputs, then `record_handoff` and `complete_session`.
-`status` and `next_action` say where the cycle stands. Gates are a person's decision: no tool
-here approves, rejects, answers the spec's questions or waives a finding, and none should be
-worked around. A refusal names what would unblock it; tell the person."""
+# One line per paragraph: clients show and wrap it as they like (Codex shows only the
+# first line of a hard-wrapped text).
+INSTRUCTIONS = "\n\n".join(
+    (
+        "This project follows Session-Driven Development, enforced by the sdd tool: one stage "
+        "per fresh conversation. `start_session` records a session and `brief` (or the "
+        "`next-session` prompt) gives its brief; follow it, write its outputs, then "
+        "`record_handoff` and `complete_session`. `status` and `next_action` say where the "
+        "cycle stands.",
+        "Gates are a person's decision: no tool here approves, rejects, answers the spec's "
+        "questions or waives a finding, and none should be worked around. A refusal names "
+        "what would unblock it; tell the person.",
+    )
+)
+
+# The prompt that offers the stage briefs (clients that show prompts as commands list it
+# once, not once per stage, so no stage is there twice beside the installed commands).
+PROMPT = "next-session"
 
 # The tools, in the order they are listed. Each is a person-free act.
 TOOLS = (
@@ -56,6 +68,16 @@ class ChecklistAnswer(TypedDict):
     reason: NotRequired[str]
 
 
+# A refused argument, as the use case names it for the command line (`--stage STAGE: …`).
+_OPTION = re.compile(r"^(sdd: \w+: )--([a-z][a-z-]*)(?: [A-Z][A-Z_]*)?", re.M)
+
+
+def mcp_words(text: str) -> str:
+    """An error's text with the refused argument named as the tool's argument (`stage`,
+    not `--stage STAGE`)."""
+    return _OPTION.sub(lambda m: f"{m[1]}`{m[2].replace('-', '_')}`", text)
+
+
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
 
@@ -64,7 +86,8 @@ def build(root: str) -> Any:
     """The MCP server for the project at ``root``."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ResourceError
-    from mcp.types import CallToolResult, TextContent
+    from mcp.shared.exceptions import MCPError
+    from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 
     from sdd import __version__
     from sdd.core.reporting import crash_text, error_text
@@ -93,7 +116,7 @@ def build(root: str) -> Any:
         try:
             text = body()
         except SddError as exc:
-            text = error_text(exc)
+            text = mcp_words(error_text(exc))
         except Exception:  # the crash boundary, as in the CLI
             text = crash_text("mcp")
         else:
@@ -213,6 +236,19 @@ def build(root: str) -> Any:
             return _json(to_json(report))
 
         return guard(run)
+
+    @server.prompt(
+        name=PROMPT,
+        title="sdd: the next session's brief",
+        description="The brief of the next sdd session (or of `stage`; `task` for a task of "
+        "the plan): what to read, write and check. Record the session with `start_session` "
+        "first.",
+    )
+    def next_session(stage: str | None = None, task: str | None = None) -> str:
+        try:
+            return api.prompt(project(), stage or None, task=task or None).text
+        except SddError as exc:  # as a protocol error, which the SDK passes on as it is
+            raise MCPError(INVALID_PARAMS, mcp_words(error_text(exc))) from None
 
     def read(relative: str | None) -> str:
         with resource_errors():

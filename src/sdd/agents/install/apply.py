@@ -203,6 +203,18 @@ def steps(agents: Iterable[str], *, mcp: bool) -> list[tuple[str, str]]:
     return shown
 
 
+def steps_table() -> str:
+    """The README's table of the person's one step for each agent, from the registry (the
+    text `sdd agents install` prints after installing)."""
+    rows = ["| agent | when | your one step, which `sdd agents install` prints |", "|---|---|---|"]
+    for name, install in INSTALLS.items():
+        step = install.step
+        when = "—" if step is None else "with `--mcp`" if step.mcp_only else "always"
+        cell = "nothing" if step is None else step.text.replace("|", "\\|")
+        rows.append(f"| {AGENTS[name].title} | {when} | {cell} |")
+    return "\n".join(rows)
+
+
 def invocations(outcome: Outcome) -> list[tuple[str, str, str | None, bool]]:
     """For each agent installed for: its title, how a person calls a stage, the folder, and
     whether that folder is the one several agents share."""
