@@ -22,7 +22,6 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from sdd import api
 from sdd.core.errors import SddError, UsageError
-from sdd.core.jsonable import to_json
 
 # One line per paragraph: clients show and wrap it as they like (Codex shows only the
 # first line of a hard-wrapped text).
@@ -76,6 +75,12 @@ def mcp_words(text: str) -> str:
     """An error's text with the refused argument named as the tool's argument (`stage`,
     not `--stage STAGE`)."""
     return _OPTION.sub(lambda m: f"{m[1]}`{m[2].replace('-', '_')}`", text)
+
+
+def to_json(result: Any) -> Any:
+    from sdd.core.jsonable import to_json
+
+    return to_json(result)
 
 
 def _json(data: Any) -> str:
@@ -330,8 +335,9 @@ def _static(fn: Callable[[], str]) -> Callable[[], str]:
     return resource
 
 
-def serve(project: Any) -> None:
-    """Run the server on standard input and output until the client closes it."""
+def serve(root: str) -> None:
+    """Run the server for the project at ``root`` on standard input and output until the
+    client closes it."""
     try:
         import mcp.server.mcpserver  # noqa: F401
     except ImportError:
@@ -341,5 +347,5 @@ def serve(project: Any) -> None:
             "`sdd mcp` needs the MCP Python SDK, which is not installed",
             hint=install_hint("mcp"),
         ) from None
-    server = build(os.path.abspath(project.paths.root))
+    server = build(os.path.abspath(root))
     server.run("stdio")
