@@ -67,17 +67,32 @@ class ChecklistAnswer(TypedDict):
     reason: NotRequired[str]
 
 
-# A refused argument, as the use case names it for the command line (`--stage STAGE: …`).
-_OPTION = re.compile(r"^(sdd: \w+: )--([a-z][a-z-]*)(?: [A-Z][A-Z_]*)?", re.M)
+# An argument as the command line names it: `--stage` or `--stage STAGE` (not `--task T3`).
+_OPTION = re.compile(r"--([a-z][a-z-]*)(?: [A-Z][A-Z_]*(?=[:,\s]|$))?")
+_LABEL = re.compile(r"^sdd: \w+: ")
 
 
 def mcp_words(text: str) -> str:
-    """An error's text with the refused argument named as the tool's argument (`stage`,
-    not `--stage STAGE`)."""
-    return _OPTION.sub(lambda m: f"{m[1]}`{m[2].replace('-', '_')}`", text)
+    """An error's text with the refused arguments (those its first line names before its
+    first colon, as `--stage STAGE: which stage found it`) named as the tool's arguments
+    (`stage`); commands it suggests keep their own words."""
+    first, newline, rest = text.partition("\n")
+    label = _LABEL.match(first)
+    start = label.end() if label else 0
+    head, colon, tail = first[start:].partition(": ")
+    named = _OPTION.sub if colon else _leading  # no colon: "--task applies to …"
+    head = named(lambda m: f"`{m[1].replace('-', '_')}`", head)
+    return first[:start] + head + colon + tail + newline + rest
+
+
+def _leading(replace: Callable[[re.Match[str]], str], text: str) -> str:
+    """``text`` with an argument it starts with named by ``replace``."""
+    found = _OPTION.match(text)
+    return replace(found) + text[found.end() :] if found else text
 
 
 def to_json(result: Any) -> Any:
+    """A use case's result as JSON (imported when a tool answers, not at start-up)."""
     from sdd.core.jsonable import to_json
 
     return to_json(result)
