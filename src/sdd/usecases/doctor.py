@@ -524,13 +524,17 @@ def _mcp_servers(paths: ProjectPaths, recorded: dict[str, Any], report: Report) 
         )
         return
     if not probe.ok:
+        no_sdk = "needs the MCP Python SDK" in probe.error
         report.add(
             "agents",
             "error",
             f"the agents' MCP server did not start: `{found.path} mcp` (found in {found.via}, "
             f"as the launcher finds it): {probe.error}",
-            f"run `{found.path} mcp` in the project to see why; if that sdd is not the one "
-            f"you use, {launcher.REINSTALL}",
+            "install the `mcp` extra where that sdd is installed (its message above names "
+            "the command)"
+            if no_sdk
+            else f"run `{found.path} mcp` in the project to see why; if that sdd is not the "
+            f"one you use, {launcher.REINSTALL}",
         )
 
 
