@@ -576,3 +576,27 @@ def test_codex_config_keeps_its_comments_and_settings_and_comes_back_as_it_was(b
     gone = uninstall(bare)
     assert {".codex/config.toml", ".amp/settings.json"} <= set(gone["taken_out"])
     assert tree(bare) == before
+
+
+def test_a_registration_of_a_bare_sdd_is_moved_to_the_launcher(bare: Path) -> None:
+    """A project an older sdd registered with a bare `sdd` (found only while its venv is
+    active): installing again moves each entry sdd wrote to the launcher."""
+    install(bare, "claude", "opencode", "--mcp")
+    old = {"claude": {"type": "stdio", "command": "sdd", "args": ["mcp"]}}
+    old["opencode"] = {"type": "local", "command": ["sdd", "mcp"], "enabled": True}
+    manifest_path = bare / ".sdd" / "agents.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for agent in ("claude", "opencode"):
+        relative, (table, name) = MCP_FILES[agent]
+        data = json.loads((bare / relative).read_text(encoding="utf-8"))
+        data[table][name] = old[agent]
+        (bare / relative).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        manifest["files"][relative]["value"] = old[agent]
+        manifest["files"][relative]["sha256"] = "as the older sdd wrote it"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    data = install(bare)
+    assert {".mcp.json", "opencode.json"} <= set(data["updated"])
+    claude = json.loads((bare / ".mcp.json").read_text(encoding="utf-8"))["mcpServers"]["sdd"]
+    assert {k: claude[k] for k in LAUNCHED} == LAUNCHED
+    opencode = json.loads((bare / "opencode.json").read_text(encoding="utf-8"))["mcp"]["sdd"]
+    assert opencode["command"] == ["sh", ".sdd/bin/sdd-mcp"]
