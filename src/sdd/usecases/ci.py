@@ -109,6 +109,8 @@ def check(
     repository). ``tag``: judged as a release tag (default: the tags at ``head``); ``into``:
     the branch it is merged into (a released one needs deployment-approval); ``verify``: run
     the base's checks in ``worktree`` (which must hold ``head``)."""
+    repo = gitrepo.toplevel(repo) or repo  # git's pathspecs are relative to where it runs
+    worktree = gitrepo.toplevel(worktree) if worktree else None
     head_commit = gitrepo.resolve(repo, head)
     if head_commit is None:
         raise UsageError(
