@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sdd.usecases.approvers import recover as recover_approver
     from sdd.usecases.approvers import revoke as revoke_approver
     from sdd.usecases.ci import check as ci_check
+    from sdd.usecases.ci_setup import init as ci_init
     from sdd.usecases.cycles import abandon as abandon_cycle
     from sdd.usecases.cycles import archive, change, switch_layout
     from sdd.usecases.cycles import new as new_cycle
@@ -86,6 +87,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "record_handoff": ("sdd.usecases.agent_records", "record_handoff"),
     "Confirm": ("sdd.usecases.approvals", "Confirm"),
     "add_approver": ("sdd.usecases.approvers", "add"),
+    "ci_init": ("sdd.usecases.ci_setup", "init"),
     "approvers": ("sdd.usecases.approvers", "listing"),
     "new_signing_key": ("sdd.usecases.approvers", "new_key"),
     "signing_offer": ("sdd.usecases.approvers", "offer"),

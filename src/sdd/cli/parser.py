@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 
 def _seconds(text: str) -> float:
@@ -53,6 +53,31 @@ def _request_options(p: argparse.ArgumentParser | _Unused) -> None:
     )
     p.add_argument(
         "--request-file", metavar="F", help="the request, read from a file (- reads standard input)"
+    )
+
+
+def ci_init_arguments(actions: Any) -> None:
+    """`sdd ci init HOST`: its arguments, under `sdd ci`'s actions."""
+    c = actions.add_parser(
+        "init",
+        help="write the CI job that runs `sdd ci check` (GitHub Actions or GitLab CI)",
+        description="Write the CI job that installs this very sdd and runs `sdd ci check` on "
+        "pull (merge) requests and release tags. Nothing that exists is overwritten.",
+    )
+    c.add_argument("--json", action="store_true", help="print a versioned JSON envelope")
+    c.add_argument("host", choices=["github", "gitlab"], help="where the code merges")
+    c.add_argument(
+        "--from",
+        dest="source",
+        metavar="SPEC",
+        help="where CI installs sdd from: git+https://…@COMMIT or a wheel's URL "
+        "(default: [ci] install in the config, else the repository sdd was installed from)",
+    )
+    c.add_argument(
+        "--file",
+        metavar="PATH",
+        help="write the job here (default: .github/workflows/sdd.yml; .gitlab-ci.yml, or "
+        ".gitlab/sdd.yml beside one of yours)",
     )
 
 
@@ -318,7 +343,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         cycle=False,
     )
     p = command(
-        "ci", "for machines: `sdd ci check` judges a branch against its base", json=False,
+        "ci", "for machines and CI: `sdd ci check` judges a branch against its base; "
+        "`sdd ci init github|gitlab` writes the CI job that runs it", json=False,
         cycle=False,
     )  # fmt: skip
     if not isinstance(p, _Unused):
@@ -352,6 +378,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             help="the branch it merges into (default: $GITHUB_BASE_REF or "
             "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME); a released one needs deployment-approval",
         )
+        ci_init_arguments(actions)
     p = command(
         "hooks",
         "git hooks that run `sdd ci check`: install (pre-push; with --server DIR, pre-receive "

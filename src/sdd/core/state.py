@@ -198,9 +198,13 @@ class ProjectState:
     def latest_cycle(self) -> Cycle | None:
         return self.cycles[max(self.cycles)] if self.cycles else None
 
-    def next_session_id(self) -> str:
-        numbers = [int(s.split("-")[1]) for s in self.sessions if s[2:].isdigit()]
-        return f"S-{(max(numbers) + 1) if numbers else 1:04d}"
+    def next_session_id(self, apart: str = "") -> str:
+        """``S-0007``; on a branch of a team's repository, ``S-0007-K3QX`` (``apart``): two
+        pull requests from one base then never name two sessions, or their pages, alike."""
+        parts = [s.split("-") for s in self.sessions]
+        numbers = [int(p[1]) for p in parts if len(p) > 1 and p[1].isdigit()]
+        number = f"S-{(max(numbers) + 1) if numbers else 1:04d}"
+        return f"{number}-{apart}" if apart else number
 
 
 def cycle_path(cycle: Cycle, relative: str) -> str:

@@ -313,6 +313,20 @@ def protected_base(root: str) -> str | None:
     return out.strip() if code == 0 and out.strip() else None
 
 
+def on_a_branch_apart(root: str) -> bool:
+    """Whether HEAD is a branch other than the remote's default one (``origin/HEAD``): work
+    there meets other branches' work in a merge. False without a remote default branch."""
+    try:
+        code, base = _git(root, "symbolic-ref", "-q", "refs/remotes/origin/HEAD")
+        if code != 0 or not base.strip():
+            return False
+        code, head = _git(root, "symbolic-ref", "-q", "HEAD")
+    except SddError:
+        return False
+    default = base.strip().removeprefix("refs/remotes/origin/")
+    return code != 0 or head.strip().removeprefix("refs/heads/") != default
+
+
 def history_names_at(root: str, commit: str) -> set[str]:
     """The history files a commit holds (project-relative names)."""
     try:

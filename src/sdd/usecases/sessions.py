@@ -351,11 +351,25 @@ def _plan(
                 finding, context = _bind_finding(cycle, None, cycle.open_major()[0].id)
     elif findings.reports_findings(stage_def):
         context = findings.brief_section(project.paths.root, state, cycle, stage_def.name)
-    session_id = state.next_session_id()
+    session_id = state.next_session_id(_apart(project))
     page = f"docs/sessions/{session_id}-{stage_def.name}.md"
     return Planned(
         session_id, page, briefs.planned_writes(stage_def, cycle), task, finding, context
     )
+
+
+def _apart(project: Project) -> str:
+    """A short random tag for a session started on a branch of a team's repository (one
+    that merges into ``origin/HEAD``), so that concurrent pull requests, each numbering its
+    sessions from the same base, never give two sessions one id or one page."""
+    from sdd.system import gitrepo
+
+    if not gitrepo.on_a_branch_apart(project.paths.root):
+        return ""
+    import secrets
+
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32, as record ids are
+    return "".join(secrets.choice(alphabet) for _ in range(4))
 
 
 def _brief(

@@ -17,7 +17,13 @@ def ci(args: Any, console: Console) -> Reply:
     action = getattr(args, "ci_action", None)
     if action == "check":
         return check(args, console)
-    raise UsageError("sdd ci: name what to do", hint="sdd ci check [--base REF]")
+    if action == "init":
+        from sdd.cli.commands import ci_init
+
+        return ci_init.init(args, console)
+    raise UsageError(
+        "sdd ci: name what to do", hint="sdd ci check [--base REF], or sdd ci init github|gitlab"
+    )
 
 
 def check(args: Any, console: Console) -> Reply:

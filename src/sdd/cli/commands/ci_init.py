@@ -1,0 +1,42 @@
+"""`sdd ci init github|gitlab`: the CI job that runs `sdd ci check` where code merges.
+
+``init`` is the action; ``ci`` dispatches `sdd ci`'s actions (here only ``init``: where `sdd ci
+check` lives too, its dispatcher sends ``init`` here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sdd import api
+from sdd.cli.output import Console, Reply
+from sdd.core.errors import UsageError
+
+
+def ci(args: Any, console: Console) -> Reply:
+    if getattr(args, "ci_action", None) == "init":
+        return init(args, console)
+    raise UsageError("sdd ci: name what to do", hint="sdd ci init github (or gitlab)")
+
+
+def init(args: Any, console: Console) -> Reply:
+    done = api.ci_init(api.open_project(), args.host, source=args.source, path=args.file)
+    if not done.written:
+        return Reply(done, f"{done.path}: {done.note}.")
+    lines = [
+        f"Wrote {done.path}: on every {'pull' if done.host == 'github' else 'merge'} request and "
+        f"release tag it installs sdd {done.version} ({done.install}) and runs "
+        "`sdd ci check --verify` against the base.",
+    ]
+    if done.include:
+        lines.append(f"  → add this line to your .gitlab-ci.yml: {done.include}")
+    where = (
+        "GitHub: Settings → Branches"
+        if done.host == "github"
+        else "GitLab: Settings → Merge requests"
+    )
+    lines += [
+        f"  → commit it: git add {done.path} && git commit -m 'CI: sdd ci check'",
+        f"  → make the job `sdd ci check` a required status check ({where})",
+        f"  → protect {done.path} and .sdd/ with CODEOWNERS: a pull request can edit them",
+    ]
+    return Reply(done, "\n".join(lines))
