@@ -177,3 +177,21 @@ def test_a_branch_that_lowers_approvals_is_judged_by_the_bases_and_refused(
     # and the base's rule judges the session: one approval of the two it needs
     assert sha[:10] in whats and "started behind a gate" in whats
     assert "waiting for 1 more approval" in whats
+
+
+def test_a_session_recorded_before_patch_ids_were_is_matched_through_its_commits(
+    approved: tuple[Path, Person],
+) -> None:
+    clone, _person = approved
+    git("checkout", "-q", "-b", "feature", cwd=clone)
+    implement(clone)
+    history = History(clone)
+    entries = history.entries()
+    for entry in entries:  # the session.end as an older sdd wrote it
+        if entry.record["type"] in ("session.start", "session.end"):
+            entry.record.pop("patches", None)
+            entry.record.pop("code", None)
+    history.rewritten(entries)
+    commit_all(clone, "the history as an older sdd wrote it")
+    assert "patches" not in json.dumps(history.records())
+    assert _check(clone, "--base", "origin/main")["ok"]
