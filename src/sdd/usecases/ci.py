@@ -181,7 +181,7 @@ def _judge(repo: str, report: Report, scratch: str, *, tag: str | None, into: st
         return
     state = judged.state_of(loaded)
     _history(report, base_loaded, loaded, state)
-    _rules(report, judged, standing)
+    _rules(report, judged, state, standing)
     workflow = standing.in_force.workflow
     stage = next((s.name for s in workflow.stages if s.repeat == "per-task"), "implement")
     works = judge(repo, judged, loaded, state, stage)
@@ -226,7 +226,7 @@ def _history(
             )
 
 
-def _rules(report: Report, judged: Judged, standing: rules.Standing) -> None:
+def _rules(report: Report, judged: Judged, state: ProjectState, standing: rules.Standing) -> None:
     """A branch whose config weakens the base's rules: it is judged by the base's all the
     same, and a person must accept the change on the base before it can count."""
     try:
@@ -238,7 +238,15 @@ def _rules(report: Report, judged: Judged, standing: rules.Standing) -> None:
     # Against what the base's config proposes: a weakening the base itself still waits on
     # (not accepted there) is the base's, not the branch's.
     weaker = [c.what for c in rules.compare(standing.proposed, proposed) if c.weakens]
-    if weaker:
+    accepted = state.accepted_rules
+    if weaker and accepted is not None and accepted.fingerprint == proposed.fingerprint:
+        # People accepted it on the branch, as many as it needs, with the base's keys: it is
+        # theirs to make; the branch is still judged by the base's rules.
+        report.notes.append(
+            "the branch weakens the rules, and its history holds their acceptance: "
+            + "; ".join(weaker)
+        )
+    elif weaker:
         report.fail(
             "rules",
             "the branch weakens the rules it is judged by: " + "; ".join(weaker),
