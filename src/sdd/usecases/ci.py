@@ -119,6 +119,11 @@ def check(
         )
     named, base_commit = resolve_base(repo, head_commit, base)
     report = Report(named, base_commit, head_commit)
+    if base_commit == head_commit:
+        report.notes.append(
+            "HEAD is its own base (the default branch itself?): there are no commits after it "
+            "to judge; run it on a branch, or name an older base with --base REF"
+        )
     scratch = tempfile.mkdtemp(prefix="sdd-ci-")
     try:
         _judge(repo, report, scratch, tag=tag, into=into)

@@ -109,6 +109,7 @@ def markdown(report: Any) -> str:
     ]
     if report.release:
         lines += [f"Release: {cell(report.release)}.", ""]
+    lines += [f"- note: {cell(n)}" for n in report.notes] + ([""] if report.notes else [])
     if report.failures:
         lines += ["| problem | what to do |", "|---|---|"]
         lines += [f"| {cell(f.what)} | {cell(f.fix)} |" for f in report.failures]
