@@ -45,8 +45,12 @@ def check(args: Any, console: Console) -> Reply:
     summary = markdown(report)
     if args.markdown:
         _write(args.markdown, summary, append=False)
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        _write(os.environ["GITHUB_STEP_SUMMARY"], summary, append=True)
+    step = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step:
+        try:
+            _write(step, summary, append=True)
+        except UsageError as exc:  # the job's summary is a courtesy: the verdict stands
+            console.note(f"sdd: {exc.message}")
     return Reply(report, lambda style: text(report, style), code=0 if report.ok else 1)
 
 
