@@ -198,11 +198,18 @@ def _judge(repo: str, report: Report, scratch: str, *, tag: str | None, into: st
 def _history(
     report: Report, base: history.Loaded, loaded: history.Loaded, state: ProjectState
 ) -> None:
-    for problem in (p for p in state.problems if p.tamper):
+    tampered = [p for p in state.problems if p.tamper]
+    for problem in tampered[:10]:
         report.fail(
             "history",
             f"{problem.place}: {problem.what}",
             "restore the history from the base (records are never rewritten) and run `sdd doctor`",
+        )
+    if len(tampered) > 10:
+        report.fail(
+            "history",
+            f"and {len(tampered) - 10} more record(s) changed or removed by hand",
+            "`sdd doctor` lists them all",
         )
     missing = [r for r in base.records if r["hash"] not in loaded.by_hash]
     if missing:
