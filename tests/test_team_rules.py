@@ -68,11 +68,16 @@ def _build(folder: Path) -> tuple[Path, dict[str, Person]]:
     )
     for who, name, role in (
         ("bob", "bob@example.com", "product"),
-        ("carol", "carol@example.com", "lead"),
         ("ada-laptop", ada.name, "product"),  # Ada's second key: the same person
     ):
         key = str(people[who].key) + ".pub"
         team.does("ada", "approvers", "add", key, "--name", name, "--role", role)
+    carol = str(people["carol"].key) + ".pub"
+    team.does("ada", "approvers", "add", "--key", carol, "--name", "carol@example.com")
+    shown = team.does("ada", "approvers", "add", "--key", carol, "--role", "lead")  # set anew
+    assert "roles set, roles: lead" in shown, shown
+    listed = sdd_json("approvers", cwd=root)
+    assert {r["principal"]: r["roles"] for r in listed}["carol@example.com"] == ["lead"]
     commit_all(root, "the team's approvers and rules")
     complete_stage(root, "spec")
     commit_all(root, "spec")
@@ -102,7 +107,10 @@ def _forged_second_approval(team: Team, key: Path, env: dict[str, str]) -> str:
 
 
 def test_one_approval_waits_and_says_so_the_second_by_another_person_passes(team: Team) -> None:
-    team.does("ada", "approve", GATE)
+    shown = team.does("ada", "approve", GATE)
+    assert (
+        "Your approval of spec-approval is recorded (approved so far by ada@example.com)" in shown
+    )
     gate = team.gate()
     assert gate["state"] == "waiting"
     assert gate["approved_by"] == ["ada@example.com"]
@@ -115,6 +123,7 @@ def test_one_approval_waits_and_says_so_the_second_by_another_person_passes(team
     assert "another approver runs `sdd approve spec-approval`" in refused.stderr
 
     shown = team.does("bob", "approve", GATE)
+    assert "spec-approval approved by ada@example.com, bob@example.com" in shown
     assert "approved so far by ada@example.com" in shown
     assert "yours is the last one needed" in shown
     gate = team.gate()

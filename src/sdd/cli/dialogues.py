@@ -83,12 +83,14 @@ def screen(review: api.Review, verb: str) -> str:
         answer = "open" if q["answer"] is None else f"answered: {q['answer']}  [{q['by']}]"
         out.append(f"  {q['id']} ({kind}) {q['text']}\n      {answer}")
     if review.approvals_needed > 1 or review.roles:
-        who = f", each by an approver with the role {' or '.join(review.roles)}"
-        out.append(
-            f"\nThis gate needs {review.approvals_needed} approval(s) by different people"
-            + (who if review.roles else "")
-            + "."
-        )
+        roles = " or ".join(review.roles)
+        if review.approvals_needed == 1:
+            out.append(f"\nThis gate is approved by an approver with the role {roles}.")
+        else:
+            who = f", each with the role {roles}" if roles else ""
+            out.append(
+                f"\nThis gate needs {review.approvals_needed} approvals by different people{who}."
+            )
         if review.approved_by:
             out.append(f"  approved so far by {', '.join(review.approved_by)}")
         more = max(0, review.approvals_needed - len(review.approved_by) - 1)

@@ -269,7 +269,17 @@ def _add_approver(trust: Trust, record: Record, *, first: bool) -> str | None:
         trust.known[key.fingerprint] = trust.approvers[key.fingerprint]
         return None
     if key.fingerprint in trust.approvers:
-        return f"{key.fingerprint} is already an approver"
+        roles = record.get("roles")
+        if not isinstance(roles, list):
+            return f"{key.fingerprint} is already an approver"
+        # An approver's roles set anew (`sdd approvers add KEY --role …`), signed by an
+        # approver in force, as adding one is.
+        from dataclasses import replace
+
+        held = tuple(r for r in roles if isinstance(r, str))
+        trust.approvers[key.fingerprint] = replace(trust.approvers[key.fingerprint], roles=held)
+        trust.known[key.fingerprint] = trust.approvers[key.fingerprint]
+        return None
     trust.approvers[key.fingerprint] = _approver(record, key.openssh, key.fingerprint)
     trust.known[key.fingerprint] = trust.approvers[key.fingerprint]
     return None

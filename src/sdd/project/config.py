@@ -35,6 +35,7 @@ confidence_threshold = 95
 # What `sdd ci check` and sdd's git hooks ask of a branch (read from the base it is judged by).
 # accept_unsigned = false        # true: a base without approvers is accepted
 # released_branches = ["main"]   # a merge into one of these needs deployment-approval
+# install = "git+https://github.com/OWNER/REPO@COMMIT"  # where `sdd ci init`'s job gets sdd
 
 # [workflow]
 # Override the built-in workflow (README, "Customising the workflow").

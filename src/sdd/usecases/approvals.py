@@ -58,6 +58,9 @@ class DecisionResult:
     documents: dict[str, str | None]
     reopened: str | None
     next: dict[str, object]
+    # under the gate's team rule: who approved so far, and what is still needed ("": passed)
+    approved_by: list[str] = field(default_factory=list)
+    wanting: str = ""
 
 
 # Shows the review and returns what the person typed back (or None when they gave up).
@@ -335,10 +338,16 @@ def decide(
                 tx.record("rules.accept", **accepted, by=who, confirmed="code")
         else:
             tx.record("gate.reject", **fields, reason=reason.strip() if reason else "", to=target)
-    following = project.next_for(tx.state, tx.state.cycles[chosen.number])
-    return DecisionResult(
+    after = tx.state.cycles[chosen.number]
+    following = project.next_for(tx.state, after)
+    result = DecisionResult(
         gate, chosen.number, "approved" if approve else "rejected", who, docs, target, following
     )
+    now = project.position(tx.state, after).gate_view(gate) if approve else None
+    if now is not None and now.tally is not None:
+        result.approved_by = list(now.tally.by)
+        result.wanting = now.tally.wanting if now.state == "waiting" else ""
+    return result
 
 
 def reobserves(project: Project, gate: Gate) -> bool:

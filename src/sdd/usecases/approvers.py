@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sdd.agents import person
+from sdd.core import trust
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.sshkeys import parse_public_key
-from sdd.project.project import Project
+from sdd.project.project import Project, Transaction
 from sdd.usecases import acts
 
 TYPE_CHECKING = False
@@ -99,8 +100,9 @@ def add(
             new, signer = own.public_key.openssh, own.public_key.fingerprint
             who = _identity(project)
         public = parse_public_key(new)
-        if tx.state.trust and public.fingerprint in tx.state.trust.approvers:
-            raise SddError(f"{public.fingerprint} is already an approver")
+        held = tx.state.trust.approvers.get(public.fingerprint) if tx.state.trust else None
+        if held is not None:
+            return _set_roles(tx, held, given, who, signer, confirm)
         principal = _principal(name, who)
         trusted = "trust on first use: shown as unconfirmed until the protected branch holds it"
         shown = (
@@ -113,6 +115,30 @@ def add(
         extra: dict[str, object] = {"roles": given} if given else {}
         tx.record("approver.add", principal=principal, key=public.openssh, **extra, by=who)
     return Changed("added", principal, public.fingerprint, signer, given)
+
+
+def _set_roles(
+    tx: Transaction,
+    held: trust.Approver,
+    given: list[str],
+    who: dict[str, str],
+    signer: str,
+    confirm: Confirm,
+) -> Changed:
+    """An approver's roles set anew: an approver.add of the same key, with its roles."""
+    if not given:
+        raise SddError(
+            f"{held.fingerprint} is already an approver",
+            hint="to set their roles: sdd approvers add --key KEY.pub --role ROLE",
+        )
+    before = ", ".join(held.roles) or "none"
+    shown = (
+        f"\nSet the roles of {held.principal} ({held.fingerprint})\n"
+        f"  from: {before}\n  to:   {', '.join(given)}\n"
+    )
+    _confirmed(confirm, shown, "set them")
+    tx.record("approver.add", principal=held.principal, key=held.key, roles=given, by=who)
+    return Changed("roles set", held.principal, held.fingerprint, signer, given)
 
 
 def _roles(roles: list[str]) -> list[str]:

@@ -144,8 +144,8 @@ def next_action(
             )
         elif blocker.tally is not None and blocker.tally.by:
             summary = (
-                f"{gate} is {blocker.tally.wanting} (approved by {', '.join(blocker.tally.by)})"
-                f": another approver approves it, or rejects it with a reason"
+                f"{gate} is {blocker.tally.wanting}: another approver approves it, or rejects "
+                "it with a reason"
             )
         else:
             summary = f"a person decides {gate}: approve it, or reject it with a reason"
@@ -189,8 +189,10 @@ def next_action(
 
 def team_rule(approvals: int, roles: tuple[str, ...]) -> str:
     """A gate's team rule in words: "2 approvals by different people, role product"."""
-    text = f"{approvals} approval{'s' if approvals > 1 else ''} by different people"
-    return text + (f", each with the role {' or '.join(roles)}" if roles else "")
+    who = f"the role {' or '.join(roles)}" if roles else ""
+    if approvals == 1:
+        return f"an approval by an approver with {who}" if who else "an approval"
+    return f"{approvals} approvals by different people" + (f", each with {who}" if who else "")
 
 
 UNCERTAIN = ": uncertain: "  # how the release-ready condition names an uncertain item

@@ -1,7 +1,5 @@
-"""`sdd ci init github|gitlab`: the CI job that runs `sdd ci check` where code merges.
-
-``init`` is the action; ``ci`` dispatches `sdd ci`'s actions (here only ``init``: where `sdd ci
-check` lives too, its dispatcher sends ``init`` here)."""
+"""`sdd ci init github|gitlab`: the CI job that runs `sdd ci check` where code merges
+(`sdd ci`'s dispatcher, in ``ci``, sends ``init`` here)."""
 
 from __future__ import annotations
 
@@ -9,13 +7,6 @@ from typing import Any
 
 from sdd import api
 from sdd.cli.output import Console, Reply
-from sdd.core.errors import UsageError
-
-
-def ci(args: Any, console: Console) -> Reply:
-    if getattr(args, "ci_action", None) == "init":
-        return init(args, console)
-    raise UsageError("sdd ci: name what to do", hint="sdd ci init github (or gitlab)")
 
 
 def init(args: Any, console: Console) -> Reply:

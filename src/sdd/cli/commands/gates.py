@@ -30,6 +30,13 @@ def _decide(args: Any, console: Console, *, approve: bool) -> Reply:
         progress=dialogues.verify_progress(console.chatty),
     )
     head = f"{result.gate} {result.decision} by {result.by.get('name', '')}"
+    if result.wanting:  # one approval of several: the gate waits for the others
+        head = (
+            f"Your approval of {result.gate} is recorded (approved so far by "
+            f"{', '.join(result.approved_by)}); it is {result.wanting}"
+        )
+    elif len(result.approved_by) > 1:
+        head = f"{result.gate} approved by {', '.join(result.approved_by)}"
     if result.reopened:
         head += f"; {result.reopened} is open again with the reason in its next brief"
     return Reply(result, lambda style: head + "\n\n" + next_text(result.next, style))
