@@ -195,3 +195,20 @@ def test_a_session_recorded_before_patch_ids_were_is_matched_through_its_commits
     commit_all(clone, "the history as an older sdd wrote it")
     assert "patches" not in json.dumps(history.records())
     assert _check(clone, "--base", "origin/main")["ok"]
+
+
+def test_code_merged_into_a_released_branch_needs_deployment_approval(
+    approved: tuple[Path, Person],
+) -> None:
+    clone, _person = approved
+    config = clone / ".sdd" / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[ci]\nreleased_branches = ["main"]\n')
+    commit_all(clone, "main is what ships")
+    assert git("push", "origin", "main", cwd=clone, check=False).returncode == 0  # no code: pushed
+    git("checkout", "-q", "-b", "feature", cwd=clone)
+    implement(clone)
+    assert _check(clone, "--base", "origin/main")["ok"]  # a branch of its own: it holds
+    into = _check(clone, "--base", "origin/main", "--into", "main")
+    assert not into["ok"] and "deployment-approval" in _whats(into)
+    pushed = git("push", "origin", "feature:main", cwd=clone, check=False)  # the hook agrees
+    assert pushed.returncode != 0 and "a released branch" in pushed.stderr, pushed.stderr

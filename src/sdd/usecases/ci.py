@@ -370,6 +370,8 @@ def _release(
         report.release = f"a merge into {branch} (a released branch)"
     if report.release is None or workflow.gate(RELEASE_GATE) is None:
         return
+    if not tags and not cycles:
+        return  # a merge that brings no code (documents, sdd's records) releases nothing
     if not cycles and state.cycles:
         cycles = {max(state.cycles)}
     from sdd.project.project import DocHasher
