@@ -438,11 +438,12 @@ def render_page(data: dict[str, Any]) -> str:
             who = by.get("name", "")
             if by.get("kind") == "demo":
                 who += " (demo)"
-            if gate.get("approved_by"):
-                who = ", ".join(gate["approved_by"])
-            if gate.get("approvals", 1) > 1 or gate.get("roles"):
+            if gate.get("approvals", 1) > 1 or gate.get("roles"):  # a team rule: its people
+                who = ", ".join(gate.get("approved_by") or []) or who
                 rule = team_rule(gate["approvals"], tuple(gate["roles"]))
-                who = f"{who} ({len(gate['approved_by'])} of {rule})" if who else f"({rule})"
+                if gate["approvals"] > 1:
+                    rule = f"{len(gate['approved_by'])} of {rule}"
+                who = f"{who} ({rule})" if who else f"({rule})"
             note = gate["reason"] or (
                 "changed: " + ", ".join(gate["changed"]) if gate["changed"] else ""
             )

@@ -20,14 +20,15 @@ def init(args: Any, console: Console) -> Reply:
     ]
     if done.include:
         lines.append(f"  → add this line to your .gitlab-ci.yml: {done.include}")
-    where = (
-        "GitHub: Settings → Branches"
+    required = (
+        "make the job `sdd ci check` a required status check (GitHub: a branch protection rule)"
         if done.host == "github"
-        else "GitLab: Settings → Merge requests"
+        else "require it before a merge (GitLab: Settings → Merge requests → Pipelines must "
+        "succeed)"
     )
     lines += [
         f"  → commit it: git add {done.path} && git commit -m 'CI: sdd ci check'",
-        f"  → make the job `sdd ci check` a required status check ({where})",
+        f"  → {required}",
         f"  → protect {done.path} and .sdd/ with CODEOWNERS: a pull request can edit them",
     ]
     return Reply(done, "\n".join(lines))
