@@ -177,3 +177,38 @@ def test_a_branch_that_lowers_approvals_is_judged_by_the_bases_and_refused(
     # and the base's rule judges the session: one approval of the two it needs
     assert sha[:10] in whats and "started behind a gate" in whats
     assert "waiting for 1 more approval" in whats
+
+
+def test_a_session_recorded_before_patch_ids_were_is_matched_through_its_commits(
+    approved: tuple[Path, Person],
+) -> None:
+    clone, _person = approved
+    git("checkout", "-q", "-b", "feature", cwd=clone)
+    implement(clone)
+    history = History(clone)
+    entries = history.entries()
+    for entry in entries:  # the session.end as an older sdd wrote it
+        if entry.record["type"] in ("session.start", "session.end"):
+            entry.record.pop("patches", None)
+            entry.record.pop("code", None)
+    history.rewritten(entries)
+    commit_all(clone, "the history as an older sdd wrote it")
+    assert "patches" not in json.dumps(history.records())
+    assert _check(clone, "--base", "origin/main")["ok"]
+
+
+def test_code_merged_into_a_released_branch_needs_deployment_approval(
+    approved: tuple[Path, Person],
+) -> None:
+    clone, _person = approved
+    config = clone / ".sdd" / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[ci]\nreleased_branches = ["main"]\n')
+    commit_all(clone, "main is what ships")
+    assert git("push", "origin", "main", cwd=clone, check=False).returncode == 0  # no code: pushed
+    git("checkout", "-q", "-b", "feature", cwd=clone)
+    implement(clone)
+    assert _check(clone, "--base", "origin/main")["ok"]  # a branch of its own: it holds
+    into = _check(clone, "--base", "origin/main", "--into", "main")
+    assert not into["ok"] and "deployment-approval" in _whats(into)
+    pushed = git("push", "origin", "feature:main", cwd=clone, check=False)  # the hook agrees
+    assert pushed.returncode != 0 and "a released branch" in pushed.stderr, pushed.stderr

@@ -124,7 +124,7 @@ def test_a_hook_that_is_not_sdds_is_never_overwritten(ready) -> None:
     assert not (clone / ".git" / "hooks" / "pre-push").exists()
 
 
-def test_squashed_and_rebased_branches_of_approved_sessions_are_accepted(ready) -> None:
+def test_merged_squashed_and_rebased_branches_of_approved_sessions_are_accepted(ready) -> None:
     clone, server, person = ready
     person.does(clone, "approve", "implementation-approval")
     commit_all(clone, "implementation approved")
@@ -136,11 +136,21 @@ def test_squashed_and_rebased_branches_of_approved_sessions_are_accepted(ready) 
     (clone / "docs" / "notes.md").write_text("# Notes\n", encoding="utf-8")
     commit_all(clone, "docs: notes, meanwhile on main")
     assert push(clone, "origin", "main").returncode == 0
+    # a plain merge, as a host's merge button makes it
+    git("checkout", "-q", "-b", "merged", "main", cwd=clone)
+    git("merge", "-q", "--no-ff", "-m", "Merge feature", "feature", cwd=clone)
+    merged = push(clone, "origin", "merged:main")
+    assert merged.returncode == 0, merged.stderr
     # the squash: every commit of the branch as one
     git("checkout", "-q", "-b", "squashed", "main", cwd=clone)
     git("merge", "-q", "--squash", "feature", cwd=clone)
+    _code(clone, "feature, squashed, with a line no session wrote")
+    smuggled = push(clone, "--force", "origin", "squashed:main")
+    assert smuggled.returncode != 0 and "outside any implement" in smuggled.stderr
+    git("reset", "-q", "--hard", "main", cwd=clone)
+    git("merge", "-q", "--squash", "feature", cwd=clone)
     commit_all(clone, "feature, squashed")
-    squashed = push(clone, "origin", "squashed:main")
+    squashed = push(clone, "--force", "origin", "squashed:main")
     assert squashed.returncode == 0, squashed.stderr
     # the rebase: the same commits, new ids, onto what main is now
     git("checkout", "-q", "-b", "rebased", "feature", cwd=clone)

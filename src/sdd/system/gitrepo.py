@@ -725,3 +725,12 @@ def code_keys(root: str, commits: list[str]) -> dict[str, str]:
             "code1:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
         )
     return found
+
+
+def toplevel(root: str) -> str | None:
+    """The top of the work tree ``root`` is in (None: a bare repository, or none)."""
+    try:
+        code, out = _git(root, "rev-parse", "--show-toplevel")
+    except SddError:
+        return None
+    return out.strip() if code == 0 and out.strip() else None

@@ -109,6 +109,8 @@ def check(
     repository). ``tag``: judged as a release tag (default: the tags at ``head``); ``into``:
     the branch it is merged into (a released one needs deployment-approval); ``verify``: run
     the base's checks in ``worktree`` (which must hold ``head``)."""
+    repo = gitrepo.toplevel(repo) or repo  # git's pathspecs are relative to where it runs
+    worktree = gitrepo.toplevel(worktree) if worktree else None
     head_commit = gitrepo.resolve(repo, head)
     if head_commit is None:
         raise UsageError(
@@ -117,6 +119,11 @@ def check(
         )
     named, base_commit = resolve_base(repo, head_commit, base)
     report = Report(named, base_commit, head_commit)
+    if base_commit == head_commit:
+        report.notes.append(
+            "HEAD is its own base (the default branch itself?): there are no commits after it "
+            "to judge; run it on a branch, or name an older base with --base REF"
+        )
     scratch = tempfile.mkdtemp(prefix="sdd-ci-")
     try:
         _judge(repo, report, scratch, tag=tag, into=into)
@@ -179,7 +186,7 @@ def _judge(repo: str, report: Report, scratch: str, *, tag: str | None, into: st
         return
     state = judged.state_of(loaded)
     _history(report, base_loaded, loaded, state)
-    _rules(report, judged, standing)
+    _rules(report, judged, state, standing)
     workflow = standing.in_force.workflow
     stage = next((s.name for s in workflow.stages if s.repeat == "per-task"), "implement")
     works = judge(repo, judged, loaded, state, stage)
@@ -191,11 +198,18 @@ def _judge(repo: str, report: Report, scratch: str, *, tag: str | None, into: st
 def _history(
     report: Report, base: history.Loaded, loaded: history.Loaded, state: ProjectState
 ) -> None:
-    for problem in (p for p in state.problems if p.tamper):
+    tampered = [p for p in state.problems if p.tamper]
+    for problem in tampered[:10]:
         report.fail(
             "history",
             f"{problem.place}: {problem.what}",
             "restore the history from the base (records are never rewritten) and run `sdd doctor`",
+        )
+    if len(tampered) > 10:
+        report.fail(
+            "history",
+            f"and {len(tampered) - 10} more record(s) changed or removed by hand",
+            "`sdd doctor` lists them all",
         )
     missing = [r for r in base.records if r["hash"] not in loaded.by_hash]
     if missing:
@@ -224,7 +238,7 @@ def _history(
             )
 
 
-def _rules(report: Report, judged: Judged, standing: rules.Standing) -> None:
+def _rules(report: Report, judged: Judged, state: ProjectState, standing: rules.Standing) -> None:
     """A branch whose config weakens the base's rules: it is judged by the base's all the
     same, and a person must accept the change on the base before it can count."""
     try:
@@ -236,7 +250,15 @@ def _rules(report: Report, judged: Judged, standing: rules.Standing) -> None:
     # Against what the base's config proposes: a weakening the base itself still waits on
     # (not accepted there) is the base's, not the branch's.
     weaker = [c.what for c in rules.compare(standing.proposed, proposed) if c.weakens]
-    if weaker:
+    accepted = state.accepted_rules
+    if weaker and accepted is not None and accepted.fingerprint == proposed.fingerprint:
+        # People accepted it on the branch, as many as it needs, with the base's keys: it is
+        # theirs to make; the branch is still judged by the base's rules.
+        report.notes.append(
+            "the branch weakens the rules, and its history holds their acceptance: "
+            + "; ".join(weaker)
+        )
+    elif weaker:
         report.fail(
             "rules",
             "the branch weakens the rules it is judged by: " + "; ".join(weaker),
@@ -348,6 +370,8 @@ def _release(
         report.release = f"a merge into {branch} (a released branch)"
     if report.release is None or workflow.gate(RELEASE_GATE) is None:
         return
+    if not tags and not cycles:
+        return  # a merge that brings no code (documents, sdd's records) releases nothing
     if not cycles and state.cycles:
         cycles = {max(state.cycles)}
     from sdd.project.project import DocHasher

@@ -191,6 +191,11 @@ def pre_push(repo: str, updates: list[tuple[str, ...]]) -> Verdict:
     """The person's pre-push: ``updates`` are (local ref, local sha, remote ref, remote sha)."""
     verdict = Verdict()
     default = gitrepo.default_branch(repo)
+    if default is None:
+        verdict.lines.append(
+            "no default branch is known here, so no branch is protected: nothing checked "
+            "(`git remote set-head origin --auto` names it)"
+        )
     tip = gitrepo.resolve(repo, default) if default else None
     protected = _protected(repo, default, tip)
     for _local, new, ref, old in updates:

@@ -18,9 +18,9 @@ def ci(args: Any, console: Console) -> Reply:
     if action == "check":
         return check(args, console)
     if action == "init":
-        from sdd.cli.commands.ci_init import init
+        from sdd.cli.commands import ci_init
 
-        return init(args, console)
+        return ci_init.init(args, console)
     raise UsageError(
         "sdd ci: name what to do", hint="sdd ci check [--base REF], or sdd ci init github|gitlab"
     )
@@ -45,8 +45,12 @@ def check(args: Any, console: Console) -> Reply:
     summary = markdown(report)
     if args.markdown:
         _write(args.markdown, summary, append=False)
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        _write(os.environ["GITHUB_STEP_SUMMARY"], summary, append=True)
+    step = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step:
+        try:
+            _write(step, summary, append=True)
+        except UsageError as exc:  # the job's summary is a courtesy: the verdict stands
+            console.note(f"sdd: {exc.message}")
     return Reply(report, lambda style: text(report, style), code=0 if report.ok else 1)
 
 
@@ -109,6 +113,7 @@ def markdown(report: Any) -> str:
     ]
     if report.release:
         lines += [f"Release: {cell(report.release)}.", ""]
+    lines += [f"- note: {cell(n)}" for n in report.notes] + ([""] if report.notes else [])
     if report.failures:
         lines += ["| problem | what to do |", "|---|---|"]
         lines += [f"| {cell(f.what)} | {cell(f.fix)} |" for f in report.failures]
