@@ -54,7 +54,8 @@ def _two_tasks(root: Path) -> None:
 def _as_a_team(root: Path, server: Path) -> None:
     """What the README's team section sets up: no merge driver for anything sdd writes (a
     host's merge button runs none), the generated tracker page left out of git, and the
-    repository on a server whose default branch is main (``origin/HEAD``)."""
+    repository pushed to a server with `git remote add` (so no ``origin/HEAD``), main its
+    default branch."""
     for attributes in (root / ".sdd" / ".gitattributes", root / "docs" / ".gitattributes"):
         attributes.unlink(missing_ok=True)
     (root / ".gitignore").write_text("docs/session-tracker.md\n", encoding="utf-8")
@@ -65,8 +66,7 @@ def _as_a_team(root: Path, server: Path) -> None:
     assert said.count(": merge: unspecified") == len(names), said
     git("init", "-q", "--bare", str(server), cwd=root)
     git("remote", "add", "origin", str(server), cwd=root)
-    git("push", "-q", "-u", "origin", "main", cwd=root)
-    git("remote", "set-head", "origin", "main", cwd=root)
+    git("push", "-q", "-u", "origin", "main", cwd=root)  # no origin/HEAD: origin/main is it
 
 
 def _pull_request(root: Path, branch: str, task: str) -> set[str]:
