@@ -6,7 +6,6 @@ session's own worktree; everything is observed through the command line and git.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,7 +16,16 @@ from typing import Any
 
 import pytest
 
-from helpers import SDD, approve, commit_all, git, pty_detached, run, sdd_json
+from helpers import (
+    SDD,
+    approve,
+    commit_all,
+    git,
+    history_records,
+    pty_detached,
+    run,
+    sdd_json,
+)
 
 PLAN_TASK = """### {id}: Part {n}
 - Stories: US-1
@@ -41,7 +49,7 @@ session = os.environ["SDD_SESSION_ID"]
 log = os.environ.get("PAR_LOG")
 if log:
     with open(log, "a") as handle:
-        handle.write("%s %s start %.3f\n" % (session, task, time.time()))
+        handle.write("%s %s start %.3f %d\n" % (session, task, time.time(), os.getpid()))
 time.sleep(float(os.environ.get("PAR_SLEEP", "0.5")))
 os.makedirs(os.path.join(root, task), exist_ok=True)
 with open(os.path.join(root, task, "__init__.py"), "w") as handle:
@@ -64,7 +72,7 @@ subprocess.run(["git", "add", "-A"], cwd=root, check=True)
 subprocess.run(["git", "commit", "-q", "-m", "%s: part" % task], cwd=root, check=True)
 if log:
     with open(log, "a") as handle:
-        handle.write("%s %s end %.3f\n" % (session, task, time.time()))
+        handle.write("%s %s end %.3f %d\n" % (session, task, time.time(), os.getpid()))
 """
 
 
@@ -117,6 +125,37 @@ def events(tmp: Path) -> tuple[list[float], list[float]]:
     ]
 
 
+def started_pids(tmp: Path) -> list[int]:
+    log = tmp / "par.log"
+    rows = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+    return [int(r[4]) for r in rows if r[2] == "start"]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def records_whole(root: Path, sessions: int) -> None:
+    """No record lost or duplicated: each implement session has one start, one launch, one
+    exit and one end; the ids are unique; `sdd doctor` finds nothing wrong."""
+    records = history_records(root)
+    assert len({r["id"] for r in records}) == len(records)
+    starts = [r["session"] for r in records if r["type"] == "session.start"]
+    assert len(set(starts)) == len(starts)
+    implement = {r["session"] for r in records if r["type"] == "session.start" and r.get("task")}
+    assert len(implement) == sessions
+    for kind in ("session.launch", "session.exit", "session.end"):
+        assert sorted(
+            r["session"] for r in records if r["type"] == kind and r["session"] in implement
+        ) == sorted(implement), kind
+    doctor = run("doctor", cwd=root)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+
+
 def tasks_of(root: Path) -> dict[str, str]:
     return {row["id"]: row["status"] for row in sdd_json("tasks", cwd=root)}
 
@@ -152,6 +191,7 @@ def test_four_independent_tasks_run_at_once_and_all_complete(
         "complete"
     ] * 4
     assert not status["problems"]
+    records_whole(root, 4)
     # One line per change on a non-TTY: each session ran, then completed.
     for line in ("running", "complete"):
         assert sum(line in row for row in result.stderr.splitlines()) == 4, result.stderr
@@ -191,3 +231,72 @@ def test_a_conflicting_pair_leaves_one_complete_and_one_finding(
     assert branches(root) == [f"sdd/{loser['id']}"]
     assert worktrees(root) == []
     assert "shared.txt" in result.stdout
+
+
+def test_ctrl_c_ends_every_agent_removes_the_worktrees_and_keeps_the_branches(
+    project_at: Any, tmp_path: Path
+) -> None:
+    root = make_project(project_at, independent(2))
+    env = agent_env(tmp_path, PAR_SLEEP="120")
+    pressed = False
+
+    def press(output: bytearray, type_: Any) -> None:
+        nonlocal pressed
+        if not pressed and len(started_pids(tmp_path)) == 2:
+            pressed = True
+            type_(b"\x03")
+
+    argv = ["sdd", "run", "--parallel", "2", "--agent", "claude"]
+    code, shown = pty_detached(argv, root, env, press, timeout=90)
+    assert pressed and code == 130, shown
+    assert not any(alive(pid) for pid in started_pids(tmp_path))
+    assert worktrees(root) == []
+    status = sdd_json("status", cwd=root)
+    ended = [s for s in status["sessions"] if s["stage"] == "implement"]
+    assert [s["outcome"] for s in ended] == ["interrupted", "interrupted"]
+    assert branches(root) == sorted(f"sdd/{s['id']}" for s in ended)
+    assert not status["problems"]
+    # `sdd abandon` drops them: their branches go.
+    result = run("abandon", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert branches(root) == []
+
+
+def test_a_killed_run_is_cleaned_up_by_the_next_command(project_at: Any, tmp_path: Path) -> None:
+    root = make_project(project_at, independent(2))
+    env = {**os.environ, **agent_env(tmp_path, PAR_SLEEP="120")}
+    log = (tmp_path / "run.log").open("wb")
+    proc = subprocess.Popen(
+        [*SDD, "run", "--parallel", "2", "--agent", "claude"],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while len(started_pids(tmp_path)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(started_pids(tmp_path)) == 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    status = sdd_json("status", cwd=root)  # the next command
+    ended = [s for s in status["sessions"] if s["stage"] == "implement"]
+    assert [s["outcome"] for s in ended] == ["interrupted", "interrupted"]
+    assert worktrees(root) == []
+    assert not any(alive(pid) for pid in started_pids(tmp_path))
+    assert branches(root) == sorted(f"sdd/{s['id']}" for s in ended)
+
+
+@pytest.mark.slow  # 80 sessions, four at a time (20 rounds of 4): about two minutes on two cores
+def test_no_record_is_lost_or_duplicated_over_eighty_sessions_four_at_a_time(
+    project_at: Any, tmp_path: Path
+) -> None:
+    root = make_project(project_at, independent(80))
+    env = agent_env(tmp_path, PAR_SLEEP="0.2")
+    result = run("run", "--parallel", "4", "--agent", "claude", cwd=root, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(tasks_of(root).values()) == {"done"}
+    records_whole(root, 80)
+    assert not sdd_json("status", cwd=root)["problems"]
+    assert worktrees(root) == [] and branches(root) == []
