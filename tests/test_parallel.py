@@ -91,6 +91,11 @@ def independent(n: int) -> list[tuple[str, str, str]]:
 def make_project(project_at: Any, tasks: list[tuple[str, str, str]]) -> Path:
     """A project whose approved plan holds ``tasks``; its tests pass; the tree is clean."""
     root: Path = project_at("implement", approve_gate_before=False)
+    return with_plan(root, tasks)
+
+
+def with_plan(root: Path, tasks: list[tuple[str, str, str]]) -> Path:
+    """``root``, stopped at the plan's gate: the plan holds ``tasks``, and is approved."""
     (root / "docs" / "implementation-plan.md").write_text(plan_text(tasks), encoding="utf-8")
     (root / "tests").mkdir(exist_ok=True)
     (root / "tests" / "__init__.py").write_text("", encoding="utf-8")
@@ -278,6 +283,16 @@ def test_a_killed_run_is_cleaned_up_by_the_next_command(project_at: Any, tmp_pat
     while len(started_pids(tmp_path)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(started_pids(tmp_path)) == 2
+    # Meanwhile `status`, the tracker and the dashboard show them side by side.
+    shown = run("status", cwd=root).stdout
+    running = [s["id"] for s in sdd_json("status", cwd=root)["sessions"] if s["outcome"] == "open"]
+    assert len(running) == 2
+    assert f"running side by side: {running[0]} (T1), {running[1]} (T2)" in shown
+    tracker = (root / "docs" / "session-tracker.md").read_text(encoding="utf-8")
+    assert f"Running side by side (`sdd run --parallel`): {running[0]} (T1, claude)" in tracker
+    page = tmp_path / "dashboard.html"
+    assert run("dashboard", "--out", str(page), cwd=root).returncode == 0
+    assert 'data-running="2"' in page.read_text(encoding="utf-8")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     status = sdd_json("status", cwd=root)  # the next command
@@ -294,7 +309,14 @@ def test_no_record_is_lost_or_duplicated_over_eighty_sessions_four_at_a_time(
 ) -> None:
     root = make_project(project_at, independent(80))
     env = agent_env(tmp_path, PAR_SLEEP="0.2")
-    result = run("run", "--parallel", "4", "--agent", "claude", cwd=root, env=env)
+    result = subprocess.run(
+        [*SDD, "run", "--parallel", "4", "--agent", "claude"],
+        cwd=root,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(tasks_of(root).values()) == {"done"}
     records_whole(root, 80)

@@ -8,6 +8,7 @@ complete and before that is recorded: a conflict in the work leaves it not compl
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 from sdd.core.errors import MergeConflict, SddError
 from sdd.core.state import Session
@@ -22,6 +23,14 @@ def generated(path: str) -> bool:
     return path in gitrepo.OWN_FILES or (path.startswith(".sdd/") and path not in gitrepo.NOT_OWN)
 
 
+def forked(tx: Transaction, session: Session) -> Session:
+    """The session as its worktree judges it: its work is what its branch committed since
+    it left the cycle's branch (which other sessions' merges move on meanwhile)."""
+    paths = tx.project.paths
+    fork = worktrees.fork_point(paths.root, paths.home) if paths.linked else None
+    return dataclasses.replace(session, head_before=fork) if fork else session
+
+
 def merge_back(tx: Transaction, session: Session) -> None:
     """Merge the session's branch into the project's checkout, or raise MergeConflict."""
     paths = tx.project.paths
@@ -30,7 +39,7 @@ def merge_back(tx: Transaction, session: Session) -> None:
     # The session page's handoff, written in the worktree, goes with the branch; and the
     # project's own records are committed first, so git has nothing of sdd's in the way.
     with contextlib.suppress(SddError):
-        gitrepo.commit_bookkeeping(tree, f"sdd: {session.id} handoff")
+        worktrees.commit_files(tree, [session.page], f"sdd: {session.id} handoff")
     if gitrepo.commit_blocker(home) is None:
         with contextlib.suppress(SddError):
             gitrepo.commit_bookkeeping(home, f"sdd: records before merging {session.id}")

@@ -167,17 +167,22 @@ def _begin(
     timeout: float | None,
 ) -> Lane:
     started = sessions.start(project, stage, cycle=cycle, agent=agent, task=task.id, alongside=True)
-    folder = os.path.join(project.paths.logs, "sessions")
-    files.write_atomic(os.path.join(folder, f"{started.session}.brief.md"), started.brief)
     root = project.paths.root
     tree = os.path.join(project.paths.worktrees, started.session)
-    with history.locked(project.paths):  # the project's git: one writer at a time
-        _commit(project, f"sdd: {started.session} starts ({task.id})")
-        # Its page too: the agent answers the handoff there, in the worktree.
-        worktrees.commit_files(root, [started.page], f"sdd: {started.session}'s page")
-        worktrees.add(root, tree, worktrees.branch_of(started.session))
-    _link(tree, root, started.session)
     lane = Lane(started.session, task.id, agent, tree, time.monotonic())
+    folder = os.path.join(project.paths.logs, "sessions")
+    try:
+        files.write_atomic(os.path.join(folder, f"{started.session}.brief.md"), started.brief)
+        with history.locked(project.paths):  # the project's git: one writer at a time
+            _commit(project, f"sdd: {started.session} starts ({task.id})")
+            # Its page too: the agent answers the handoff there, in the worktree.
+            worktrees.commit_files(root, [started.page], f"sdd: {started.session}'s page")
+            worktrees.add(root, tree, worktrees.branch_of(started.session))
+        _link(tree, root, started.session)
+    except BaseException:
+        # Interrupted (or git refused) before its worker started: nothing half made stays.
+        _settle(project, lane, why="it could not be given its worktree (or was interrupted)")
+        raise
     argv = [
         sys.executable,
         "-m",
@@ -316,6 +321,7 @@ def run(
         for sig in ending:
             if previous[sig] != signal.SIG_IGN:
                 signal.signal(sig, on_signal)
+        first = True
         while True:
             changed = False
             for lane in list(lanes):
@@ -327,7 +333,8 @@ def run(
                     if lane.state != "complete":
                         skipped.add(lane.task)
                     changed = True
-            if len(lanes) < width:
+            if len(lanes) < width and (changed or first):
+                first = False  # what may start changes only when a session ends
                 for task in _ready(project, cycle, lanes, skipped)[: width - len(lanes)]:
                     lanes.append(
                         _begin(
