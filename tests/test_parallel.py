@@ -57,6 +57,16 @@ with open(os.path.join(root, task, "__init__.py"), "w") as handle:
 with open(os.path.join(root, "tests", "test_%s.py" % task), "w") as handle:
     handle.write("import unittest\nfrom %s import VALUE\n\n\nclass T(unittest.TestCase):\n"
                  "    def test_value(self):\n        self.assertEqual(VALUE, %r)\n" % (task, task))
+if os.environ.get("PAR_TRACKER"):  # a file sdd generates, edited in the branch too
+    with open(os.path.join(root, "docs", "session-tracker.md"), "a") as handle:
+        handle.write("\n%s was here\n" % task)
+if os.environ.get("PAR_ESCAPE") and log:
+    # What an agent might try: leave a process behind, out of its group; approve for a person.
+    left = subprocess.Popen(["setsid", sys.executable, "-c", "import time; time.sleep(120)"])
+    tried = subprocess.run(["sdd", "reject", "implementation-approval", "--reason", "x"],
+                           cwd=root, capture_output=True)
+    with open(log, "a") as handle:
+        handle.write("%s %s escape %d %d\n" % (session, task, left.pid, tried.returncode))
 outside = ""
 if os.environ.get("PAR_SHARED"):
     with open(os.path.join(root, "shared.txt"), "w") as handle:
@@ -179,7 +189,7 @@ def test_four_independent_tasks_run_at_once_and_all_complete(
     project_at: Any, tmp_path: Path
 ) -> None:
     root = make_project(project_at, independent(4))
-    env = agent_env(tmp_path, PAR_SLEEP="1.5")
+    env = agent_env(tmp_path, PAR_SLEEP="1.5", PAR_TRACKER="1")
     result = run("run", "--parallel", "4", "--agent", "claude", cwd=root, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert tasks_of(root) == {f"T{i}": "done" for i in range(1, 5)}
@@ -197,6 +207,9 @@ def test_four_independent_tasks_run_at_once_and_all_complete(
     ] * 4
     assert not status["problems"]
     records_whole(root, 4)
+    # The agents' edits of the tracker did not count (sdd writes it again from the history).
+    tracker = (root / "docs" / "session-tracker.md").read_text(encoding="utf-8")
+    assert "was here" not in tracker and "<<<<<<<" not in tracker
     # One line per change on a non-TTY: each session ran, then completed.
     for line in ("running", "complete"):
         assert sum(line in row for row in result.stderr.splitlines()) == 4, result.stderr
@@ -207,9 +220,14 @@ def test_a_task_never_starts_before_its_dependency_is_done(project_at: Any, tmp_
         project_at,
         [("T1", "none", "t1/, tests/test_t1.py"), ("T2", "T1", "t2/, tests/test_t2.py")],
     )
-    result = run("run", "--parallel", "2", "--agent", "claude", cwd=root, env=agent_env(tmp_path))
+    env = agent_env(tmp_path, PAR_ESCAPE="1")
+    result = run("run", "--parallel", "2", "--agent", "claude", cwd=root, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split() for line in (tmp_path / "par.log").read_text().splitlines()]
+    # Containment held for each agent: what it left behind is gone; its person's act refused.
+    escapes = [r for r in rows if r[2] == "escape"]
+    assert len(escapes) == 2
+    assert all(not alive(int(r[3])) and r[4] == "3" for r in escapes)
     t1_end = next(float(r[3]) for r in rows if r[1] == "t1" and r[2] == "end")
     t2_start = next(float(r[3]) for r in rows if r[1] == "t2" and r[2] == "start")
     assert t2_start > t1_end

@@ -37,6 +37,7 @@ cache/
 logs/
 lock
 tmp/
+worktrees/
 """
 
 

@@ -416,15 +416,25 @@ def _runner_alive(data: dict[str, Any]) -> bool:
     return isinstance(pid, int) and proctree.alive(pid, start if isinstance(start, int) else None)
 
 
+def _abandoned(tree: str) -> bool:
+    """Whether the `sdd run --parallel` that made ``tree`` is gone. A worktree not linked
+    yet is being made (the link follows within a moment): left alone for a minute."""
+    data = _read_link(tree)
+    if data is None:
+        try:
+            return time.time() - os.stat(tree).st_mtime > 60
+        except OSError:
+            return False
+    return not _runner_alive(data)
+
+
 def stale(project: Project) -> bool:
     """Whether a worktree's `sdd run --parallel` is gone (cheap: for every command)."""
     try:
         names = os.listdir(project.paths.worktrees)
     except OSError:
         return False
-    return any(
-        not _runner_alive(_read_link(os.path.join(project.paths.worktrees, n)) or {}) for n in names
-    )
+    return any(_abandoned(os.path.join(project.paths.worktrees, n)) for n in names)
 
 
 def sweep(project: Project, *, wait: float = 20.0) -> list[str]:
@@ -439,9 +449,9 @@ def sweep(project: Project, *, wait: float = 20.0) -> list[str]:
     cleaned = []
     for name in names:
         tree = os.path.join(project.paths.worktrees, name)
-        data = _read_link(tree) or {}
-        if _runner_alive(data):
+        if not _abandoned(tree):
             continue
+        data = _read_link(tree) or {}
         session = data.get("session") if isinstance(data.get("session"), str) else name
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and any(
