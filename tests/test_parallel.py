@@ -80,6 +80,8 @@ rest = re.sub(r"\[FILL:[^\]]*\]", "Wrote the part and its test; nothing left ope
 open(page, "w").write(head + marker + rest + outside)
 subprocess.run(["git", "add", "-A"], cwd=root, check=True)
 subprocess.run(["git", "commit", "-q", "-m", "%s: part" % task], cwd=root, check=True)
+if os.environ.get("PAR_DONE"):  # as the brief says: the agent ends its session itself
+    subprocess.run(["sdd", "done"], cwd=root, check=True)
 if log:
     with open(log, "a") as handle:
         handle.write("%s %s end %.3f %d\n" % (session, task, time.time(), os.getpid()))
@@ -220,7 +222,7 @@ def test_a_task_never_starts_before_its_dependency_is_done(project_at: Any, tmp_
         project_at,
         [("T1", "none", "t1/, tests/test_t1.py"), ("T2", "T1", "t2/, tests/test_t2.py")],
     )
-    env = agent_env(tmp_path, PAR_ESCAPE="1")
+    env = agent_env(tmp_path, PAR_ESCAPE="1", PAR_DONE="1")
     result = run("run", "--parallel", "2", "--agent", "claude", cwd=root, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split() for line in (tmp_path / "par.log").read_text().splitlines()]

@@ -9,11 +9,32 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Iterator
 
 from sdd.core.errors import MergeConflict, SddError
 from sdd.core.state import Session
 from sdd.project.project import Transaction
 from sdd.system import gitrepo, worktrees
+
+
+@contextlib.contextmanager
+def steady() -> Iterator[None]:
+    """While a session's branch is merged and its end recorded, Ctrl-C, SIGTERM and SIGHUP
+    wait: a merge cut short would leave the project's checkout half merged, or merged with
+    the session not recorded as complete. (A child git started meanwhile ignores them too.)"""
+    import signal
+
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    try:
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in held}
+    except ValueError:  # not the main thread: signals are not ours to hold
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def generated(path: str) -> bool:

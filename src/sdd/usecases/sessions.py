@@ -441,7 +441,12 @@ def done(
     _refuse_damaged_page(project, cycle)
     _verify_if_needed(project, cycle, progress)
     _refresh_figures(project, cycle)
-    with project.transaction() as tx:
+    steady: Any = contextlib.nullcontext()
+    if project.paths.linked:
+        from sdd.usecases import merging
+
+        steady = merging.steady()
+    with steady, project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
         refuse_if_tampered(tx.state, f"completing {session.id}")
         in_force = project.rule_state(tx.state).in_force
