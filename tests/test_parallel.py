@@ -236,6 +236,10 @@ def test_a_task_never_starts_before_its_dependency_is_done(project_at: Any, tmp_
     assert tasks_of(root) == {"T1": "done", "T2": "done"}
     # T2's worktree started from the merged T1: its tree held T1's work.
     assert (root / "t1" / "__init__.py").is_file() and (root / "t2" / "__init__.py").is_file()
+    # Nothing is left to run in parallel: it says so, and what comes next.
+    again = run("run", "--parallel", "2", "--agent", "claude", cwd=root, env=env)
+    assert again.returncode == 3, again.stderr
+    assert "the next session is review" in again.stderr and "sdd run" in again.stderr
 
 
 def test_a_conflicting_pair_leaves_one_complete_and_one_finding(

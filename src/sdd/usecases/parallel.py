@@ -299,6 +299,12 @@ def run(
         if not presets.installed(preset, os.environ):
             process.resolve_executable(preset.launch.executable, os.environ)
     sweep(project)
+    if not _ready(project, cycle, [], set()):
+        following = project.next_for(state, chosen)
+        raise Refused(
+            "no task of the plan is ready to run: each is done, or waits on one that is not",
+            hint=f"next: {following['command']}",
+        )
     _ignore_worktrees(project)
     begun = time.monotonic()
     lanes: list[Lane] = []  # running
