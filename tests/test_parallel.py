@@ -284,6 +284,9 @@ def test_ctrl_c_ends_every_agent_removes_the_worktrees_and_keeps_the_branches(
     argv = ["sdd", "run", "--parallel", "2", "--agent", "claude"]
     code, shown = pty_detached(argv, root, env, press, timeout=90)
     assert pressed and code == 130, shown
+    # On a terminal, one line per session, redrawn in place (task, agent, state, time).
+    assert "\x1b[2K" in shown and all(f" T{i} " in shown for i in (1, 2))
+    assert "claude" in shown and "running" in shown and "interrupted" in shown
     assert not any(alive(pid) for pid in started_pids(tmp_path))
     assert worktrees(root) == []
     status = sdd_json("status", cwd=root)
