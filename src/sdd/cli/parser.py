@@ -213,6 +213,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout", type=_seconds, metavar="SECONDS", help="end the agent after this long"
     )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        metavar="N",
+        help="up to N task sessions at once, each headless in its own git worktree",
+    )
     p = command(
         "agents",
         "the agent presets (list); install or uninstall the stages as agents' skills and commands",
