@@ -364,15 +364,19 @@ def tally(
     for record, who in approvals:
         if who.get("kind") == "demo":
             principal, held = "sdd demo approver", roles  # the demo project's scripted person
-        elif signed:
-            assert trust is not None
-            fingerprint = trust.signed_by.get(record)
-            approver = trust.known.get(fingerprint or "")
+        elif (
+            trust is not None
+            and signed
+            and (trust.signed_by.get(record) or record in trust.not_counted)
+        ):
+            approver = trust.known.get(trust.signed_by.get(record) or "")
             if approver is None:
                 refused.append((record, "not signed by an approver"))
                 continue
             principal, held = approver.principal, approver.roles
         else:
+            # An unsigned project, or the unsigned past of one signed later (evaluate let it
+            # count: recorded before the first approver): people by their git identity.
             principal = who.get("email") or who.get("name") or record
             held = ()
         if roles and not set(roles) & set(held):
