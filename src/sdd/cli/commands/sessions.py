@@ -87,6 +87,10 @@ def abandon(args: Any, console: Console) -> Reply:
 
 
 def run(args: Any, console: Console) -> Reply:
+    if args.until_gate or args.max_sessions or args.max_time or args.max_cost:
+        from sdd.cli.commands.autopilot import until_gate
+
+        return until_gate(args, console)
     project = api.open_project()
     mode = "headless" if args.headless else "interactive"
 
