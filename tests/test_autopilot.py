@@ -184,14 +184,24 @@ def test_it_stops_on_a_failed_session_with_its_reason(planned: Path, agent: Path
     assert data["command"] == "sdd run --until-gate"  # a fresh session of the stage next
 
 
+def test_max_time_ends_the_session_still_running(tmp_path: Path, work: Path, agent: Path) -> None:
+    root = _demo_project(work / "slow")
+    env = _env(agent, SCRIPTED_MODE="sleep", SCRIPTED_MARK=str(tmp_path / "mark"))
+    data = autopilot(root, "--max-time", "1s", env=env)
+    assert data["stop"] == "max-time"
+    assert [(s["stage"], s["outcome"]) for s in data["sessions"]] == [("spec", "interrupted")]
+    assert "S-0001 was ended at it and is recorded as interrupted" in data["reason"]
+    assert data["command"] == "sdd run --until-gate"
+
+
 def test_max_cost_stops_once_the_reported_cost_is_spent(planned: Path, agent: Path) -> None:
     refused = run("run", "--until-gate", "--max-cost", "1", "--agent", "codex", cwd=planned)
     assert refused.returncode == 2
     assert "codex reports tokens only" in refused.stderr
 
-    data = autopilot(planned, "--max-cost", "1.00", env=_env(agent, SCRIPTED_COST="0.4"))
-    assert data["stop"] == "max-cost"
-    assert [s["cost_usd"] for s in data["sessions"]] == [0.4, 0.4, 0.4]
+    data = autopilot(planned, "--max-cost", "1.00", env=_env(agent, SCRIPTED_COST="0.6"))
+    assert data["stop"] == "max-cost"  # $0.60 left it under budget; $1.20 spent it
+    assert [s["cost_usd"] for s in data["sessions"]] == [0.6, 0.6]
     assert data["cost_usd"] == pytest.approx(1.2) and data["cost_note"] is None
     assert data["reason"] == "--max-cost spent: $1.20 of $1.00"
 

@@ -27,15 +27,17 @@ def until_gate(args: Any, console: Console) -> Reply:
             hint="add --until-gate",
         )
     for given, flag in (
-        (args.stage, "a stage"),
+        (args.stage, "STAGE"),
         (args.task, "--task"),
         (args.finding, "--finding"),
     ):
         if given:
             raise UsageError(
-                f"--until-gate runs what `sdd next` names: it takes no {flag}",
-                hint="drop it (`sdd run --until-gate`), or run that one session: `sdd run "
-                + (args.stage or "STAGE")
+                f"--until-gate runs what `sdd next` names: {flag} does not go with it",
+                hint="drop it (`sdd run --until-gate`), or run that one session: `sdd run"
+                + (f" {args.stage}" if args.stage else "")
+                + (f" --task {args.task}" if args.task else "")
+                + (f" --finding {args.finding}" if args.finding else "")
                 + "`",
             )
 
