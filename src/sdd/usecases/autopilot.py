@@ -151,6 +151,107 @@ def _notify(title: str, body: str) -> None:
         process.run_subprocess([found, "--app-name=sdd", title, body], timeout=5)
 
 
+Stop = tuple[str, str]  # a key of STOPS, and the reason in words
+
+
+@dataclass
+class _Run:
+    """One autopilot run: the loop, the budget, one session at a time."""
+
+    project: Project
+    number: int
+    preset: presets.Preset
+    agent: str | None
+    budget: Budget
+    timeout: float | None
+    on_launch: Callable[[list[str], str | None], None] | None
+    on_session: Callable[[Ran], None] | None
+    result: AutopilotResult
+    started: float = field(default_factory=time.monotonic)
+
+    def drive(self) -> Stop:
+        while True:
+            state = self.project.load()
+            action = self.project.next_for(state, state.cycles[self.number])
+            stage = startable(self.project, action)
+            if stage is None:
+                return _stop_of(action)
+            stop = self.spent() or self.session(stage, action)
+            if stop is not None:
+                return stop
+
+    def spent(self) -> Stop | None:
+        """The budget that is spent before the next session, if one is."""
+        budget, count, cost = self.budget, len(self.result.sessions), self.result.cost_usd or 0.0
+        if budget.sessions is not None and count >= budget.sessions:
+            return "max-sessions", f"{count} session(s) run, as --max-sessions allows"
+        if budget.seconds is not None and time.monotonic() - self.started >= budget.seconds:
+            return "max-time", f"--max-time ({budget.seconds:g} s) spent"
+        if budget.cost is not None and cost >= budget.cost:
+            return "max-cost", f"--max-cost spent: ${cost:.2f} of ${budget.cost:.2f}"
+        return None
+
+    def session(self, stage: str, action: dict[str, Any]) -> Stop | None:
+        """Run one session of ``stage``; why the run stops after it, if it does."""
+        limit, cut = self.timeout, False  # cut: the time budget ends it, not its --timeout
+        if self.budget.seconds is not None:
+            left = max(self.budget.seconds - (time.monotonic() - self.started), 1.0)
+            cut = limit is None or left < limit
+            limit = left if cut else limit
+        began = time.monotonic()
+        try:
+            ran = runner.run(
+                self.project,
+                stage,
+                agent=self.agent,
+                headless=True,
+                timeout=limit,
+                cycle=str(self.number),
+                on_launch=self.on_launch,
+                finding=action.get("finding"),
+            )
+        except Refused as exc:
+            self.result.command = exc.hint or ""
+            return "refused", f"refused: {exc.message}"
+        root = self.project.paths.root
+        output = files.read_text(os.path.join(root, ran.log)) if ran.log else None
+        cost = presets.reported_cost(output or "")
+        found = self.project.load().sessions.get(ran.session)
+        task = found.task if found is not None else None
+        row = Ran(
+            ran.session,
+            ran.stage,
+            task,
+            action.get("finding"),
+            ran.outcome,
+            ran.message,
+            round(time.monotonic() - began, 1),
+            cost,
+            ran.log,
+            list(ran.missing),
+        )
+        self.result.sessions.append(row)
+        if cost is not None:
+            self.result.cost_usd = round((self.result.cost_usd or 0.0) + cost, 6)
+        if self.on_session is not None:
+            self.on_session(row)
+        if ran.outcome == "interrupted" and ran.timed_out and cut:
+            return "max-time", (
+                f"--max-time ({self.budget.seconds:g} s) spent: {ran.session} was ended at it "
+                "and is recorded as interrupted"
+            )
+        if ran.outcome != "complete":
+            why = f"{ran.session} ({ran.stage}): {ran.message}"
+            why += f"; the agent's output: {ran.log}" if ran.log else ""
+            return (ran.outcome if ran.outcome in STOPS else "failed"), why
+        if self.budget.cost is not None and cost is None:
+            return "cost-unknown", (
+                f"--max-cost: {self.preset.name} did not report what {ran.session} cost, so "
+                "the budget cannot be kept"
+            )
+        return None
+
+
 def until_gate(
     project: Project,
     *,
@@ -175,103 +276,22 @@ def until_gate(
     if chosen is None:
         raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')
     number = chosen.number
-    resume = ["sdd", "run", "--until-gate"]
-    resume += ["--agent", agent] if agent else []
-    resume += ["--cycle", cycle] if cycle else []
     result = AutopilotResult("", "", "", preset.name)
-    started = time.monotonic()
+    run = _Run(project, number, preset, agent, budget, timeout, on_launch, on_session, result)
     with runlock.hold(project.paths, number):
-        while True:
-            state = project.load()
-            action = project.next_for(state, state.cycles[number])
-            result.next = action
-            stage = startable(project, action)
-            if stage is None:
-                result.stop, result.reason = _stop_of(action)
-                break
-            elapsed = time.monotonic() - started
-            if budget.sessions is not None and len(result.sessions) >= budget.sessions:
-                result.stop = "max-sessions"
-                result.reason = f"{budget.sessions} session(s) run, as --max-sessions allows"
-                break
-            if budget.seconds is not None and elapsed >= budget.seconds:
-                result.stop, result.reason = "max-time", f"--max-time ({budget.seconds:g} s) spent"
-                break
-            if budget.cost is not None and (result.cost_usd or 0.0) >= budget.cost:
-                result.stop = "max-cost"
-                result.reason = (
-                    f"--max-cost spent: ${result.cost_usd or 0:.2f} of ${budget.cost:.2f}"
-                )
-                break
-            limit = timeout
-            cut = False  # the session's end is the time budget's, not its own --timeout
-            if budget.seconds is not None:
-                left = max(budget.seconds - elapsed, 1.0)
-                cut = limit is None or left < limit
-                limit = left if cut else limit
-            began = time.monotonic()
-            try:
-                ran = runner.run(
-                    project,
-                    stage,
-                    agent=agent,
-                    headless=True,
-                    timeout=limit,
-                    cycle=str(number),
-                    on_launch=on_launch,
-                    finding=action.get("finding"),
-                )
-            except Refused as exc:
-                result.stop, result.reason = "refused", f"refused: {exc.message}"
-                result.command = exc.hint or ""
-                break
-            output = files.read_text(os.path.join(project.paths.root, ran.log)) if ran.log else None
-            cost = presets.reported_cost(output or "")
-            row = Ran(
-                ran.session,
-                ran.stage,
-                None,
-                action.get("finding"),
-                ran.outcome,
-                ran.message,
-                round(time.monotonic() - began, 1),
-                cost,
-                ran.log,
-                list(ran.missing),
-            )
-            row.task = next(
-                (s.task for s in project.load().cycles[number].sessions if s.id == ran.session),
-                None,
-            )
-            result.sessions.append(row)
-            if cost is not None:
-                result.cost_usd = round((result.cost_usd or 0.0) + cost, 6)
-            if on_session is not None:
-                on_session(row)
-            if ran.outcome == "interrupted" and ran.timed_out and cut:
-                result.stop = "max-time"
-                result.reason = (
-                    f"--max-time ({budget.seconds:g} s) spent: {ran.session} was ended at it "
-                    "and is recorded as interrupted"
-                )
-                break
-            if ran.outcome != "complete":
-                result.stop = ran.outcome if ran.outcome in STOPS else "failed"
-                result.reason = f"{ran.session} ({ran.stage}): {ran.message}"
-                if ran.log:
-                    result.reason += f"; the agent's output: {ran.log}"
-                break
-            if budget.cost is not None and cost is None:
-                result.stop = "cost-unknown"
-                result.reason = (
-                    f"--max-cost: {preset.name} did not report what {ran.session} cost, so "
-                    "the budget cannot be kept"
-                )
-                break
-    result.seconds = round(time.monotonic() - started, 1)
+        try:
+            result.stop, result.reason = run.drive()
+        except KeyboardInterrupt:  # between sessions (within one, the session records it)
+            result.stop, result.reason = "interrupted", "interrupted (Ctrl-C) between sessions"
+    state = project.load()  # what `next` names now, after the last session
+    result.next = project.next_for(state, state.cycles[number])
+    result.seconds = round(time.monotonic() - run.started, 1)
     if any(r.cost_usd is None for r in result.sessions):
         result.cost_note = f"cost not reported by {preset.name}"
     if not result.command:
+        resume = ["sdd", "run", "--until-gate"]
+        resume += ["--agent", agent] if agent else []
+        resume += ["--cycle", cycle] if cycle else []
         takes = startable(project, result.next) is not None
         result.command = shlex.join(resume) if takes else str(result.next.get("command", ""))
     if notify and result.sessions:
