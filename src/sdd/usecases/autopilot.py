@@ -243,7 +243,9 @@ class _Run:
         if ran.outcome != "complete":
             why = f"{ran.session} ({ran.stage}): {ran.message}"
             why += f"; the agent's output: {ran.log}" if ran.log else ""
-            return (ran.outcome if ran.outcome in STOPS else "failed"), why
+            # Its own --timeout is a failure of the session; Ctrl-C is the person's interruption.
+            stop = "failed" if ran.timed_out or ran.outcome not in STOPS else ran.outcome
+            return stop, why
         if self.budget.cost is not None and cost is None:
             return "cost-unknown", (
                 f"--max-cost: {self.preset.name} did not report what {ran.session} cost, so "
