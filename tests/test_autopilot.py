@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from helpers import SDD, commit_all, history_records, run, status
+from helpers import SDD, commit_all, history_records, pty_run, run, status
 
 SCRIPTED = r"""
 import json, os, subprocess, sys, time
@@ -176,12 +176,18 @@ def test_it_stops_on_a_failed_session_with_its_reason(planned: Path, agent: Path
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text(json.dumps({"pid": dead.pid, "start": 1, "since": "then"}))
 
-    data = autopilot(planned, env=_env(agent, SCRIPTED_MODE="fail"), expect=1)
-    assert data["stop"] == "failed"
-    assert [(s["session"], s["outcome"]) for s in data["sessions"]] == [("S-0004", "failed")]
-    assert "the agent exited with code 7" in data["reason"]
-    assert ".sdd/logs/sessions/S-0004.log" in data["reason"]
-    assert data["command"] == "sdd run --until-gate"  # a fresh session of the stage next
+    # At a terminal, as the person who comes back to it reads it: the bell rang.
+    code, shown = pty_run(
+        ["sdd", "run", "--until-gate"], cwd=planned, env=_env(agent, SCRIPTED_MODE="fail")
+    )
+    assert code == 1, shown
+    assert "\a" in shown
+    assert (
+        "Autopilot stopped: S-0004 (implement): the agent exited with code 7; the session is "
+        "recorded as failed; the agent's output: .sdd/logs/sessions/S-0004.log" in shown
+    )
+    assert "  S-0004 (implement T1): failed" in shown
+    assert shown.rstrip().endswith("sdd run --until-gate")  # a fresh session of the stage next
 
 
 def test_max_time_ends_the_session_still_running(tmp_path: Path, work: Path, agent: Path) -> None:
