@@ -239,7 +239,10 @@ def test_one_run_per_cycle_and_other_cycles_side_by_side(
         assert mark.exists(), first.communicate()
         second = run("run", "--headless", "--cycle", "1", cwd=root, env=_env(agent))
         assert second.returncode == 3
-        assert f"cycle 1 is being run already (pid {first.pid}, `sdd run` since" in second.stderr
+        assert (
+            f"cycle 1 is being run already (pid {first.pid}, `sdd run --until-gate` since"
+            in second.stderr
+        )
         # Cycle 2 runs meanwhile, to its own gate.
         data = autopilot(root, "--cycle", "2", env=_env(agent))
         assert [s["stage"] for s in data["sessions"]] == ["spec"]

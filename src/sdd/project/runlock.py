@@ -47,14 +47,15 @@ def _holder(fd: int) -> str:
             data = json.loads(os.pread(fd, 4096, 0).decode())
             pid, start, since = data["pid"], data["start"], data["since"]
             if isinstance(pid, int) and proctree.alive(pid, start):
-                return f"pid {pid}, `sdd run` since {since}"
+                return f"pid {pid}, `{data.get('command', 'sdd run')}` since {since}"
         time.sleep(0.05)
     return "another `sdd run`"
 
 
 @contextlib.contextmanager
-def hold(paths: ProjectPaths, cycle: int) -> Iterator[None]:
-    """Hold cycle ``cycle``'s run lock, or refuse naming who holds it."""
+def hold(paths: ProjectPaths, cycle: int, command: str = "sdd run") -> Iterator[None]:
+    """Hold cycle ``cycle``'s run lock, or refuse naming who holds it (``command``: what
+    the holder is, in its words)."""
     where = path(paths, cycle)
     if where in _HELD:  # this process holds it already (the autopilot's sessions)
         yield
@@ -72,7 +73,8 @@ def hold(paths: ProjectPaths, cycle: int) -> Iterator[None]:
                 "may run meanwhile (`--cycle N`)",
             ) from None
         me = os.getpid()
-        record = {"pid": me, "start": proctree.start_time(me), "since": clock.iso(clock.now())}
+        since = clock.iso(clock.now())
+        record = {"pid": me, "start": proctree.start_time(me), "since": since, "command": command}
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
         _HELD.add(where)

@@ -280,7 +280,7 @@ def until_gate(
     number = chosen.number
     result = AutopilotResult("", "", "", preset.name)
     run = _Run(project, number, preset, agent, budget, timeout, on_launch, on_session, result)
-    with runlock.hold(project.paths, number):
+    with runlock.hold(project.paths, number, "sdd run --until-gate"):
         try:
             result.stop, result.reason = run.drive()
         except KeyboardInterrupt:  # between sessions (within one, the session records it)
