@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from sdd.usecases.log import listing as log
     from sdd.usecases.overview import overview, state_version
     from sdd.usecases.panel import Panel, status, status_all
+    from sdd.usecases.parallel import discard as discard_branches
+    from sdd.usecases.parallel import run as run_parallel
+    from sdd.usecases.parallel import stale as stale_worktrees
+    from sdd.usecases.parallel import sweep as sweep_worktrees
     from sdd.usecases.postmortem import render as postmortem_text
     from sdd.usecases.postmortem import report as postmortem
     from sdd.usecases.questions import answer as answer_question
@@ -121,6 +125,10 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "accept_rules": ("sdd.usecases.rules", "accept"),
     "rules": ("sdd.usecases.rules", "show"),
     "run": ("sdd.usecases.runner", "run"),
+    "run_parallel": ("sdd.usecases.parallel", "run"),
+    "sweep_worktrees": ("sdd.usecases.parallel", "sweep"),
+    "stale_worktrees": ("sdd.usecases.parallel", "stale"),
+    "discard_branches": ("sdd.usecases.parallel", "discard"),
     "abandon_session": ("sdd.usecases.sessions", "abandon"),
     "done": ("sdd.usecases.sessions", "done"),
     "start": ("sdd.usecases.sessions", "start"),

@@ -226,6 +226,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout", type=_seconds, metavar="SECONDS", help="end the agent after this long"
     )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        metavar="N",
+        help="up to N task sessions at once, each headless in its own git worktree",
+    )
     _autopilot_options(p)
     p = command(
         "agents",

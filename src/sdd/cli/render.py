@@ -110,6 +110,10 @@ def status_text(data: dict[str, Any], style: Style) -> str:
                 )
         if data["sessions"]:
             out += ["", style("Sessions", "bold")]
+            side = [s for s in data["sessions"] if s["outcome"] == "open"]
+            if len(side) > 1:  # `sdd run --parallel`: each in its own worktree
+                listed = ", ".join(f"{s['id']} ({s.get('task') or s['stage']})" for s in side)
+                out.append(f"  running side by side: {listed}")
             for session in data["sessions"][-8:]:
                 outputs = ", ".join(session["outputs"])
                 arrow = f" → {outputs}" if outputs else ""

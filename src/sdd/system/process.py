@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -229,6 +229,7 @@ def launch(
     timeout: float | None = None,
     stdin_text: str | None = None,
     log_path: str | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> Launched:
     """Run an agent (or a check) in its own process group until it exits, times out or is
     interrupted; then end everything it started.
@@ -288,6 +289,8 @@ def launch(
             stderr=subprocess.STDOUT if log else None,
             process_group=0,
         )
+        if on_start is not None:
+            on_start(proc.pid)  # its process group: what a later cleanup may have to end
         if tty_fd is not None:
             _give_terminal(tty_fd, proc.pid)
         if stdin_text is not None and proc.stdin is not None:
@@ -331,3 +334,37 @@ def launch(
     if code is not None and code in (-signal.SIGINT, 130) and not timed_out:
         interrupted = True
     return Launched(code, interrupted, timed_out, time.monotonic() - started)
+
+
+def spawn(
+    args: Sequence[str], *, cwd: str, env: Mapping[str, str], log_path: str
+) -> subprocess.Popen[bytes]:
+    """Start a child that runs alongside us (one `sdd` worker per parallel session): no
+    input, its output to ``log_path``; the caller polls it and ends it (``os.kill``)."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def die_with_parent(parent: int) -> None:
+    """Linux: SIGTERM this process when ``parent`` ends (a `sdd run --parallel` killed
+    outright): its agent is then ended as Ctrl-C ends it. Elsewhere, nothing."""
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -89,9 +89,11 @@ def start(
     agent: str | None = None,
     task: str | None = None,
     finding: str | None = None,
+    alongside: bool = False,
 ) -> SessionResult:
     """``finding``: a fix session for that finding (any severity, open), even after the gates
-    that followed the per-task stage."""
+    that followed the per-task stage. ``alongside``: a parallel session, started while
+    others of the per-task stage are open (`sdd run --parallel`)."""
     with project.transaction() as tx:
         chosen = _cycle_for(tx, cycle)
         position = project.position(tx.state, chosen)
@@ -99,7 +101,7 @@ def start(
         name = stage_to_run(tx, chosen, stage or fixer)
         if finding is not None:
             finding = _fixable(chosen, position, name, finding, task)
-        admit(position, name, fixing=finding is not None)
+        admit(position, name, fixing=finding is not None, alongside=alongside)
         refuse_if_tampered(tx.state, f"starting {name}")
         stage_def = position.workflow.stage(name)
         if stage_def.repeat != "per-task" and task is not None:
@@ -402,9 +404,15 @@ def _lay_scaffolds(tx: Transaction, cycle: Cycle, scaffold: str | None, writes: 
         tx.create(target, templates.fill(text, values), display=relative)
 
 
-def _open_session(tx: Transaction, cycle: str | None) -> tuple[Cycle, Session]:
+def _open_session(
+    tx: Transaction, cycle: str | None, session_id: str | None = None
+) -> tuple[Cycle, Session]:
     chosen = _cycle_for(tx, cycle)
-    session = chosen.open_session()
+    if session_id is not None:
+        named = tx.state.sessions.get(session_id)
+        if named is not None and named.outcome == "open" and named.cycle == chosen.number:
+            return chosen, named
+    session = tx.project.open_session(chosen)
     if session is None:
         raise SddError(
             f"no open session in cycle {chosen.number}",
@@ -420,7 +428,15 @@ def done(
     cycle: str | None = None,
     exit_code: int | None = None,
     progress: Any = None,
+    before_end: Any = None,
 ) -> SessionResult:
+    """``before_end(tx, session)``: called under the lock once the session is judged
+    complete, before that is recorded (`sdd run --parallel` merges its branch there); what
+    it raises leaves the session open and records nothing."""
+    if before_end is None and project.paths.linked:
+        from sdd.usecases import merging
+
+        before_end = merging.merge_back  # a parallel session completes once merged
     _refuse_damaged_page(project, cycle)
     _verify_if_needed(project, cycle, progress)
     _refresh_figures(project, cycle)
@@ -449,6 +465,8 @@ def done(
                 hint="fix what is listed, then run `sdd done` again (or `sdd abandon`)",
             )
         changed = evidence.changed(session)
+        if before_end is not None:
+            before_end(tx, session)
         tx.record(
             "session.end",
             session=session.id,
@@ -522,7 +540,7 @@ def _number_reports(
 def _refuse_damaged_page(project: Project, cycle: str | None) -> None:
     """A page whose markers are damaged is not completed: its rewrite would cut or copy it."""
     chosen = project.cycle(project.load(), cycle)
-    session = chosen.open_session() if chosen else None
+    session = project.open_session(chosen) if chosen else None
     text = files.read_text(project.paths.inside(session.page)) if session else None
     problems = pages.damage(text) if text is not None else []
     if session is None or not problems:
@@ -539,7 +557,7 @@ def _refresh_figures(project: Project, cycle: str | None) -> None:
     """Bring a post-mortem's figures up to date before judging it."""
     state = project.load()
     chosen = project.cycle(state, cycle)
-    session = chosen.open_session() if chosen else None
+    session = project.open_session(chosen) if chosen else None
     if chosen is None or session is None:
         return
     workflow = project.rule_state(state).in_force.workflow
@@ -559,7 +577,7 @@ def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> Non
 
     state = project.load()
     chosen = project.cycle(state, cycle)
-    session = chosen.open_session() if chosen else None
+    session = project.open_session(chosen) if chosen else None
     in_force = project.rule_state(state).in_force
     if session is None or "verify" not in in_force.workflow.stage(session.stage).rules:
         return
@@ -578,9 +596,10 @@ def abandon(
     cycle: str | None = None,
     outcome: str = "abandoned",
     exit_code: int | None = None,
+    session_id: str | None = None,
 ) -> SessionResult:
     with project.transaction() as tx:
-        chosen, session = _open_session(tx, cycle)
+        chosen, session = _open_session(tx, cycle, session_id)
         tx.record(
             "session.end",
             session=session.id,
@@ -617,6 +636,8 @@ def _finish(project: Project, session_id: str) -> SessionResult:
         session = tx.state.sessions[session_id]
         cycle = tx.state.cycles[session.cycle]
         page_path = project.paths.inside(session.page)
+        if project.paths.linked:  # a parallel session: its page is the project's now
+            page_path = os.path.join(project.paths.home, session.page)
         text = files.read_text(page_path) or ""
         old, rest = pages.split(text)
         title = f"{cycle.number} · {cycle.title}"

@@ -134,7 +134,7 @@ def run(project: Project, *, progress: Progress | None = None) -> Result:
             progress("end", spec, check)
     with project.transaction() as tx:
         cycle = tx.state.latest_cycle()
-        open_session = cycle.open_session() if cycle else None
+        open_session = project.open_session(cycle) if cycle else None
         tx.record(
             "verify.run",
             cycle=cycle.number if cycle else None,

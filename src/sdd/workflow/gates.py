@@ -273,10 +273,12 @@ def release_stage(position: Position) -> str | None:
     return gate.after if gate is not None and gate.after in position.names else None
 
 
-def admit(position: Position, stage: str, *, fixing: bool = False) -> None:
+def admit(position: Position, stage: str, *, fixing: bool = False, alongside: bool = False) -> None:
     """Raise unless a session of ``stage`` may start now. The one place this is decided.
     ``fixing``: a fix session for a named finding, which may redo the per-task stage after
-    the gates that followed it (the code changes, so the stages after it run again)."""
+    the gates that followed it (the code changes, so the stages after it run again).
+    ``alongside``: `sdd run --parallel` starts a task's session of the per-task stage while
+    other sessions of that stage, and only those, are open (each in its own worktree)."""
     from sdd.core.errors import Refused, UsageError
 
     cycle = position.cycle
@@ -293,7 +295,10 @@ def admit(position: Position, stage: str, *, fixing: bool = False) -> None:
             hint='open the next one: sdd new "TITLE"',
         )
     session = cycle.open_session()
-    if session is not None:
+    side_by_side = alongside and stage == position.per_task_stage()
+    if session is not None and not (
+        side_by_side and all(s.stage == stage for s in cycle.sessions if s.outcome == "open")
+    ):
         raise Refused(
             f"session {session.id} ({session.stage}) is still open",
             hint="finish it with `sdd done` or drop it with `sdd abandon`",

@@ -377,6 +377,16 @@ def mark(status: str) -> str:
     return _MARK.get(status, status)
 
 
+def running_side_by_side(data: dict[str, Any]) -> str:
+    """The open sessions when several are (each in its own worktree), or ""."""
+    open_ = [s for s in data["sessions"] if s["outcome"] == "open"]
+    if len(open_) < 2:
+        return ""
+    return ", ".join(
+        f"{s['id']} ({', '.join(x for x in (s.get('task'), s.get('agent')) if x)})" for s in open_
+    )
+
+
 def render_page(data: dict[str, Any]) -> str:
     """``docs/session-tracker.md``: the panel as a page. Generated; never edited by hand."""
     out = [
@@ -422,6 +432,9 @@ def render_page(data: dict[str, Any]) -> str:
                 f"| {_cell(note)} |"
             )
         out += ["", "## Sessions", ""]
+        running = running_side_by_side(data)
+        if running:
+            out += [f"Running side by side (`sdd run --parallel`): {_cell(running)}", ""]
         if data["sessions"]:
             out += [
                 "| session | stage | outcome | started | ended | outputs |",
