@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from helpers import SDD, commit_all, history_records, pty_run, run, status
+from helpers import SDD, commit_all, git, history_records, pty_run, run, status
 
 SCRIPTED = r"""
 import json, os, subprocess, sys, time
@@ -166,6 +166,18 @@ def test_it_stops_at_max_sessions_exactly(planned: Path, agent: Path) -> None:
     ]
     assert data["command"] == "sdd run --until-gate"
     assert data["next"]["kind"] == "session" and data["next"]["stage"] == "review"
+
+
+def test_with_parallel_the_tasks_run_in_worktrees(planned: Path, agent: Path) -> None:
+    commit_all(planned, "the approved documents")  # a worktree starts from the last commit
+    data = autopilot(planned, "--parallel", "2", "--max-sessions", "1", env=_env(agent))
+    assert data["stop"] == "max-sessions"  # counted across the side-by-side sessions too
+    assert [(s["session"], s["task"], s["outcome"]) for s in data["sessions"]] == [
+        ("S-0004", "T1", "complete")
+    ]
+    assert data["command"] == "sdd run --until-gate --parallel 2"
+    merged = git("log", "--format=%s", cwd=planned).stdout
+    assert "sdd: merge S-0004 (task T1)" in merged  # its worktree's branch, merged back
 
 
 def test_it_stops_on_a_failed_session_with_its_reason(planned: Path, agent: Path) -> None:

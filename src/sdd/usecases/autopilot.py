@@ -6,9 +6,12 @@ session), and after each it asks `next` again. Everything else `next` can name â
 decide, a question to answer, a prepared user verification to walk, a release to record, a
 finding to waive, a new cycle â€” is a person's act, and the autopilot stops there.
 
+With `--parallel N`, the sessions of the plan's tasks run N at a time, each in its own
+worktree (`parallel.run`, which judges and merges each as `sdd run --parallel` does).
+
 Safe by construction: :func:`startable` is the one place that decides what it may start, and
 that is a session of a stage of the workflow, never anything else; this module calls no use
-case but `runner.run` (a person's act lives in `acts`, `approvals`, `questions`,
+case but `runner.run` and `parallel.run` (a person's act lives in `acts`, `approvals`, `questions`,
 `walkthrough`, `findings`, `release`, `cycles`, `rules`, `approvers`: none is imported here,
 and tests/test_autopilot.py checks it). A stage a person owns (user verification) has its
 session prepared by an agent; the person's part of it is the walkthrough and the gate.
@@ -167,6 +170,8 @@ class _Run:
     on_launch: Callable[[list[str], str | None], None] | None
     on_session: Callable[[Ran], None] | None
     result: AutopilotResult
+    parallel: int | None = None  # --parallel N: the per-task stage's sessions N at a time
+    watch: Callable[[list[dict[str, Any]], bool], None] | None = None  # their lines
     started: float = field(default_factory=time.monotonic)
 
     def drive(self) -> Stop:
@@ -191,13 +196,32 @@ class _Run:
             return "max-cost", f"--max-cost spent: ${cost:.2f} of ${budget.cost:.2f}"
         return None
 
-    def session(self, stage: str, action: dict[str, Any]) -> Stop | None:
-        """Run one session of ``stage``; why the run stops after it, if it does."""
-        limit, cut = self.timeout, False  # cut: the time budget ends it, not its --timeout
+    def limit(self) -> tuple[float | None, bool]:
+        """The next session's timeout, and whether it is the time budget's (not --timeout)."""
+        limit, cut = self.timeout, False
         if self.budget.seconds is not None:
             left = max(self.budget.seconds - (time.monotonic() - self.started), 1.0)
             cut = limit is None or left < limit
             limit = left if cut else limit
+        return limit, cut
+
+    def cost_of(self, session: str) -> float | None:
+        log = os.path.join(self.project.paths.logs, "sessions", f"{session}.log")
+        return presets.reported_cost(files.read_text(log) or "")
+
+    def add(self, row: Ran) -> None:
+        self.result.sessions.append(row)
+        if row.cost_usd is not None:
+            self.result.cost_usd = round((self.result.cost_usd or 0.0) + row.cost_usd, 6)
+        if self.on_session is not None:
+            self.on_session(row)
+
+    def session(self, stage: str, action: dict[str, Any]) -> Stop | None:
+        """Run one session of ``stage``; why the run stops after it, if it does."""
+        per_task = self.project.rules.workflow.stage(stage).repeat == "per-task"
+        if self.parallel and per_task and not action.get("finding"):
+            return self.side_by_side(stage)
+        limit, cut = self.limit()
         began = time.monotonic()
         try:
             ran = runner.run(
@@ -213,9 +237,7 @@ class _Run:
         except Refused as exc:
             self.result.command = exc.hint or ""
             return "refused", f"refused: {exc.message}"
-        root = self.project.paths.root
-        output = files.read_text(os.path.join(root, ran.log)) if ran.log else None
-        cost = presets.reported_cost(output or "")
+        cost = self.cost_of(ran.session)
         found = self.project.load().sessions.get(ran.session)
         task = found.task if found is not None else None
         row = Ran(
@@ -230,11 +252,7 @@ class _Run:
             ran.log,
             list(ran.missing),
         )
-        self.result.sessions.append(row)
-        if cost is not None:
-            self.result.cost_usd = round((self.result.cost_usd or 0.0) + cost, 6)
-        if self.on_session is not None:
-            self.on_session(row)
+        self.add(row)
         if ran.outcome == "interrupted" and ran.timed_out and cut:
             return "max-time", (
                 f"--max-time ({self.budget.seconds:g} s) spent: {ran.session} was ended at it "
@@ -246,12 +264,63 @@ class _Run:
             # Its own --timeout is a failure of the session; Ctrl-C is the person's interruption.
             stop = "failed" if ran.timed_out or ran.outcome not in STOPS else ran.outcome
             return stop, why
-        if self.budget.cost is not None and cost is None:
-            return "cost-unknown", (
-                f"--max-cost: {self.preset.name} did not report what {ran.session} cost, so "
-                "the budget cannot be kept"
+        return self.cost_unknown([row])
+
+    def cost_unknown(self, rows: list[Ran]) -> Stop | None:
+        silent = [r.session for r in rows if r.cost_usd is None]
+        if self.budget.cost is None or not silent:
+            return None
+        return "cost-unknown", (
+            f"--max-cost: {self.preset.name} did not report what {', '.join(silent)} cost, "
+            "so the budget cannot be kept"
+        )
+
+    def side_by_side(self, stage: str) -> Stop | None:
+        """`sdd run --parallel N`: the tasks that are ready, N at a time, each in its own
+        worktree (usecases/parallel.py); the budget's session count bounds how many start,
+        its time each one's timeout; its cost is looked at when they have all ended."""
+        from sdd.usecases import parallel
+
+        limit, _cut = self.limit()
+        left = None
+        if self.budget.sessions is not None:
+            left = self.budget.sessions - len(self.result.sessions)
+        assert self.parallel is not None
+        try:
+            ran = parallel.run(
+                self.project,
+                self.parallel,
+                agent=self.agent,
+                timeout=limit,
+                cycle=str(self.number),
+                watch=self.watch,
+                limit=left,
             )
-        return None
+        except Refused as exc:
+            self.result.command = exc.hint or ""
+            return "refused", f"refused (--parallel): {exc.message}"
+        rows = []
+        for lane in ran.sessions:
+            session = str(lane["session"])
+            row = Ran(
+                session,
+                stage,
+                str(lane["task"]),
+                None,
+                str(lane["state"]),
+                str(lane.get("note") or lane["state"]),
+                float(lane["elapsed"]),
+                self.cost_of(session),
+                f".sdd/logs/sessions/{session}.log",
+            )
+            rows.append(row)
+            self.add(row)
+        if ran.outcome != "complete":
+            why = f"--parallel {self.parallel}: {ran.message}"
+            if ran.kept:
+                why += f" (kept: {', '.join(ran.kept)})"
+            return ("interrupted" if ran.outcome == "interrupted" else "failed"), why
+        return self.cost_unknown(rows)
 
 
 def until_gate(
@@ -264,7 +333,10 @@ def until_gate(
     on_launch: Callable[[list[str], str | None], None] | None = None,
     on_session: Callable[[Ran], None] | None = None,
     notify: bool = True,
+    parallel: int | None = None,
+    watch: Callable[[list[dict[str, Any]], bool], None] | None = None,
 ) -> AutopilotResult:
+    """``parallel``: the per-task stage's sessions that many at a time (`--parallel N`)."""
     budget = budget or Budget()
     preset = runner.choose_agent(project, agent)
     unknown = cost_reporting(preset)
@@ -280,6 +352,7 @@ def until_gate(
     number = chosen.number
     result = AutopilotResult("", "", "", preset.name)
     run = _Run(project, number, preset, agent, budget, timeout, on_launch, on_session, result)
+    run.parallel, run.watch = parallel, watch
     with runlock.hold(project.paths, number, "sdd run --until-gate"):
         try:
             result.stop, result.reason = run.drive()
@@ -294,6 +367,7 @@ def until_gate(
         resume = ["sdd", "run", "--until-gate"]
         resume += ["--agent", agent] if agent else []
         resume += ["--cycle", cycle] if cycle else []
+        resume += ["--parallel", str(parallel)] if parallel else []
         takes = startable(project, result.next) is not None
         result.command = shlex.join(resume) if takes else str(result.next.get("command", ""))
     if notify and result.sessions:

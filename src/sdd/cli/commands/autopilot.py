@@ -41,6 +41,14 @@ def until_gate(args: Any, console: Console) -> Reply:
                 + "`",
             )
 
+    if args.parallel is not None and args.parallel < 1:
+        raise UsageError("--parallel needs at least 1", hint="sdd run --until-gate --parallel 4")
+    watch = None
+    if args.parallel:
+        from sdd.cli.commands.parallel import _View
+
+        watch = _View(console)
+
     def on_launch(command: list[str], note: str | None) -> None:
         console.note(f"sdd: a fresh session (headless): {' '.join(command)}")
 
@@ -56,6 +64,8 @@ def until_gate(args: Any, console: Console) -> Reply:
         timeout=args.timeout,
         on_launch=on_launch,
         on_session=on_session,
+        parallel=args.parallel,
+        watch=watch,
     )
     if result.sessions and not console.as_json and sys.stderr.isatty():
         sys.stderr.write("\a")  # the bell: the person who walked away comes back
