@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Concatenate, ParamSpec, TypeVar
 
-from sdd.core import clock
-from sdd.core.errors import Refused
+from sdd.core import clock, files
+from sdd.core.errors import Refused, StateError
 from sdd.core.paths import ProjectPaths
 from sdd.system import proctree
 
@@ -60,8 +60,15 @@ def hold(paths: ProjectPaths, cycle: int, command: str = "sdd run") -> Iterator[
     if where in _HELD:  # this process holds it already (the autopilot's sessions)
         yield
         return
-    os.makedirs(os.path.dirname(where), exist_ok=True)
-    fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.makedirs(os.path.dirname(where), exist_ok=True)
+        fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StateError(
+            f"{paths.rel(where)}: cannot open the run lock ({files.reason(exc)}); nothing was "
+            "started",
+            hint="sdd records into .sdd/: make the project folder writable",
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
