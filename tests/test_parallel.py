@@ -57,6 +57,16 @@ with open(os.path.join(root, task, "__init__.py"), "w") as handle:
 with open(os.path.join(root, "tests", "test_%s.py" % task), "w") as handle:
     handle.write("import unittest\nfrom %s import VALUE\n\n\nclass T(unittest.TestCase):\n"
                  "    def test_value(self):\n        self.assertEqual(VALUE, %r)\n" % (task, task))
+if os.environ.get("PAR_TRACKER"):  # a file sdd generates, edited in the branch too
+    with open(os.path.join(root, "docs", "session-tracker.md"), "a") as handle:
+        handle.write("\n%s was here\n" % task)
+if os.environ.get("PAR_ESCAPE") and log:
+    # What an agent might try: leave a process behind, out of its group; approve for a person.
+    left = subprocess.Popen(["setsid", sys.executable, "-c", "import time; time.sleep(120)"])
+    tried = subprocess.run(["sdd", "reject", "implementation-approval", "--reason", "x"],
+                           cwd=root, capture_output=True)
+    with open(log, "a") as handle:
+        handle.write("%s %s escape %d %d\n" % (session, task, left.pid, tried.returncode))
 outside = ""
 if os.environ.get("PAR_SHARED"):
     with open(os.path.join(root, "shared.txt"), "w") as handle:
@@ -70,6 +80,8 @@ rest = re.sub(r"\[FILL:[^\]]*\]", "Wrote the part and its test; nothing left ope
 open(page, "w").write(head + marker + rest + outside)
 subprocess.run(["git", "add", "-A"], cwd=root, check=True)
 subprocess.run(["git", "commit", "-q", "-m", "%s: part" % task], cwd=root, check=True)
+if os.environ.get("PAR_DONE"):  # as the brief says: the agent ends its session itself
+    subprocess.run(["sdd", "done"], cwd=root, check=True)
 if log:
     with open(log, "a") as handle:
         handle.write("%s %s end %.3f %d\n" % (session, task, time.time(), os.getpid()))
@@ -91,6 +103,11 @@ def independent(n: int) -> list[tuple[str, str, str]]:
 def make_project(project_at: Any, tasks: list[tuple[str, str, str]]) -> Path:
     """A project whose approved plan holds ``tasks``; its tests pass; the tree is clean."""
     root: Path = project_at("implement", approve_gate_before=False)
+    return with_plan(root, tasks)
+
+
+def with_plan(root: Path, tasks: list[tuple[str, str, str]]) -> Path:
+    """``root``, stopped at the plan's gate: the plan holds ``tasks``, and is approved."""
     (root / "docs" / "implementation-plan.md").write_text(plan_text(tasks), encoding="utf-8")
     (root / "tests").mkdir(exist_ok=True)
     (root / "tests" / "__init__.py").write_text("", encoding="utf-8")
@@ -174,7 +191,7 @@ def test_four_independent_tasks_run_at_once_and_all_complete(
     project_at: Any, tmp_path: Path
 ) -> None:
     root = make_project(project_at, independent(4))
-    env = agent_env(tmp_path, PAR_SLEEP="1.5")
+    env = agent_env(tmp_path, PAR_SLEEP="1.5", PAR_TRACKER="1")
     result = run("run", "--parallel", "4", "--agent", "claude", cwd=root, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert tasks_of(root) == {f"T{i}": "done" for i in range(1, 5)}
@@ -192,6 +209,9 @@ def test_four_independent_tasks_run_at_once_and_all_complete(
     ] * 4
     assert not status["problems"]
     records_whole(root, 4)
+    # The agents' edits of the tracker did not count (sdd writes it again from the history).
+    tracker = (root / "docs" / "session-tracker.md").read_text(encoding="utf-8")
+    assert "was here" not in tracker and "<<<<<<<" not in tracker
     # One line per change on a non-TTY: each session ran, then completed.
     for line in ("running", "complete"):
         assert sum(line in row for row in result.stderr.splitlines()) == 4, result.stderr
@@ -202,9 +222,14 @@ def test_a_task_never_starts_before_its_dependency_is_done(project_at: Any, tmp_
         project_at,
         [("T1", "none", "t1/, tests/test_t1.py"), ("T2", "T1", "t2/, tests/test_t2.py")],
     )
-    result = run("run", "--parallel", "2", "--agent", "claude", cwd=root, env=agent_env(tmp_path))
+    env = agent_env(tmp_path, PAR_ESCAPE="1", PAR_DONE="1")
+    result = run("run", "--parallel", "2", "--agent", "claude", cwd=root, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split() for line in (tmp_path / "par.log").read_text().splitlines()]
+    # Containment held for each agent: what it left behind is gone; its person's act refused.
+    escapes = [r for r in rows if r[2] == "escape"]
+    assert len(escapes) == 2
+    assert all(not alive(int(r[3])) and r[4] == "3" for r in escapes)
     t1_end = next(float(r[3]) for r in rows if r[1] == "t1" and r[2] == "end")
     t2_start = next(float(r[3]) for r in rows if r[1] == "t2" and r[2] == "start")
     assert t2_start > t1_end
@@ -278,6 +303,16 @@ def test_a_killed_run_is_cleaned_up_by_the_next_command(project_at: Any, tmp_pat
     while len(started_pids(tmp_path)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(started_pids(tmp_path)) == 2
+    # Meanwhile `status`, the tracker and the dashboard show them side by side.
+    shown = run("status", cwd=root).stdout
+    running = [s["id"] for s in sdd_json("status", cwd=root)["sessions"] if s["outcome"] == "open"]
+    assert len(running) == 2
+    assert f"running side by side: {running[0]} (T1), {running[1]} (T2)" in shown
+    tracker = (root / "docs" / "session-tracker.md").read_text(encoding="utf-8")
+    assert f"Running side by side (`sdd run --parallel`): {running[0]} (T1, claude)" in tracker
+    page = tmp_path / "dashboard.html"
+    assert run("dashboard", "--out", str(page), cwd=root).returncode == 0
+    assert 'data-running="2"' in page.read_text(encoding="utf-8")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     status = sdd_json("status", cwd=root)  # the next command
@@ -294,7 +329,14 @@ def test_no_record_is_lost_or_duplicated_over_eighty_sessions_four_at_a_time(
 ) -> None:
     root = make_project(project_at, independent(80))
     env = agent_env(tmp_path, PAR_SLEEP="0.2")
-    result = run("run", "--parallel", "4", "--agent", "claude", cwd=root, env=env)
+    result = subprocess.run(
+        [*SDD, "run", "--parallel", "4", "--agent", "claude"],
+        cwd=root,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(tasks_of(root).values()) == {"done"}
     records_whole(root, 80)

@@ -45,6 +45,16 @@ def commit_files(root: str, paths: list[str], message: str) -> None:
         _must(root, "commit", "--only", "--no-verify", "-q", "-m", message, "--", *paths)
 
 
+def fork_point(tree: str, home: str) -> str | None:
+    """The commit a worktree's branch left the project's branch at (its merge base with
+    the project's HEAD, however far either moved since)."""
+    code, head = _git(home, "rev-parse", "-q", "--verify", "HEAD")
+    if code != 0:
+        return None
+    code, out = _git(tree, "merge-base", "HEAD", head.strip())
+    return out.strip() if code == 0 and out.strip() else None
+
+
 def add(root: str, path: str, branch: str) -> None:
     """A new worktree at ``path`` on a new ``branch`` from HEAD."""
     os.makedirs(os.path.dirname(path), exist_ok=True)

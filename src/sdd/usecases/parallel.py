@@ -167,17 +167,22 @@ def _begin(
     timeout: float | None,
 ) -> Lane:
     started = sessions.start(project, stage, cycle=cycle, agent=agent, task=task.id, alongside=True)
-    folder = os.path.join(project.paths.logs, "sessions")
-    files.write_atomic(os.path.join(folder, f"{started.session}.brief.md"), started.brief)
     root = project.paths.root
     tree = os.path.join(project.paths.worktrees, started.session)
-    with history.locked(project.paths):  # the project's git: one writer at a time
-        _commit(project, f"sdd: {started.session} starts ({task.id})")
-        # Its page too: the agent answers the handoff there, in the worktree.
-        worktrees.commit_files(root, [started.page], f"sdd: {started.session}'s page")
-        worktrees.add(root, tree, worktrees.branch_of(started.session))
-    _link(tree, root, started.session)
     lane = Lane(started.session, task.id, agent, tree, time.monotonic())
+    folder = os.path.join(project.paths.logs, "sessions")
+    try:
+        files.write_atomic(os.path.join(folder, f"{started.session}.brief.md"), started.brief)
+        with history.locked(project.paths):  # the project's git: one writer at a time
+            _commit(project, f"sdd: {started.session} starts ({task.id})")
+            # Its page too: the agent answers the handoff there, in the worktree.
+            worktrees.commit_files(root, [started.page], f"sdd: {started.session}'s page")
+            worktrees.add(root, tree, worktrees.branch_of(started.session))
+        _link(tree, root, started.session)
+    except BaseException:
+        # Interrupted (or git refused) before its worker started: nothing half made stays.
+        _settle(project, lane, why="it could not be given its worktree (or was interrupted)")
+        raise
     argv = [
         sys.executable,
         "-m",
@@ -319,6 +324,7 @@ def run(
         for sig in ending:
             if previous[sig] != signal.SIG_IGN:
                 signal.signal(sig, on_signal)
+        first = True
         while True:
             changed = False
             for lane in list(lanes):
@@ -331,9 +337,10 @@ def run(
                         skipped.add(lane.task)
                     changed = True
             room = width - len(lanes)
-            if limit is not None:
+            if limit is not None:  # the autopilot's --max-sessions, across the batch
                 room = min(room, limit - len(done) - len(lanes))
-            if room > 0:
+            if room > 0 and (changed or first):
+                first = False  # what may start changes only when a session ends
                 for task in _ready(project, cycle, lanes, skipped)[:room]:
                     lanes.append(
                         _begin(
@@ -415,15 +422,25 @@ def _runner_alive(data: dict[str, Any]) -> bool:
     return isinstance(pid, int) and proctree.alive(pid, start if isinstance(start, int) else None)
 
 
+def _abandoned(tree: str) -> bool:
+    """Whether the `sdd run --parallel` that made ``tree`` is gone. A worktree not linked
+    yet is being made (the link follows within a moment): left alone for a minute."""
+    data = _read_link(tree)
+    if data is None:
+        try:
+            return time.time() - os.stat(tree).st_mtime > 60
+        except OSError:
+            return False
+    return not _runner_alive(data)
+
+
 def stale(project: Project) -> bool:
     """Whether a worktree's `sdd run --parallel` is gone (cheap: for every command)."""
     try:
         names = os.listdir(project.paths.worktrees)
     except OSError:
         return False
-    return any(
-        not _runner_alive(_read_link(os.path.join(project.paths.worktrees, n)) or {}) for n in names
-    )
+    return any(_abandoned(os.path.join(project.paths.worktrees, n)) for n in names)
 
 
 def sweep(project: Project, *, wait: float = 20.0) -> list[str]:
@@ -438,9 +455,9 @@ def sweep(project: Project, *, wait: float = 20.0) -> list[str]:
     cleaned = []
     for name in names:
         tree = os.path.join(project.paths.worktrees, name)
-        data = _read_link(tree) or {}
-        if _runner_alive(data):
+        if not _abandoned(tree):
             continue
+        data = _read_link(tree) or {}
         session = data.get("session") if isinstance(data.get("session"), str) else name
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and any(

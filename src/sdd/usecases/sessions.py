@@ -437,10 +437,16 @@ def done(
         from sdd.usecases import merging
 
         before_end = merging.merge_back  # a parallel session completes once merged
+    _refuse_elsewhere(project, cycle)
     _refuse_damaged_page(project, cycle)
     _verify_if_needed(project, cycle, progress)
     _refresh_figures(project, cycle)
-    with project.transaction() as tx:
+    steady: Any = contextlib.nullcontext()
+    if project.paths.linked:
+        from sdd.usecases import merging
+
+        steady = merging.steady()
+    with steady, project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
         refuse_if_tampered(tx.state, f"completing {session.id}")
         in_force = project.rule_state(tx.state).in_force
@@ -454,6 +460,10 @@ def done(
                 if filled != text:  # taken back if the session turns out not complete
                     tx.replace(page_path, filled, display=session.page)
         reports = _number_reports(tx, chosen, session, stage_def)
+        if project.paths.linked:
+            from sdd.usecases import merging
+
+            session = merging.forked(tx, session)
         evidence = completion.observe(
             project.paths, session, tx.state, checks=in_force.checks_fingerprint
         )
@@ -537,6 +547,20 @@ def _number_reports(
     return numbered
 
 
+def _refuse_elsewhere(project: Project, cycle: str | None) -> None:
+    """A parallel session is judged in its own worktree, never from the project's checkout."""
+    if project.paths.linked:
+        return
+    chosen = project.cycle(project.load(), cycle)
+    session = project.open_session(chosen) if chosen else None
+    if session is not None and os.path.isdir(os.path.join(project.paths.worktrees, session.id)):
+        raise Refused(
+            f"session {session.id} runs in its worktree (.sdd/worktrees/{session.id}) under "
+            "`sdd run --parallel`, which judges it there",
+            hint="wait for it to end (or Ctrl-C where `sdd run --parallel` runs)",
+        )
+
+
 def _refuse_damaged_page(project: Project, cycle: str | None) -> None:
     """A page whose markers are damaged is not completed: its rewrite would cut or copy it."""
     chosen = project.cycle(project.load(), cycle)
@@ -583,7 +607,8 @@ def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> Non
         return
     root = project.paths.root
     checks = in_force.checks_fingerprint
-    if green_for(state, root, gitrepo.dirty(root), checks) is not None:
+    own = session.id if project.paths.linked else None
+    if green_for(state, root, gitrepo.dirty(root), checks, own) is not None:
         return
     with contextlib.suppress(NothingToVerify):  # the verify rule then says what is missing
         verify.run(project, progress=progress)

@@ -14,6 +14,7 @@ import os
 import sys
 from typing import Any
 
+from sdd.agents import presets
 from sdd.core import files, jsonable
 from sdd.core.errors import CheckFailed, MergeConflict, SddError
 from sdd.core.paths import LINK
@@ -47,7 +48,9 @@ def run_session(
     brief_file = os.path.join(folder, f"{session_id}.brief.md")
     brief = files.read_text(brief_file) or ""
     log_path = os.path.join(folder, f"{session_id}.log")
-    argv, stdin_text = presets_command(preset, brief, brief_file)
+    argv, stdin_text = presets.command_line(
+        preset, headless=True, brief=brief, brief_file=brief_file
+    )
     shown = [a if len(a) < 200 else f"<brief, {len(a.encode())} bytes>" for a in argv]
     sessions.launched(project, session_id, shown, project.paths.rel(log_path))
     tree = project.paths.root
@@ -120,15 +123,6 @@ def run_session(
         return result
     result.outcome, result.message = "complete", f"session {session_id} complete and merged"
     return result
-
-
-def presets_command(preset: Any, brief: str, brief_file: str) -> tuple[list[str], str | None]:
-    from sdd.agents import presets
-
-    argv, stdin_text = presets.command_line(
-        preset, headless=True, brief=brief, brief_file=brief_file
-    )
-    return list(argv), stdin_text
 
 
 def _end(

@@ -160,6 +160,12 @@ def timeline(cycle: dict[str, Any], link: Link) -> list[str]:
         )
         out.append("</section>")
         return out
+    side = [s for s in sessions if s["outcome"] == "open"]
+    if len(side) > 1:  # `sdd run --parallel`: each in its own worktree
+        listed = ", ".join(f"{escape(s['id'])} ({escape(s['task'] or s['stage'])})" for s in side)
+        out.append(
+            f'<p class="running" data-running="{len(side)}">Running side by side: {listed}</p>'
+        )
     out.append('<ol class="tl">')
     for s in reversed(sessions):
         what = escape(s["stage"])
