@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from sdd.usecases.approvers import revoke as revoke_approver
     from sdd.usecases.autopilot import Budget as AutopilotBudget
     from sdd.usecases.autopilot import until_gate as run_until_gate
+    from sdd.usecases.ci import check as ci_check
+    from sdd.usecases.ci_setup import init as ci_init
     from sdd.usecases.cycles import abandon as abandon_cycle
     from sdd.usecases.cycles import archive, change, switch_layout
     from sdd.usecases.cycles import new as new_cycle
@@ -40,6 +42,11 @@ if TYPE_CHECKING:
     from sdd.usecases.findings import raise_finding as record_finding
     from sdd.usecases.findings import rows_for as finding_rows
     from sdd.usecases.findings import waive as waive_finding
+    from sdd.usecases.hooks import install as install_hook
+    from sdd.usecases.hooks import parse_updates as hook_updates
+    from sdd.usecases.hooks import pre_push as hook_pre_push
+    from sdd.usecases.hooks import receive as hook_receive
+    from sdd.usecases.hooks import uninstall as uninstall_hook
     from sdd.usecases.init import init
     from sdd.usecases.log import listing as log
     from sdd.usecases.overview import overview, state_version
@@ -86,6 +93,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "record_handoff": ("sdd.usecases.agent_records", "record_handoff"),
     "Confirm": ("sdd.usecases.approvals", "Confirm"),
     "add_approver": ("sdd.usecases.approvers", "add"),
+    "ci_init": ("sdd.usecases.ci_setup", "init"),
     "approvers": ("sdd.usecases.approvers", "listing"),
     "new_signing_key": ("sdd.usecases.approvers", "new_key"),
     "signing_offer": ("sdd.usecases.approvers", "offer"),
@@ -97,6 +105,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "Review": ("sdd.usecases.approvals", "Review"),
     "decide_gate": ("sdd.usecases.approvals", "decide"),
     "review_gate": ("sdd.usecases.approvals", "review"),
+    "ci_check": ("sdd.usecases.ci", "check"),
     "abandon_cycle": ("sdd.usecases.cycles", "abandon"),
     "archive": ("sdd.usecases.cycles", "archive"),
     "change": ("sdd.usecases.cycles", "change"),
@@ -109,6 +118,11 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "record_finding": ("sdd.usecases.findings", "raise_finding"),
     "finding_rows": ("sdd.usecases.findings", "rows_for"),
     "waive_finding": ("sdd.usecases.findings", "waive"),
+    "install_hook": ("sdd.usecases.hooks", "install"),
+    "hook_updates": ("sdd.usecases.hooks", "parse_updates"),
+    "hook_pre_push": ("sdd.usecases.hooks", "pre_push"),
+    "hook_receive": ("sdd.usecases.hooks", "receive"),
+    "uninstall_hook": ("sdd.usecases.hooks", "uninstall"),
     "init": ("sdd.usecases.init", "init"),
     "log": ("sdd.usecases.log", "listing"),
     "overview": ("sdd.usecases.overview", "overview"),

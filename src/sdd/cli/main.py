@@ -48,6 +48,8 @@ COMMANDS = {
     "doctor": ("tools", "doctor"),
     "demo": ("tools", "demo"),
     "dashboard": ("dashboard", "dashboard"),
+    "ci": ("ci", "ci"),
+    "hooks": ("ci", "hooks"),
 }
 
 

@@ -155,6 +155,8 @@ def _gate_note(gate: dict[str, Any]) -> str:
     by = gate.get("by") or {}
     if gate["state"] == "approved":
         who = by.get("name", "") + (" (demo)" if by.get("kind") == "demo" else "")
+        if gate.get("approvals", 1) > 1 or gate.get("roles"):
+            who = ", ".join(gate.get("approved_by") or []) or who  # people, under the team rule
         return f"by {who}, {gate['at']}"
     if gate["state"] == "stale":
         return "changed: " + ", ".join(gate["changed"])

@@ -27,6 +27,7 @@ from sdd.workflow.model import Gate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sdd.core.trust import Tally, Trust
     from sdd.documents.contracts import Task
 
 
@@ -113,9 +114,7 @@ class Project:
     def state_of(self, loaded: history.Loaded) -> ProjectState:
         """The state a loaded history gives: only the records that count are folded
         (``core.trust``); what does not count, and any tampering, is reported."""
-        from sdd.core import trust
-
-        verdicts = trust.evaluate(loaded, confirmed=self._confirmed(loaded))
+        verdicts = self._trust(loaded)
         state = fold([r for r in loaded.records if verdicts.counts(r)])
         state.records = len(loaded.records)
         state.problems = [*loaded.problems, *verdicts.problems, *self._uncommitted(loaded)]
@@ -127,6 +126,12 @@ class Project:
         self._check_rules(state, loaded)
         self._latest = state
         return state
+
+    def _trust(self, loaded: history.Loaded) -> Trust:
+        """Which records count (``core.trust``), against the protected branch."""
+        from sdd.core import trust
+
+        return trust.evaluate(loaded, confirmed=self._confirmed(loaded))
 
     def _confirmed(self, loaded: history.Loaded) -> frozenset[str]:
         """The records the protected branch already holds (their segments are in it: a
@@ -180,7 +185,16 @@ class Project:
 
     def _check_rules(self, state: ProjectState, loaded: history.Loaded) -> None:
         """A `rules.accept` sdd did not write is flagged and does not count."""
-        accepted, refused = rules.counted(state.rule_accepts, self._accepted)
+        from sdd.core import trust
+
+        def count(
+            need: int, roles: tuple[str, ...], approvals: list[tuple[str, dict[str, str]]]
+        ) -> Tally:
+            return trust.tally(need, roles, approvals, state.trust)
+
+        accepted, refused = rules.counted(
+            state.rule_accepts, self._accepted, count, state.rules_waiting
+        )
         state.accepted_rules = accepted
         for record, why in refused:
             state.problems.append(
@@ -288,6 +302,11 @@ class Project:
             session = conditions.prepared_session(cycle, gate.after)
             return conditions.walk_digest(state, session.id) if session else None
 
+        def counter(gate: Gate, approvals: list[tuple[str, dict[str, str]]]) -> Tally:
+            from sdd.core import trust
+
+            return trust.tally(gate.approvals, gate.roles, approvals, state.trust)
+
         return Position(
             in_force.workflow,
             cycle,
@@ -297,11 +316,14 @@ class Project:
             conditions=conditions,
             released=cycle.number in state.releases,
             verdicts=verdicts,
+            counter=counter,
         )
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:
         position = self.position(state, cycle, hasher) if cycle else None
-        return tracker.panel(state, cycle, position, rules=rules.notice(self.rule_state(state)))
+        return tracker.panel(
+            state, cycle, position, rules=rules.notice(self.rule_state(state), state.rules_waiting)
+        )
 
     def next_for(self, state: ProjectState, cycle: Cycle | None) -> dict[str, Any]:
         return self.panel(state, cycle, DocHasher(self.paths))["next"]  # type: ignore[no-any-return]

@@ -89,6 +89,49 @@ def run_subprocess(
     return result
 
 
+@dataclass(frozen=True)
+class CompletedBytes:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+def run_bytes(
+    args: Sequence[str],
+    *,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    input_bytes: bytes | None = None,
+) -> CompletedBytes:
+    """Run ``args`` to completion with bytes in and out: what git prints of files and patches
+    is the files' own bytes, which text decoding would change (`git cat-file`, `git patch-id`)."""
+    argv = tuple(args)
+    if not argv:
+        raise ProcessError("no command given")
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else child_env(),
+            input=input_bytes,
+            stdin=subprocess.DEVNULL if input_bytes is None else None,
+            capture_output=True,
+            timeout=timeout,
+            shell=False,
+        )
+    except FileNotFoundError:
+        raise ProcessError(
+            f"{argv[0]}: command not found", hint=f"install {argv[0]} or put it on PATH"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise ProcessError(f"{' '.join(argv)}: no answer within {timeout:g} s") from None
+    return CompletedBytes(
+        argv, proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+    )
+
+
 @contextlib.contextmanager
 def _terminal_kept(shared: bool) -> Iterator[None]:
     """Restores the terminal's settings afterwards: a child killed at a passphrase prompt

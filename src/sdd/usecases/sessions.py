@@ -119,6 +119,7 @@ def start(
         root = project.paths.root
         head = gitrepo.head(root)
         dirty = gitrepo.dirty(root)
+        code = gitrepo.code_key(root) if stage_def.repeat == "per-task" else None
         _lay_scaffolds(tx, chosen, stage_def.scaffold, writes)
         if "figures" in stage_def.rules:
             from sdd.usecases import postmortem
@@ -162,6 +163,7 @@ def start(
             task=task,
             finding=finding,
             writes=writes,
+            **({"code": code} if code else {}),
         )
     return SessionResult(
         session_id,
@@ -351,11 +353,25 @@ def _plan(
                 finding, context = _bind_finding(cycle, None, cycle.open_major()[0].id)
     elif findings.reports_findings(stage_def):
         context = findings.brief_section(project.paths.root, state, cycle, stage_def.name)
-    session_id = state.next_session_id()
+    session_id = state.next_session_id(_apart(project))
     page = f"docs/sessions/{session_id}-{stage_def.name}.md"
     return Planned(
         session_id, page, briefs.planned_writes(stage_def, cycle), task, finding, context
     )
+
+
+def _apart(project: Project) -> str:
+    """A short random tag for a session started on a branch of a team's repository (one
+    that merges into ``origin/HEAD``), so that concurrent pull requests, each numbering its
+    sessions from the same base, never give two sessions one id or one page."""
+    from sdd.system import gitrepo
+
+    if not gitrepo.on_a_branch_apart(project.paths.root):
+        return ""
+    import secrets
+
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32, as record ids are
+    return "".join(secrets.choice(alphabet) for _ in range(4))
 
 
 def _brief(
@@ -487,6 +503,7 @@ def done(
             changed=changed,
             note=note,
             exit_code=exit_code,
+            **_work_of(project, session, stage_def, evidence.head),
         )
         if session.finding:
             fixed = chosen.findings.get(session.finding)
@@ -522,6 +539,21 @@ def done(
     result = _finish(project, session.id)
     result.findings, result.renamed = recorded, renamed
     return result
+
+
+def _work_of(
+    project: Project, session: Session, stage_def: Any, head: str | None
+) -> dict[str, Any]:
+    """What a session of the per-task stage did to the code, for `sdd ci check`: the code at
+    its end and the patch ids of its commits (best effort: git's silence records nothing)."""
+    if stage_def.repeat != "per-task" or head is None:
+        return {}
+    root = project.paths.root
+    try:
+        patches = gitrepo.code_patches(root, session.head_before, head)
+    except SddError:
+        return {}
+    return {"code": gitrepo.code_key(root, head), "patches": patches}
 
 
 def _number_reports(
