@@ -217,25 +217,35 @@ def test_four_independent_tasks_run_at_once_and_all_complete(
         assert sum(line in row for row in result.stderr.splitlines()) == 4, result.stderr
 
 
-def test_a_task_never_starts_before_its_dependency_is_done(project_at: Any, tmp_path: Path) -> None:
+def test_a_task_waits_for_its_dependency_and_for_an_overlapping_scope(
+    project_at: Any, tmp_path: Path
+) -> None:
     root = make_project(
         project_at,
-        [("T1", "none", "t1/, tests/test_t1.py"), ("T2", "T1", "t2/, tests/test_t2.py")],
+        [
+            ("T1", "none", "t1/, tests/test_t1.py"),
+            ("T2", "T1", "t2/, tests/test_t2.py"),
+            ("T3", "none", "t3/, tests/test_t3.py, t1/extra.py"),  # overlaps T1's scope
+        ],
     )
     env = agent_env(tmp_path, PAR_ESCAPE="1", PAR_DONE="1")
-    result = run("run", "--parallel", "2", "--agent", "claude", cwd=root, env=env)
+    result = run("run", "--parallel", "3", "--agent", "claude", cwd=root, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split() for line in (tmp_path / "par.log").read_text().splitlines()]
     # Containment held for each agent: what it left behind is gone; its person's act refused.
     escapes = [r for r in rows if r[2] == "escape"]
-    assert len(escapes) == 2
     assert all(not alive(int(r[3])) and r[4] == "3" for r in escapes)
+    assert len(escapes) == 3
     t1_end = next(float(r[3]) for r in rows if r[1] == "t1" and r[2] == "end")
-    t2_start = next(float(r[3]) for r in rows if r[1] == "t2" and r[2] == "start")
-    assert t2_start > t1_end
-    assert tasks_of(root) == {"T1": "done", "T2": "done"}
+    later = [float(r[3]) for r in rows if r[1] in ("t2", "t3") and r[2] == "start"]
+    assert len(later) == 2 and min(later) > t1_end
+    assert tasks_of(root) == {"T1": "done", "T2": "done", "T3": "done"}
     # T2's worktree started from the merged T1: its tree held T1's work.
     assert (root / "t1" / "__init__.py").is_file() and (root / "t2" / "__init__.py").is_file()
+    # Nothing is left to run in parallel: it says so, and what comes next.
+    again = run("run", "--parallel", "2", "--agent", "claude", cwd=root, env=env)
+    assert again.returncode == 3, again.stderr
+    assert "the next session is review" in again.stderr and "sdd run" in again.stderr
 
 
 def test_a_conflicting_pair_leaves_one_complete_and_one_finding(
@@ -274,6 +284,9 @@ def test_ctrl_c_ends_every_agent_removes_the_worktrees_and_keeps_the_branches(
     argv = ["sdd", "run", "--parallel", "2", "--agent", "claude"]
     code, shown = pty_detached(argv, root, env, press, timeout=90)
     assert pressed and code == 130, shown
+    # On a terminal, one line per session, redrawn in place (task, agent, state, time).
+    assert "\x1b[2K" in shown and all(f" T{i} " in shown for i in (1, 2))
+    assert "claude" in shown and "running" in shown and "interrupted" in shown
     assert not any(alive(pid) for pid in started_pids(tmp_path))
     assert worktrees(root) == []
     status = sdd_json("status", cwd=root)

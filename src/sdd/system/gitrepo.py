@@ -399,13 +399,14 @@ def commit_blocker(root: str) -> str | None:
     return None if code == 0 else "git does not know who you are (user.name, user.email)"
 
 
-def commit_bookkeeping(root: str, message: str) -> str | None:
+def commit_bookkeeping(root: str, message: str, also: tuple[str, ...] = ()) -> str | None:
     """Commit sdd's own files (what git does not ignore under ``.sdd/``, but the config, and
     the tracker page) and nothing else, as `git commit --only` does: whatever the person
-    staged stays staged and uncommitted. The new commit; None when there was nothing to
-    commit. Raises SddError with git's words when git refuses."""
+    staged stays staged and uncommitted. ``also``: more of sdd's files in the same commit (a
+    parallel session's page). The new commit; None when there was nothing to commit. Raises
+    SddError with git's words when git refuses."""
     code, out = _git(
-        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *BOOKKEEPING
+        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *BOOKKEEPING, *also
     )
     if code != 0:
         raise SddError("git status failed: sdd's records were not committed")

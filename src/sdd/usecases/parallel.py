@@ -111,10 +111,16 @@ def _ignore_worktrees(project: Project) -> None:
         tx.replace(project.paths.gitignore, f"{text}{separator}{IGNORE_LINE}\n", ".sdd/.gitignore")
 
 
-def _commit(project: Project, message: str) -> None:
+def _commit(project: Project, message: str, page: str) -> None:
+    """sdd's bookkeeping and the session's page, committed: what its worktree starts from."""
     root = project.paths.root
-    if gitrepo.commit_blocker(root) is None:
-        gitrepo.commit_bookkeeping(root, message)
+    blocker = gitrepo.commit_blocker(root)
+    if blocker is not None:
+        raise Refused(
+            f"sdd cannot commit its records before branching: {blocker}",
+            hint="finish what git is in the middle of, then run this again",
+        )
+    gitrepo.commit_bookkeeping(root, message, (page,))
 
 
 def _ready(project: Project, cycle: str | None, lanes: list[Lane], skipped: set[str]) -> list[Task]:
@@ -174,9 +180,8 @@ def _begin(
     try:
         files.write_atomic(os.path.join(folder, f"{started.session}.brief.md"), started.brief)
         with history.locked(project.paths):  # the project's git: one writer at a time
-            _commit(project, f"sdd: {started.session} starts ({task.id})")
             # Its page too: the agent answers the handoff there, in the worktree.
-            worktrees.commit_files(root, [started.page], f"sdd: {started.session}'s page")
+            _commit(project, f"sdd: {started.session} starts ({task.id})", started.page)
             worktrees.add(root, tree, worktrees.branch_of(started.session))
         _link(tree, root, started.session)
     except BaseException:
@@ -302,6 +307,12 @@ def run(
         if not presets.installed(preset, os.environ):
             process.resolve_executable(preset.launch.executable, os.environ)
     sweep(project)
+    if not _ready(project, cycle, [], set()):
+        following = project.next_for(state, chosen)
+        raise Refused(
+            "no task of the plan is ready to run: each is done, or waits on one that is not",
+            hint=f"next: {following['command']}",
+        )
     _ignore_worktrees(project)
     begun = time.monotonic()
     lanes: list[Lane] = []  # running
@@ -358,16 +369,20 @@ def run(
                 break
             show(changed)
             time.sleep(0.1)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        # Ctrl-C, or a failure of our own (git refused to branch): no session runs on.
         interrupted = True
         for sig in (signal.SIGINT, *ending):
             signal.signal(sig, lambda signum, frame: None)  # the ending is not cut short
         _stop_workers(lanes)
+        why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else "its run failed"
         for lane in lanes:
             lane.ended = time.monotonic()
-            _settle(project, lane, why="interrupted (Ctrl-C)")
+            _settle(project, lane, why=why)
         done += lanes
         lanes = []
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -55,6 +55,16 @@ class _View:
 
 
 def run_parallel(args: Any, console: Console) -> Reply:
+    named = [f"--{n} {getattr(args, n)}" for n in ("task", "finding") if getattr(args, n, None)]
+    if args.stage:
+        named.insert(0, args.stage)
+    if named:
+        from sdd.core.errors import UsageError
+
+        raise UsageError(
+            f"--parallel chooses the plan's tasks itself; {' '.join(named)} runs one session",
+            hint="sdd run --parallel N, or sdd run " + " ".join(named),
+        )
     project = api.open_project()
     result = api.run_parallel(
         project,
