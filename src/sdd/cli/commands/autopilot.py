@@ -85,6 +85,9 @@ def until_gate(args: Any, console: Console) -> Reply:
             total += (
                 f" ({result.cost_note})" if result.cost_usd is not None else f"; {result.cost_note}"
             )
+        if result.stop == "refused":  # the way on is the refusal's hint
+            lines += [total, "", style("Next: ", "bold") + safe(result.command)]
+            return "\n".join(lines)
         lines += [total, "", style("Next: ", "bold") + safe(str(result.next.get("summary", "")))]
         lines.append("  " + style(safe(result.command), "blue"))
         alternative = result.next.get("alternative")
