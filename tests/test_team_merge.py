@@ -54,7 +54,8 @@ def _two_tasks(root: Path) -> None:
 def _as_a_team(root: Path, server: Path) -> None:
     """What the README's team section sets up: no merge driver for anything sdd writes (a
     host's merge button runs none), the generated tracker page left out of git, and the
-    repository on a server whose default branch is main (``origin/HEAD``)."""
+    repository pushed to a server with `git remote add` (so no ``origin/HEAD``), main its
+    default branch."""
     for attributes in (root / ".sdd" / ".gitattributes", root / "docs" / ".gitattributes"):
         attributes.unlink(missing_ok=True)
     (root / ".gitignore").write_text("docs/session-tracker.md\n", encoding="utf-8")
@@ -65,8 +66,7 @@ def _as_a_team(root: Path, server: Path) -> None:
     assert said.count(": merge: unspecified") == len(names), said
     git("init", "-q", "--bare", str(server), cwd=root)
     git("remote", "add", "origin", str(server), cwd=root)
-    git("push", "-q", "-u", "origin", "main", cwd=root)
-    git("remote", "set-head", "origin", "main", cwd=root)
+    git("push", "-q", "-u", "origin", "main", cwd=root)  # no origin/HEAD: origin/main is it
 
 
 def _pull_request(root: Path, branch: str, task: str) -> set[str]:
@@ -126,3 +126,41 @@ def test_two_pull_requests_from_one_base_merge_one_after_the_other_without_confl
     _, report, _ = doctor(root)
     assert [f for f in report["findings"] if f["area"] == "history"] == [], report
     assert git("status", "--porcelain", cwd=root).stdout == ""  # the page is regenerated, ignored
+
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def _team_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Working as a team")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_the_readme_team_sections_commands_and_config_are_what_sdd_reads(project: Path) -> None:
+    """Every `sdd` command of the README's team section parses as written (run end to end by
+    hand with real keys: see the commit), and its config sets the team rules it describes."""
+    import shlex
+
+    from sdd.cli.parser import build_parser
+
+    section = _team_section()
+    blocks = re.findall(r"```(sh|toml)\n(.*?)```", section, re.S)
+    pieces = [
+        piece.strip()
+        for kind, body in blocks
+        if kind == "sh"
+        for line in body.splitlines()
+        for piece in line.split("  #", 1)[0].split("&&")
+    ]
+    commands = [shlex.split(piece) for piece in pieces if piece.startswith("sdd ")]
+    assert len(commands) >= 8, commands
+    for args in commands:
+        build_parser(only=args[1]).parse_args(args[1:])  # a usage error exits the test
+    (toml,) = [body for kind, body in blocks if kind == "toml" and "[gates." in body]
+    with (project / ".sdd" / "config.toml").open("a", encoding="utf-8") as config:
+        config.write("\n" + toml)
+    gates = {g["name"]: g for g in sdd_json("rules", cwd=project)["rules"]["workflow"]["gates"]}
+    assert gates["spec-approval"]["approvals"] == 2
+    assert gates["spec-approval"]["roles"] == ["product"]
+    assert gates["implementation-approval"]["roles"] == ["lead"]

@@ -314,16 +314,22 @@ def protected_base(root: str) -> str | None:
 
 
 def on_a_branch_apart(root: str) -> bool:
-    """Whether HEAD is a branch other than the remote's default one (``origin/HEAD``): work
-    there meets other branches' work in a merge. False without a remote default branch."""
+    """Whether HEAD is a branch other than the remote's default one (``origin/HEAD``, else
+    ``origin/main``, else ``origin/master``: a repository pushed with `git remote add` has no
+    ``origin/HEAD``): work there meets other branches' work in a merge. False without one."""
     try:
         code, base = _git(root, "symbolic-ref", "-q", "refs/remotes/origin/HEAD")
-        if code != 0 or not base.strip():
+        default = base.strip().removeprefix("refs/remotes/origin/") if code == 0 else ""
+        for name in () if default else ("main", "master"):
+            found, _ = _git(root, "rev-parse", "--verify", "-q", f"refs/remotes/origin/{name}")
+            if found == 0:
+                default = name
+                break
+        if not default:
             return False
         code, head = _git(root, "symbolic-ref", "-q", "HEAD")
     except SddError:
         return False
-    default = base.strip().removeprefix("refs/remotes/origin/")
     return code != 0 or head.strip().removeprefix("refs/heads/") != default
 
 
