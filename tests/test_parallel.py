@@ -81,6 +81,8 @@ open(page, "w").write(head + marker + rest + outside)
 subprocess.run(["git", "add", "-A"], cwd=root, check=True)
 subprocess.run(["git", "commit", "-q", "-m", "%s: part" % task], cwd=root, check=True)
 if os.environ.get("PAR_DONE"):  # as the brief says: the agent ends its session itself
+    subprocess.run(["sdd", "status"], cwd=root, check=True, capture_output=True)
+    subprocess.run(["sdd", "verify"], cwd=root, check=True, capture_output=True)
     subprocess.run(["sdd", "done"], cwd=root, check=True)
 if log:
     with open(log, "a") as handle:

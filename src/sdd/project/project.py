@@ -405,12 +405,13 @@ class Project:
                     tx.written, tx.pending = appended.records, []
                     try:
                         tx.state = self.load()
-                        self.refresh(tx.state)
+                        if not self.paths.linked:  # a worktree leaves them to its project
+                            self.refresh(tx.state)
                     except BaseException:
                         # The command fails as a whole: what it recorded goes too.
                         appended.undo()
                         raise
-                else:
+                elif not self.paths.linked:
                     self.refresh(tx.state)
             except BaseException:
                 tx.undo()

@@ -227,8 +227,13 @@ def _settle(project: Project, lane: Lane, *, why: str) -> None:
         if lane.state == "complete":
             with contextlib.suppress(SddError):
                 worktrees.delete_branch(project.paths.root, worktrees.branch_of(lane.session))
+
+
+def _refresh(project: Project) -> None:
+    """The tracker and the cache, written again from the history (and the merges): the
+    sessions' own records, made in their worktrees, leave them to the project."""
     with project.transaction():
-        pass  # the tracker and the cache, written again from the history (and the merge)
+        pass
 
 
 def _stop_workers(lanes: list[Lane]) -> None:
@@ -389,6 +394,7 @@ def run(
         if interrupted:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     show(True)
+    _refresh(project)
     state = project.load()
     chosen = project.cycle(state, cycle)
     rows = [lane.row(time.monotonic()) for lane in done]
@@ -483,6 +489,8 @@ def sweep(project: Project, *, wait: float = 20.0) -> list[str]:
         lane = Lane(str(session), "", "", tree, time.monotonic())
         _settle(project, lane, why="its `sdd run --parallel` ended without cleaning up (killed)")
         cleaned.append(str(session))
+    if cleaned:
+        _refresh(project)
     return cleaned
 
 
