@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from sdd.usecases.approvers import offer as signing_offer
     from sdd.usecases.approvers import recover as recover_approver
     from sdd.usecases.approvers import revoke as revoke_approver
+    from sdd.usecases.autopilot import Budget as AutopilotBudget
+    from sdd.usecases.autopilot import until_gate as run_until_gate
     from sdd.usecases.ci import check as ci_check
     from sdd.usecases.ci_setup import init as ci_init
     from sdd.usecases.cycles import abandon as abandon_cycle
@@ -97,6 +99,8 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "signing_offer": ("sdd.usecases.approvers", "offer"),
     "recover_approver": ("sdd.usecases.approvers", "recover"),
     "revoke_approver": ("sdd.usecases.approvers", "revoke"),
+    "AutopilotBudget": ("sdd.usecases.autopilot", "Budget"),
+    "run_until_gate": ("sdd.usecases.autopilot", "until_gate"),
     "DecisionResult": ("sdd.usecases.approvals", "DecisionResult"),
     "Review": ("sdd.usecases.approvals", "Review"),
     "decide_gate": ("sdd.usecases.approvals", "decide"),

@@ -138,10 +138,8 @@ def _message(error: Any) -> str:
     return str(error)
 
 
-def reported_error(kind: str | None, output: str) -> str | None:
-    """The error an agent reported in its structured output, if any (even when it exited 0)."""
-    if kind is None:
-        return None
+def _objects(output: str) -> list[Any]:
+    """The JSON values in an agent's output: the whole of it, or one per line."""
     objects = []
     stripped = output.strip()
     try:
@@ -155,7 +153,25 @@ def reported_error(kind: str | None, output: str) -> str | None:
                     objects.append(json_value(line))
                 except ValueError:
                     continue
-    for item in objects:
+    return objects
+
+
+def reported_cost(output: str) -> float | None:
+    """What the session cost in US dollars, as the agent's JSON result says it (Claude Code's
+    ``total_cost_usd``, the whole session's); None when it says nothing of it."""
+    cost = None
+    for item in _objects(output):
+        value = item.get("total_cost_usd") if isinstance(item, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e9:
+            cost = float(value)  # the last result is the whole session's
+    return cost
+
+
+def reported_error(kind: str | None, output: str) -> str | None:
+    """The error an agent reported in its structured output, if any (even when it exited 0)."""
+    if kind is None:
+        return None
+    for item in _objects(output):
         if not isinstance(item, dict):
             continue
         if item.get("is_error") is True:

@@ -62,6 +62,9 @@ class Launch:
     headless_stdin: tuple[str, ...] | None = None
     result: str | None = None  # how to read its structured output: see presets.reported_error
     interactive_note: str | None = None  # what the person tells an agent that takes no first prompt
+    # What its headless output says of what a session cost: "cost" (a ``total_cost_usd``
+    # in its JSON result, see presets.reported_cost), "tokens" (token counts only), or None.
+    reports: str | None = None
 
     @property
     def executable(self) -> str:
@@ -184,6 +187,7 @@ AGENTS: dict[str, Agent] = {
                 ("claude", "-p", "{brief}", "--output-format", "json"),
                 ("claude", "-p", "--output-format", "json"),
                 result="json-result",
+                reports="cost",
             ),
             install=Install(
                 ("claude-commands", "claude-skills"),
@@ -210,6 +214,7 @@ AGENTS: dict[str, Agent] = {
                 ("codex", "exec", "--json", "{brief}"),
                 ("codex", "exec", "--json", "-"),
                 result="json-events",
+                reports="tokens",
             ),
             install=Install(
                 ("agents-skills",),
@@ -234,6 +239,7 @@ AGENTS: dict[str, Agent] = {
                 ("gemini", "-p", "{brief}", "--output-format", "json"),
                 ("gemini", "--output-format", "json"),
                 result="json-result",
+                reports="tokens",
             ),
             install=Install(
                 ("agents-skills", "gemini-commands"),
@@ -325,6 +331,7 @@ AGENTS: dict[str, Agent] = {
                 ("qwen", "-p", "{brief}", "--output-format", "json"),
                 ("qwen", "--output-format", "json"),
                 result="json-result",
+                reports="tokens",
             ),
             install=Install(
                 ("agents-skills", "qwen-commands"),

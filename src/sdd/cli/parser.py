@@ -56,6 +56,55 @@ def _request_options(p: argparse.ArgumentParser | _Unused) -> None:
     )
 
 
+def _duration(text: str) -> float:
+    """``90``, ``90s``, ``30m``, ``2h``: seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration is a number with s, m or h (30m)")
+    return value
+
+
+def _dollars(text: str) -> float:
+    try:
+        value = float(text.removeprefix("$"))
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a budget is US dollars above 0 (5.00)")
+    return value
+
+
+def _autopilot_options(p: argparse.ArgumentParser | _Unused) -> None:
+    """`sdd run --until-gate`: the sessions up to the next person's act, and their budget."""
+    p.add_argument(
+        "--until-gate",
+        action="store_true",
+        help="run session after session, headless, until a person's act is next (a gate, a "
+        "question, a walkthrough), a session fails, or a budget is spent",
+    )
+    p.add_argument(
+        "--max-sessions", type=_count, metavar="N", help="--until-gate: start at most N sessions"
+    )
+    p.add_argument(
+        "--max-time",
+        type=_duration,
+        metavar="DURATION",
+        help="--until-gate: stop after this long (30m, 2h); a session still running is ended",
+    )
+    p.add_argument(
+        "--max-cost",
+        type=_dollars,
+        metavar="USD",
+        help="--until-gate: stop once the sessions cost this much, as the agent reports it "
+        "(checked after each session)",
+    )
+
+
 def ci_init_arguments(actions: Any) -> None:
     """`sdd ci init HOST`: its arguments, under `sdd ci`'s actions."""
     c = actions.add_parser(
@@ -219,6 +268,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         metavar="N",
         help="up to N task sessions at once, each headless in its own git worktree",
     )
+    _autopilot_options(p)
     p = command(
         "agents",
         "the agent presets (list); install or uninstall the stages as agents' skills and commands",

@@ -32,7 +32,7 @@ from sdd.core.errors import Refused, SddError
 from sdd.core.paths import LINK
 from sdd.documents import scope as scopes
 from sdd.documents.contracts import Task
-from sdd.project import running
+from sdd.project import runlock, running
 from sdd.project.project import Project
 from sdd.system import gitrepo, process, proctree, worktrees
 from sdd.usecases import sessions
@@ -264,6 +264,7 @@ def _kill_agent(tree: str) -> None:
             os.killpg(pid, signal.SIGKILL)
 
 
+@runlock.one_per_cycle  # one `sdd run` per cycle at a time, --parallel too
 def run(
     project: Project,
     width: int,
@@ -272,7 +273,9 @@ def run(
     timeout: float | None = None,
     cycle: str | None = None,
     watch: Watch | None = None,
+    limit: int | None = None,
 ) -> ParallelResult:
+    """``limit``: start at most that many sessions in all (the autopilot's --max-sessions)."""
     if width < 1:
         raise Refused("--parallel needs at least 1", hint="sdd run --parallel 4")
     stage = sessions.check_admission(project, None, cycle=cycle)
@@ -349,9 +352,12 @@ def run(
                     if lane.state != "complete":
                         skipped.add(lane.task)
                     changed = True
-            if len(lanes) < width and (changed or first):
+            room = width - len(lanes)
+            if limit is not None:  # the autopilot's --max-sessions, across the batch
+                room = min(room, limit - len(done) - len(lanes))
+            if room > 0 and (changed or first):
                 first = False  # what may start changes only when a session ends
-                for task in _ready(project, cycle, lanes, skipped)[: width - len(lanes)]:
+                for task in _ready(project, cycle, lanes, skipped)[:room]:
                     lanes.append(
                         _begin(
                             project,

@@ -11,7 +11,7 @@ from sdd.agents import presets
 from sdd.agents.registry import DEMO, Launch
 from sdd.core import files
 from sdd.core.errors import CheckFailed, Refused
-from sdd.project import running
+from sdd.project import runlock, running
 from sdd.project.project import Project
 from sdd.system import process
 from sdd.usecases import sessions
@@ -53,6 +53,7 @@ def choose_agent(project: Project, requested: str | None) -> presets.Preset:
     )
 
 
+@runlock.one_per_cycle  # a second `sdd run` on the same cycle is refused, naming the first
 def run(
     project: Project,
     stage: str | None = None,

@@ -91,6 +91,10 @@ def abandon(args: Any, console: Console) -> Reply:
 
 
 def run(args: Any, console: Console) -> Reply:
+    if args.until_gate or args.max_sessions or args.max_time or args.max_cost:
+        from sdd.cli.commands.autopilot import until_gate
+
+        return until_gate(args, console)
     if getattr(args, "parallel", None) is not None:
         from sdd.cli.commands.parallel import run_parallel
 
