@@ -549,3 +549,54 @@ def test_each_description_leads_with_what_the_stage_produces_within_100_characte
             assert first.startswith("Write docs/") or stage == "implement", (agent, text)
             assert rest.strip(), (agent, text)  # the goal and the rest follow
         uninstall(bare)
+
+
+def test_codex_config_keeps_its_comments_and_settings_and_comes_back_as_it_was(bare: Path) -> None:
+    """Codex's .codex/config.toml is the project's own file, comments and all: sdd appends
+    its [mcp_servers.sdd] table as text (read back with tomllib) and takes out exactly that."""
+    mine = (
+        '# Our Codex settings\nmodel = "gpt-5"  # the team\'s model\n\n'
+        '[mcp_servers.db]\ncommand = "db-mcp"\n'
+    )
+    (bare / ".codex").mkdir()
+    (bare / ".codex" / "config.toml").write_text(mine, encoding="utf-8")
+    (bare / ".amp").mkdir()
+    (bare / ".amp" / "settings.json").write_text('{"amp.showCosts": false}', encoding="utf-8")
+    before = tree(bare)
+    data = install(bare, "codex", "amp", "--mcp")
+    text = (bare / ".codex" / "config.toml").read_text(encoding="utf-8")
+    assert text.startswith(mine)
+    config = tomllib.loads(text)
+    assert config["model"] == "gpt-5" and config["mcp_servers"]["db"] == {"command": "db-mcp"}
+    assert config["mcp_servers"]["sdd"] == LAUNCHED
+    amp = json.loads((bare / ".amp" / "settings.json").read_text(encoding="utf-8"))
+    assert amp == {"amp.showCosts": False, "amp.mcpServers": {"sdd": LAUNCHED}}
+    assert {".codex/config.toml", ".amp/settings.json"} <= set(data["mcp"])
+    assert install(bare, "codex", "amp", "--mcp")["updated"] == []  # a second run: nothing
+    gone = uninstall(bare)
+    assert {".codex/config.toml", ".amp/settings.json"} <= set(gone["taken_out"])
+    assert tree(bare) == before
+
+
+def test_a_registration_of_a_bare_sdd_is_moved_to_the_launcher(bare: Path) -> None:
+    """A project an older sdd registered with a bare `sdd` (found only while its venv is
+    active): installing again moves each entry sdd wrote to the launcher."""
+    install(bare, "claude", "opencode", "--mcp")
+    old = {"claude": {"type": "stdio", "command": "sdd", "args": ["mcp"]}}
+    old["opencode"] = {"type": "local", "command": ["sdd", "mcp"], "enabled": True}
+    manifest_path = bare / ".sdd" / "agents.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for agent in ("claude", "opencode"):
+        relative, (table, name) = MCP_FILES[agent]
+        data = json.loads((bare / relative).read_text(encoding="utf-8"))
+        data[table][name] = old[agent]
+        (bare / relative).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        manifest["files"][relative]["value"] = old[agent]
+        manifest["files"][relative]["sha256"] = "as the older sdd wrote it"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    data = install(bare)
+    assert {".mcp.json", "opencode.json"} <= set(data["updated"])
+    claude = json.loads((bare / ".mcp.json").read_text(encoding="utf-8"))["mcpServers"]["sdd"]
+    assert {k: claude[k] for k in LAUNCHED} == LAUNCHED
+    opencode = json.loads((bare / "opencode.json").read_text(encoding="utf-8"))["mcp"]["sdd"]
+    assert opencode["command"] == ["sh", ".sdd/bin/sdd-mcp"]

@@ -368,14 +368,44 @@ def test_the_stage_briefs_are_a_prompt_and_the_instructions_are_paragraphs(
 
 
 def test_a_refused_argument_is_named_as_the_tools_argument(project: Path) -> None:
-    async def body(session: ClientSession) -> tuple[bool, str]:
-        return await call(session, "record_finding", severity="minor", text="A typo")
+    async def body(session: ClientSession) -> list[tuple[bool, str]]:
+        return [
+            await call(session, "record_finding", severity="minor", text="A typo"),
+            await call(session, "start_session", stage="spec", task="T1"),
+        ]
 
-    failed, text = with_server(project, body)
+    (failed, text), (task_failed, task_text) = with_server(project, body)
     assert failed
     assert text.startswith("sdd: usage: `stage`: which stage found it"), text
     assert "--stage" not in text and "STAGE" not in text
+    assert task_failed and task_text.startswith("sdd: usage: `task` applies to the spec stage")
     # The command line keeps its own words.
     assert cli_error(project, "findings", "add", "--severity", "minor", "A typo").startswith(
         "sdd: usage: --stage STAGE"
     )
+
+
+def test_the_server_imports_little_of_sdd_before_it_answers(project: Path) -> None:
+    """An agent waits for `sdd mcp` to start: beyond the SDK, it loads the command line's
+    entry, the server and the lazy API, no argparse and nothing of the project (opened only
+    when a tool is called). bench/ measures what that costs."""
+    loaded = imported(project, "mcp")
+    ours = {m for m in loaded if m == "sdd" or m.startswith("sdd.")}
+    assert ours <= {
+        "sdd",
+        "sdd.api",
+        "sdd.cli",
+        "sdd.cli.commands",
+        "sdd.cli.commands.serve",
+        "sdd.cli.handler",
+        "sdd.cli.main",
+        "sdd.cli.output",
+        "sdd.cli.render",
+        "sdd.core",
+        "sdd.core.errors",
+        "sdd.core.paths",
+        "sdd.core.reporting",
+        "sdd.mcp",
+        "sdd.mcp.server",
+    }, sorted(ours)
+    assert "argparse" not in loaded

@@ -96,10 +96,12 @@ def test_the_server_starts_without_sdd_on_path_and_doctor_checks_it(project: Pat
     (broken,) = found
     assert "/moved/venv/bin/sdd" in broken["what"] and "not there" in broken["what"]
     assert "run `sdd agents install --mcp` again" in broken["fix"]
-    # The path file removed: the same, and the same fix.
+    # The path file removed (as in a fresh clone): said, with the same fix, as a warning.
     path_file.unlink()
     code, found, _ = doctor(project, env)
-    assert code == 1 and "run `sdd agents install --mcp` again" in found[0]["fix"]
+    (missing,) = found
+    assert missing["severity"] == "warning" and "sdd-path is missing" in missing["what"]
+    assert "run `sdd agents install --mcp` again" in missing["fix"]
     # sdd where pip --user puts it: the launcher finds it there, and so does doctor.
     local_bin = Path(os.environ["HOME"]) / ".local" / "bin"
     local_bin.mkdir(parents=True)

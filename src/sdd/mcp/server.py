@@ -22,7 +22,6 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from sdd import api
 from sdd.core.errors import SddError, UsageError
-from sdd.core.jsonable import to_json
 
 # One line per paragraph: clients show and wrap it as they like (Codex shows only the
 # first line of a hard-wrapped text).
@@ -68,14 +67,35 @@ class ChecklistAnswer(TypedDict):
     reason: NotRequired[str]
 
 
-# A refused argument, as the use case names it for the command line (`--stage STAGE: …`).
-_OPTION = re.compile(r"^(sdd: \w+: )--([a-z][a-z-]*)(?: [A-Z][A-Z_]*)?", re.M)
+# An argument as the command line names it: `--stage` or `--stage STAGE` (not `--task T3`).
+_OPTION = re.compile(r"--([a-z][a-z-]*)(?: [A-Z][A-Z_]*(?=[:,\s]|$))?")
+_LABEL = re.compile(r"^sdd: \w+: ")
 
 
 def mcp_words(text: str) -> str:
-    """An error's text with the refused argument named as the tool's argument (`stage`,
-    not `--stage STAGE`)."""
-    return _OPTION.sub(lambda m: f"{m[1]}`{m[2].replace('-', '_')}`", text)
+    """An error's text with the refused arguments (those its first line names before its
+    first colon, as `--stage STAGE: which stage found it`) named as the tool's arguments
+    (`stage`); commands it suggests keep their own words."""
+    first, newline, rest = text.partition("\n")
+    label = _LABEL.match(first)
+    start = label.end() if label else 0
+    head, colon, tail = first[start:].partition(": ")
+    named = _OPTION.sub if colon else _leading  # no colon: "--task applies to …"
+    head = named(lambda m: f"`{m[1].replace('-', '_')}`", head)
+    return first[:start] + head + colon + tail + newline + rest
+
+
+def _leading(replace: Callable[[re.Match[str]], str], text: str) -> str:
+    """``text`` with an argument it starts with named by ``replace``."""
+    found = _OPTION.match(text)
+    return replace(found) + text[found.end() :] if found else text
+
+
+def to_json(result: Any) -> Any:
+    """A use case's result as JSON (imported when a tool answers, not at start-up)."""
+    from sdd.core.jsonable import to_json
+
+    return to_json(result)
 
 
 def _json(data: Any) -> str:
@@ -330,8 +350,9 @@ def _static(fn: Callable[[], str]) -> Callable[[], str]:
     return resource
 
 
-def serve(project: Any) -> None:
-    """Run the server on standard input and output until the client closes it."""
+def serve(root: str) -> None:
+    """Run the server for the project at ``root`` on standard input and output until the
+    client closes it."""
     try:
         import mcp.server.mcpserver  # noqa: F401
     except ImportError:
@@ -341,5 +362,5 @@ def serve(project: Any) -> None:
             "`sdd mcp` needs the MCP Python SDK, which is not installed",
             hint=install_hint("mcp"),
         ) from None
-    server = build(os.path.abspath(project.paths.root))
+    server = build(os.path.abspath(root))
     server.run("stdio")

@@ -482,15 +482,18 @@ def _mcp_servers(paths: ProjectPaths, recorded: dict[str, Any], report: Report) 
         )
     found = launcher.resolve(paths, use_path_file=not tracked)
     if found.path is None:
+        # A path file that names nothing: this machine's registration broke (a moved venv).
+        # None at all: nobody ran `sdd agents install --mcp` here (a fresh clone, a CI job),
+        # so no agent here was set up; said, but not an error.
         where = (
             f"{launcher.PATH_FILE} names {found.recorded}, which is not there (a moved or "
             "removed venv?), and"
             if found.stale
-            else f"{launcher.PATH_FILE} is missing and"
+            else f"{launcher.PATH_FILE} is missing (not installed on this machine) and"
         )
         report.add(
             "agents",
-            "error",
+            "error" if found.stale else "warning",
             f"the agents' MCP server cannot start: {where} no sdd is on PATH, in ~/.local/bin "
             "or installed by pipx or uv",
             launcher.REINSTALL,
@@ -521,13 +524,17 @@ def _mcp_servers(paths: ProjectPaths, recorded: dict[str, Any], report: Report) 
         )
         return
     if not probe.ok:
+        no_sdk = "needs the MCP Python SDK" in probe.error
         report.add(
             "agents",
             "error",
             f"the agents' MCP server did not start: `{found.path} mcp` (found in {found.via}, "
             f"as the launcher finds it): {probe.error}",
-            f"run `{found.path} mcp` in the project to see why; if that sdd is not the one "
-            f"you use, {launcher.REINSTALL}",
+            "install the `mcp` extra where that sdd is installed (its message above names "
+            "the command)"
+            if no_sdk
+            else f"run `{found.path} mcp` in the project to see why; if that sdd is not the "
+            f"one you use, {launcher.REINSTALL}",
         )
 
 

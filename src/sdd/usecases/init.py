@@ -53,6 +53,7 @@ class InitResult:
     demo: bool = False
     existing_code: list[str] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)  # stages installed as their commands
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (agent, the person's step)
     # The first approver, when the person chose to sign at `sdd init` (the command line asks)
     approver: Changed | None = None
 
@@ -161,6 +162,7 @@ def _install_agents(project: Project, result: InitResult) -> None:
     before = files.read_text(manifest)
     outcome = install(project, create_only=True)
     result.agents = outcome.agents
+    result.steps = outcome.steps
     result.created += outcome.created
     result.skipped += outcome.skipped + outcome.unchanged + outcome.kept
     after = files.read_text(manifest)

@@ -1,5 +1,5 @@
-"""The project's tools: `agents` (presets; the stages as agents' own commands), `mcp`,
-`templates`, `doctor`, and `demo`."""
+"""The project's tools: `agents` (presets; the stages as agents' own commands),
+`templates`, `doctor`, and `demo` (`mcp` is in `serve`, which imports less)."""
 
 from __future__ import annotations
 
@@ -109,14 +109,6 @@ def _grouped(paths: list[str]) -> str:
             shown.append(folder)
         counts[folder] = counts.get(folder, 0) + 1
     return ", ".join(f"{p}/ ({counts[p]} files)" if p in counts else p for p in shown)
-
-
-def mcp(args: Any, console: Console) -> Reply:
-    """Serve the project over MCP on standard input and output until the client goes."""
-    from sdd.mcp import server
-
-    server.serve(api.open_project())
-    return Reply(shown=True)
 
 
 def templates(args: Any, console: Console) -> Reply:
