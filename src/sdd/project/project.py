@@ -12,9 +12,9 @@ from typing import Any
 from sdd.core import clock, files, history, records
 from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.fold import fold
-from sdd.core.paths import TEMP_DIR, ProjectPaths, require_root
+from sdd.core.paths import TEMP_DIR, ProjectPaths, linked_home, require_root
 from sdd.core.records import Kind
-from sdd.core.state import Cycle, ProjectState
+from sdd.core.state import Cycle, ProjectState, Session
 from sdd.documents import snapshots
 from sdd.project import cache, rules
 from sdd.project.checks import DETECTION_INPUTS
@@ -27,6 +27,7 @@ from sdd.workflow.model import Gate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sdd.core.trust import Tally, Trust
     from sdd.documents.contracts import Task
 
 
@@ -63,7 +64,11 @@ def open_project(start: str | None = None) -> Project:
 
 class Project:
     def __init__(self, root: str) -> None:
-        self.paths = ProjectPaths(root)
+        # A worktree of a parallel session records into its project's history, and its
+        # `sdd done` ends its own session (``bound``), whatever else runs alongside.
+        link = linked_home(root)
+        self.paths = ProjectPaths(root, link[0] if link else None)
+        self.bound: str | None = link[1] if link else None
         self._config: Config | None = None
         # The last comparison with the commit, and what it was made for (history files, HEAD).
         self._committed_memo: tuple[object, list[tuple[str, str]]] | None = None
@@ -109,9 +114,7 @@ class Project:
     def state_of(self, loaded: history.Loaded) -> ProjectState:
         """The state a loaded history gives: only the records that count are folded
         (``core.trust``); what does not count, and any tampering, is reported."""
-        from sdd.core import trust
-
-        verdicts = trust.evaluate(loaded, confirmed=self._confirmed(loaded))
+        verdicts = self._trust(loaded)
         state = fold([r for r in loaded.records if verdicts.counts(r)])
         state.records = len(loaded.records)
         state.problems = [*loaded.problems, *verdicts.problems, *self._uncommitted(loaded)]
@@ -124,6 +127,12 @@ class Project:
         self._latest = state
         return state
 
+    def _trust(self, loaded: history.Loaded) -> Trust:
+        """Which records count (``core.trust``), against the protected branch."""
+        from sdd.core import trust
+
+        return trust.evaluate(loaded, confirmed=self._confirmed(loaded))
+
     def _confirmed(self, loaded: history.Loaded) -> frozenset[str]:
         """The records the protected branch already holds (their segments are in it: a
         segment never changes once git tracks it)."""
@@ -131,11 +140,11 @@ class Project:
 
         if not any(r["type"] == "approver.add" for r in loaded.records):
             return frozenset()  # an unsigned project: nothing to confirm (and no git call)
-        base = gitrepo.protected_base(self.paths.root)
+        base = gitrepo.protected_base(self.paths.home)
         if base is None:
             return frozenset()
         if self._base_memo is None or self._base_memo[0] != base:
-            self._base_memo = (base, gitrepo.history_names_at(self.paths.root, base))
+            self._base_memo = (base, gitrepo.history_names_at(self.paths.home, base))
         held = self._base_memo[1]
         return frozenset(ident for ident, name in loaded.files.items() if name in held)
 
@@ -144,7 +153,8 @@ class Project:
         rewritten (a tracked segment is sealed), so a difference is an edit or a removal."""
         from sdd.system import gitrepo
 
-        head = gitrepo.head_key(self.paths.root)
+        home = self.paths.home  # the history is committed where it is kept
+        head = gitrepo.head_key(home)
         memo = (repr(cache.history_key(self.paths)), head) if head is not None else None
         if (
             memo is not None
@@ -154,8 +164,8 @@ class Project:
             changed = self._committed_memo[1]
         else:
             files = self._history_files()
-            changed = gitrepo.changed_since_commit(self.paths.root, files)
-            changed += gitrepo.segments_rewritten(self.paths.root, files)
+            changed = gitrepo.changed_since_commit(home, files)
+            changed += gitrepo.segments_rewritten(home, files)
             self._committed_memo = (memo, changed) if memo is not None else None
         return [
             history.Problem(
@@ -175,7 +185,16 @@ class Project:
 
     def _check_rules(self, state: ProjectState, loaded: history.Loaded) -> None:
         """A `rules.accept` sdd did not write is flagged and does not count."""
-        accepted, refused = rules.counted(state.rule_accepts, self._accepted)
+        from sdd.core import trust
+
+        def count(
+            need: int, roles: tuple[str, ...], approvals: list[tuple[str, dict[str, str]]]
+        ) -> Tally:
+            return trust.tally(need, roles, approvals, state.trust)
+
+        accepted, refused = rules.counted(
+            state.rule_accepts, self._accepted, count, state.rules_waiting
+        )
         state.accepted_rules = accepted
         for record, why in refused:
             state.problems.append(
@@ -224,6 +243,15 @@ class Project:
                     )
                 )
             cycle.decisions = kept
+
+    def open_session(self, cycle: Cycle) -> Session | None:
+        """The open session a command here works on: a parallel session's worktree works on
+        its own; elsewhere, the latest open one."""
+        if self.bound is not None:
+            return next(
+                (s for s in cycle.sessions if s.id == self.bound and s.outcome == "open"), None
+            )
+        return cycle.open_session()
 
     def cycle(self, state: ProjectState, selector: str | None = None) -> Cycle | None:
         """The cycle a command works on: ``selector`` (number or slug), else the latest."""
@@ -274,6 +302,11 @@ class Project:
             session = conditions.prepared_session(cycle, gate.after)
             return conditions.walk_digest(state, session.id) if session else None
 
+        def counter(gate: Gate, approvals: list[tuple[str, dict[str, str]]]) -> Tally:
+            from sdd.core import trust
+
+            return trust.tally(gate.approvals, gate.roles, approvals, state.trust)
+
         return Position(
             in_force.workflow,
             cycle,
@@ -283,11 +316,14 @@ class Project:
             conditions=conditions,
             released=cycle.number in state.releases,
             verdicts=verdicts,
+            counter=counter,
         )
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:
         position = self.position(state, cycle, hasher) if cycle else None
-        return tracker.panel(state, cycle, position, rules=rules.notice(self.rule_state(state)))
+        return tracker.panel(
+            state, cycle, position, rules=rules.notice(self.rule_state(state), state.rules_waiting)
+        )
 
     def next_for(self, state: ProjectState, cycle: Cycle | None) -> dict[str, Any]:
         return self.panel(state, cycle, DocHasher(self.paths))["next"]  # type: ignore[no-any-return]
@@ -297,6 +333,10 @@ class Project:
         A command that only reads (``reading``) writes neither where the project cannot be
         written: the panel is computed all the same, and nothing fails."""
         hasher = DocHasher(self.paths)
+        if self.paths.linked:
+            # A parallel session's worktree: its documents are not the project's; the
+            # project's own `sdd` regenerates the tracker and the cache from them.
+            return self.panel(state, state.latest_cycle(), hasher)
         history_key = cache.history_key(self.paths)
         head_key = cache.head_key(self.paths.root)
         config_key = cache.file_key(self.paths.config)
@@ -365,12 +405,13 @@ class Project:
                     tx.written, tx.pending = appended.records, []
                     try:
                         tx.state = self.load()
-                        self.refresh(tx.state)
+                        if not self.paths.linked:  # a worktree leaves them to its project
+                            self.refresh(tx.state)
                     except BaseException:
                         # The command fails as a whole: what it recorded goes too.
                         appended.undo()
                         raise
-                else:
+                elif not self.paths.linked:
                     self.refresh(tx.state)
             except BaseException:
                 tx.undo()
@@ -382,6 +423,8 @@ class Project:
         """With ``[git] commit_bookkeeping``, commit sdd's own files after a recorded change
         (never the person's staged work). Best effort: the change stands whatever git says,
         and during a merge sdd's files wait for the person."""
+        if self.paths.linked:
+            return  # the project's `sdd run --parallel` commits them, under the lock
         try:
             if not self.config.commit_bookkeeping:
                 return
@@ -403,7 +446,7 @@ class Project:
         if loaded.records and not history.segment_names(self.paths):
             # A format-1 history goes on in segments; its file stays as it is.
             entries.insert(0, ("history.migrate", {"from_format": 1, "heads": loaded.heads}))
-        root = self.paths.root
+        root = self.paths.home
         return history.append(
             self.paths,
             entries,
@@ -450,7 +493,7 @@ class Project:
         if not changed:
             return
         cycle = tx.state.latest_cycle()
-        session = cycle.open_session() if cycle else None
+        session = self.open_session(cycle) if cycle else None
         source = (
             f"post-mortem {session.id}" if session and session.stage == "postmortem" else "by hand"
         )
