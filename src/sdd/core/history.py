@@ -88,6 +88,10 @@ class Loaded:
     heads: list[str] = field(default_factory=list)  # hashes no record names as a parent
     missing: dict[str, list[str]] = field(default_factory=dict)  # id -> its absent parents
     sources: list[str] = field(default_factory=list)  # the files read, project-relative
+    # What was read of each file, for a checkpoint (``core.checkpoint``): [name, size,
+    # mtime_ns, ctime_ns, inode, lines, sha256 of those bytes]; None when a file changed
+    # while it was read.
+    coverage: list[list[Any]] | None = field(default_factory=list)
 
     def place(self, record_id: str) -> str:
         return f"{self.files.get(record_id, '')}:{self.lines.get(record_id, 0)}"
@@ -116,6 +120,12 @@ def exists(paths: ProjectPaths) -> bool:
     return os.path.isfile(paths.history) or os.path.isdir(paths.history_dir)
 
 
+def source_paths(paths: ProjectPaths) -> list[str]:
+    """The history's files, in the order they are read: the format-1 file, then segments."""
+    sources = [paths.history] if os.path.isfile(paths.history) else []
+    return sources + [os.path.join(paths.history_dir, n) for n in segment_names(paths)]
+
+
 def load(paths: ProjectPaths) -> Loaded:
     """Read and verify the whole history (both formats)."""
     if not exists(paths):
@@ -125,19 +135,89 @@ def load(paths: ProjectPaths) -> Loaded:
         )
     loaded = Loaded(records=[])
     by_id: dict[str, Record] = {}
-    sources = [paths.history] if os.path.isfile(paths.history) else []
-    sources += [os.path.join(paths.history_dir, n) for n in segment_names(paths)]
-    for path in sources:
+    for path in source_paths(paths):
         name = paths.rel(path)
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise StateError(f"{name}: cannot read ({exc.strerror})") from None
+        data, status = _read(path, name)
         _parse_into(loaded, by_id, data, name)
         loaded.sources.append(name)
+        _cover(loaded, name, data, status, 0)
     _link(loaded, by_id)
     return loaded
+
+
+def _read(path: str, name: str) -> tuple[bytes, list[int] | None]:
+    """A file's bytes, and its status when it did not change while read (else None)."""
+    try:
+        with open(path, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            data = handle.read()
+            after = os.fstat(handle.fileno())
+    except OSError as exc:
+        raise StateError(f"{name}: cannot read ({exc.strerror})") from None
+    status = [after.st_size, after.st_mtime_ns, after.st_ctime_ns, after.st_ino]
+    same = (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == tuple(status[:3])
+    return data, status if same and after.st_size == len(data) else None
+
+
+def _cover(
+    loaded: Loaded, name: str, data: bytes, status: list[int] | None, lines_before: int
+) -> None:
+    if loaded.coverage is None:
+        return
+    if status is None or (data and not data.endswith(b"\n")):
+        loaded.coverage = None  # changed while read, or its last line cut short
+        return
+    lines = lines_before + data.count(b"\n")
+    loaded.coverage.append([name, *status, lines, hashlib.sha256(data).hexdigest()])
+
+
+def load_since(
+    paths: ProjectPaths, covered: list[list[Any]], written: int
+) -> tuple[Loaded, list[Any]] | None:
+    """The records appended after what ``covered`` (a checkpoint's coverage, written at
+    ``written`` ns) describes, verified as :func:`load` verifies them; None when what it
+    covers changed (a file edited, truncated, removed or added before its last one): the
+    caller folds the whole history instead. A covered file whose status (size,
+    modification and change times, inode) is as covered was not written since: the change
+    time is set by the kernel on every write and no process can set it back. Near the
+    time the checkpoint was written a status may not have moved yet: those files, and any
+    that grew, are read and the bytes covered are hashed again."""
+    sources = source_paths(paths)
+    names = [paths.rel(p) for p in sources]
+    if len(names) < len(covered) or names[: len(covered)] != [c[0] for c in covered]:
+        return None
+    loaded = Loaded(records=[])
+    by_id: dict[str, Record] = {}
+    for index, (path, name) in enumerate(zip(sources, names, strict=True)):
+        start = lines = 0
+        if index < len(covered):
+            entry = covered[index]
+            try:
+                st = os.stat(path)
+            except OSError:
+                return None
+            now = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            if now == entry[1:5] and st.st_ctime_ns < written - RACY_NS:
+                loaded.coverage.append(entry)  # type: ignore[union-attr]
+                continue
+            start, lines = entry[1], entry[5]
+        data, status = _read(path, name)
+        if len(data) < start or (
+            start and hashlib.sha256(data[:start]).hexdigest() != covered[index][6]
+        ):
+            return None
+        _parse_into(loaded, by_id, data[start:], name, first=lines + 1)
+        loaded.sources.append(name)
+        _cover(loaded, name, data[start:], status, lines)
+        if loaded.coverage and start:  # the hash covers the whole file
+            loaded.coverage[-1][6] = hashlib.sha256(data).hexdigest()
+    loaded.records = [by_id[key] for key in sorted(by_id)]
+    return loaded, names
+
+
+# A file written this close to a checkpoint may have changed again without its status
+# showing it (timestamps move in clock ticks): its bytes are hashed instead.
+RACY_NS = 2_000_000_000
 
 
 def parse(data: bytes, name: str) -> Loaded:
@@ -155,15 +235,17 @@ def parse(data: bytes, name: str) -> Loaded:
 _HELD: set[bytes] = set()
 
 
-def _parse_into(loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str) -> None:
+def _parse_into(
+    loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str, first: int = 1
+) -> None:
     lines = data.split(b"\n")
     tail = lines.pop()  # after the final newline: empty unless the last write was cut short
     if tail.strip():
         loaded.warnings.append(
-            f"{name}:{len(lines) + 1}: last record was cut short (a crash while writing); "
+            f"{name}:{len(lines) + first}: last record was cut short (a crash while writing); "
             "it was never acknowledged and is ignored"
         )
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=first):
         if not raw.strip():
             continue
         where = f"{name}:{number}"
@@ -194,7 +276,7 @@ def _parse_into(loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str
             if record.get("hash") != record_hash(record):
                 problem("record changed after it was written (hash mismatch)")
                 continue
-            if len(_HELD) >= 50_000:
+            if len(_HELD) >= 200_000:
                 _HELD.clear()
             _HELD.add(raw)
         if record_id in by_id:

@@ -33,6 +33,11 @@ def cache_path(paths: ProjectPaths) -> str:
     return paths.cache_file(tag)
 
 
+def checkpoint_path(paths: ProjectPaths) -> str:
+    """Where the fold's checkpoint is kept (``core.checkpoint``)."""
+    return paths.cache_file(f"checkpoint-{__version__}.marshal")
+
+
 def file_key(path: str) -> list[int] | None:
     try:
         st = os.stat(path)
