@@ -47,14 +47,60 @@ def canonical(record: Record) -> bytes:
     signature, which is made over the hash)."""
     leave = ("hash",) if record.get("v") == 1 else ("hash", "sig")
     body = {k: v for k, v in record.items() if k not in leave}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     # A hand-made line may hold a lone surrogate: hash it (it will not match) rather than crash.
-    return text.encode("utf-8", "surrogatepass")
+    return _CANONICAL.encode(body).encode("utf-8", "surrogatepass")
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def record_hash(record: Record) -> str:
     domain = _DOMAINS[1] if record.get("v") == 1 else _DOMAINS[2]
     return hashlib.sha256(domain + canonical(record)).hexdigest()
+
+
+def line_of(record: Record) -> bytes:
+    """A record as one line of a segment: its canonical bytes, then its hash and signature,
+    so a reader can hash the line's own bytes (``_holds``) rather than encode it again."""
+    body = {k: v for k, v in record.items() if k not in ("hash", "sig")}
+    text = _CANONICAL.encode(body)[:-1]
+    text += ',"hash":' + json.dumps(record["hash"])
+    if "sig" in record:
+        text += ',"sig":' + json.dumps(record["sig"], separators=(",", ":"), ensure_ascii=False)
+    # Lone surrogates become JSON escapes, so every line stays valid UTF-8.
+    return (text + "}\n").encode("utf-8", "backslashreplace")
+
+
+def _holds(raw: bytes, record: Record) -> bool:
+    """Whether ``record``, parsed from the line ``raw``, is what its hash says, hashing the
+    line's own bytes when :func:`line_of` wrote it: the bytes before its hash are then the
+    canonical bytes of everything else in it, and only a signature follows the hash. A
+    line of any other shape is encoded again (:func:`record_hash`)."""
+    claimed = record.get("hash")
+    if record.get("v") == FORMAT_VERSION and isinstance(claimed, str):
+        marker = b',"hash":"' + claimed.encode("ascii", "replace") + b'"'
+        cut = raw.find(marker)
+        if cut > 0:
+            rest = raw[cut + len(marker) :].rstrip(b"\r")
+            shaped = (rest == b"}" and "sig" not in record) or (
+                rest.startswith(b',"sig":') and _one_value(rest[7:])
+            )
+            if shaped and hashlib.sha256(_DOMAINS[2] + raw[:cut] + b"}").hexdigest() == claimed:
+                return True
+    return bool(claimed == record_hash(record))
+
+
+def _one_value(rest: bytes) -> bool:
+    """Whether ``rest`` is one JSON value, then the ``}`` that ends the line: no key after
+    the signature could stand in for one the hash covers."""
+    try:
+        _, end = _DECODER.raw_decode(rest.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return rest.decode("utf-8")[end:] == "}"
+
+
+_DECODER = json.JSONDecoder()
 
 
 @dataclass
@@ -273,10 +319,10 @@ def _parse_into(
             loaded.problems.append(Problem(number, record_id, what, name))
 
         if raw not in _HELD:
-            if record.get("hash") != record_hash(record):
+            if not _holds(raw, record):
                 problem("record changed after it was written (hash mismatch)")
                 continue
-            if len(_HELD) >= 200_000:
+            if len(_HELD) >= 50_000:
                 _HELD.clear()
             _HELD.add(raw)
         if record_id in by_id:
@@ -467,12 +513,7 @@ def append(
         written.append(record)
         up, after = [record["hash"]], record["id"]
     segment, created = _open_segment(paths, written[0]["id"], tracked or (lambda _: False))
-    payload = b"".join(
-        # Lone surrogates become JSON escapes, so every line stays valid UTF-8.
-        json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "backslashreplace")
-        + b"\n"
-        for r in written
-    )
+    payload = b"".join(line_of(r) for r in written)
     display = paths.rel(segment)
     try:
         os.makedirs(paths.history_dir, exist_ok=True)

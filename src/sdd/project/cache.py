@@ -15,6 +15,7 @@ import os
 import sys
 
 from sdd import __version__
+from sdd.core.gitfiles import head_key
 
 CACHE_VERSION = 2
 # A file changed within this window of the cache being written may have changed again
@@ -61,20 +62,6 @@ def history_key(paths: ProjectPaths) -> list[Any]:
             continue
         key.append([entry.name, st.st_size, st.st_mtime_ns, st.st_ino])
     return key
-
-
-def head_key(root: str) -> str | None:
-    """Which commit HEAD is, read from .git's own files without running git (None when it
-    cannot be told that way: no repository, a linked worktree, packed refs)."""
-    try:
-        with open(os.path.join(root, ".git", "HEAD"), encoding="utf-8") as handle:
-            head = handle.read().strip()
-        if not head.startswith("ref: "):
-            return head
-        with open(os.path.join(root, ".git", head[5:]), encoding="utf-8") as handle:
-            return handle.read().strip()
-    except (OSError, ValueError):
-        return None
 
 
 def _newest(key: list[Any]) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sdd.core import clock, files, history, records
+from sdd.core import clock, files, gitfiles, history, records
 from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.fold import fold
 from sdd.core.paths import TEMP_DIR, ProjectPaths, require_root
@@ -306,7 +306,7 @@ class Project:
         rewritten (a tracked segment is sealed), so a difference is an edit or a removal."""
         from sdd.system import gitrepo
 
-        head = gitrepo.head_key(self.paths.root)
+        head = gitfiles.head_key(self.paths.root)
         memo = (repr(cache.history_key(self.paths)), head) if head is not None else None
         if (
             memo is not None
@@ -462,7 +462,7 @@ class Project:
         written: the panel is computed all the same, and nothing fails."""
         hasher = DocHasher(self.paths)
         history_key = cache.history_key(self.paths)
-        head_key = cache.head_key(self.paths.root)
+        head_key = gitfiles.head_key(self.paths.root)
         config_key = cache.file_key(self.paths.config)
         # The files check detection reads matter only when the config names no checks.
         inputs: dict[str, Any] = {}
