@@ -1,6 +1,7 @@
 """The checkpoint (issue 21), property-tested with hypothesis: for random histories and random
 appends, edits, truncations, removals and merged-in segments, the state a command folds from
-the checkpoint and the records appended since equals a full fold of the history, and every
+the checkpoint and the records appended since equals a full fold of the history (and `log
+--limit`, which reads only the newest files, shows what the whole history does), and every
 change to what the checkpoint covers sends the next load to a full fold (``fold_kind``), which
 detects what it detects today (an edited record is still tampering).
 
@@ -25,6 +26,7 @@ from helpers import history_files, init_project
 from sdd.core import history
 from sdd.core.state import ProjectState
 from sdd.project.project import Project
+from sdd.usecases import log
 
 PROPERTY = settings(
     deadline=None,
@@ -160,6 +162,10 @@ def test_incremental_state_equals_a_full_fold(
             if step[0] == "edit":
                 assert any(p.tamper for p in state.problems)  # still tampering
         assert normal(state) == normal(full_state(root))
+        # `log --limit` reads only the files that hold the newest records: the same entries
+        project = Project(str(root))
+        whole = log.entries(history.load(paths).records, limit=n % 5 + 1)
+        assert log.listing(project, limit=n % 5 + 1) == whole
         # and the checkpoint it wrote continues: nothing new is a cheap, equal load (none
         # is made of a history with records missing: each load walks it whole)
         again, kind = load(root)

@@ -266,6 +266,55 @@ def load_since(
 RACY_NS = 2_000_000_000
 
 
+def newest(
+    paths: ProjectPaths, count: int, keep: Callable[[Record], bool] = lambda _: True
+) -> list[Record] | None:
+    """The ``count`` newest records ``keep`` keeps, newest first, each verified as
+    :func:`load` verifies it, reading only the files that can hold them: a file's records
+    run in id order (one writer appends to it, under the lock), so its last line names the
+    newest it holds, and a file whose newest is older than the ``count`` found is not read.
+    None when a file's last line cannot be read that way: the caller reads the whole."""
+    lasts: list[tuple[str, str]] = []
+    for path in source_paths(paths):
+        last = _last_id(path)
+        if last is None:
+            return None
+        lasts.append((last, path))
+    found: dict[str, Record] = {}
+    for last, path in sorted(lasts, reverse=True):
+        if len(found) >= count and sorted(found, reverse=True)[count - 1] > last:
+            break
+        name = paths.rel(path)
+        data, _ = _read(path, name)
+        for record in parse(data, name).records:
+            if keep(record):
+                found.setdefault(record["id"], record)
+    return [found[key] for key in sorted(found, reverse=True)[:count]]
+
+
+def _last_id(path: str) -> str | None:
+    """The id of a file's last complete record ("" for an empty file)."""
+    try:
+        with open(path, "rb") as handle:
+            fd = handle.fileno()
+            end = _complete_length(fd)
+            if end == 0:
+                return ""
+            start = max(0, end - (1 << 16))
+            tail = os.pread(fd, end - start, start)
+    except OSError:
+        return None
+    line = tail[:-1].rsplit(b"\n", 1)[-1]
+    if start and b"\n" not in tail[:-1]:
+        return None  # a line longer than what was read
+    try:
+        record = json_value(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    ident = record.get("id") if isinstance(record, dict) else None
+    return ident if ids.is_valid(ident) else None
+
+
 def parse(data: bytes, name: str) -> Loaded:
     """One file's records, verified on their own (for tests and tools)."""
     loaded = Loaded(records=[])
