@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import marshal
 from dataclasses import fields
+from itertools import starmap
+from operator import attrgetter
 from typing import Any
 
 from sdd.core.history import Loaded, Problem, ancestors
@@ -249,10 +251,11 @@ _LEAVES: tuple[type, ...] = (
     Approver,
 )
 _NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in _LEAVES}
+_GETTERS = {cls: attrgetter(*names) for cls, names in _NAMES.items()}
 
 
 def _leaf(obj: Any) -> tuple[Any, ...]:
-    return tuple(getattr(obj, name) for name in _NAMES[type(obj)])
+    return _GETTERS[type(obj)](obj)  # every leaf has several fields: a tuple
 
 
 def _cycle(cycle: Cycle, session_index: dict[int, int], finding_index: dict[int, int]) -> Any:
@@ -378,9 +381,15 @@ def _make(cls: type, values: Any) -> Any:
     return cls(*values)
 
 
+def _many(cls: type, rows: Any) -> list[Any]:
+    """``cls(*row)`` for each row (a row of the wrong length is a TypeError: not a
+    checkpoint sdd wrote)."""
+    return list(starmap(cls, rows))
+
+
 def _decode(body: dict[str, Any]) -> Checkpoint:
-    sessions = [_make(Session, v) for v in body["sessions"]]
-    findings = [_make(Finding, v) for v in body["findings"]]
+    sessions = _many(Session, body["sessions"])
+    findings = _many(Finding, body["findings"])
     (
         name,
         demo,
@@ -426,7 +435,7 @@ def _decode(body: dict[str, Any]) -> Checkpoint:
         cycle.loops = [_make(Reopen, v) for v in values[15]]
         cycle.task_reopens = {k: _make(TaskReopen, v) for k, v in values[16].items()}
         cycle.request, cycle.request_doc = values[17], values[18]
-        cycle.answers = [_make(Answer, v) for v in values[19]]
+        cycle.answers = _many(Answer, values[19])
         state.cycles[cycle.number] = cycle
     state.sessions = {k: sessions[i] for k, i in state_sessions.items()}
     state.findings_by_record = {k: findings[i] for k, i in by_record.items()}
