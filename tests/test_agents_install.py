@@ -23,7 +23,9 @@ import yaml  # type: ignore[import-untyped]
 from helpers import STAGES, commit_all, run, sdd_json
 from run_helpers import Agents, agents_fixture  # noqa: F401 - a fixture
 
-ALL_STAGES = ["discovery", *STAGES]  # discovery is optional, but a stage all the same
+# discovery is optional: offered only in a project with code to discover (the tests'
+# projects have none; test_discovery_only_where_code_exists adds some)
+ALL_STAGES = list(STAGES)
 
 # Where each agent reads a project's commands (`.md` / `.toml` files) and skills
 # (`<name>/SKILL.md` folders), late 2026:
@@ -74,7 +76,12 @@ MCP_FILES = {
     "cursor": (".cursor/mcp.json", ["mcpServers", "sdd"]),
     "opencode": ("opencode.json", ["mcp", "sdd"]),
     "qwen": (".qwen/settings.json", ["mcpServers", "sdd"]),
+    "amp": (".amp/settings.json", ["amp.mcpServers", "sdd"]),
 }
+# Codex reads TOML: `[mcp_servers.sdd]` in .codex/config.toml (a trusted project's).
+CODEX_MCP = (".codex/config.toml", ["mcp_servers", "sdd"])
+# Every registration starts the committed launcher with `sh` (no absolute path, no bare `sdd`).
+LAUNCHED = {"command": "sh", "args": [".sdd/bin/sdd-mcp"]}
 SKILL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -206,7 +213,13 @@ def test_install_all_gives_every_agent_each_stage_once(bare: Path) -> None:
     for name in ("AGENTS.md", "CLAUDE.md", "GEMINI.md"):
         text = (bare / name).read_text(encoding="utf-8")
         assert text.count("<!-- sdd-agents:begin") == 1 and "<!-- sdd-agents:end -->" in text
-        assert "sdd status" in text and "sdd start <stage>" in text
+    # The block once, in AGENTS.md; Claude Code and Gemini CLI import it (an agent that reads
+    # all three, like Copilot CLI, sees it once).
+    agents_md = (bare / "AGENTS.md").read_text(encoding="utf-8")
+    assert "sdd status" in agents_md and "sdd start <stage>" in agents_md
+    for name, line in (("CLAUDE.md", "@AGENTS.md"), ("GEMINI.md", "@./AGENTS.md")):
+        text = (bare / name).read_text(encoding="utf-8")
+        assert line in text.splitlines() and "sdd status" not in text
     manifest = json.loads((bare / ".sdd" / "agents.json").read_text(encoding="utf-8"))
     assert manifest["agents"] == AGENTS
     assert set(manifest["files"]) == set(data["created"])
@@ -338,16 +351,22 @@ def test_uninstall_leaves_the_folder_exactly_as_before(bare: Path) -> None:
         for key in keys:
             entry = entry[key]
         if agent == "opencode":
-            assert entry == {"type": "local", "command": ["sdd", "mcp"], "enabled": True}
+            assert entry == {
+                "type": "local",
+                "command": ["sh", ".sdd/bin/sdd-mcp"],
+                "enabled": True,
+            }
             assert config["$schema"] == "https://opencode.ai/config.json"
         else:
-            assert entry["command"] == "sdd" and entry["args"] == ["mcp"]
+            assert {k: entry[k] for k in LAUNCHED} == LAUNCHED
         assert relative in data["mcp"]
+    codex = tomllib.loads((bare / CODEX_MCP[0]).read_text(encoding="utf-8"))
+    assert codex["mcp_servers"]["sdd"] == LAUNCHED
+    assert CODEX_MCP[0] in data["mcp"]
     mcp_json = json.loads((bare / ".mcp.json").read_text(encoding="utf-8"))
     assert mcp_json["mcpServers"]["db"] == {"command": "db-mcp", "args": []}
     gemini = json.loads((bare / ".gemini" / "settings.json").read_text(encoding="utf-8"))
     assert gemini["theme"] == "Dracula"
-    assert any("Codex CLI" in note for note in data["notes"])  # no project MCP file: said so
 
     gone = uninstall(bare)
     assert gone["kept"] == []
@@ -436,3 +455,148 @@ def test_nothing_is_written_through_a_symbolic_link(bare: Path, work: Path) -> N
     assert not [p for p in manifest["files"] if p.startswith(".claude/")]
     uninstall(bare)
     assert list(outside.iterdir()) == [] and (bare / ".claude").is_symlink()
+
+
+def test_after_installing_each_agent_is_told_its_one_step(bare: Path) -> None:
+    from sdd.agents.registry import INSTALLS  # the one source of the steps' text
+
+    without = run("agents", "install", "--all", cwd=bare).stdout
+    with_mcp = run("agents", "install", "--all", "--mcp", cwd=bare)
+    assert with_mcp.returncode == 0, with_mcp.stderr
+    for name, spec in INSTALLS.items():
+        if spec.step is None:
+            continue
+        assert spec.step.text in with_mcp.stdout, name
+        assert (spec.step.text in without) is not spec.step.mcp_only, name
+    assert "`qwen mcp approve sdd`" in with_mcp.stdout
+    assert "`amp mcp approve sdd`" in with_mcp.stdout
+
+
+def test_a_stage_an_agent_would_see_twice_is_warned_with_its_fix(bare: Path) -> None:
+    """An edited Gemini command left alone, then the shared skills added for Codex: Gemini
+    would see the spec stage twice. Install and doctor say so, with the command that ends it."""
+    install(bare, "gemini")
+    mine = bare / ".gemini" / "commands" / "sdd-spec.toml"
+    mine.write_text(mine.read_text(encoding="utf-8") + "# ours\n", encoding="utf-8")
+    data = install(bare, "codex")
+    assert ".gemini/commands/sdd-spec.toml" in data["kept"]
+    assert seen_by(bare, "gemini")["spec"] == 2
+    (warning,) = data["twice"]
+    assert warning.startswith("Gemini CLI would see the spec stage twice")
+    assert "`rm .gemini/commands/sdd-spec.toml`" in warning
+    text = run("agents", "install", cwd=bare).stdout
+    assert "warning: Gemini CLI would see the spec stage twice" in text
+    doctor = sdd_json("doctor", cwd=bare, expect=0)
+    (found,) = [f for f in doctor["findings"] if "twice" in f["what"]]
+    assert found["fix"].startswith("`rm .gemini/commands/sdd-spec.toml`")
+    mine.unlink()  # the fix
+    assert install(bare)["twice"] == []
+    assert not [f for f in sdd_json("doctor", cwd=bare)["findings"] if "twice" in f["what"]]
+    check_every_agent(bare, ["codex", "gemini"])
+
+
+def test_uninstall_says_entry_removed_from_the_files_that_stay(bare: Path) -> None:
+    (bare / "AGENTS.md").write_text("# Ours\n", encoding="utf-8")
+    (bare / "opencode.json").write_text('{"mcp": {"db": {"type": "local"}}}', encoding="utf-8")
+    install(bare, "claude", "opencode", "--mcp")
+    data = uninstall(bare)
+    assert sorted(data["taken_out"]) == ["AGENTS.md", "opencode.json"]
+    assert "CLAUDE.md" in data["removed"] and ".mcp.json" in data["removed"]
+    assert not {"AGENTS.md", "opencode.json"} & set(data["removed"])
+    install(bare, "claude", "opencode", "--mcp")
+    text = run("agents", "uninstall", cwd=bare).stdout
+    assert "entry removed from: AGENTS.md, opencode.json" in text
+    assert (bare / "AGENTS.md").read_text(encoding="utf-8") == "# Ours\n"
+
+
+def test_discovery_is_offered_only_where_code_exists(bare: Path) -> None:
+    install(bare, "claude")
+    assert not (bare / ".claude" / "commands" / "sdd-discovery.md").exists()
+    (bare / "app.py").write_text("print('hello')\n", encoding="utf-8")
+    data = install(bare, "claude")
+    assert ".claude/commands/sdd-discovery.md" in data["created"]
+
+
+def description_of(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".toml":
+        return str(tomllib.loads(text)["description"])
+    return str(front_matter(text)[0]["description"])
+
+
+def test_each_description_leads_with_what_the_stage_produces_within_100_characters(
+    bare: Path,
+) -> None:
+    """Gemini CLI, Amp and Copilot CLI cut descriptions at 100 to 160 characters: the first
+    sentence, within 100, says what the stage writes (its outputs, from the workflow) and
+    which stage it is; the goal and the rest follow. Every stage, every form of file."""
+    (bare / "app.py").write_text("print('hello')\n", encoding="utf-8")  # discovery too
+    forms = {
+        "claude": (".claude/commands", COMMANDS),
+        "gemini": (".gemini/commands", COMMANDS),
+        "opencode": (".opencode/commands", COMMANDS),
+        "qwen": (".qwen/commands", COMMANDS),
+        "codex": (".agents/skills", SKILLS),
+    }
+    for agent, (folder, kind) in forms.items():
+        install(bare, agent)
+        found = stage_files(bare, folder, kind)
+        assert sorted(found) == sorted(["discovery", *STAGES]), (agent, sorted(found))
+        for stage, path in found.items():
+            text = description_of(path)
+            first, marker, rest = text.partition(f"({stage} stage).")
+            assert marker and len(first + marker) <= 100, (agent, text)
+            assert first.startswith("Write docs/") or stage == "implement", (agent, text)
+            assert rest.strip(), (agent, text)  # the goal and the rest follow
+        uninstall(bare)
+
+
+def test_codex_config_keeps_its_comments_and_settings_and_comes_back_as_it_was(bare: Path) -> None:
+    """Codex's .codex/config.toml is the project's own file, comments and all: sdd appends
+    its [mcp_servers.sdd] table as text (read back with tomllib) and takes out exactly that."""
+    mine = (
+        '# Our Codex settings\nmodel = "gpt-5"  # the team\'s model\n\n'
+        '[mcp_servers.db]\ncommand = "db-mcp"\n'
+    )
+    (bare / ".codex").mkdir()
+    (bare / ".codex" / "config.toml").write_text(mine, encoding="utf-8")
+    (bare / ".amp").mkdir()
+    (bare / ".amp" / "settings.json").write_text('{"amp.showCosts": false}', encoding="utf-8")
+    before = tree(bare)
+    data = install(bare, "codex", "amp", "--mcp")
+    text = (bare / ".codex" / "config.toml").read_text(encoding="utf-8")
+    assert text.startswith(mine)
+    config = tomllib.loads(text)
+    assert config["model"] == "gpt-5" and config["mcp_servers"]["db"] == {"command": "db-mcp"}
+    assert config["mcp_servers"]["sdd"] == LAUNCHED
+    amp = json.loads((bare / ".amp" / "settings.json").read_text(encoding="utf-8"))
+    assert amp == {"amp.showCosts": False, "amp.mcpServers": {"sdd": LAUNCHED}}
+    assert {".codex/config.toml", ".amp/settings.json"} <= set(data["mcp"])
+    assert install(bare, "codex", "amp", "--mcp")["updated"] == []  # a second run: nothing
+    gone = uninstall(bare)
+    assert {".codex/config.toml", ".amp/settings.json"} <= set(gone["taken_out"])
+    assert tree(bare) == before
+
+
+def test_a_registration_of_a_bare_sdd_is_moved_to_the_launcher(bare: Path) -> None:
+    """A project an older sdd registered with a bare `sdd` (found only while its venv is
+    active): installing again moves each entry sdd wrote to the launcher."""
+    install(bare, "claude", "opencode", "--mcp")
+    old = {"claude": {"type": "stdio", "command": "sdd", "args": ["mcp"]}}
+    old["opencode"] = {"type": "local", "command": ["sdd", "mcp"], "enabled": True}
+    manifest_path = bare / ".sdd" / "agents.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for agent in ("claude", "opencode"):
+        relative, (table, name) = MCP_FILES[agent]
+        data = json.loads((bare / relative).read_text(encoding="utf-8"))
+        data[table][name] = old[agent]
+        (bare / relative).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        manifest["files"][relative]["value"] = old[agent]
+        manifest["files"][relative]["sha256"] = "as the older sdd wrote it"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    data = install(bare)
+    assert {".mcp.json", "opencode.json"} <= set(data["updated"])
+    claude = json.loads((bare / ".mcp.json").read_text(encoding="utf-8"))["mcpServers"]["sdd"]
+    assert {k: claude[k] for k in LAUNCHED} == LAUNCHED
+    opencode = json.loads((bare / "opencode.json").read_text(encoding="utf-8"))["mcp"]["sdd"]
+    assert opencode["command"] == ["sh", ".sdd/bin/sdd-mcp"]

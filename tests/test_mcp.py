@@ -332,3 +332,80 @@ def test_status_does_not_import_the_sdk(project: Path) -> None:
         assert not {m for m in loaded if sdk.match(m)}, args
     # The same report does show the SDK where it is used: the check can see it.
     assert "mcp" in imported(project, "mcp")
+
+
+def test_the_stage_briefs_are_a_prompt_and_the_instructions_are_paragraphs(
+    project_at: Any,
+) -> None:
+    """The `prompts` capability is declared with a prompt behind it: the brief of the next
+    session (or the stage named), as `sdd prompt` gives it; a gated stage's is refused with
+    the command line's message. The instructions are a paragraph a line."""
+    root = project_at("architecture", approve_gate_before=False)
+
+    async def body(session: ClientSession) -> dict[str, Any]:
+        started = await session.initialize()
+        listed = await session.list_prompts()
+        got = await session.get_prompt("next-session", {"stage": "spec"})
+        with pytest.raises(MCPError) as refused:
+            await session.get_prompt("next-session", {"stage": "architecture"})
+        return {
+            "capable": started.capabilities.prompts is not None,
+            "instructions": started.instructions or "",
+            "prompts": [(p.name, [a.name for a in p.arguments or []]) for p in listed.prompts],
+            "text": got.messages[0].content.text,  # type: ignore[union-attr]
+            "refused": str(refused.value),
+        }
+
+    seen = with_server(root, body)
+    assert seen["capable"]
+    assert seen["prompts"] == [("next-session", ["stage", "task"])]
+    brief = run("prompt", "spec", cwd=root).stdout
+    assert seen["text"].strip() == brief.strip()
+    assert cli_error(root, "prompt", "architecture") in seen["refused"]
+    paragraphs = seen["instructions"].split("\n\n")
+    assert len(paragraphs) >= 2 and all("\n" not in p for p in paragraphs)
+    assert "start_session" in paragraphs[0]
+
+
+def test_a_refused_argument_is_named_as_the_tools_argument(project: Path) -> None:
+    async def body(session: ClientSession) -> list[tuple[bool, str]]:
+        return [
+            await call(session, "record_finding", severity="minor", text="A typo"),
+            await call(session, "start_session", stage="spec", task="T1"),
+        ]
+
+    (failed, text), (task_failed, task_text) = with_server(project, body)
+    assert failed
+    assert text.startswith("sdd: usage: `stage`: which stage found it"), text
+    assert "--stage" not in text and "STAGE" not in text
+    assert task_failed and task_text.startswith("sdd: usage: `task` applies to the spec stage")
+    # The command line keeps its own words.
+    assert cli_error(project, "findings", "add", "--severity", "minor", "A typo").startswith(
+        "sdd: usage: --stage STAGE"
+    )
+
+
+def test_the_server_imports_little_of_sdd_before_it_answers(project: Path) -> None:
+    """An agent waits for `sdd mcp` to start: beyond the SDK, it loads the command line's
+    entry, the server and the lazy API, no argparse and nothing of the project (opened only
+    when a tool is called). bench/ measures what that costs."""
+    loaded = imported(project, "mcp")
+    ours = {m for m in loaded if m == "sdd" or m.startswith("sdd.")}
+    assert ours <= {
+        "sdd",
+        "sdd.api",
+        "sdd.cli",
+        "sdd.cli.commands",
+        "sdd.cli.commands.serve",
+        "sdd.cli.handler",
+        "sdd.cli.main",
+        "sdd.cli.output",
+        "sdd.cli.render",
+        "sdd.core",
+        "sdd.core.errors",
+        "sdd.core.paths",
+        "sdd.core.reporting",
+        "sdd.mcp",
+        "sdd.mcp.server",
+    }, sorted(ours)
+    assert "argparse" not in loaded

@@ -99,3 +99,13 @@ def test_approve_is_refused_under_an_agent_known_only_to_the_person_check(
     assert code == 3, output
     assert "kiro-cli" in output
     assert gate_of(status(root), "spec-approval")["state"] == "waiting"
+
+
+def test_the_readme_keeps_the_registrys_table_of_steps() -> None:
+    """The person's one step per agent: printed by `sdd agents install`, and in the README,
+    both from the registry's text."""
+    from sdd.agents.install.apply import steps_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert steps_table() in readme, "regenerate the README's table with steps_table()"
+    assert {a.install.step is None for a in AGENTS.values() if a.install} == {True, False}

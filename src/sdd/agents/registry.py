@@ -25,6 +25,13 @@ Where each agent looks for project files (checked against each agent's documenta
   `.qwen/skills/` or `.agents/skills/`.
 - Amp reads skills in `.agents/skills/` and `.claude/skills/`.
 
+Where each reads a project's MCP servers: Claude Code and Copilot CLI `.mcp.json`
+(`mcpServers`), Codex `.codex/config.toml` (`[mcp_servers.NAME]`, in a trusted project),
+Gemini CLI `.gemini/settings.json` and Qwen Code `.qwen/settings.json` (`mcpServers`), Cursor
+`.cursor/mcp.json`, opencode `opencode.json` (`mcp`, the command as one list), Amp
+`.amp/settings.json` (`amp.mcpServers`). Each then wants one step from the person before it
+uses what was installed (trust the folder, approve the server): :class:`Step`.
+
 To add an agent: one :class:`Agent` entry below (and a :class:`Location` or :class:`McpFile`
 if it reads a folder or settings file no other agent does); `tests/test_registry.py` checks
 the table holds together.
@@ -62,6 +69,14 @@ class Launch:
 
 
 @dataclass(frozen=True)
+class Step:
+    """What the person does once for the agent to use what was installed (trust, approve)."""
+
+    text: str
+    mcp_only: bool = False  # needed only for the MCP server, not for the stages
+
+
+@dataclass(frozen=True)
 class Install:
     """Where the agent reads what `sdd agents install` writes for it."""
 
@@ -70,6 +85,8 @@ class Install:
     invoke: str  # how a person calls a stage given as a skill, with {name} (commands: /{name})
     mcp: str | None = None  # its key in MCP_FILES
     instructions: str | None = None  # its own instructions file besides AGENTS.md
+    imports: str | None = None  # how that file imports AGENTS.md (so the block is there once)
+    step: Step | None = None  # the person's one step after installing; None: nothing to do
 
 
 @dataclass(frozen=True)
@@ -120,9 +137,16 @@ class McpFile:
     table: str  # the object that holds the servers, by name
     entry: Mapping[str, Any]  # sdd's entry in it
     skeleton: Mapping[str, Any] = field(default_factory=dict)  # a new file's other keys
+    format: str = "json"  # json, or toml (Codex)
 
 
-_STDIO = {"command": "sdd", "args": ["mcp"]}
+# Every registration starts the committed launcher, which finds this machine's `sdd` (see
+# agents/install/launcher.py): no absolute path of one machine goes into a committed file,
+# and the server starts whether or not the venv holding sdd is active. Run by `sh`, so it
+# needs no executable bit (lost in some checkouts and archives).
+LAUNCHER = ".sdd/bin/sdd-mcp"
+SERVER = "sdd"  # sdd's name among each agent's MCP servers
+_STDIO = {"command": "sh", "args": [LAUNCHER]}
 MCP_FILES: dict[str, McpFile] = {
     spec.path: spec
     for spec in (
@@ -132,10 +156,12 @@ MCP_FILES: dict[str, McpFile] = {
         McpFile(
             "opencode.json",
             "mcp",
-            {"type": "local", "command": ["sdd", "mcp"], "enabled": True},
+            {"type": "local", "command": ["sh", LAUNCHER], "enabled": True},
             {"$schema": "https://opencode.ai/config.json"},
         ),
         McpFile(".qwen/settings.json", "mcpServers", _STDIO),
+        McpFile(".codex/config.toml", "mcp_servers", _STDIO, format="toml"),
+        McpFile(".amp/settings.json", "amp.mcpServers", _STDIO),
     )
 }
 
@@ -165,6 +191,12 @@ AGENTS: dict[str, Agent] = {
                 "/{name}",
                 ".mcp.json",
                 "CLAUDE.md",
+                "@AGENTS.md",
+                Step(
+                    "approve the project's `sdd` server when Claude Code asks (or list it in "
+                    '`"enabledMcpjsonServers": ["sdd"]` of .claude/settings.local.json)',
+                    mcp_only=True,
+                ),
             ),
         ),
         Agent(
@@ -179,7 +211,17 @@ AGENTS: dict[str, Agent] = {
                 ("codex", "exec", "--json", "-"),
                 result="json-events",
             ),
-            install=Install(("agents-skills",), ("agents-skills",), "${name}"),
+            install=Install(
+                ("agents-skills",),
+                ("agents-skills",),
+                "${name}",
+                ".codex/config.toml",
+                step=Step(
+                    "trust the project when Codex asks (it reads .codex/config.toml only in "
+                    "a trusted project)",
+                    mcp_only=True,
+                ),
+            ),
         ),
         Agent(
             "gemini",
@@ -199,6 +241,11 @@ AGENTS: dict[str, Agent] = {
                 "the {name} skill",
                 ".gemini/settings.json",
                 "GEMINI.md",
+                "@./AGENTS.md",
+                Step(
+                    "trust this folder when Gemini CLI asks (in an untrusted folder it loads no "
+                    "project commands, skills or MCP servers)"
+                ),
             ),
         ),
         Agent(
@@ -217,6 +264,10 @@ AGENTS: dict[str, Agent] = {
                 ("agents-skills", "github-skills", "claude-skills"),
                 "the {name} skill",
                 ".mcp.json",
+                step=Step(
+                    "trust this folder when Copilot CLI asks (its trusted folders are in "
+                    "~/.copilot/config.json)"
+                ),
             ),
         ),
         Agent(
@@ -236,6 +287,11 @@ AGENTS: dict[str, Agent] = {
                 ("cursor-commands", "agents-skills", "claude-skills"),
                 "/{name}",
                 ".cursor/mcp.json",
+                step=Step(
+                    "approve the project's `sdd` server when Cursor asks (its MCP settings "
+                    "list it)",
+                    mcp_only=True,
+                ),
             ),
         ),
         Agent(
@@ -275,6 +331,11 @@ AGENTS: dict[str, Agent] = {
                 ("qwen-commands", "agents-skills"),
                 "/{name}",
                 ".qwen/settings.json",
+                step=Step(
+                    "run `qwen mcp approve sdd` (Qwen Code 0.24 and later start a project's "
+                    "server only once approved)",
+                    mcp_only=True,
+                ),
             ),
         ),
         Agent(
@@ -295,6 +356,12 @@ AGENTS: dict[str, Agent] = {
                 ("agents-skills", "claude-skills"),
                 ("agents-skills", "claude-skills"),
                 "the {name} skill",
+                ".amp/settings.json",
+                step=Step(
+                    "run `amp mcp approve sdd` (Amp starts a workspace's MCP server only once "
+                    "approved)",
+                    mcp_only=True,
+                ),
             ),
         ),
         Agent(

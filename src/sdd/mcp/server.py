@@ -14,6 +14,7 @@ project's checks, which need the main thread to manage their process group.
 import contextlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, NotRequired
 
@@ -21,15 +22,25 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from sdd import api
 from sdd.core.errors import SddError, UsageError
-from sdd.core.jsonable import to_json
 
-INSTRUCTIONS = """\
-This project follows Session-Driven Development, enforced by the sdd tool. Work in sessions:
-one stage per fresh conversation. `start_session` records a session and `brief` gives its
-brief (follow it); write its outputs, then `record_handoff` and `complete_session`.
-`status` and `next_action` say where the cycle stands. Gates are a person's decision: no tool
-here approves, rejects, answers the spec's questions or waives a finding, and none should be
-worked around. A refusal names what would unblock it; tell the person."""
+# One line per paragraph: clients show and wrap it as they like (Codex shows only the
+# first line of a hard-wrapped text).
+INSTRUCTIONS = "\n\n".join(
+    (
+        "This project follows Session-Driven Development, enforced by the sdd tool: one stage "
+        "per fresh conversation. `start_session` records a session and `brief` (or the "
+        "`next-session` prompt) gives its brief; follow it, write its outputs, then "
+        "`record_handoff` and `complete_session`. `status` and `next_action` say where the "
+        "cycle stands.",
+        "Gates are a person's decision: no tool here approves, rejects, answers the spec's "
+        "questions or waives a finding, and none should be worked around. A refusal names "
+        "what would unblock it; tell the person.",
+    )
+)
+
+# The prompt that offers the stage briefs (clients that show prompts as commands list it
+# once, not once per stage, so no stage is there twice beside the installed commands).
+PROMPT = "next-session"
 
 # The tools, in the order they are listed. Each is a person-free act.
 TOOLS = (
@@ -56,6 +67,37 @@ class ChecklistAnswer(TypedDict):
     reason: NotRequired[str]
 
 
+# An argument as the command line names it: `--stage` or `--stage STAGE` (not `--task T3`).
+_OPTION = re.compile(r"--([a-z][a-z-]*)(?: [A-Z][A-Z_]*(?=[:,\s]|$))?")
+_LABEL = re.compile(r"^sdd: \w+: ")
+
+
+def mcp_words(text: str) -> str:
+    """An error's text with the refused arguments (those its first line names before its
+    first colon, as `--stage STAGE: which stage found it`) named as the tool's arguments
+    (`stage`); commands it suggests keep their own words."""
+    first, newline, rest = text.partition("\n")
+    label = _LABEL.match(first)
+    start = label.end() if label else 0
+    head, colon, tail = first[start:].partition(": ")
+    named = _OPTION.sub if colon else _leading  # no colon: "--task applies to …"
+    head = named(lambda m: f"`{m[1].replace('-', '_')}`", head)
+    return first[:start] + head + colon + tail + newline + rest
+
+
+def _leading(replace: Callable[[re.Match[str]], str], text: str) -> str:
+    """``text`` with an argument it starts with named by ``replace``."""
+    found = _OPTION.match(text)
+    return replace(found) + text[found.end() :] if found else text
+
+
+def to_json(result: Any) -> Any:
+    """A use case's result as JSON (imported when a tool answers, not at start-up)."""
+    from sdd.core.jsonable import to_json
+
+    return to_json(result)
+
+
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
 
@@ -64,7 +106,8 @@ def build(root: str) -> Any:
     """The MCP server for the project at ``root``."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ResourceError
-    from mcp.types import CallToolResult, TextContent
+    from mcp.shared.exceptions import MCPError
+    from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 
     from sdd import __version__
     from sdd.core.reporting import crash_text, error_text
@@ -93,7 +136,7 @@ def build(root: str) -> Any:
         try:
             text = body()
         except SddError as exc:
-            text = error_text(exc)
+            text = mcp_words(error_text(exc))
         except Exception:  # the crash boundary, as in the CLI
             text = crash_text("mcp")
         else:
@@ -214,6 +257,19 @@ def build(root: str) -> Any:
 
         return guard(run)
 
+    @server.prompt(
+        name=PROMPT,
+        title="sdd: the next session's brief",
+        description="The brief of the next sdd session (or of `stage`; `task` for a task of "
+        "the plan): what to read, write and check. Record the session with `start_session` "
+        "first.",
+    )
+    def next_session(stage: str | None = None, task: str | None = None) -> str:
+        try:
+            return api.prompt(project(), stage or None, task=task or None).text
+        except SddError as exc:  # as a protocol error, which the SDK passes on as it is
+            raise MCPError(INVALID_PARAMS, mcp_words(error_text(exc))) from None
+
     def read(relative: str | None) -> str:
         with resource_errors():
             if relative is None:
@@ -294,8 +350,9 @@ def _static(fn: Callable[[], str]) -> Callable[[], str]:
     return resource
 
 
-def serve(project: Any) -> None:
-    """Run the server on standard input and output until the client closes it."""
+def serve(root: str) -> None:
+    """Run the server for the project at ``root`` on standard input and output until the
+    client closes it."""
     try:
         import mcp.server.mcpserver  # noqa: F401
     except ImportError:
@@ -305,5 +362,5 @@ def serve(project: Any) -> None:
             "`sdd mcp` needs the MCP Python SDK, which is not installed",
             hint=install_hint("mcp"),
         ) from None
-    server = build(os.path.abspath(project.paths.root))
+    server = build(os.path.abspath(root))
     server.run("stdio")

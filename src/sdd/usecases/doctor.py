@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sdd.core import files, history, records, timeline, trust
 from sdd.core.errors import SddError
@@ -403,6 +404,10 @@ def _agents(paths: ProjectPaths, report: Report) -> None:
     except SddError as exc:
         report.add("agents", "error", exc.message, exc.hint or "run `sdd agents install` again")
         return
+    recorded = manifest.load(paths)
+    _twice(paths, recorded, report)
+    if recorded.get("mcp"):
+        _mcp_servers(paths, recorded, report)
     for relative, how in drifted:
         if how == "missing":
             report.add(
@@ -418,6 +423,119 @@ def _agents(paths: ProjectPaths, report: Report) -> None:
                 f"{relative} was edited after sdd installed it",
                 "keep your edit (sdd will not overwrite it), or delete the file and run `sdd agents install`",
             )
+
+
+def _twice(paths: ProjectPaths, recorded: dict[str, Any], report: Report) -> None:
+    """A stage an installed agent would see twice (a file sdd left alone next to its own)."""
+    from sdd.agents.install import plan, twice
+
+    try:
+        agents = plan.agent_names(str(a) for a in recorded["agents"])
+    except SddError:  # an agent this sdd does not know: nothing of its to check
+        return
+    for fix in twice.fixes(paths, agents, set(recorded["files"])):
+        what, _, command = fix.partition(": `")
+        report.add("agents", "warning", what, "`" + command)
+
+
+def _mcp_servers(paths: ProjectPaths, recorded: dict[str, Any], report: Report) -> None:
+    """Each MCP registration sdd wrote is still sdd's, and the server it starts starts: sdd's
+    own command, found as the committed launcher finds it (never a command a cloned
+    repository's files name), initialised with the SDK's client."""
+    from sdd.agents.install import launcher, manifest
+    from sdd.agents.registry import MCP_FILES
+
+    report.checked.append("mcp")
+    again = "run `sdd agents install --mcp` again"
+    for relative, entry in sorted(recorded["files"].items()):
+        if entry.get("kind") not in ("json", "toml"):
+            continue
+        text = files.read_text(paths.inside(relative))
+        if text is None:
+            continue  # missing: the drift check names it
+        now = manifest.registered(text, entry)
+        spec = MCP_FILES.get(relative)
+        if spec is not None and now == dict(spec.entry):
+            continue
+        if now is None:
+            what = f"{relative} no longer registers the `sdd` MCP server"
+        elif now == entry.get("value"):
+            what = (
+                f"{relative} registers the `sdd` MCP server as {json.dumps(now)}, not with "
+                "sdd's launcher (as an older sdd did): it starts only where that command "
+                "works, and sdd doctor does not start it"
+            )
+        else:
+            what = (
+                f"{relative}: its `sdd` MCP server is not the one sdd registers "
+                f"({json.dumps(now)}); sdd doctor does not start it"
+            )
+        report.add("agents", "error" if now == entry.get("value") else "warning", what, again)
+    tracked = gitrepo.is_repo(paths.root) and gitrepo.is_tracked(paths.root, launcher.PATH_FILE)
+    if tracked:
+        report.add(
+            "agents",
+            "error",
+            f"{launcher.PATH_FILE} is committed: it names one machine's sdd, and sdd doctor "
+            "does not run what a repository names",
+            f"`git rm --cached {launcher.PATH_FILE}`, then {again}",
+        )
+    found = launcher.resolve(paths, use_path_file=not tracked)
+    if found.path is None:
+        # A path file that names nothing: this machine's registration broke (a moved venv).
+        # None at all: nobody ran `sdd agents install --mcp` here (a fresh clone, a CI job),
+        # so no agent here was set up; said, but not an error.
+        where = (
+            f"{launcher.PATH_FILE} names {found.recorded}, which is not there (a moved or "
+            "removed venv?), and"
+            if found.stale
+            else f"{launcher.PATH_FILE} is missing (not installed on this machine) and"
+        )
+        report.add(
+            "agents",
+            "error" if found.stale else "warning",
+            f"the agents' MCP server cannot start: {where} no sdd is on PATH, in ~/.local/bin "
+            "or installed by pipx or uv",
+            launcher.REINSTALL,
+        )
+        return
+    if found.stale:
+        report.add(
+            "agents",
+            "warning",
+            f"{launcher.PATH_FILE} names {found.recorded}, which is not there (a moved or "
+            f"removed venv?); the launcher falls back to {found.path} ({found.via})",
+            launcher.REINSTALL,
+        )
+    try:
+        from sdd.system import mcp_probe
+    except ImportError:  # pragma: no cover - the module imports the SDK only when called
+        return
+    try:
+        probe = mcp_probe.initialise([found.path, "mcp"], cwd=paths.root, env=dict(os.environ))
+    except ImportError:
+        from sdd.core.distribution import install_hint
+
+        report.add(
+            "agents",
+            "warning",
+            "the MCP servers were not started: this sdd has no MCP Python SDK to talk to them",
+            install_hint("mcp"),
+        )
+        return
+    if not probe.ok:
+        no_sdk = "needs the MCP Python SDK" in probe.error
+        report.add(
+            "agents",
+            "error",
+            f"the agents' MCP server did not start: `{found.path} mcp` (found in {found.via}, "
+            f"as the launcher finds it): {probe.error}",
+            "install the `mcp` extra where that sdd is installed (its message above names "
+            "the command)"
+            if no_sdk
+            else f"run `{found.path} mcp` in the project to see why; if that sdd is not the "
+            f"one you use, {launcher.REINSTALL}",
+        )
 
 
 def _git(paths: ProjectPaths, report: Report) -> None:

@@ -11,6 +11,7 @@ from sdd.core.errors import StateError, UsageError
 from sdd.core.paths import ProjectPaths, package_data
 from sdd.documents import snapshots, templates
 from sdd.project import rules
+from sdd.project.code import existing_code
 from sdd.project.config import render_default
 from sdd.project.project import Project
 from sdd.system import gitrepo
@@ -37,6 +38,7 @@ cache/
 logs/
 lock
 tmp/
+local/
 """
 
 
@@ -51,6 +53,7 @@ class InitResult:
     demo: bool = False
     existing_code: list[str] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)  # stages installed as their commands
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (agent, the person's step)
     # The first approver, when the person chose to sign at `sdd init` (the command line asks)
     approver: Changed | None = None
 
@@ -69,67 +72,6 @@ def _place(paths: ProjectPaths, relative: str, text: str, result: InitResult) ->
         return
     files.write_atomic(target, text, display=relative)
     result.created.append(relative)
-
-
-SOURCE_MARKERS = {
-    "pyproject.toml": "Python",
-    "setup.py": "Python",
-    "setup.cfg": "Python",
-    "requirements.txt": "Python",
-    "package.json": "Node",
-    "Cargo.toml": "Rust",
-    "go.mod": "Go",
-    "pom.xml": "Java",
-    "build.gradle": "Java",
-    "Gemfile": "Ruby",
-    "composer.json": "PHP",
-    "CMakeLists.txt": "C/C++",
-}
-SOURCE_SUFFIXES = {
-    ".py": "Python",
-    ".js": "Node",
-    ".ts": "Node",
-    ".rs": "Rust",
-    ".go": "Go",
-    ".java": "Java",
-    ".c": "C/C++",
-    ".cc": "C/C++",
-    ".cpp": "C/C++",
-    ".rb": "Ruby",
-    ".php": "PHP",
-    ".cs": "C#",
-    ".swift": "Swift",
-    ".kt": "Kotlin",
-}
-_SKIP = {
-    ".git",
-    ".sdd",
-    "docs",
-    "sessions",
-    "node_modules",
-    ".venv",
-    "venv",
-    "__pycache__",
-    "target",
-    "dist",
-    "build",
-}
-
-
-def existing_code(root: str, limit: int = 5000) -> list[str]:
-    """The kinds of source an existing codebase in ``root`` holds (empty for a new project)."""
-    kinds: set[str] = set()
-    seen = 0
-    for _folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _SKIP and not d.startswith(".")]
-        for name in names:
-            seen += 1
-            kind = SOURCE_MARKERS.get(name) or SOURCE_SUFFIXES.get(os.path.splitext(name)[1])
-            if kind:
-                kinds.add(kind)
-        if seen > limit:
-            break
-    return sorted(kinds)
 
 
 def init(
@@ -220,6 +162,7 @@ def _install_agents(project: Project, result: InitResult) -> None:
     before = files.read_text(manifest)
     outcome = install(project, create_only=True)
     result.agents = outcome.agents
+    result.steps = outcome.steps
     result.created += outcome.created
     result.skipped += outcome.skipped + outcome.unchanged + outcome.kept
     after = files.read_text(manifest)

@@ -9,11 +9,19 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sdd.agents.install import blocks, manifest, mcp_settings, stage_files
+from sdd.agents.install import (
+    blocks,
+    launcher,
+    manifest,
+    mcp_settings,
+    stage_files,
+    toml_settings,
+    twice,
+)
 from sdd.agents.install.plan import Planned, agent_names, found_on_path, plan
 from sdd.agents.install.render import PREFIX
 from sdd.agents.install.writer import Outcome, Writer
-from sdd.agents.registry import AGENTS, INSTALLS, LOCATIONS
+from sdd.agents.registry import AGENTS, INSTALLS, LAUNCHER, LOCATIONS
 from sdd.core import files
 from sdd.core.errors import UsageError
 from sdd.core.paths import ProjectPaths
@@ -37,10 +45,24 @@ def _put(w: Writer, relative: str, item: Planned, *, create_only: bool) -> None:
     elif item.kind == "file":
         stage_files.put(w, relative, raw, item.text, create_only)
     elif item.kind == "block":
-        blocks.put(w, relative, raw, item.text, create_only)
+        text = item.text
+        if item.imports is not None and _holds_block(w, "AGENTS.md"):
+            text = item.imports  # the agent imports AGENTS.md: its block is there once
+        blocks.put(w, relative, raw, text, create_only)
     else:
         assert item.mcp is not None
-        mcp_settings.put(w, relative, raw, item.mcp, create_only)
+        if item.mcp.format == "toml":
+            toml_settings.put(w, relative, raw, item.mcp, create_only)
+        else:
+            mcp_settings.put(w, relative, raw, item.mcp, create_only)
+
+
+def _holds_block(w: Writer, relative: str) -> bool:
+    """Whether ``relative`` holds sdd's block (as sdd wrote it, or edited)."""
+    from sdd.agents.install.render import find_block
+
+    text = manifest.decode(manifest.read_bytes(w.paths.inside(relative)))
+    return text is not None and find_block(text) is not None and relative in w.files
 
 
 def _take_out(w: Writer, relative: str) -> None:
@@ -61,6 +83,8 @@ def _take_out(w: Writer, relative: str) -> None:
         w.outcome.kept.append(relative)
     elif kind == "block":
         blocks.take_out(w, relative, entry, text)
+    elif kind == "toml":
+        toml_settings.take_out(w, relative, entry, text)
     else:
         mcp_settings.take_out(w, relative, entry, raw, text)
 
@@ -94,6 +118,16 @@ def _update(
         recorded["agents"] = agents
         recorded["mcp"] = mcp and not nothing_left
         manifest.save(paths, recorded, before)
+        if recorded["mcp"] and LAUNCHER in recorded["files"]:
+            if launcher.record(paths) is None:
+                outcome.notes.append(
+                    f"this sdd is not run as an `sdd` command, so {launcher.PATH_FILE} was not "
+                    "written: the MCP launcher looks for sdd on PATH"
+                )
+        else:
+            launcher.remove(paths)
+    outcome.twice = twice.fixes(paths, agents, set(recorded["files"]))
+    outcome.steps = steps(agents, mcp=bool(recorded["mcp"]))
     outcome.agents = agents
     outcome.locations = {name: LOCATIONS[key].folder for name, key in chosen.items()}
     return outcome
@@ -126,7 +160,7 @@ def install(
     agents = agent_names([*recorded["agents"], *new])
     wants_mcp = bool(recorded.get("mcp")) or mcp
     if wants_mcp:
-        for name in agents:
+        for name in agents:  # pragma: no cover - every agent sdd installs for has one today
             if INSTALLS[name].mcp is None:
                 outcome.notes.append(
                     f"{AGENTS[name].title} has no project file for MCP servers that sdd writes; "
@@ -157,6 +191,28 @@ def uninstall(project: Any, requested: Iterable[str] = (), *, every: bool = Fals
         remaining = [n for n in installed if n not in gone]
     mcp = bool(recorded.get("mcp"))
     return _update(project, remaining, mcp=mcp, outcome=outcome, nothing_left=not remaining)
+
+
+def steps(agents: Iterable[str], *, mcp: bool) -> list[tuple[str, str]]:
+    """(agent title, the one step the person takes) for each agent that needs one."""
+    shown = []
+    for name in agents:
+        step = INSTALLS[name].step
+        if step is not None and (mcp or not step.mcp_only):
+            shown.append((AGENTS[name].title, step.text))
+    return shown
+
+
+def steps_table() -> str:
+    """The README's table of the person's one step for each agent, from the registry (the
+    text `sdd agents install` prints after installing)."""
+    rows = ["| agent | when | your one step, which `sdd agents install` prints |", "|---|---|---|"]
+    for name, install in INSTALLS.items():
+        step = install.step
+        when = "—" if step is None else "with `--mcp`" if step.mcp_only else "always"
+        cell = "nothing" if step is None else step.text.replace("|", "\\|")
+        rows.append(f"| {AGENTS[name].title} | {when} | {cell} |")
+    return "\n".join(rows)
 
 
 def invocations(outcome: Outcome) -> list[tuple[str, str, str | None, bool]]:

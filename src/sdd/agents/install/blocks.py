@@ -71,15 +71,17 @@ def take_out(w: Writer, relative: str, entry: dict[str, Any], text: str) -> None
     inserted = str(entry.get("inserted", ""))
     if entry.get("created") and text == inserted:
         w.delete(relative)
+        w.outcome.removed.append(relative)
+        return
+    at = text.rfind(inserted) if inserted else -1
+    if at >= 0:
+        rest = text[:at] + text[at + len(inserted) :]
     else:
-        at = text.rfind(inserted) if inserted else -1
-        if at >= 0:
-            rest = text[:at] + text[at + len(inserted) :]
-        else:
-            end = found[1] + (1 if text[found[1] : found[1] + 1] == "\n" else 0)
-            rest = text[: found[0]] + text[end:]
-        if entry.get("created") and not rest.strip():
-            w.delete(relative)
-        else:
-            w.write(relative, rest)
-    w.outcome.removed.append(relative)
+        end = found[1] + (1 if text[found[1] : found[1] + 1] == "\n" else 0)
+        rest = text[: found[0]] + text[end:]
+    if entry.get("created") and not rest.strip():
+        w.delete(relative)
+        w.outcome.removed.append(relative)
+        return
+    w.write(relative, rest)
+    w.outcome.taken_out.append(relative)

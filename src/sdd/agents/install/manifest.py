@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from sdd.agents.install.render import find_block
-from sdd.agents.registry import INSTALLS
+from sdd.agents.registry import INSTALLS, SERVER
 from sdd.core import files
 from sdd.core.errors import StateError
 from sdd.core.nesting import json_value
@@ -95,6 +95,31 @@ def save(paths: ProjectPaths, manifest: dict[str, Any], before: str | None) -> N
         files.write_atomic(target, text, display=MANIFEST)
 
 
+def registered(text: str, entry: dict[str, Any]) -> Any:
+    """The `sdd` server a settings file (JSON, or TOML for ``kind`` toml) registers now, in
+    the table ``entry`` recorded; None when there is none or the file does not parse."""
+    if entry.get("kind") == "toml":
+        import tomllib
+
+        try:
+            data: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return None
+    else:
+        try:
+            data = json_value(text)
+        except ValueError:
+            return None
+    servers = data.get(str(entry.get("table"))) if isinstance(data, dict) else None
+    return servers.get(SERVER) if isinstance(servers, dict) else None
+
+
+def toml_holds(text: str, entry: dict[str, Any]) -> bool:
+    """Whether a TOML settings file still registers sdd's server as ``entry`` recorded it."""
+    value = entry.get("value")
+    return value is not None and bool(registered(text, entry) == value)
+
+
 def drift(paths: ProjectPaths) -> list[tuple[str, str]]:
     """Files sdd installed that are now missing or were edited: (path, "missing"|"edited")."""
     manifest = load(paths)
@@ -110,7 +135,9 @@ def drift(paths: ProjectPaths) -> list[tuple[str, str]]:
             block = find_block(text)
             if block is None or sha256(text[block[0] : block[1]]) != entry.get("sha256"):
                 found.append((relative, "edited"))
-        elif kind == "file" and sha256(raw) != entry.get("sha256"):
+        elif (kind == "file" and sha256(raw) != entry.get("sha256")) or (
+            kind == "toml" and not toml_holds(decode(raw) or "", entry)
+        ):
             found.append((relative, "edited"))
         # A JSON file sdd merged an entry into belongs to others too: not judged here.
     return found

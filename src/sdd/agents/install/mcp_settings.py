@@ -9,10 +9,8 @@ from typing import Any
 
 from sdd.agents.install.manifest import decode, sha256
 from sdd.agents.install.writer import Writer
-from sdd.agents.registry import McpFile
+from sdd.agents.registry import SERVER, McpFile
 from sdd.core.nesting import json_value
-
-SERVER = "sdd"  # sdd's name among the servers
 
 
 def _dump(data: Any) -> str:
@@ -104,9 +102,10 @@ def take_out(w: Writer, relative: str, entry: dict[str, Any], raw: bytes, text: 
         before = entry.get("before")
         if entry.get("created") or before is None:
             w.delete(relative)
+            w.outcome.removed.append(relative)
         else:
             w.write(relative, str(before))
-        w.outcome.removed.append(relative)
+            w.outcome.taken_out.append(relative)
         return
     parsed = _loads(text)
     table = str(entry.get("table"))
@@ -119,7 +118,7 @@ def take_out(w: Writer, relative: str, entry: dict[str, Any], raw: bytes, text: 
     if not servers and entry.get("table_created"):
         del parsed[table]
     w.write(relative, _dump(parsed))
-    w.outcome.removed.append(relative)
+    w.outcome.taken_out.append(relative)
     w.outcome.notes.append(
         f"{relative}: removed the `{SERVER}` server; the file's other changes are kept"
     )

@@ -13,9 +13,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sdd.agents.install.render import block_text, render, stage_path, stages_of
-from sdd.agents.registry import AGENTS, INSTALLS, LOCATIONS, MCP_FILES, McpFile, known_as
-from sdd.core.errors import StateError, UsageError
+from sdd.agents.install import launcher
+from sdd.agents.install.render import block_text, import_block, render, stage_path, stages_of
+from sdd.agents.registry import (
+    AGENTS,
+    INSTALLS,
+    LAUNCHER,
+    LOCATIONS,
+    MCP_FILES,
+    McpFile,
+    known_as,
+)
+from sdd.core.errors import SddError, StateError, UsageError
 
 
 def agent_names(requested: Iterable[str]) -> list[str]:
@@ -78,9 +87,25 @@ def plan_locations(selected: Iterable[str]) -> dict[str, str]:
 
 @dataclass
 class Planned:
-    kind: str  # file, block, json
+    kind: str  # file, block, json (an MCP settings file, JSON or TOML)
     text: str = ""  # file: the content; block: the block
     mcp: McpFile | None = None
+    # block: the shorter block that imports AGENTS.md instead, used when AGENTS.md holds
+    # sdd's block (an agent that reads several of the files then sees it once)
+    imports: str | None = None
+
+
+def offers_discovery(project: Any) -> bool:
+    """The discovery stage is offered where there is code to discover: the project's folder
+    holds some, or one of its cycles opened with a discovery session."""
+    from sdd.project.code import existing_code
+
+    if existing_code(project.paths.root):
+        return True
+    try:
+        return any(c.discovery for c in project.load().cycles.values())
+    except SddError:  # an unreadable history: `sdd doctor` names it
+        return False
 
 
 def plan(
@@ -91,7 +116,9 @@ def plan(
     chosen = plan_locations(agents)
     workflow = project.rules.workflow
     if chosen:
-        infos = stages_of(project)
+        discovery = offers_discovery(project)
+        optional = {s.name for s in workflow.stages if s.optional}
+        infos = [i for i in stages_of(project) if discovery or i.stage not in optional]
         for key in sorted(set(chosen.values())):
             location = LOCATIONS[key]
             for info in infos:
@@ -101,9 +128,12 @@ def plan(
     for name in agents:
         agent = INSTALLS[name]
         if agent.instructions:
-            planned[agent.instructions] = Planned("block", block)
+            imports = import_block(agent.imports) if agent.imports else None
+            planned[agent.instructions] = Planned("block", block, imports=imports)
         if mcp and agent.mcp:
             planned[agent.mcp] = Planned("json", mcp=MCP_FILES[agent.mcp])
+    if mcp and any(INSTALLS[name].mcp for name in agents):
+        planned[LAUNCHER] = Planned("file", launcher.script())
     return planned, chosen
 
 

@@ -75,12 +75,40 @@ def _inert(text: str) -> str:
     return " ".join(text.split())
 
 
-def description(info: StageInfo) -> str:
+LEAD = 100  # Gemini CLI, Amp and Copilot CLI show a description cut at 100 to 160 characters
+
+
+def _output(path: str) -> str:
+    """A path a stage writes, its placeholders shown as such: docs/reviews/<cycle>-R<n>.md."""
+    return path.replace("{", "<").replace("}", ">")
+
+
+def lead(info: StageInfo) -> str:
+    """The description's first sentence, within :data:`LEAD` characters: what the stage
+    produces (its outputs, and its goal where they fit), then the stage's name."""
     goal = _inert(info.goal).rstrip(".")
-    text = (
-        f"Run the sdd {info.stage} session of Session-Driven Development ({_inert(info.role)}): "
-        f"{goal}. Use it only when the person asks for the {info.stage} session, in a fresh conversation."
+    outputs = " and ".join(_output(_inert(p)) for p in info.writes)
+    suffix = f" ({info.stage} stage)."
+    tried = (
+        [f"Write {outputs}: {goal[:1].lower()}{goal[1:]}", f"Write {outputs}"] if outputs else []
     )
+    for text in [*tried, goal]:
+        if len(text) + len(suffix) <= LEAD:
+            return text + suffix
+    room = LEAD - len(suffix) - 1
+    cut = goal[:room].rsplit(" ", 1)[0] if " " in goal[:room] else goal[:room]
+    return cut + "…" + suffix
+
+
+def description(info: StageInfo) -> str:
+    first = lead(info)
+    goal = _inert(info.goal).rstrip(".")
+    rest = [] if goal[:1].lower() + goal[1:] in first or goal in first else [f"{goal}."]
+    rest.append(
+        f"The {info.stage} session of Session-Driven Development ({_inert(info.role)}); use it "
+        "only when the person asks for it, in a fresh conversation."
+    )
+    text = " ".join([first, *rest])
     # The Agent Skills format allows 1024 characters; Codex lists skills within a budget.
     return text if len(text) <= 500 else text[:499] + "…"
 
@@ -193,6 +221,21 @@ def block_text(stages: Iterable[str]) -> str:
         BLOCK_END,
     ]
     return "\n".join(lines)
+
+
+def import_block(line: str) -> str:
+    """The block of an agent's own instructions file that imports AGENTS.md (``line``, in
+    the agent's import syntax) rather than repeating sdd's block."""
+    return "\n".join(
+        [
+            BLOCK_BEGIN,
+            "This project's instructions, Session-Driven Development (sdd) included, are in "
+            "AGENTS.md:",
+            "",
+            line,
+            BLOCK_END,
+        ]
+    )
 
 
 def find_block(text: str) -> tuple[int, int] | None:

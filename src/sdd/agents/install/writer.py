@@ -21,11 +21,14 @@ class Outcome:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # deleted
+    taken_out: list[str] = field(default_factory=list)  # sdd's entry removed; the file stays
     kept: list[str] = field(default_factory=list)  # edited since sdd wrote them: left alone
     skipped: list[str] = field(default_factory=list)  # there already, not sdd's: left alone
     mcp: list[str] = field(default_factory=list)  # project files that register `sdd mcp`
     notes: list[str] = field(default_factory=list)
+    twice: list[str] = field(default_factory=list)  # an agent would see a stage twice: the fix
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (agent, the person's one step)
 
 
 class Writer:

@@ -86,6 +86,7 @@ def init(args: Any, console: Console) -> Reply:
             f"  agents: the stages as commands and skills for {', '.join(result.agents)} "
             "(sdd agents install --help)"
         )
+        summary += [f"    then, {title}: {text}" for title, text in result.steps]
     project = api.open_project(result.root)
     # Only a person at a terminal is asked; CI, scripts (--unsigned) and agents start unsigned.
     offer = None

@@ -1,5 +1,5 @@
-"""The project's tools: `agents` (presets; the stages as agents' own commands), `mcp`,
-`templates`, `doctor`, and `demo`."""
+"""The project's tools: `agents` (presets; the stages as agents' own commands),
+`templates`, `doctor`, and `demo` (`mcp` is in `serve`, which imports less)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ def agents(args: Any, console: Console) -> Reply:
             else "No agent to install for; AGENTS.md has the project's instructions."
         )
         lines = [head, *_installed(outcome, "install")]
+        if outcome.steps:
+            lines += ["", "One step of yours for each agent to use it:"]
+            lines += [f"  {title:<20} {text}" for title, text in outcome.steps]
         if outcome.agents:
             lines += [
                 "",
@@ -71,6 +74,7 @@ def _installed(outcome: Any, verb: str) -> list[str]:
         ("created", outcome.created),
         ("updated", outcome.updated),
         ("removed", outcome.removed),
+        ("entry removed from", outcome.taken_out),
         ("unchanged", outcome.unchanged),
         ("left alone (edited since sdd wrote it)", outcome.kept),
         ("left alone (already there, not written by sdd)", outcome.skipped),
@@ -87,6 +91,7 @@ def _installed(outcome: Any, verb: str) -> list[str]:
     if outcome.mcp and verb == "install":
         lines.append(f"  `sdd mcp` registered in: {', '.join(sorted(set(outcome.mcp)))}")
     lines += [f"  note: {note}" for note in outcome.notes]
+    lines += [f"  warning: {fix}" for fix in outcome.twice]
     return lines
 
 
@@ -104,14 +109,6 @@ def _grouped(paths: list[str]) -> str:
             shown.append(folder)
         counts[folder] = counts.get(folder, 0) + 1
     return ", ".join(f"{p}/ ({counts[p]} files)" if p in counts else p for p in shown)
-
-
-def mcp(args: Any, console: Console) -> Reply:
-    """Serve the project over MCP on standard input and output until the client goes."""
-    from sdd.mcp import server
-
-    server.serve(api.open_project())
-    return Reply(shown=True)
 
 
 def templates(args: Any, console: Console) -> Reply:
