@@ -13,7 +13,7 @@ documents, the last cycle in the middle of implementation). In each project it r
 `<venv>/bin/python -c pass`, `sdd next --json`, `sdd status` (answered from the derived
 cache, and with the cache cleared: the first command after the history changed),
 `sdd check`, `sdd prompt implement`, `sdd tasks`, and what records — `sdd findings add`, `sdd
-start implement --task T1` and `sdd abandon` (the session it started) — and `sdd dashboard --out
+start review` and `sdd abandon` (the session it started) — and `sdd dashboard --out
 FILE` in alternation; in a signed
 project of the same size (every gate approved with a real SSHSIG signature), `sdd start
 implement --task T1`, a stage behind a gate whose decision rests on signed records (the
@@ -284,7 +284,7 @@ def main() -> int:
                 "sdd tasks": [sdd, "tasks"],
                 # What records: each run appends (a finding; a session started, then ended).
                 "sdd findings add": [sdd, "findings", "add", "--severity", "minor", "bench"],
-                "sdd start implement --task T1": [sdd, "start", "implement", "--task", "T1"],
+                "sdd start review": [sdd, "start", "review"],
                 "sdd abandon": [sdd, "abandon", "--reason", "bench"],
             }
             abandon_open_session(sdd, project, env)()  # the generated cycle's open session
