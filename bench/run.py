@@ -283,7 +283,16 @@ def main() -> int:
                 "sdd prompt": [sdd, "prompt", "implement"],
                 "sdd tasks": [sdd, "tasks"],
                 # What records: each run appends (a finding; a session started, then ended).
-                "sdd findings add": [sdd, "findings", "add", "--severity", "minor", "bench"],
+                "sdd findings add": [
+                    sdd,
+                    "findings",
+                    "add",
+                    "--severity",
+                    "minor",
+                    "--stage",
+                    "review",
+                    "bench",
+                ],
                 "sdd start review": [sdd, "start", "review"],
                 "sdd abandon": [sdd, "abandon", "--reason", "bench"],
             }
