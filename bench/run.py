@@ -282,7 +282,22 @@ def main() -> int:
                 "sdd check": [sdd, "check"],
                 "sdd prompt": [sdd, "prompt", "implement"],
                 "sdd tasks": [sdd, "tasks"],
-                # What records: each run appends (a finding; a session started, then ended).
+            }
+            if dashboard:
+                commands["sdd dashboard --out FILE"] = [
+                    sdd,
+                    "dashboard",
+                    "--out",
+                    os.path.join(work, f"dashboard-{sessions}.html"),
+                ]
+            prepare = {COLD: clear_panel_cache(project)}
+            measured = measure(runner, commands, project, runs, prepare)
+            # What records, measured after the reads (each run changes the history, so the
+            # reads above would otherwise measure the first command after a change).
+            abandon_open_session(sdd, project, env)()  # the generated cycle's open session
+            recording = {
+                BASE: [python, "-c", "pass"],
+                # each run appends: a finding; a session started, then ended
                 "sdd findings add": [
                     sdd,
                     "findings",
@@ -296,19 +311,15 @@ def main() -> int:
                 "sdd start review": [sdd, "start", "review"],
                 "sdd abandon": [sdd, "abandon", "--reason", "bench"],
             }
-            abandon_open_session(sdd, project, env)()  # the generated cycle's open session
-            if dashboard:
-                commands["sdd dashboard --out FILE"] = [
-                    sdd,
-                    "dashboard",
-                    "--out",
-                    os.path.join(work, f"dashboard-{sessions}.html"),
-                ]
-            prepare = {COLD: clear_panel_cache(project)}
-            measured = measure(runner, commands, project, runs, prepare)
+            second = measure(runner, recording, project, runs, {})
+            for name in recording:
+                if name != BASE:  # each against the bare interpreter of its own alternation
+                    measured[name] = second[name]
+            bases = {name: second[BASE][0] for name in recording}
             base = measured[BASE][0]
             for name, (seconds, peak, code) in measured.items():
-                rows.append((sessions, name, seconds, seconds / base, peak, code))
+                ratio = seconds / bases.get(name, base)
+                rows.append((sessions, name, seconds, ratio, peak, code))
             if not dashboard:
                 rows.append((sessions, "sdd dashboard --out FILE", None, None, None, 0))
             signed = project + "-signed"
