@@ -315,7 +315,7 @@ def main() -> int:
             for name in recording:
                 if name != BASE:  # each against the bare interpreter of its own alternation
                     measured[name] = second[name]
-            bases = {name: second[BASE][0] for name in recording}
+            bases = {name: second[BASE][0] for name in recording if name != BASE}
             base = measured[BASE][0]
             for name, (seconds, peak, code) in measured.items():
                 ratio = seconds / bases.get(name, base)
