@@ -9,6 +9,12 @@ The history is written through sdd's own public pieces (``sdd.history.append`` u
 the lock), so it has exactly the shape real use gives it. The last cycle is left in
 the middle of implementation, with both early gates approved.
 
+With ``--commits N`` the project is a git repository whose history after its first commit
+(the base, tagged ``bench-base``) holds N commits of code, each the work of one implement
+session of the history (its start and end commits, its patch id, as `sdd done` records
+them), then one commit of sdd's records: what `sdd ci check --base bench-base` judges.
+Its config accepts unsigned work (``[ci] accept_unsigned``) unless it is ``--signed``.
+
 With ``--signed`` the project has an approver from its second record (a key without a
 passphrase, made here with ssh-keygen: a benchmark has no person to type one), every gate is
 approved with a real SSHSIG signature, and the last cycle's open session is closed, so that
@@ -48,6 +54,9 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--signed", action="store_true", help="an approver signs every gate")
+    parser.add_argument(
+        "--commits", type=int, default=0, help="commits of code, one per implement session"
+    )
     args = parser.parse_args()
 
     root = os.path.abspath(args.directory)
@@ -84,12 +93,18 @@ def main() -> int:
             with open(os.path.join(root, relative), "w", encoding="utf-8") as handle:
                 handle.write(texts[relative])
     hashes = {p: snapshots.snapshot(paths, p) for group in docs.values() for p in group}
-
     entries: list[tuple[Kind, dict[str, object]]] = []
     sign = None
     if args.signed:
         sign, approver = _approver(root, env)
         entries.append(("approver.add", approver))
+    work: list[tuple[str | None, str, str]] = []  # (head before, head after, patch id)
+    if args.commits:
+        if entries:  # the approver is the base's: `sdd ci check` judges by its approvers
+            with history.locked(paths):
+                history.append(paths, entries, sign=sign)
+            entries = []
+        work = _commits(root, args.commits, env, signed=args.signed)
     per_cycle = args.sessions // args.cycles
     number = 0
     for cycle in range(1, args.cycles + 1):
@@ -116,6 +131,10 @@ def main() -> int:
             number += 1
             session = f"S-{number:04d}"
             outputs = {p: hashes[p] for p in docs.get(stage, [])}
+            before, after, patches = None, None, []
+            if stage == "implement" and work:
+                before, after, patch = work.pop(0)
+                patches = [patch]
             entries.append(
                 (
                     "session.start",
@@ -124,7 +143,7 @@ def main() -> int:
                         "cycle": cycle,
                         "stage": stage,
                         "page": f"docs/sessions/{session}-{stage}.md",
-                        "head": None,
+                        "head": before,
                         "dirty": {},
                         "agent": "bench",
                         "writes": list(outputs),
@@ -141,9 +160,10 @@ def main() -> int:
                             "session": session,
                             "cycle": cycle,
                             "outcome": "complete",
-                            "head": None,
+                            "head": after,
                             "outputs": outputs,
                             "changed": [],
+                            **({"patches": patches} if after else {}),
                         },
                     )
                 )
@@ -194,10 +214,63 @@ def main() -> int:
         stdout=subprocess.DEVNULL,
     )
     subprocess.run([sdd, "status"], check=True, env=env, cwd=root, stdout=subprocess.DEVNULL)
+    if args.commits:
+        _git(root, env, "add", "-A")
+        _git(root, env, "commit", "-q", "-m", "sdd: the sessions' records")
     total = len(history.load(paths).records)
     kind = "signed" if args.signed else "unsigned"
     print(f"generated {root}: {args.cycles} cycles, {number} sessions, {total} records, {kind}")
     return 0
+
+
+def _git(root: str, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+def _commits(
+    root: str, count: int, env: dict[str, str], *, signed: bool
+) -> list[tuple[str | None, str, str]]:
+    """The base commit (the project and its documents, tagged bench-base), then ``count``
+    commits of code, made with `git fast-import` (one process). (before, after, patch id)."""
+    from sdd.system import gitrepo
+
+    env.update(
+        GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
+        GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com",
+    )  # fmt: skip
+    if not signed:
+        with open(os.path.join(root, ".sdd", "config.toml"), "a", encoding="utf-8") as handle:
+            handle.write("\n[ci]\naccept_unsigned = true\n")
+    _git(root, env, "add", "-A")
+    _git(root, env, "commit", "-q", "-m", "the base: the project and its documents")
+    _git(root, env, "tag", "bench-base")
+    branch = _git(root, env, "symbolic-ref", "HEAD")
+    stream = []
+    for n in range(1, count + 1):
+        body = f"def feature_{n}() -> int:\n    return {n}\n".encode()
+        message = f"T{1 + n % 2}: feature {n}".encode()
+        stream.append(b"commit " + branch.encode() + b"\n")
+        stream.append(b"mark :%d\n" % n)
+        stream.append(b"committer Bench <bench@example.com> %d +0000\n" % (1_800_000_000 + n))
+        stream.append(b"data %d\n%s\n" % (len(message), message))
+        if n == 1:
+            stream.append(b"from " + branch.encode() + b"^0\n")
+        stream.append(b"M 100644 inline src/feature_%d.py\ndata %d\n%s\n" % (n, len(body), body))
+    subprocess.run(
+        ["git", "fast-import", "--quiet"], cwd=root, env=env, check=True, input=b"".join(stream)
+    )
+    _git(root, env, "reset", "-q", "--hard")
+    shas = _git(root, env, "rev-list", "--reverse", "bench-base..HEAD").split()
+    patches = gitrepo.patch_ids(root, shas)
+    before = _git(root, env, "rev-parse", "bench-base")
+    work = []
+    for sha in shas:
+        work.append((before, sha, patches[sha]))
+        before = sha
+    return work
 
 
 def _approver(root: str, env: dict[str, str]) -> tuple[object, dict[str, object]]:

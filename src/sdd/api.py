@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from sdd.usecases.approvers import offer as signing_offer
     from sdd.usecases.approvers import recover as recover_approver
     from sdd.usecases.approvers import revoke as revoke_approver
+    from sdd.usecases.ci import check as ci_check
+    from sdd.usecases.ci_setup import init as ci_init
     from sdd.usecases.cycles import abandon as abandon_cycle
     from sdd.usecases.cycles import archive, change, switch_layout
     from sdd.usecases.cycles import new as new_cycle
@@ -38,10 +40,19 @@ if TYPE_CHECKING:
     from sdd.usecases.findings import raise_finding as record_finding
     from sdd.usecases.findings import rows_for as finding_rows
     from sdd.usecases.findings import waive as waive_finding
+    from sdd.usecases.hooks import install as install_hook
+    from sdd.usecases.hooks import parse_updates as hook_updates
+    from sdd.usecases.hooks import pre_push as hook_pre_push
+    from sdd.usecases.hooks import receive as hook_receive
+    from sdd.usecases.hooks import uninstall as uninstall_hook
     from sdd.usecases.init import init
     from sdd.usecases.log import listing as log
     from sdd.usecases.overview import overview, state_version
     from sdd.usecases.panel import Panel, status, status_all
+    from sdd.usecases.parallel import discard as discard_branches
+    from sdd.usecases.parallel import run as run_parallel
+    from sdd.usecases.parallel import stale as stale_worktrees
+    from sdd.usecases.parallel import sweep as sweep_worktrees
     from sdd.usecases.postmortem import render as postmortem_text
     from sdd.usecases.postmortem import report as postmortem
     from sdd.usecases.questions import answer as answer_question
@@ -80,6 +91,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "record_handoff": ("sdd.usecases.agent_records", "record_handoff"),
     "Confirm": ("sdd.usecases.approvals", "Confirm"),
     "add_approver": ("sdd.usecases.approvers", "add"),
+    "ci_init": ("sdd.usecases.ci_setup", "init"),
     "approvers": ("sdd.usecases.approvers", "listing"),
     "new_signing_key": ("sdd.usecases.approvers", "new_key"),
     "signing_offer": ("sdd.usecases.approvers", "offer"),
@@ -89,6 +101,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "Review": ("sdd.usecases.approvals", "Review"),
     "decide_gate": ("sdd.usecases.approvals", "decide"),
     "review_gate": ("sdd.usecases.approvals", "review"),
+    "ci_check": ("sdd.usecases.ci", "check"),
     "abandon_cycle": ("sdd.usecases.cycles", "abandon"),
     "archive": ("sdd.usecases.cycles", "archive"),
     "change": ("sdd.usecases.cycles", "change"),
@@ -101,6 +114,11 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "record_finding": ("sdd.usecases.findings", "raise_finding"),
     "finding_rows": ("sdd.usecases.findings", "rows_for"),
     "waive_finding": ("sdd.usecases.findings", "waive"),
+    "install_hook": ("sdd.usecases.hooks", "install"),
+    "hook_updates": ("sdd.usecases.hooks", "parse_updates"),
+    "hook_pre_push": ("sdd.usecases.hooks", "pre_push"),
+    "hook_receive": ("sdd.usecases.hooks", "receive"),
+    "uninstall_hook": ("sdd.usecases.hooks", "uninstall"),
     "init": ("sdd.usecases.init", "init"),
     "log": ("sdd.usecases.log", "listing"),
     "overview": ("sdd.usecases.overview", "overview"),
@@ -117,6 +135,10 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "accept_rules": ("sdd.usecases.rules", "accept"),
     "rules": ("sdd.usecases.rules", "show"),
     "run": ("sdd.usecases.runner", "run"),
+    "run_parallel": ("sdd.usecases.parallel", "run"),
+    "sweep_worktrees": ("sdd.usecases.parallel", "sweep"),
+    "stale_worktrees": ("sdd.usecases.parallel", "stale"),
+    "discard_branches": ("sdd.usecases.parallel", "discard"),
     "abandon_session": ("sdd.usecases.sessions", "abandon"),
     "done": ("sdd.usecases.sessions", "done"),
     "start": ("sdd.usecases.sessions", "start"),

@@ -82,6 +82,23 @@ def screen(review: api.Review, verb: str) -> str:
         kind = "blocking" if q["blocking"] else "non-blocking"
         answer = "open" if q["answer"] is None else f"answered: {q['answer']}  [{q['by']}]"
         out.append(f"  {q['id']} ({kind}) {q['text']}\n      {answer}")
+    if review.approvals_needed > 1 or review.roles:
+        roles = " or ".join(review.roles)
+        if review.approvals_needed == 1:
+            out.append(f"\nThis gate is approved by an approver with the role {roles}.")
+        else:
+            who = f", each with the role {roles}" if roles else ""
+            out.append(
+                f"\nThis gate needs {review.approvals_needed} approvals by different people{who}."
+            )
+        if review.approved_by:
+            out.append(f"  approved so far by {', '.join(review.approved_by)}")
+        more = max(0, review.approvals_needed - len(review.approved_by) - 1)
+        out.append(
+            f"  yours counts as one: {more} more needed after it"
+            if more
+            else "  yours is the last one needed: the gate passes with it"
+        )
     if review.rule_changes:
         out.append("\nThe rules changed; approving accepts the change:")
         out += [f"  - {change}" for change in review.rule_changes]

@@ -48,6 +48,8 @@ COMMANDS = {
     "doctor": ("tools", "doctor"),
     "demo": ("tools", "demo"),
     "dashboard": ("dashboard", "dashboard"),
+    "ci": ("ci", "ci"),
+    "hooks": ("ci", "hooks"),
 }
 
 
@@ -75,8 +77,33 @@ def _fast_args(args: list[str]) -> object | None:
     return SimpleNamespace(command=args[0], json=json, cycle=cycle)
 
 
+def _sweep() -> None:
+    """After a `sdd run --parallel` that was killed, the next command cleans up after it:
+    its sessions recorded as interrupted, their worktrees removed (``usecases.parallel``).
+    A stat when there is nothing to clean."""
+    import os
+
+    from sdd.core.paths import STATE_DIR, find_root
+
+    root = find_root()
+    folder = os.path.join(root, STATE_DIR, "worktrees") if root else None
+    if folder is None or not os.path.isdir(folder) or not os.listdir(folder):
+        return
+    from sdd import api
+    from sdd.core.errors import SddError
+
+    try:
+        project = api.open_project(root)
+        if api.stale_worktrees(project):
+            api.sweep_worktrees(project)
+    except (SddError, OSError):
+        pass  # the command itself says what is wrong with the project
+
+
 def _dispatch(name: str, args: object) -> int:
     from sdd.cli.output import respond
+
+    _sweep()
 
     module, function = COMMANDS[name]
     handler = getattr(__import__(f"sdd.cli.commands.{module}", fromlist=[function]), function)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 
 def _seconds(text: str) -> float:
@@ -53,6 +53,31 @@ def _request_options(p: argparse.ArgumentParser | _Unused) -> None:
     )
     p.add_argument(
         "--request-file", metavar="F", help="the request, read from a file (- reads standard input)"
+    )
+
+
+def ci_init_arguments(actions: Any) -> None:
+    """`sdd ci init HOST`: its arguments, under `sdd ci`'s actions."""
+    c = actions.add_parser(
+        "init",
+        help="write the CI job that runs `sdd ci check` (GitHub Actions or GitLab CI)",
+        description="Write the CI job that installs this very sdd and runs `sdd ci check` on "
+        "pull (merge) requests and release tags. Nothing that exists is overwritten.",
+    )
+    c.add_argument("--json", action="store_true", help="print a versioned JSON envelope")
+    c.add_argument("host", choices=["github", "gitlab"], help="where the code merges")
+    c.add_argument(
+        "--from",
+        dest="source",
+        metavar="SPEC",
+        help="where CI installs sdd from: git+https://…@COMMIT or a wheel's URL "
+        "(default: [ci] install in the config, else the repository sdd was installed from)",
+    )
+    c.add_argument(
+        "--file",
+        metavar="PATH",
+        help="write the job here (default: .github/workflows/sdd.yml; .gitlab-ci.yml, or "
+        ".gitlab/sdd.yml beside one of yours)",
     )
 
 
@@ -154,7 +179,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "action", nargs="?", choices=["list", "add", "revoke", "recover"], default="list"
     )
-    p.add_argument("fingerprint", nargs="?", help="revoke: the key's SHA256:… fingerprint")
+    p.add_argument(
+        "fingerprint",
+        nargs="?",
+        help="revoke: the key's SHA256:… fingerprint (add: the key, as --key)",
+    )
+    p.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help="add: a role the approver holds, for the gates that ask for it (repeatable)",
+    )
     p.add_argument(
         "--key", help="add/recover: the key (a key file, its .pub, or a public key line)"
     )
@@ -176,6 +212,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--finding", metavar="ID", help="a fix session for this finding (e.g. F-3)")
     p.add_argument(
         "--timeout", type=_seconds, metavar="SECONDS", help="end the agent after this long"
+    )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        metavar="N",
+        help="up to N task sessions at once, each headless in its own git worktree",
     )
     p = command(
         "agents",
@@ -306,6 +348,53 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "check the project (state, config, templates, documents, agent files) and name fixes",
         cycle=False,
     )
+    p = command(
+        "ci", "for machines and CI: `sdd ci check` judges a branch against its base; "
+        "`sdd ci init github|gitlab` writes the CI job that runs it", json=False,
+        cycle=False,
+    )  # fmt: skip
+    if not isinstance(p, _Unused):
+        actions = p.add_subparsers(dest="ci_action", metavar="ACTION")
+        c = actions.add_parser(
+            "check",
+            help="whether the branch keeps to the process (exit 0 holds, 1 falls short)",
+            description="Judge HEAD against its base, by the base's rules and approvers: the "
+            "history intact and signed, every commit of code from an implement or fix session "
+            "that started behind passed gates, a release with its deployment-approval. Never "
+            "prompts.",
+        )
+        c.add_argument("--json", action="store_true", help="print a versioned JSON envelope")
+        c.add_argument(
+            "--base",
+            metavar="REF",
+            help="judge against this commit (default: the merge base with the default branch: "
+            "origin/HEAD, else main, else master)",
+        )
+        c.add_argument("--head", default="HEAD", metavar="REV", help="the commit judged (HEAD)")
+        c.add_argument(
+            "--markdown", metavar="FILE", help="also write a Markdown summary (for a PR comment)"
+        )
+        c.add_argument(
+            "--verify", action="store_true", help="run the base's checks afresh at HEAD (CI only)"
+        )
+        c.add_argument("--tag", help="judge it as this release tag (default: the tags at HEAD)")
+        c.add_argument(
+            "--into",
+            metavar="BRANCH",
+            help="the branch it merges into (default: $GITHUB_BASE_REF or "
+            "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME); a released one needs deployment-approval",
+        )
+        ci_init_arguments(actions)
+    p = command(
+        "hooks",
+        "git hooks that run `sdd ci check`: install (pre-push; with --server DIR, pre-receive "
+        "in a bare repository), uninstall",
+        cycle=False,
+    )
+    p.add_argument("action", choices=["install", "uninstall", "run"])
+    p.add_argument("hook", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument("hook_args", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument("--server", metavar="DIR", help="a bare repository: its pre-receive hook")
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=_count, metavar="N", help="show at most N entries")
     return parser if built or only is None else build_parser()

@@ -110,6 +110,10 @@ def status_text(data: dict[str, Any], style: Style) -> str:
                 )
         if data["sessions"]:
             out += ["", style("Sessions", "bold")]
+            side = [s for s in data["sessions"] if s["outcome"] == "open"]
+            if len(side) > 1:  # `sdd run --parallel`: each in its own worktree
+                listed = ", ".join(f"{s['id']} ({s.get('task') or s['stage']})" for s in side)
+                out.append(f"  running side by side: {listed}")
             for session in data["sessions"][-8:]:
                 outputs = ", ".join(session["outputs"])
                 arrow = f" → {outputs}" if outputs else ""
@@ -151,6 +155,8 @@ def _gate_note(gate: dict[str, Any]) -> str:
     by = gate.get("by") or {}
     if gate["state"] == "approved":
         who = by.get("name", "") + (" (demo)" if by.get("kind") == "demo" else "")
+        if gate.get("approvals", 1) > 1 or gate.get("roles"):
+            who = ", ".join(gate.get("approved_by") or []) or who  # people, under the team rule
         return f"by {who}, {gate['at']}"
     if gate["state"] == "stale":
         return "changed: " + ", ".join(gate["changed"])

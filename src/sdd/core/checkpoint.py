@@ -64,7 +64,7 @@ from sdd.core.state import (
 )
 from sdd.core.trust import Approver, Evaluator, Trust
 
-VERSION = 1
+VERSION = 2
 # Records whose place a problem may name after they are covered (`Project`'s checks).
 _PLACED = frozenset({"gate.approve", "gate.reject", "rules.accept"})
 
@@ -346,6 +346,7 @@ def encode(checkpoint: Checkpoint) -> bytes:
         "trust": (
             trust.signed,
             {k: _leaf(a) for k, a in trust.approvers.items()},
+            {k: _leaf(a) for k, a in trust.known.items()},
             trust.not_counted,
             trust.signed_by,
             [_leaf(p) for p in trust.problems],
@@ -439,10 +440,11 @@ def _decode(body: dict[str, Any]) -> Checkpoint:
         state.cycles[cycle.number] = cycle
     state.sessions = {k: sessions[i] for k, i in state_sessions.items()}
     state.findings_by_record = {k: findings[i] for k, i in by_record.items()}
-    signed, approvers, not_counted, signed_by, trust_problems = body["trust"]
+    signed, approvers, known, not_counted, signed_by, trust_problems = body["trust"]
     trust = Trust(
         signed=signed,
         approvers={k: _make(Approver, v) for k, v in approvers.items()},
+        known={k: _make(Approver, v) for k, v in known.items()},
         not_counted=not_counted,
         signed_by=signed_by,
         problems=[_make(Problem, v) for v in trust_problems],

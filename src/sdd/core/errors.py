@@ -66,3 +66,10 @@ class NothingToVerify(CheckFailed):
     """No checks are configured and none were detected: never green."""
 
     kind = "nothing-to-verify"
+
+
+class MergeConflict(CheckFailed):
+    """A parallel session's work conflicts with the cycle's branch: ``details`` names the
+    files; its branch is kept."""
+
+    kind = "merge-conflict"

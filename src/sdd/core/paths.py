@@ -54,12 +54,42 @@ def require_root(start: str | None = None) -> str:
     return root
 
 
-class ProjectPaths:
-    """Absolute paths of one project's files."""
+# In a worktree of a parallel session (`sdd run --parallel`): names the project it belongs to.
+# Under the worktree's own `.sdd/cache/`, which git ignores, so no agent's commit takes it.
+LINK = os.path.join(STATE_DIR, "cache", "linked.json")
 
-    def __init__(self, root: str) -> None:
+
+def linked_home(root: str) -> tuple[str, str] | None:
+    """The project and the session a worktree of a parallel session belongs to, or None."""
+    marker = os.path.join(root, LINK)
+    if not os.path.isfile(marker):
+        return None
+    import json
+
+    try:
+        with open(marker, encoding="utf-8") as handle:
+            data = json.load(handle)
+        home, session = data["home"], data["session"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(home, str) or not isinstance(session, str):
+        return None
+    if not os.path.isfile(os.path.join(home, STATE_DIR, CONFIG)):
+        return None
+    return os.path.abspath(home), session
+
+
+class ProjectPaths:
+    """Absolute paths of one project's files.
+
+    ``home``: a worktree of a parallel session reads its code and documents in ``root`` and
+    keeps the project's state (history, lock, cache, logs, snapshots, the tracker) in
+    ``home``, the project it belongs to: one history for every session."""
+
+    def __init__(self, root: str, home: str | None = None) -> None:
         self.root = os.path.abspath(root)
-        self.state = os.path.join(self.root, STATE_DIR)
+        self.home = os.path.abspath(home) if home else self.root
+        self.state = os.path.join(self.home, STATE_DIR)
         self.history = os.path.join(self.state, HISTORY)
         self.history_dir = os.path.join(self.state, HISTORY_DIR)
         self.approvers = os.path.join(self.state, "approvers")  # allowed signers, from the history
@@ -72,15 +102,25 @@ class ProjectPaths:
         self.gitignore = os.path.join(self.state, ".gitignore")
         self.docs = os.path.join(self.root, "docs")
         self.sessions_docs = os.path.join(self.docs, "sessions")
-        self.tracker = os.path.join(self.docs, "session-tracker.md")
+        self.tracker = os.path.join(self.home, "docs", "session-tracker.md")
         self.templates = os.path.join(self.root, "sessions")
+        self.worktrees = os.path.join(self.state, "worktrees")  # parallel sessions' trees
+
+    @property
+    def linked(self) -> bool:
+        """A worktree of a parallel session (its state is its project's)."""
+        return self.home != self.root
 
     def cache_file(self, tag: str) -> str:
         return os.path.join(self.cache_dir, tag)
 
     def rel(self, path: str) -> str:
-        """``path`` relative to the project root, with forward slashes."""
-        return os.path.relpath(path, self.root).replace(os.sep, "/")
+        """``path`` relative to the project root, with forward slashes (in a worktree of a
+        parallel session, the project's own state relative to the project)."""
+        base = self.root
+        if self.linked and not (path == self.root or path.startswith(self.root + os.sep)):
+            base = self.home
+        return os.path.relpath(path, base).replace(os.sep, "/")
 
     def inside(self, relative: str) -> str:
         """Resolve a project-relative path, refusing anything that leaves the project.

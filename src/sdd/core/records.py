@@ -111,6 +111,7 @@ SCHEMA: dict[Kind, Schema] = {
             "task": str | None,
             "finding": str | None,
             "writes": list[str],
+            "code": str | None,  # what the code was at ``head`` (``gitrepo.code_key``)
         },
     ),
     "session.launch": Schema(
@@ -126,6 +127,10 @@ SCHEMA: dict[Kind, Schema] = {
             "note": str | None,
             "exit_code": int | None,
             "reason": str | None,
+            # What the session's commits did to the code, known again after a rebase or a
+            # squash (`sdd ci check`): the code at ``head``, and each commit's patch id.
+            "code": str | None,
+            "patches": list[str],
         },
     ),
     # `sdd run`: the agent and every process it started have ended.
@@ -212,7 +217,8 @@ SCHEMA: dict[Kind, Schema] = {
     "history.migrate": Schema(required={"from_format": int, "heads": list[str]}),
     "approver.add": Schema(
         required={"principal": str, "key": str},
-        optional={"recovery": bool, "by": _BY},
+        # ``roles``: which gates' team rules this approver meets (`[gates.NAME] roles`)
+        optional={"recovery": bool, "by": _BY, "roles": list[str]},
     ),
     "approver.revoke": Schema(required={"fingerprint": str}, optional={"reason": str, "by": _BY}),
     "release": Schema(

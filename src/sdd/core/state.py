@@ -11,7 +11,7 @@ from sdd.core.records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sdd.core.trust import Trust
+    from sdd.core.trust import Tally, Trust
 
 
 @dataclass
@@ -170,6 +170,9 @@ class ProjectState:
     verify_runs: list[Record] = field(default_factory=list)
     rule_accepts: list[RulesAcceptance] = field(default_factory=list)  # every `rules.accept`
     accepted_rules: RulesAcceptance | None = None  # the latest that counts (``Project``)
+    # A weakening of the rules some people accepted, short of the approvals it needs:
+    # fingerprint of the rules -> the tally so far (``project.rules.counted``)
+    rules_waiting: dict[str, Tally] = field(default_factory=dict)
     verdicts: dict[str, dict[str, tuple[str, str]]] = field(
         default_factory=dict
     )  # session -> item -> (verdict, note)
@@ -195,9 +198,13 @@ class ProjectState:
     def latest_cycle(self) -> Cycle | None:
         return self.cycles[max(self.cycles)] if self.cycles else None
 
-    def next_session_id(self) -> str:
-        numbers = [int(s.split("-")[1]) for s in self.sessions if s[2:].isdigit()]
-        return f"S-{(max(numbers) + 1) if numbers else 1:04d}"
+    def next_session_id(self, apart: str = "") -> str:
+        """``S-0007``; on a branch of a team's repository, ``S-0007-K3QX`` (``apart``): two
+        pull requests from one base then never name two sessions, or their pages, alike."""
+        parts = [s.split("-") for s in self.sessions]
+        numbers = [int(p[1]) for p in parts if len(p) > 1 and p[1].isdigit()]
+        number = f"S-{(max(numbers) + 1) if numbers else 1:04d}"
+        return f"{number}-{apart}" if apart else number
 
 
 def cycle_path(cycle: Cycle, relative: str) -> str:

@@ -62,12 +62,14 @@ class Approver:
     fingerprint: str
     record: str  # the approver.add record
     recovery: bool = False
+    roles: tuple[str, ...] = ()  # which gates this approver may pass (`[gates.NAME] roles`)
 
 
 @dataclass
 class Trust:
     signed: bool = False  # the history holds an approver's record (counted or not)
     approvers: dict[str, Approver] = field(default_factory=dict)  # in force now, by fingerprint
+    known: dict[str, Approver] = field(default_factory=dict)  # every approver that counted, ever
     not_counted: dict[str, str] = field(default_factory=dict)  # record id -> why
     signed_by: dict[str, str] = field(default_factory=dict)  # record id -> signer's fingerprint
     covered: set[str] = field(default_factory=set)  # ids a good signature covers
@@ -89,10 +91,16 @@ def _session(record: Record) -> str | None:
     return session if isinstance(session, str) else None
 
 
-def evaluate(loaded: Loaded, confirmed: frozenset[str] = frozenset()) -> Trust:
+def evaluate(
+    loaded: Loaded, confirmed: frozenset[str] = frozenset(), *, fixed: bool = False
+) -> Trust:
     """What counts in ``loaded``; ``confirmed``: the ids of records the protected branch
-    already holds (a recovery key counts only once it is there)."""
+    already holds (a recovery key counts only once it is there). ``fixed``: the approvers are
+    those the protected branch holds (`sdd ci check` judging a branch): an approver added
+    anywhere else does not count, however it is signed, so a branch never judges itself
+    with a key it added."""
     evaluator = Evaluator.start(loaded, confirmed)
+    evaluator.fixed = fixed
     evaluator.feed(loaded, loaded.records)
     evaluator.finish(loaded)
     return evaluator.trust
@@ -118,6 +126,7 @@ class Evaluator:
     acts: int = 0  # the person's acts judged so far
     # session -> (its launch record, the acts judged when its end closed the launch)
     popped: dict[str, tuple[str, int]] = field(default_factory=dict)
+    fixed: bool = False  # the approvers are the protected branch's (see ``evaluate``)
 
     @classmethod
     def start(cls, loaded: Loaded, confirmed: frozenset[str]) -> Evaluator:
@@ -173,6 +182,8 @@ class Evaluator:
                 self.acts += 1
                 wrong = mismatches(record)  # a shape sdd never writes: written by hand
                 why = f"sdd did not write it: {'; '.join(wrong)}" if wrong else None
+                if why is None and self.fixed and kind == "approver.add" and ident not in confirmed:
+                    why = "an approver added outside the base it is judged against: it counts once the base holds it"
                 why = why or _act(trust, record, running, confirmed, past)
                 if kind == "approver.add":
                     # Signed from the first approver's record on, whether it holds or not:
@@ -310,10 +321,22 @@ def _add_approver(trust: Trust, record: Record, *, first: bool) -> str | None:
             trust.approvers = before
             return why
         trust.signed = True
+        trust.known[key.fingerprint] = trust.approvers[key.fingerprint]
         return None
     if key.fingerprint in trust.approvers:
-        return f"{key.fingerprint} is already an approver"
+        roles = record.get("roles")
+        if not isinstance(roles, list):
+            return f"{key.fingerprint} is already an approver"
+        # An approver's roles set anew (`sdd approvers add KEY --role …`), signed by an
+        # approver in force, as adding one is.
+        from dataclasses import replace
+
+        held = tuple(r for r in roles if isinstance(r, str))
+        trust.approvers[key.fingerprint] = replace(trust.approvers[key.fingerprint], roles=held)
+        trust.known[key.fingerprint] = trust.approvers[key.fingerprint]
+        return None
     trust.approvers[key.fingerprint] = _approver(record, key.openssh, key.fingerprint)
+    trust.known[key.fingerprint] = trust.approvers[key.fingerprint]
     return None
 
 
@@ -328,12 +351,14 @@ def _fingerprint(record: Record) -> str:
 
 def _approver(record: Record, key: str, fingerprint: str) -> Approver:
     principal = record.get("principal")
+    roles = record.get("roles")
     return Approver(
         principal if isinstance(principal, str) and principal else fingerprint,
         key,
         fingerprint,
         record["id"],
         record.get("recovery") is True,
+        tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else (),
     )
 
 
@@ -341,3 +366,79 @@ def _problem(loaded: Loaded, record: Record, why: str, *, tamper: bool) -> Probl
     ident = record["id"]
     what = f"a `{record['type']}` record does not count: {why}" if not tamper else why
     return Problem(loaded.lines.get(ident, 0), ident, what, loaded.files.get(ident, ""), tamper)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How far a gate's team rule is met: the people whose approvals count, and why the
+    others do not. The one rule every face and `sdd ci check` count approvals by."""
+
+    need: int
+    roles: tuple[str, ...]
+    by: tuple[str, ...]  # the principals whose approvals count, in the order they approved
+    records: tuple[str, ...]  # the approval records that count, one per principal
+    not_counted: tuple[tuple[str, str], ...] = ()  # (record id, why)
+
+    @property
+    def met(self) -> bool:
+        return len(self.by) >= self.need
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.need - len(self.by))
+
+    @property
+    def wanting(self) -> str:
+        """What is still needed, in words ("" when met)."""
+        if self.met:
+            return ""
+        who = f" by an approver with the role {' or '.join(self.roles)}" if self.roles else ""
+        more = "more " if self.by else ""
+        plural = "s" if self.remaining > 1 else ""
+        other = " other than " + ", ".join(self.by) if self.by else ""
+        return f"waiting for {self.remaining} {more}approval{plural}{who}{other}"
+
+
+def tally(
+    need: int,
+    roles: tuple[str, ...],
+    approvals: list[tuple[str, dict[str, str]]],
+    trust: Trust | None,
+) -> Tally:
+    """Count ``approvals`` ((record id, who recorded it), oldest first) under a gate's team
+    rule: ``need`` people, each an approver with one of ``roles`` (none: any approver).
+
+    People are counted, not keys: two approvals by one key, or by two keys of one principal,
+    count once. In a signed project who approved is the key that signed the record (the
+    signature, checked by :func:`evaluate`), never the ``by`` it claims; an unsigned project
+    has no keys and so no roles, and names people by their git identity."""
+    signed = trust is not None and trust.signed
+    by: list[str] = []
+    records: list[str] = []
+    refused: list[tuple[str, str]] = []
+    for record, who in approvals:
+        if who.get("kind") == "demo":
+            principal, held = "sdd demo approver", roles  # the demo project's scripted person
+        elif signed:
+            assert trust is not None
+            fingerprint = trust.signed_by.get(record)
+            approver = trust.known.get(fingerprint or "")
+            if approver is None:
+                refused.append((record, "not signed by an approver"))
+                continue
+            principal, held = approver.principal, approver.roles
+        else:
+            principal = who.get("email") or who.get("name") or record
+            held = ()
+        if roles and not set(roles) & set(held):
+            having = ", ".join(held) or "no role"
+            refused.append(
+                (record, f"{principal} has {having}; this gate needs {' or '.join(roles)}")
+            )
+            continue
+        if principal in by:
+            refused.append((record, f"{principal} approved it already: a person counts once"))
+            continue
+        by.append(principal)
+        records.append(record)
+    return Tally(need, roles, tuple(by), tuple(records), tuple(refused))

@@ -9,7 +9,7 @@ from sdd.core import files
 from sdd.core.errors import ConfigError
 from sdd.core.nesting import MAX_DEPTH, TooDeep, toml_table
 from sdd.core.paths import ProjectPaths
-from sdd.workflow.model import Workflow, from_config
+from sdd.workflow.model import Workflow, from_config, with_team_rules
 
 CONFIG_FORMAT = 1
 
@@ -30,6 +30,12 @@ confidence_threshold = 95
 # Commit sdd's own records (.sdd/ and docs/session-tracker.md, nothing else) after each
 # recorded change; what you staged stays staged.
 # commit_bookkeeping = false
+
+# [ci]
+# What `sdd ci check` and sdd's git hooks ask of a branch (read from the base it is judged by).
+# accept_unsigned = false        # true: a base without approvers is accepted
+# released_branches = ["main"]   # a merge into one of these needs deployment-approval
+# install = "git+https://github.com/OWNER/REPO@COMMIT"  # where `sdd ci init`'s job gets sdd
 
 # [workflow]
 # Override the built-in workflow (README, "Customising the workflow").
@@ -105,5 +111,31 @@ def load(paths: ProjectPaths) -> Config:
     workflow_section = raw.get("workflow")
     if workflow_section is not None and not isinstance(workflow_section, dict):
         raise ConfigError(f"{where}: workflow: must be a table")
-    workflow = from_config(workflow_section, where)
+    workflow = with_team_rules(from_config(workflow_section, where), raw.get("gates"), where)
     return Config(name, layout, threshold, workflow, raw, bookkeeping)
+
+
+@dataclass(frozen=True)
+class CiSettings:
+    """``[ci]``: what `sdd ci check` asks of a branch, read from the base it is judged against."""
+
+    accept_unsigned: bool = False  # a base without approvers is accepted (its acts unsigned)
+    released_branches: tuple[str, ...] = ()  # a merge into one of these needs deployment-approval
+
+
+def ci_settings(raw: dict[str, Any], where: str) -> CiSettings:
+    section = raw.get("ci", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: ci: must be a table")
+    problems = []
+    unsigned = section.get("accept_unsigned", False)
+    if not isinstance(unsigned, bool):
+        problems.append(f"{where}: ci.accept_unsigned: must be true or false")
+        unsigned = False
+    released = section.get("released_branches", [])
+    if not isinstance(released, list) or not all(isinstance(b, str) and b for b in released):
+        problems.append(f"{where}: ci.released_branches: must be a list of branch names")
+        released = []
+    if problems:
+        raise ConfigError(f"{where} is not valid", details=problems)
+    return CiSettings(unsigned, tuple(released))

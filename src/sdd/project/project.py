@@ -12,9 +12,9 @@ from typing import Any
 from sdd.core import clock, files, gitfiles, history, records
 from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.fold import fold
-from sdd.core.paths import TEMP_DIR, ProjectPaths, require_root
+from sdd.core.paths import TEMP_DIR, ProjectPaths, linked_home, require_root
 from sdd.core.records import Kind
-from sdd.core.state import Cycle, ProjectState
+from sdd.core.state import Cycle, ProjectState, Session
 from sdd.documents import snapshots
 from sdd.project import cache, rules
 from sdd.project.checks import DETECTION_INPUTS
@@ -27,7 +27,7 @@ from sdd.workflow.model import Gate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sdd.core.trust import Trust
+    from sdd.core.trust import Tally, Trust
     from sdd.documents.contracts import Task
 
 
@@ -64,7 +64,11 @@ def open_project(start: str | None = None) -> Project:
 
 class Project:
     def __init__(self, root: str) -> None:
-        self.paths = ProjectPaths(root)
+        # A worktree of a parallel session records into its project's history, and its
+        # `sdd done` ends its own session (``bound``), whatever else runs alongside.
+        link = linked_home(root)
+        self.paths = ProjectPaths(root, link[0] if link else None)
+        self.bound: str | None = link[1] if link else None
         self._config: Config | None = None
         # The last comparison with the commit, and what it was made for (history files, HEAD).
         self._committed_memo: tuple[object, list[tuple[str, str]]] | None = None
@@ -120,6 +124,10 @@ class Project:
         checkpoint this process made from bytes it verified may be started from."""
         from sdd.core import checkpoint
 
+        if type(self)._trust is not Project._trust:
+            # A project that judges what counts its own way (``judged``): no checkpoint.
+            self.fold_kind = "full"
+            return self.state_of(history.load(self.paths))
         start, trusted, source = None, False, b""
         if self._memo is not None and (self._memo[1] or not decide):
             start, trusted = checkpoint.decode(self._memo[0]), self._memo[1]
@@ -127,11 +135,13 @@ class Project:
         elif not decide and os.environ.get("SDD_CHECKPOINT") != "off":
             start, source = self._read_checkpoint()
         if start is not None:
-            made = self._advance(start)
-            if made is not None:
+            advanced = self._advance(start)
+            if advanced is not None:
+                made, tail = advanced
                 self.fold_kind = "incremental"
                 return self._finish(
                     made,
+                    loaded=tail,
                     trusted=trusted,
                     write=not decide,
                     source=source if made.unchanged else None,
@@ -140,11 +150,11 @@ class Project:
         state, made = self._full(loaded)
         self.fold_kind = "full"
         if made is not None:
-            return self._finish(made, trusted=True, write=not decide, state=state)
+            return self._finish(made, loaded=loaded, trusted=True, write=not decide, state=state)
         self._memo = None
         return state
 
-    def _advance(self, start: Any) -> Any:
+    def _advance(self, start: Any) -> tuple[Any, history.Loaded] | None:
         from sdd.core import checkpoint
         from sdd.core.fold import fold_into
 
@@ -162,7 +172,7 @@ class Project:
             if not near or max(near) >= now - history.RACY_NS:
                 made.written = start.written
                 made.unchanged = True
-        return made
+        return (made, tail) if made is not None else None
 
     def _full(self, loaded: history.Loaded) -> tuple[ProjectState, Any]:
         """The state of the whole ``loaded`` history, and its checkpoint (None when it
@@ -187,6 +197,7 @@ class Project:
             heads=loaded.heads,
             unseen=len(verdicts.unseen(loaded)) if verdicts.signed else 0,
             place=lambda i: (loaded.files.get(i, ""), loaded.lines.get(i, 0)),
+            loaded=loaded,
         ), None
 
     def _finish(
@@ -195,6 +206,7 @@ class Project:
         *,
         trusted: bool,
         write: bool,
+        loaded: history.Loaded,
         state: ProjectState | None = None,
         source: bytes | None = None,
     ) -> ProjectState:
@@ -223,6 +235,7 @@ class Project:
             heads=made.heads,
             unseen=made.unseen if made.evaluator.trust.signed else 0,
             place=made.place,
+            loaded=loaded,
         )
 
     def _finished(
@@ -236,9 +249,10 @@ class Project:
         heads: list[str],
         unseen: int,
         place: Callable[[str], tuple[str, int]],
+        loaded: history.Loaded,
     ) -> ProjectState:
         state.records = count
-        state.problems = [*problems, *verdicts.problems, *self._uncommitted()]
+        state.problems = [*problems, *verdicts.problems, *self._uncommitted(loaded)]
         state.warnings = warnings
         state.trust = verdicts
         state.heads = heads
@@ -271,10 +285,9 @@ class Project:
     def state_of(self, loaded: history.Loaded) -> ProjectState:
         """The state a loaded history gives: only the records that count are folded
         (``core.trust``); what does not count, and any tampering, is reported."""
-        from sdd.core import trust
-
-        verdicts = trust.evaluate(loaded, confirmed=self._confirmed(loaded))
+        verdicts = self._trust(loaded)
         state = fold([r for r in loaded.records if verdicts.counts(r)])
+        self._view = (loaded.heads, loaded.records[-1]["id"] if loaded.records else None)
         return self._finished(
             state,
             verdicts,
@@ -284,7 +297,14 @@ class Project:
             heads=loaded.heads,
             unseen=len(verdicts.unseen(loaded)) if verdicts.signed else 0,
             place=lambda i: (loaded.files.get(i, ""), loaded.lines.get(i, 0)),
+            loaded=loaded,
         )
+
+    def _trust(self, loaded: history.Loaded) -> Trust:
+        """Which records count (``core.trust``), against the protected branch."""
+        from sdd.core import trust
+
+        return trust.evaluate(loaded, confirmed=self._confirmed(loaded))
 
     def _confirmed(self, loaded: history.Loaded) -> frozenset[str]:
         """The records the protected branch already holds (their segments are in it: a
@@ -293,20 +313,21 @@ class Project:
 
         if not any(r["type"] == "approver.add" for r in loaded.records):
             return frozenset()  # an unsigned project: nothing to confirm (and no git call)
-        base = gitrepo.protected_base(self.paths.root)
+        base = gitrepo.protected_base(self.paths.home)
         if base is None:
             return frozenset()
         if self._base_memo is None or self._base_memo[0] != base:
-            self._base_memo = (base, gitrepo.history_names_at(self.paths.root, base))
+            self._base_memo = (base, gitrepo.history_names_at(self.paths.home, base))
         held = self._base_memo[1]
         return frozenset(ident for ident, name in loaded.files.items() if name in held)
 
-    def _uncommitted(self) -> list[history.Problem]:
+    def _uncommitted(self, loaded: history.Loaded) -> list[history.Problem]:
         """History files that differ from the last commit: committed records are never
         rewritten (a tracked segment is sealed), so a difference is an edit or a removal."""
         from sdd.system import gitrepo
 
-        head = gitfiles.head_key(self.paths.root)
+        home = self.paths.home  # the history is committed where it is kept
+        head = gitfiles.head_key(home)
         memo = (repr(cache.history_key(self.paths)), head) if head is not None else None
         if (
             memo is not None
@@ -316,8 +337,8 @@ class Project:
             changed = self._committed_memo[1]
         else:
             files = self._history_files()
-            changed = gitrepo.changed_since_commit(self.paths.root, files)
-            changed += gitrepo.segments_rewritten(self.paths.root, files)
+            changed = gitrepo.changed_since_commit(home, files)
+            changed += gitrepo.segments_rewritten(home, files)
             self._committed_memo = (memo, changed) if memo is not None else None
         return [
             history.Problem(
@@ -337,7 +358,16 @@ class Project:
 
     def _check_rules(self, state: ProjectState, place: Callable[[str], tuple[str, int]]) -> None:
         """A `rules.accept` sdd did not write is flagged and does not count."""
-        accepted, refused = rules.counted(state.rule_accepts, self._accepted)
+        from sdd.core import trust
+
+        def count(
+            need: int, roles: tuple[str, ...], approvals: list[tuple[str, dict[str, str]]]
+        ) -> Tally:
+            return trust.tally(need, roles, approvals, state.trust)
+
+        accepted, refused = rules.counted(
+            state.rule_accepts, self._accepted, count, state.rules_waiting
+        )
         state.accepted_rules = accepted
         for record, why in refused:
             state.problems.append(
@@ -389,6 +419,15 @@ class Project:
                 )
             cycle.decisions = kept
 
+    def open_session(self, cycle: Cycle) -> Session | None:
+        """The open session a command here works on: a parallel session's worktree works on
+        its own; elsewhere, the latest open one."""
+        if self.bound is not None:
+            return next(
+                (s for s in cycle.sessions if s.id == self.bound and s.outcome == "open"), None
+            )
+        return cycle.open_session()
+
     def cycle(self, state: ProjectState, selector: str | None = None) -> Cycle | None:
         """The cycle a command works on: ``selector`` (number or slug), else the latest."""
         if selector is None:
@@ -438,6 +477,11 @@ class Project:
             session = conditions.prepared_session(cycle, gate.after)
             return conditions.walk_digest(state, session.id) if session else None
 
+        def counter(gate: Gate, approvals: list[tuple[str, dict[str, str]]]) -> Tally:
+            from sdd.core import trust
+
+            return trust.tally(gate.approvals, gate.roles, approvals, state.trust)
+
         return Position(
             in_force.workflow,
             cycle,
@@ -447,11 +491,14 @@ class Project:
             conditions=conditions,
             released=cycle.number in state.releases,
             verdicts=verdicts,
+            counter=counter,
         )
 
     def panel(self, state: ProjectState, cycle: Cycle | None, hasher: DocHasher) -> dict[str, Any]:
         position = self.position(state, cycle, hasher) if cycle else None
-        return tracker.panel(state, cycle, position, rules=rules.notice(self.rule_state(state)))
+        return tracker.panel(
+            state, cycle, position, rules=rules.notice(self.rule_state(state), state.rules_waiting)
+        )
 
     def next_for(self, state: ProjectState, cycle: Cycle | None) -> dict[str, Any]:
         return self.panel(state, cycle, DocHasher(self.paths))["next"]  # type: ignore[no-any-return]
@@ -461,6 +508,10 @@ class Project:
         A command that only reads (``reading``) writes neither where the project cannot be
         written: the panel is computed all the same, and nothing fails."""
         hasher = DocHasher(self.paths)
+        if self.paths.linked:
+            # A parallel session's worktree: its documents are not the project's; the
+            # project's own `sdd` regenerates the tracker and the cache from them.
+            return self.panel(state, state.latest_cycle(), hasher)
         history_key = cache.history_key(self.paths)
         head_key = gitfiles.head_key(self.paths.root)
         config_key = cache.file_key(self.paths.config)
@@ -528,12 +579,13 @@ class Project:
                     tx.written, tx.pending = appended.records, []
                     try:
                         tx.state = self.load()
-                        self.refresh(tx.state)
+                        if not self.paths.linked:  # a worktree leaves them to its project
+                            self.refresh(tx.state)
                     except BaseException:
                         # The command fails as a whole: what it recorded goes too.
                         appended.undo()
                         raise
-                else:
+                elif not self.paths.linked:
                     self.refresh(tx.state)
             except BaseException:
                 tx.undo()
@@ -545,6 +597,8 @@ class Project:
         """With ``[git] commit_bookkeeping``, commit sdd's own files after a recorded change
         (never the person's staged work). Best effort: the change stands whatever git says,
         and during a merge sdd's files wait for the person."""
+        if self.paths.linked:
+            return  # the project's `sdd run --parallel` commits them, under the lock
         try:
             if not self.config.commit_bookkeeping:
                 return
@@ -567,7 +621,7 @@ class Project:
         if last_id is not None and not history.segment_names(self.paths):
             # A format-1 history goes on in segments; its file stays as it is.
             entries.insert(0, ("history.migrate", {"from_format": 1, "heads": heads}))
-        root = self.paths.root
+        root = self.paths.home
         return history.append(
             self.paths,
             entries,
@@ -614,7 +668,7 @@ class Project:
         if not changed:
             return
         cycle = tx.state.latest_cycle()
-        session = cycle.open_session() if cycle else None
+        session = self.open_session(cycle) if cycle else None
         source = (
             f"post-mortem {session.id}" if session and session.stage == "postmortem" else "by hand"
         )

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from sdd.core.errors import ConfigError
-from sdd.core.jsonable import to_json
+from sdd.core.jsonable import OMIT, to_json
 from sdd.core.state import RulesAcceptance
 from sdd.project import checks as verify_checks
 from sdd.project.checks import CheckSpec
@@ -27,10 +28,14 @@ from sdd.project.config import Config
 from sdd.workflow.evidence import checks_fingerprint
 from sdd.workflow.model import Gate, Stage, Workflow, from_config
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.trust import Tally
+
 ACCEPT_COMMAND = "sdd rules accept"
 _DOMAIN = b"sdd-rules-1\n"
 _STAGE_KEYS = ("writes", "rules", "repeat", "actor", "optional", "scaffold")
-_GATE_KEYS = ("after", "judges", "on_reject", "requires")
+_GATE_KEYS = ("after", "judges", "on_reject", "requires", "approvals", "roles")
 
 
 @dataclass(frozen=True)
@@ -80,13 +85,20 @@ def _stage_form(stage: Stage) -> dict[str, Any]:
 
 
 def _gate_form(gate: Gate) -> dict[str, Any]:
-    return {
+    form: dict[str, Any] = {
         "name": gate.name,
         "after": gate.after,
         "judges": list(gate.judges),
         "on_reject": gate.on_reject,
         "requires": list(gate.requires),
     }
+    # The team rules only when a team set them: the rules every project accepted before they
+    # existed keep their normal form, and so their fingerprint.
+    if gate.approvals != 1:
+        form["approvals"] = gate.approvals
+    if gate.roles:
+        form["roles"] = list(gate.roles)
+    return form
 
 
 def proposed(config: Config, root: str, where: str) -> Rules:
@@ -145,15 +157,46 @@ def key(accepted: RulesAcceptance) -> tuple[str, str]:
     return accepted.record, accepted.fingerprint
 
 
+# Counts people's acceptances ((record, who), oldest first) under a team rule (need, roles):
+# ``core.trust.tally`` with the project's approvers.
+Count = Callable[[int, tuple[str, ...], "list[tuple[str, dict[str, str]]]"], "Tally"]
+
+
+def quorum(old: Rules, changes: list[Change]) -> tuple[int, tuple[str, ...]]:
+    """What accepting the weakening ``changes`` to ``old`` needs: the approvals and roles of
+    the strictest gate it affects (a change that names no gate, such as a stage, the
+    threshold or a check, affects every gate)."""
+    named: set[str] = set()
+    for change in changes:
+        if not change.weakens:
+            continue
+        if not change.gates:
+            named = {g.name for g in old.workflow.gates}
+            break
+        named.update(change.gates)
+    affected = [g for g in old.workflow.gates if g.name in named]
+    if not affected:
+        return 1, ()
+    strictest = max(affected, key=lambda g: (g.approvals, bool(g.roles)))
+    return strictest.approvals, strictest.roles
+
+
 def counted(
-    acceptances: list[RulesAcceptance], known: dict[tuple[str, str], Rules]
+    acceptances: list[RulesAcceptance],
+    known: dict[tuple[str, str], Rules],
+    count: Count | None = None,
+    waiting: dict[str, Tally] | None = None,
 ) -> tuple[RulesAcceptance | None, list[tuple[RulesAcceptance, str]]]:
     """The latest acceptance that counts, and each that does not with why: rules that cannot
     be read, or a weakening after the first session that no person confirmed (written by
-    hand). ``known`` remembers the rules read, by ``key``."""
+    hand). ``known`` remembers the rules read, by ``key``. A weakening counts once as many
+    people accepted it as the strictest gate it affects needs (``quorum``, counted by
+    ``count``); until then ``waiting`` holds how far it got, by the rules' fingerprint."""
     latest: RulesAcceptance | None = None
     accepted: Rules | None = None
     refused: list[tuple[RulesAcceptance, str]] = []
+    pending: dict[str, list[RulesAcceptance]] = {}  # since the last acceptance that counted
+    waiting = {} if waiting is None else waiting
     for record in acceptances:
         try:
             found = known.get(key(record)) or from_record(record)
@@ -164,16 +207,24 @@ def counted(
             # sdd records an acceptance only when the rules change: a copy of one is not its
             refused.append((record, "accepts the rules already in force (sdd never writes that)"))
             continue
-        if (
-            accepted is not None
-            and record.sessions_before
-            and record.confirmed != "code"
-            and any(c.weakens for c in compare(accepted, found))
-        ):
+        changes = compare(accepted, found) if accepted is not None else []
+        weakening = bool(record.sessions_before) and any(c.weakens for c in changes)
+        if weakening and record.confirmed != "code":
             refused.append((record, "weakens the rules, and no person confirmed it"))
             continue
+        if weakening and count is not None and accepted is not None:
+            need, roles = quorum(accepted, changes)
+            if need > 1 or roles:
+                group = [*pending.get(found.fingerprint, []), record]
+                pending[found.fingerprint] = group
+                tally = count(need, roles, [(r.record, r.by) for r in group])
+                if not tally.met:
+                    waiting[found.fingerprint] = tally
+                    continue
         known[key(record)] = found
         latest, accepted = record, found
+        pending.clear()
+        waiting.clear()
     return latest, refused
 
 
@@ -181,6 +232,9 @@ def counted(
 class Change:
     what: str
     weakens: bool
+    # The gates it bears on (none named: every gate rests on it, as on the stages and checks):
+    # accepting a weakening needs the approvals of the strictest of them (``quorum``).
+    gates: tuple[str, ...] = field(default=(), metadata=OMIT)  # records keep what + weakens
 
 
 def compare(old: Rules, new: Rules) -> list[Change]:
@@ -258,11 +312,15 @@ def _gate_changes(old: Workflow, new: Workflow) -> list[Change]:
     for gate in old.gates:
         now = new.gate(gate.name)
         if now is None:
-            changes.append(Change(f"gate {gate.name} is removed", True))
+            changes.append(Change(f"gate {gate.name} is removed", True, (gate.name,)))
             continue
         if now.after != gate.after:
             changes.append(
-                Change(f"gate {gate.name} moves from after {gate.after} to after {now.after}", True)
+                Change(
+                    f"gate {gate.name} moves from after {gate.after} to after {now.after}",
+                    True,
+                    (gate.name,),
+                )
             )
         for label, before, after in (
             ("judges", gate.judges, now.judges),
@@ -273,6 +331,7 @@ def _gate_changes(old: Workflow, new: Workflow) -> list[Change]:
                     Change(
                         f"gate {gate.name} no longer {label} {', '.join(_lost(before, after))}",
                         True,
+                        (gate.name,),
                     )
                 )
             if _lost(after, before):
@@ -281,6 +340,7 @@ def _gate_changes(old: Workflow, new: Workflow) -> list[Change]:
                         f"gate {gate.name} also {label} {', '.join(_lost(after, before))}", False
                     )
                 )
+        changes += _team_changes(gate, now)
         if now.on_reject != gate.on_reject:
             changes.append(
                 Change(
@@ -292,6 +352,30 @@ def _gate_changes(old: Workflow, new: Workflow) -> list[Change]:
     for gate in new.gates:
         if old.gate(gate.name) is None:
             changes.append(Change(f"gate {gate.name} is added", False))
+    return changes
+
+
+def _team_changes(old: Gate, new: Gate) -> list[Change]:
+    """Fewer approvals, or a role no longer asked (or none asked any more), weaken a gate."""
+    changes = []
+    if new.approvals != old.approvals:
+        lower = new.approvals < old.approvals
+        changes.append(
+            Change(
+                f"gate {old.name} needs {new.approvals} approval(s) instead of {old.approvals}",
+                lower,
+                (old.name,),
+            )
+        )
+    if new.roles != old.roles:
+        # Roles say who may approve: any role added, or a gate that now names none, lets
+        # more people pass it.
+        wider = (not new.roles and bool(old.roles)) or bool(set(new.roles) - set(old.roles))
+        before = ", ".join(old.roles) or "any approver"
+        after = ", ".join(new.roles) or "any approver"
+        changes.append(
+            Change(f"gate {old.name} may be approved by {after} (was {before})", wider, (old.name,))
+        )
     return changes
 
 
@@ -393,12 +477,16 @@ def accept_fields(rules: Rules, source: str, changes: list[Change]) -> dict[str,
     }
 
 
-def notice(standing: Standing) -> dict[str, Any] | None:
-    """What the control panel says of the rules: a weakening change waiting for a person."""
+def notice(standing: Standing, waiting: dict[str, Tally] | None = None) -> dict[str, Any] | None:
+    """What the control panel says of the rules: a weakening change waiting for a person
+    (or, under team rules, for more people: ``waiting``, by the rules' fingerprint)."""
     if not standing.pending:
         return None
+    tally = (waiting or {}).get(standing.proposed.fingerprint)
     return {
         "pending": to_json(standing.changes),
         "fingerprint": standing.in_force.fingerprint,
         "command": ACCEPT_COMMAND,
+        "accepted_by": list(tally.by) if tally else [],
+        "wanting": tally.wanting if tally else "",
     }

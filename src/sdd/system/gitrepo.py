@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from sdd.core import files
 from sdd.core.errors import SddError
@@ -299,6 +300,26 @@ def protected_base(root: str) -> str | None:
     return out.strip() if code == 0 and out.strip() else None
 
 
+def on_a_branch_apart(root: str) -> bool:
+    """Whether HEAD is a branch other than the remote's default one (``origin/HEAD``, else
+    ``origin/main``, else ``origin/master``: a repository pushed with `git remote add` has no
+    ``origin/HEAD``): work there meets other branches' work in a merge. False without one."""
+    try:
+        code, base = _git(root, "symbolic-ref", "-q", "refs/remotes/origin/HEAD")
+        default = base.strip().removeprefix("refs/remotes/origin/") if code == 0 else ""
+        for name in () if default else ("main", "master"):
+            found, _ = _git(root, "rev-parse", "--verify", "-q", f"refs/remotes/origin/{name}")
+            if found == 0:
+                default = name
+                break
+        if not default:
+            return False
+        code, head = _git(root, "symbolic-ref", "-q", "HEAD")
+    except SddError:
+        return False
+    return code != 0 or head.strip().removeprefix("refs/heads/") != default
+
+
 def history_names_at(root: str, commit: str) -> set[str]:
     """The history files a commit holds (project-relative names)."""
     try:
@@ -371,13 +392,14 @@ def commit_blocker(root: str) -> str | None:
     return None if code == 0 else "git does not know who you are (user.name, user.email)"
 
 
-def commit_bookkeeping(root: str, message: str) -> str | None:
+def commit_bookkeeping(root: str, message: str, also: tuple[str, ...] = ()) -> str | None:
     """Commit sdd's own files (what git does not ignore under ``.sdd/``, but the config, and
     the tracker page) and nothing else, as `git commit --only` does: whatever the person
-    staged stays staged and uncommitted. The new commit; None when there was nothing to
-    commit. Raises SddError with git's words when git refuses."""
+    staged stays staged and uncommitted. ``also``: more of sdd's files in the same commit (a
+    parallel session's page). The new commit; None when there was nothing to commit. Raises
+    SddError with git's words when git refuses."""
     code, out = _git(
-        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *BOOKKEEPING
+        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *BOOKKEEPING, *also
     )
     if code != 0:
         raise SddError("git status failed: sdd's records were not committed")
@@ -411,3 +433,298 @@ def commit_bookkeeping(root: str, message: str) -> str | None:
                 + (f" ({said[-1]})" if said else "")
             )
     return head(root)
+
+
+# ------------------------------------------------------------------- reading commits (CI)
+# What `sdd ci check` and the server's hook read: commits, trees and blobs, straight from
+# git's objects (a bare repository, or a push still in quarantine: git hands the hook the
+# environment that reaches its objects, and every child here inherits it). Nothing is
+# checked out.
+
+
+def resolve(root: str, ref: str) -> str | None:
+    """The commit ``ref`` names, or None."""
+    try:
+        code, out = _git(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
+    except SddError:
+        return None
+    return out.strip() if code == 0 and out.strip() else None
+
+
+def merge_base(root: str, one: str, other: str) -> str | None:
+    code, out = _git(root, "merge-base", one, other)
+    return out.strip() if code == 0 and out.strip() else None
+
+
+def is_ancestor(root: str, older: str, newer: str) -> bool:
+    code, _ = _git(root, "merge-base", "--is-ancestor", older, newer)
+    return code == 0
+
+
+def default_branch(root: str) -> str | None:
+    """The ref of the default branch: the remote's (``origin/HEAD``, as the branch it names),
+    else main, else master."""
+    code, out = _git(root, "symbolic-ref", "-q", "refs/remotes/origin/HEAD")
+    if code == 0 and out.strip() and resolve(root, out.strip()) is not None:
+        return out.strip()
+    for ref in ("refs/remotes/origin/HEAD", "refs/heads/main", "refs/remotes/origin/main",
+                "refs/heads/master", "refs/remotes/origin/master"):  # fmt: skip
+        if resolve(root, ref) is not None:
+            return ref
+    return None
+
+
+def tags_at(root: str, commit: str) -> list[str]:
+    code, out = _git(root, "tag", "--points-at", commit)
+    return sorted(line.strip() for line in out.splitlines() if line.strip()) if code == 0 else []
+
+
+def is_code(path: str) -> bool:
+    """Whether a changed path is code: anything outside docs/ and .sdd/, but the stage
+    templates (``sessions/<stage>.md``: the process itself, each change to it recorded)."""
+    top, _, rest = path.partition("/")
+    if top == "sessions" and rest.endswith(".md") and "/" not in rest:
+        return False
+    return top not in NOT_CODE
+
+
+# The same, as git's pathspecs: what a patch id covers.
+CODE_PATHSPECS = (".", *(f":(exclude){p}" for p in NOT_CODE), ":(exclude,glob)sessions/*.md")
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    parents: tuple[str, ...]
+    subject: str
+    paths: tuple[str, ...]  # changed against its parent; a merge: what differs from every parent
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+    @property
+    def code(self) -> tuple[str, ...]:
+        return tuple(p for p in self.paths if is_code(p))
+
+
+def commits_between(root: str, base: str | None, tip: str) -> list[Commit]:
+    """The commits reachable from ``tip`` and not from ``base``, oldest first, with the paths
+    each changes (a merge: the paths its result differs in from every parent, i.e. what its
+    author resolved or added by hand)."""
+    spec = f"{base}..{tip}" if base else tip
+    code, out = _git(
+        root, "-c", "core.quotePath=false", "log", "--reverse", "--no-renames",
+        "--diff-merges=dense-combined", "--name-only", "--format=%x00%H %P%x00%s", spec,
+        timeout=120.0,
+    )  # fmt: skip
+    if code != 0:
+        raise SddError(f"git log {spec} failed: is {base or tip} a commit of this repository?")
+    found: list[Commit] = []
+    chunks = out.split("\0")
+    # chunks: "", "sha parents", "subject\n\npaths…", "sha parents", …
+    for index in range(1, len(chunks) - 1, 2):
+        ids = chunks[index].split()
+        subject, _, rest = chunks[index + 1].partition("\n")
+        paths = tuple(line for line in rest.splitlines() if line.strip())
+        found.append(Commit(ids[0], tuple(ids[1:]), subject, paths))
+    return found
+
+
+def patch_ids(root: str, shas: list[str]) -> dict[str, str]:
+    """`git patch-id --stable` of each commit's change to the code (outside docs/ and .sdd/):
+    the same for a commit and its copy made by a rebase or a cherry-pick. Commits that change
+    no code have none."""
+    from sdd.system.process import run_bytes
+
+    if not shas:
+        return {}
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    diff = run_bytes(
+        ["git", "diff-tree", "--stdin", "-p", "--root", "--no-renames", "--no-color",
+         "--", *CODE_PATHSPECS],
+        cwd=root, env=env, timeout=120.0, input_bytes=("\n".join(shas) + "\n").encode(),
+    )  # fmt: skip
+    if diff.returncode != 0:
+        raise SddError("git diff-tree failed", details=diff.stderr.splitlines()[-3:])
+    ids = run_bytes(
+        ["git", "patch-id", "--stable"], cwd=root, env=env, timeout=120.0, input_bytes=diff.stdout
+    )
+    if ids.returncode != 0:
+        raise SddError("git patch-id failed", details=ids.stderr.splitlines()[-3:])
+    found: dict[str, str] = {}
+    for line in ids.stdout.decode("ascii", "replace").splitlines():
+        patch, _, commit = line.partition(" ")
+        if patch and commit:
+            found[commit.strip()] = patch
+    return found
+
+
+def objects(root: str, names: list[str]) -> dict[str, tuple[str, str]]:
+    """What each of ``names`` (``COMMIT:PATH``, ``COMMIT^{commit}``…) is: (object id, type);
+    those git cannot find are left out. One git process."""
+    from sdd.system.process import run_bytes
+
+    names = [n for n in names if "\n" not in n]
+    if not names:
+        return {}
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    done = run_bytes(
+        ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        cwd=root, env=env, timeout=120.0, input_bytes=("\n".join(names) + "\n").encode(),
+    )  # fmt: skip
+    found: dict[str, tuple[str, str]] = {}
+    for name, line in zip(names, done.stdout.decode("utf-8", "replace").splitlines(), strict=False):
+        fields = line.split()
+        if len(fields) == 2 and fields[1] != "missing":
+            found[name] = (fields[0], fields[1])
+    return found
+
+
+def blobs_at(root: str, wanted: list[str]) -> dict[str, str]:
+    """The blob each ``COMMIT:PATH`` in ``wanted`` names (absent ones are left out)."""
+    return {n: oid for n, (oid, kind) in objects(root, wanted).items() if kind == "blob"}
+
+
+def read_blobs(root: str, blobs: list[str]) -> dict[str, bytes]:
+    """The content of each blob: one `git cat-file --batch`."""
+    from sdd.system.process import run_bytes
+
+    unique = sorted(set(blobs))
+    if not unique:
+        return {}
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    done = run_bytes(
+        ["git", "cat-file", "--batch"],
+        cwd=root, env=env, timeout=300.0, input_bytes=("\n".join(unique) + "\n").encode(),
+    )  # fmt: skip
+    data, at, found = done.stdout, 0, {}
+    for blob in unique:
+        end = data.index(b"\n", at)
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) != 3:
+            continue  # "<name> missing"
+        size = int(header[2])
+        found[blob] = data[at : at + size]
+        at += size + 1
+    return found
+
+
+def tree_files(root: str, commit: str, pathspecs: list[str]) -> dict[str, str]:
+    """The regular files under ``pathspecs`` at ``commit``: path -> blob."""
+    code, out = _git(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *pathspecs)
+    if code != 0:
+        raise SddError(f"git ls-tree {commit} failed: is it a commit of this repository?")
+    found: dict[str, str] = {}
+    for entry in filter(None, out.split("\0")):
+        meta, _, name = entry.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] == "blob" and fields[0] in ("100644", "100755"):
+            found[name] = fields[2]
+    return found
+
+
+def export(root: str, wanted: list[tuple[str, str]], pathspecs: list[str]) -> None:
+    """Write the regular files under ``pathspecs`` at each commit into its folder (``wanted``:
+    (commit, a fresh folder of the caller's)): files read as data, never run. One git
+    process per commit to list them, one for all their contents."""
+    listed = [(tree_files(root, commit, pathspecs), dest) for commit, dest in wanted]
+    contents = read_blobs(root, [blob for files_, _ in listed for blob in files_.values()])
+    for files_, dest in listed:
+        real = os.path.realpath(dest)
+        os.makedirs(real, exist_ok=True)
+        for name, blob in files_.items():
+            parts = name.split("/")
+            if ".." in parts or name.startswith("/") or blob not in contents:
+                continue
+            target = os.path.join(real, *parts)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(contents[blob])
+
+
+def code_patches(root: str, before: str | None, after: str) -> list[str]:
+    """The patch ids of the commits after ``before`` up to ``after`` that change code, oldest
+    first: what a session records at its end, so that its work is known again after a
+    rebase, a squash or a cherry-pick has given the commits other ids."""
+    commits = [c for c in commits_between(root, before, after) if not c.is_merge and c.code]
+    ids = patch_ids(root, [c.sha for c in commits])
+    return [ids[c.sha] for c in commits if c.sha in ids]
+
+
+def git_path(root: str, name: str) -> str:
+    """Where git keeps ``name`` (e.g. hooks/pre-push) for the repository at ``root``: it
+    follows core.hooksPath and linked worktrees."""
+    code, out = _git(root, "rev-parse", "--git-path", name)
+    if code != 0 or not out.strip():
+        raise SddError(f"git cannot say where {name} goes in {root}")
+    found = out.strip()
+    return found if os.path.isabs(found) else os.path.join(root, found)
+
+
+def head_branch(root: str) -> str | None:
+    """The branch a bare repository's HEAD names (its default branch), if it exists."""
+    code, out = _git(root, "symbolic-ref", "-q", "HEAD")
+    ref = out.strip()
+    if code != 0 or not ref or resolve(root, ref) is None:
+        return None
+    return ref
+
+
+def code_keys(root: str, commits: list[str]) -> dict[str, str]:
+    """``code_key`` of many commits at once: their root trees read in one `git cat-file
+    --batch`, each entry written as `git ls-tree -z` writes it (the key is the same)."""
+    import hashlib
+
+    from sdd.system.process import run_bytes
+
+    unique = sorted({c for c in commits if c and "\n" not in c})
+    if not unique:
+        return {}
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    done = run_bytes(
+        ["git", "cat-file", "--batch"],
+        cwd=root, env=env, timeout=300.0,
+        input_bytes="".join(f"{c}^{{tree}}\n" for c in unique).encode(),
+    )  # fmt: skip
+    data, at, found = done.stdout, 0, {}
+    for commit in unique:
+        end = data.index(b"\n", at)
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"tree":
+            continue
+        size = int(header[2])
+        tree, at = data[at : at + size], at + size + 1
+        width = 32 if len(header[0]) == 64 else 20  # the repository's hash
+        entries, pos = [], 0
+        while pos < len(tree):
+            space = tree.index(b" ", pos)
+            nul = tree.index(b"\0", space)
+            mode = tree[pos:space].decode().rjust(6, "0")
+            name = tree[space + 1 : nul].decode("utf-8", "surrogateescape")
+            oid = tree[nul + 1 : nul + 1 + width].hex()
+            pos = nul + 1 + width
+            if name in NOT_CODE:
+                continue
+            kind = "tree" if mode == "040000" else "commit" if mode == "160000" else "blob"
+            entries.append(f"{mode} {kind} {oid}\t{name}")
+        text = "\0".join(sorted(entries, key=lambda e: e.partition("\t")[2]))
+        found[commit] = (
+            "code1:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+        )
+    return found
+
+
+def toplevel(root: str) -> str | None:
+    """The top of the work tree ``root`` is in (None: a bare repository, or none)."""
+    try:
+        code, out = _git(root, "rev-parse", "--show-toplevel")
+    except SddError:
+        return None
+    return out.strip() if code == 0 and out.strip() else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,49 @@ def run_subprocess(
             details=[line for line in result.stderr.strip().splitlines()[-5:]],
         )
     return result
+
+
+@dataclass(frozen=True)
+class CompletedBytes:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+def run_bytes(
+    args: Sequence[str],
+    *,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    input_bytes: bytes | None = None,
+) -> CompletedBytes:
+    """Run ``args`` to completion with bytes in and out: what git prints of files and patches
+    is the files' own bytes, which text decoding would change (`git cat-file`, `git patch-id`)."""
+    argv = tuple(args)
+    if not argv:
+        raise ProcessError("no command given")
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else child_env(),
+            input=input_bytes,
+            stdin=subprocess.DEVNULL if input_bytes is None else None,
+            capture_output=True,
+            timeout=timeout,
+            shell=False,
+        )
+    except FileNotFoundError:
+        raise ProcessError(
+            f"{argv[0]}: command not found", hint=f"install {argv[0]} or put it on PATH"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise ProcessError(f"{' '.join(argv)}: no answer within {timeout:g} s") from None
+    return CompletedBytes(
+        argv, proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+    )
 
 
 @contextlib.contextmanager
@@ -229,6 +272,7 @@ def launch(
     timeout: float | None = None,
     stdin_text: str | None = None,
     log_path: str | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> Launched:
     """Run an agent (or a check) in its own process group until it exits, times out or is
     interrupted; then end everything it started.
@@ -288,6 +332,8 @@ def launch(
             stderr=subprocess.STDOUT if log else None,
             process_group=0,
         )
+        if on_start is not None:
+            on_start(proc.pid)  # its process group: what a later cleanup may have to end
         if tty_fd is not None:
             _give_terminal(tty_fd, proc.pid)
         if stdin_text is not None and proc.stdin is not None:
@@ -331,3 +377,37 @@ def launch(
     if code is not None and code in (-signal.SIGINT, 130) and not timed_out:
         interrupted = True
     return Launched(code, interrupted, timed_out, time.monotonic() - started)
+
+
+def spawn(
+    args: Sequence[str], *, cwd: str, env: Mapping[str, str], log_path: str
+) -> subprocess.Popen[bytes]:
+    """Start a child that runs alongside us (one `sdd` worker per parallel session): no
+    input, its output to ``log_path``; the caller polls it and ends it (``os.kill``)."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def die_with_parent(parent: int) -> None:
+    """Linux: SIGTERM this process when ``parent`` ends (a `sdd run --parallel` killed
+    outright): its agent is then ended as Ctrl-C ends it. Elsewhere, nothing."""
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -42,6 +42,11 @@ class Review:
     verdicts: list[str] = field(default_factory=list)
     conditions: list[str] = field(default_factory=list)  # what the gate requires, in words
     unmet: list[str] = field(default_factory=list)  # of those, what does not hold now
+    # The gate's team rule: how many people must approve, which roles may, who did so far
+    approvals_needed: int = 1
+    roles: list[str] = field(default_factory=list)
+    approved_by: list[str] = field(default_factory=list)
+    wanting: str = ""  # what is still needed after the approvals so far, in words
 
 
 @dataclass
@@ -53,6 +58,9 @@ class DecisionResult:
     documents: dict[str, str | None]
     reopened: str | None
     next: dict[str, object]
+    # under the gate's team rule: who approved so far, and what is still needed ("": passed)
+    approved_by: list[str] = field(default_factory=list)
+    wanting: str = ""
 
 
 # Shows the review and returns what the person typed back (or None when they gave up).
@@ -77,6 +85,10 @@ def _review(project: Project, state: ProjectState, cycle: Cycle, view: GateView)
         stages=view.gate.judges,
         conditions=[CONDITIONS[r] for r in view.gate.requires if r in CONDITIONS],
         unmet=list(view.unmet),
+        approvals_needed=view.gate.approvals,
+        roles=list(view.gate.roles),
+        approved_by=list(view.tally.by) if view.tally and view.state == "waiting" else [],
+        wanting=view.tally.wanting if view.tally and view.state == "waiting" else "",
     )
     if _is_walked(project, state, view):
         review.verdicts = _walked(state, cycle, view)
@@ -224,6 +236,34 @@ def _decidable(view: GateView, cycle: Cycle, *, approving: bool) -> None:
         )
 
 
+def _may_approve(state: ProjectState, view: GateView, who: dict[str, str]) -> None:
+    """Refuse an approval that would not count under the gate's team rule: by a person who
+    approved it already, or by an approver without one of the roles it asks for. (The count
+    itself is ``core.trust.tally``'s; this only says so before anything is signed.)"""
+    gate = view.gate
+    trust = state.trust
+    approver = trust.approvers.get(who.get("key", "")) if trust and trust.signed else None
+    principal = approver.principal if approver else (who.get("email") or who.get("name") or "")
+    if view.tally is not None and principal in view.tally.by:
+        raise Refused(
+            f"{principal} has approved {gate.name} already, and a person counts once: it is "
+            + view.tally.wanting,
+            hint=f"another approver runs `sdd approve {gate.name}` in their own terminal",
+        )
+    if gate.roles:
+        held = approver.roles if approver else ()
+        if not set(gate.roles) & set(held):
+            who_may = " or ".join(gate.roles)
+            raise Refused(
+                f"{gate.name} is approved by an approver with the role {who_may}, and "
+                f"{principal or 'you'} has "
+                + (f"the role(s) {', '.join(held)}" if held else "no role"),
+                hint=f"an approver with the role {who_may} runs `sdd approve {gate.name}`"
+                if trust and trust.signed
+                else f"roles need a signed project: sdd approvers add --role {gate.roles[0]}",
+            )
+
+
 def decide(
     project: Project,
     gate: str,
@@ -263,6 +303,8 @@ def decide(
             allowed = position.names[: position.names.index(view.gate.after) + 1]
             if target not in allowed:
                 raise UsageError(f"--to {target}: must be one of {', '.join(allowed)}")
+        if approve and not demo:
+            _may_approve(tx.state, view, who)
         review = _review(project, tx.state, chosen, view)
         if not demo:
             review.code = person.confirmation_code()
@@ -296,10 +338,16 @@ def decide(
                 tx.record("rules.accept", **accepted, by=who, confirmed="code")
         else:
             tx.record("gate.reject", **fields, reason=reason.strip() if reason else "", to=target)
-    following = project.next_for(tx.state, tx.state.cycles[chosen.number])
-    return DecisionResult(
+    after = tx.state.cycles[chosen.number]
+    following = project.next_for(tx.state, after)
+    result = DecisionResult(
         gate, chosen.number, "approved" if approve else "rejected", who, docs, target, following
     )
+    now = project.position(tx.state, after).gate_view(gate) if approve else None
+    if now is not None and now.tally is not None:
+        result.approved_by = list(now.tally.by)
+        result.wanting = now.tally.wanting if now.state == "waiting" else ""
+    return result
 
 
 def reobserves(project: Project, gate: Gate) -> bool:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sdd.agents import person
+from sdd.core import trust
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.sshkeys import parse_public_key
-from sdd.project.project import Project
+from sdd.project.project import Project, Transaction
 from sdd.usecases import acts
 
 TYPE_CHECKING = False
@@ -37,6 +38,7 @@ class Approver:
     confirmed: bool
     recovery: bool
     record: str
+    roles: list[str] = field(default_factory=list)  # which gates' team rules they meet
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Changed:
     principal: str
     fingerprint: str
     signed_by: str  # the fingerprint of the key that signed the change
+    roles: list[str] = field(default_factory=list)
 
 
 def listing(project: Project) -> list[Approver]:
@@ -57,7 +60,14 @@ def rows(state: ProjectState) -> list[Approver]:
     if trust is None:
         return []
     return [
-        Approver(a.principal, a.fingerprint, a.record in trust.confirmed, a.recovery, a.record)
+        Approver(
+            a.principal,
+            a.fingerprint,
+            a.record in trust.confirmed,
+            a.recovery,
+            a.record,
+            list(a.roles),
+        )
         for a in trust.approvers.values()
     ]
 
@@ -69,9 +79,12 @@ def add(
     name: str | None,
     stdin_is_tty: bool,
     confirm: Confirm,
+    roles: list[str] | None = None,
 ) -> Changed:
     """Add an approver: the first one signs their own record with the key they add; later
-    ones are signed in by an approver in force (the person running this)."""
+    ones are signed in by an approver in force (the person running this). ``roles``: which
+    gates' team rules they meet (`[gates.NAME] roles`); the signed record holds them."""
+    given = _roles(roles or [])
     with project.transaction() as tx:
         if tx.state.signed:
             who = acts.begin(project, tx, "adding an approver", stdin_is_tty=stdin_is_tty)
@@ -87,18 +100,54 @@ def add(
             new, signer = own.public_key.openssh, own.public_key.fingerprint
             who = _identity(project)
         public = parse_public_key(new)
-        if tx.state.trust and public.fingerprint in tx.state.trust.approvers:
-            raise SddError(f"{public.fingerprint} is already an approver")
+        held = tx.state.trust.approvers.get(public.fingerprint) if tx.state.trust else None
+        if held is not None:
+            return _set_roles(tx, held, given, who, signer, confirm)
         principal = _principal(name, who)
         trusted = "trust on first use: shown as unconfirmed until the protected branch holds it"
         shown = (
             f"\nAdd {principal} as an approver of this project, with the key\n"
             f"  {public.algorithm} {public.fingerprint}\n"
+            + (f"  roles: {', '.join(given)}\n" if given else "")
             + ("" if tx.state.signed else f"({trusted})\n")
         )
         _confirmed(confirm, shown, "add it")
-        tx.record("approver.add", principal=principal, key=public.openssh, by=who)
-    return Changed("added", principal, public.fingerprint, signer)
+        extra: dict[str, object] = {"roles": given} if given else {}
+        tx.record("approver.add", principal=principal, key=public.openssh, **extra, by=who)
+    return Changed("added", principal, public.fingerprint, signer, given)
+
+
+def _set_roles(
+    tx: Transaction,
+    held: trust.Approver,
+    given: list[str],
+    who: dict[str, str],
+    signer: str,
+    confirm: Confirm,
+) -> Changed:
+    """An approver's roles set anew: an approver.add of the same key, with its roles."""
+    if not given:
+        raise SddError(
+            f"{held.fingerprint} is already an approver",
+            hint="to set their roles: sdd approvers add --key KEY.pub --role ROLE",
+        )
+    before = ", ".join(held.roles) or "none"
+    shown = (
+        f"\nSet the roles of {held.principal} ({held.fingerprint})\n"
+        f"  from: {before}\n  to:   {', '.join(given)}\n"
+    )
+    _confirmed(confirm, shown, "set them")
+    tx.record("approver.add", principal=held.principal, key=held.key, roles=given, by=who)
+    return Changed("roles set", held.principal, held.fingerprint, signer, given)
+
+
+def _roles(roles: list[str]) -> list[str]:
+    from sdd.workflow.model import NAME
+
+    wrong = [r for r in roles if not NAME.match(r)]
+    if wrong:
+        raise UsageError(f"--role {wrong[0]!r}: a role is a name of a-z, 0-9 and - (e.g. lead)")
+    return list(dict.fromkeys(roles))
 
 
 @dataclass

@@ -130,7 +130,8 @@ def contract(paths: ProjectPaths, session: Session, _t: StageTemplate, _e: Evide
 def verified(paths: ProjectPaths, session: Session, _t: StageTemplate, ev: Evidence) -> list[str]:
     from sdd.workflow.evidence import green_for
 
-    if ev.state is None or green_for(ev.state, paths.root, ev.dirty, ev.checks) is None:
+    own = session.id if paths.linked else None  # in a worktree: that session's own runs
+    if ev.state is None or green_for(ev.state, paths.root, ev.dirty, ev.checks, own) is None:
         return ["no green `sdd verify` at HEAD: run `sdd verify` and make it pass"]
     return []
 

@@ -284,7 +284,7 @@ def _config(project: Project, report: Report) -> bool:
     where = project.paths.rel(project.paths.config)
     holds(lambda: verify.configured(project))
     holds(lambda: presets.from_config(project.config.raw, where))
-    known = {"format", "project", "spec", "workflow", "verify", "agents", "git"}
+    known = {"format", "project", "spec", "workflow", "gates", "verify", "agents", "git", "ci"}
     for key in project.config.raw:
         if key not in known:
             report.add(

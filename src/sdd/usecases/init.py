@@ -39,6 +39,7 @@ logs/
 lock
 tmp/
 local/
+worktrees/
 """
 
 

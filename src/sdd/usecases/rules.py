@@ -28,6 +28,9 @@ class RulesView:
     pending: list[Change] = field(default_factory=list)  # not in force until a person accepts
     proposed: str = ""  # the fingerprint of the rules the config proposes
     command: str | None = None  # what accepts the pending change
+    # Under team rules a weakening needs several people: who accepted it so far, what remains
+    accepted_so_far: list[str] = field(default_factory=list)
+    wanting: str = ""
 
 
 # Shows the changes and returns what the person typed back (or None when they gave up).
@@ -37,7 +40,7 @@ ConfirmRules = Callable[[list[Change], str], "str | None"]
 def _view(state: ProjectState, standing: Standing) -> RulesView:
     record = state.accepted_rules
     recorded = record is not None and standing.accepted is not None and standing.source is None
-    return RulesView(
+    view = RulesView(
         standing.in_force.fingerprint,
         standing.in_force.normal,
         dict(record.by) if record and recorded else {},
@@ -47,6 +50,10 @@ def _view(state: ProjectState, standing: Standing) -> RulesView:
         standing.proposed.fingerprint,
         rules.ACCEPT_COMMAND if standing.pending else None,
     )
+    tally = state.rules_waiting.get(standing.proposed.fingerprint) if standing.pending else None
+    if tally is not None:
+        view.accepted_so_far, view.wanting = list(tally.by), tally.wanting
+    return view
 
 
 def show(project: Project) -> RulesView:
@@ -67,6 +74,7 @@ def accept(project: Project, *, stdin_is_tty: bool, confirm: ConfirmRules) -> Ru
                 "nothing to accept: the rules the config sets are in force",
                 hint="`sdd rules` shows them",
             )
+        _once(tx.state, standing, who)
         code = person.confirmation_code()
         typed = confirm(list(standing.changes), code)
         if typed is None or typed.strip().upper() != code:
@@ -78,3 +86,18 @@ def accept(project: Project, *, stdin_is_tty: bool, confirm: ConfirmRules) -> Ru
             confirmed="code",
         )
     return _view(tx.state, project.rule_state(tx.state))
+
+
+def _once(state: ProjectState, standing: Standing, who: dict[str, str]) -> None:
+    """Refuse a second acceptance of the same weakening by the same person: under team rules
+    it needs other people, and a person counts once (``core.trust.tally``)."""
+    tally = state.rules_waiting.get(standing.proposed.fingerprint)
+    trust = state.trust
+    approver = trust.approvers.get(who.get("key", "")) if trust and trust.signed else None
+    principal = approver.principal if approver else (who.get("email") or who.get("name") or "")
+    if tally is not None and principal in tally.by:
+        raise SddError(
+            f"{principal} has accepted this change already, and a person counts once: it is "
+            + tally.wanting,
+            hint=f"another approver runs `{rules.ACCEPT_COMMAND}` in their own terminal",
+        )

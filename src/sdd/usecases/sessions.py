@@ -89,9 +89,11 @@ def start(
     agent: str | None = None,
     task: str | None = None,
     finding: str | None = None,
+    alongside: bool = False,
 ) -> SessionResult:
     """``finding``: a fix session for that finding (any severity, open), even after the gates
-    that followed the per-task stage."""
+    that followed the per-task stage. ``alongside``: a parallel session, started while
+    others of the per-task stage are open (`sdd run --parallel`)."""
     with project.transaction() as tx:
         chosen = _cycle_for(tx, cycle)
         position = project.position(tx.state, chosen)
@@ -99,7 +101,7 @@ def start(
         name = stage_to_run(tx, chosen, stage or fixer)
         if finding is not None:
             finding = _fixable(chosen, position, name, finding, task)
-        admit(position, name, fixing=finding is not None)
+        admit(position, name, fixing=finding is not None, alongside=alongside)
         refuse_if_tampered(tx.state, f"starting {name}")
         stage_def = position.workflow.stage(name)
         if stage_def.repeat != "per-task" and task is not None:
@@ -117,6 +119,7 @@ def start(
         root = project.paths.root
         head = gitrepo.head(root)
         dirty = gitrepo.dirty(root)
+        code = gitrepo.code_key(root) if stage_def.repeat == "per-task" else None
         _lay_scaffolds(tx, chosen, stage_def.scaffold, writes)
         if "figures" in stage_def.rules:
             from sdd.usecases import postmortem
@@ -160,6 +163,7 @@ def start(
             task=task,
             finding=finding,
             writes=writes,
+            **({"code": code} if code else {}),
         )
     return SessionResult(
         session_id,
@@ -349,11 +353,25 @@ def _plan(
                 finding, context = _bind_finding(cycle, None, cycle.open_major()[0].id)
     elif findings.reports_findings(stage_def):
         context = findings.brief_section(project.paths.root, state, cycle, stage_def.name)
-    session_id = state.next_session_id()
+    session_id = state.next_session_id(_apart(project))
     page = f"docs/sessions/{session_id}-{stage_def.name}.md"
     return Planned(
         session_id, page, briefs.planned_writes(stage_def, cycle), task, finding, context
     )
+
+
+def _apart(project: Project) -> str:
+    """A short random tag for a session started on a branch of a team's repository (one
+    that merges into ``origin/HEAD``), so that concurrent pull requests, each numbering its
+    sessions from the same base, never give two sessions one id or one page."""
+    from sdd.system import gitrepo
+
+    if not gitrepo.on_a_branch_apart(project.paths.root):
+        return ""
+    import secrets
+
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32, as record ids are
+    return "".join(secrets.choice(alphabet) for _ in range(4))
 
 
 def _brief(
@@ -402,9 +420,15 @@ def _lay_scaffolds(tx: Transaction, cycle: Cycle, scaffold: str | None, writes: 
         tx.create(target, templates.fill(text, values), display=relative)
 
 
-def _open_session(tx: Transaction, cycle: str | None) -> tuple[Cycle, Session]:
+def _open_session(
+    tx: Transaction, cycle: str | None, session_id: str | None = None
+) -> tuple[Cycle, Session]:
     chosen = _cycle_for(tx, cycle)
-    session = chosen.open_session()
+    if session_id is not None:
+        named = tx.state.sessions.get(session_id)
+        if named is not None and named.outcome == "open" and named.cycle == chosen.number:
+            return chosen, named
+    session = tx.project.open_session(chosen)
     if session is None:
         raise SddError(
             f"no open session in cycle {chosen.number}",
@@ -420,11 +444,25 @@ def done(
     cycle: str | None = None,
     exit_code: int | None = None,
     progress: Any = None,
+    before_end: Any = None,
 ) -> SessionResult:
+    """``before_end(tx, session)``: called under the lock once the session is judged
+    complete, before that is recorded (`sdd run --parallel` merges its branch there); what
+    it raises leaves the session open and records nothing."""
+    if before_end is None and project.paths.linked:
+        from sdd.usecases import merging
+
+        before_end = merging.merge_back  # a parallel session completes once merged
+    _refuse_elsewhere(project, cycle)
     _refuse_damaged_page(project, cycle)
     _verify_if_needed(project, cycle, progress)
     _refresh_figures(project, cycle)
-    with project.transaction() as tx:
+    steady: Any = contextlib.nullcontext()
+    if project.paths.linked:
+        from sdd.usecases import merging
+
+        steady = merging.steady()
+    with steady, project.transaction() as tx:
         chosen, session = _open_session(tx, cycle)
         refuse_if_tampered(tx.state, f"completing {session.id}")
         in_force = project.rule_state(tx.state).in_force
@@ -438,6 +476,10 @@ def done(
                 if filled != text:  # taken back if the session turns out not complete
                     tx.replace(page_path, filled, display=session.page)
         reports = _number_reports(tx, chosen, session, stage_def)
+        if project.paths.linked:
+            from sdd.usecases import merging
+
+            session = merging.forked(tx, session)
         evidence = completion.observe(
             project.paths, session, tx.state, checks=in_force.checks_fingerprint
         )
@@ -449,6 +491,8 @@ def done(
                 hint="fix what is listed, then run `sdd done` again (or `sdd abandon`)",
             )
         changed = evidence.changed(session)
+        if before_end is not None:
+            before_end(tx, session)
         tx.record(
             "session.end",
             session=session.id,
@@ -459,6 +503,7 @@ def done(
             changed=changed,
             note=note,
             exit_code=exit_code,
+            **_work_of(project, session, stage_def, evidence.head),
         )
         if session.finding:
             fixed = chosen.findings.get(session.finding)
@@ -496,6 +541,21 @@ def done(
     return result
 
 
+def _work_of(
+    project: Project, session: Session, stage_def: Any, head: str | None
+) -> dict[str, Any]:
+    """What a session of the per-task stage did to the code, for `sdd ci check`: the code at
+    its end and the patch ids of its commits (best effort: git's silence records nothing)."""
+    if stage_def.repeat != "per-task" or head is None:
+        return {}
+    root = project.paths.root
+    try:
+        patches = gitrepo.code_patches(root, session.head_before, head)
+    except SddError:
+        return {}
+    return {"code": gitrepo.code_key(root, head), "patches": patches}
+
+
 def _number_reports(
     tx: Transaction, cycle: Cycle, session: Session, stage_def: Any
 ) -> list[tuple[str, findings.Numbered]]:
@@ -519,10 +579,24 @@ def _number_reports(
     return numbered
 
 
+def _refuse_elsewhere(project: Project, cycle: str | None) -> None:
+    """A parallel session is judged in its own worktree, never from the project's checkout."""
+    if project.paths.linked:
+        return
+    chosen = project.cycle(project.load(), cycle)
+    session = project.open_session(chosen) if chosen else None
+    if session is not None and os.path.isdir(os.path.join(project.paths.worktrees, session.id)):
+        raise Refused(
+            f"session {session.id} runs in its worktree (.sdd/worktrees/{session.id}) under "
+            "`sdd run --parallel`, which judges it there",
+            hint="wait for it to end (or Ctrl-C where `sdd run --parallel` runs)",
+        )
+
+
 def _refuse_damaged_page(project: Project, cycle: str | None) -> None:
     """A page whose markers are damaged is not completed: its rewrite would cut or copy it."""
     chosen = project.cycle(project.load(), cycle)
-    session = chosen.open_session() if chosen else None
+    session = project.open_session(chosen) if chosen else None
     text = files.read_text(project.paths.inside(session.page)) if session else None
     problems = pages.damage(text) if text is not None else []
     if session is None or not problems:
@@ -539,7 +613,7 @@ def _refresh_figures(project: Project, cycle: str | None) -> None:
     """Bring a post-mortem's figures up to date before judging it."""
     state = project.load()
     chosen = project.cycle(state, cycle)
-    session = chosen.open_session() if chosen else None
+    session = project.open_session(chosen) if chosen else None
     if chosen is None or session is None:
         return
     workflow = project.rule_state(state).in_force.workflow
@@ -559,13 +633,14 @@ def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> Non
 
     state = project.load()
     chosen = project.cycle(state, cycle)
-    session = chosen.open_session() if chosen else None
+    session = project.open_session(chosen) if chosen else None
     in_force = project.rule_state(state).in_force
     if session is None or "verify" not in in_force.workflow.stage(session.stage).rules:
         return
     root = project.paths.root
     checks = in_force.checks_fingerprint
-    if green_for(state, root, gitrepo.dirty(root), checks) is not None:
+    own = session.id if project.paths.linked else None
+    if green_for(state, root, gitrepo.dirty(root), checks, own) is not None:
         return
     with contextlib.suppress(NothingToVerify):  # the verify rule then says what is missing
         verify.run(project, progress=progress)
@@ -578,9 +653,10 @@ def abandon(
     cycle: str | None = None,
     outcome: str = "abandoned",
     exit_code: int | None = None,
+    session_id: str | None = None,
 ) -> SessionResult:
     with project.transaction() as tx:
-        chosen, session = _open_session(tx, cycle)
+        chosen, session = _open_session(tx, cycle, session_id)
         tx.record(
             "session.end",
             session=session.id,
@@ -617,6 +693,8 @@ def _finish(project: Project, session_id: str) -> SessionResult:
         session = tx.state.sessions[session_id]
         cycle = tx.state.cycles[session.cycle]
         page_path = project.paths.inside(session.page)
+        if project.paths.linked:  # a parallel session: its page is the project's now
+            page_path = os.path.join(project.paths.home, session.page)
         text = files.read_text(page_path) or ""
         old, rest = pages.split(text)
         title = f"{cycle.number} · {cycle.title}"

@@ -18,12 +18,13 @@ RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def statuses(position: Position, tasks: list[Task]) -> dict[str, str]:
-    open_session = position.cycle.open_session()
+    # Several at once under `sdd run --parallel`, each in its own worktree.
+    working = {s.task for s in position.cycle.sessions if s.outcome == "open" and s.task}
     result = {}
     for task in tasks:
         if task.id in position.tasks_done:
             result[task.id] = "done"
-        elif open_session is not None and open_session.task == task.id:
+        elif task.id in working:
             result[task.id] = "in-progress"
         else:
             result[task.id] = "pending"

@@ -88,11 +88,36 @@ def run(project: Project, *, progress: Progress | None = None) -> Result:
             "(no checks is never green)",
             hint=CONFIG_HINT,
         )
-    head = gitrepo.head(root)
-    dirty = sorted(gitrepo.dirty(root))
     stamp = clock.iso(clock.now()).replace(":", "").replace("-", "")
     # One folder per run, even for runs within the same second: a log is evidence.
     folder = os.path.join(project.paths.logs, "verify", f"{stamp}-{os.urandom(3).hex()}")
+    result = run_checks(root, specs, detected, folder, project.paths.rel, progress=progress)
+    with project.transaction() as tx:
+        cycle = tx.state.latest_cycle()
+        open_session = project.open_session(cycle) if cycle else None
+        tx.record(
+            "verify.run",
+            cycle=cycle.number if cycle else None,
+            session=open_session.id if open_session else None,
+            checks_fingerprint=in_force.checks_fingerprint,
+            **to_json(result),
+        )
+    return result
+
+
+def run_checks(
+    root: str,
+    specs: list[CheckSpec],
+    detected: bool,
+    folder: str,
+    shown: Callable[[str], str],
+    *,
+    progress: Progress | None = None,
+) -> Result:
+    """Run ``specs`` in ``root``, each one's output logged in ``folder`` (named by ``shown``
+    in the result); nothing is recorded (`sdd ci check --verify` runs the base's checks so)."""
+    head = gitrepo.head(root)
+    dirty = sorted(gitrepo.dirty(root))
     os.makedirs(folder, exist_ok=True)
     result = Result(head, not dirty, dirty, detected, code=gitrepo.code_key(root))
     env = process.child_env({"SDD_VERIFY": "1"})
@@ -126,22 +151,12 @@ def run(project: Project, *, progress: Progress | None = None) -> Result:
             code,
             timed_out,
             round(seconds, 3),
-            project.paths.rel(log),
+            shown(log),
             digest,
         )
         result.checks.append(check)
         if progress:
             progress("end", spec, check)
-    with project.transaction() as tx:
-        cycle = tx.state.latest_cycle()
-        open_session = cycle.open_session() if cycle else None
-        tx.record(
-            "verify.run",
-            cycle=cycle.number if cycle else None,
-            session=open_session.id if open_session else None,
-            checks_fingerprint=in_force.checks_fingerprint,
-            **to_json(result),
-        )
     return result
 
 

@@ -139,6 +139,40 @@ def findings(cycle: dict[str, Any], n: int) -> list[str]:
     return out
 
 
+def gates(panel: dict[str, Any], n: int) -> list[str]:
+    """Every gate of the cycle: its state, who approved it (people, not keys) and the team
+    rule it passes under (how many approvals, which roles)."""
+    rows = panel.get("gates") or []
+    out = [
+        f'<section class="card gates" aria-labelledby="c{n}-g">',
+        f'<div class="card-head"><h2 id="c{n}-g">Gates</h2>'
+        f'<span class="count">{sum(1 for g in rows if g["state"] == "approved")} of '
+        f"{len(rows)} approved</span></div>",
+        '<ul class="fs">',
+    ]
+    for g in rows:
+        who = list(g.get("approved_by") or [])
+        if not who and g.get("by") and g["state"] in ("approved", "stale"):
+            who = [str(g["by"].get("name", ""))]
+        need = int(g.get("approvals", 1))
+        roles = [str(r) for r in g.get("roles") or []]
+        rule = f"{len(who)} of {need} approvals" if need > 1 else ""
+        if roles:
+            rule += (" · " if rule else "") + "role " + " or ".join(roles)
+        by = f"approved by {', '.join(who)}" if who else "no approval yet"
+        out.append(
+            f'<li data-gate="{escape(str(g["name"]), quote=True)}" '
+            f'data-approvals="{len(who)}" data-needed="{need}">'
+            f"<p><strong>{escape(str(g['name']))}</strong> {badge(str(g['state']))}</p>"
+            f'<p class="muted small">{escape(by)}'
+            + (f" · {escape(rule)}" if rule else "")
+            + (f" · {escape(str(g['note']))}" if g.get("note") else "")
+            + "</p></li>"
+        )
+    out.append("</ul></section>")
+    return out
+
+
 # -- sessions, verify
 
 
@@ -160,6 +194,12 @@ def timeline(cycle: dict[str, Any], link: Link) -> list[str]:
         )
         out.append("</section>")
         return out
+    side = [s for s in sessions if s["outcome"] == "open"]
+    if len(side) > 1:  # `sdd run --parallel`: each in its own worktree
+        listed = ", ".join(f"{escape(s['id'])} ({escape(s['task'] or s['stage'])})" for s in side)
+        out.append(
+            f'<p class="running" data-running="{len(side)}">Running side by side: {listed}</p>'
+        )
     out.append('<ol class="tl">')
     for s in reversed(sessions):
         what = escape(s["stage"])

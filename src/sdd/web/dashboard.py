@@ -179,6 +179,7 @@ def _cycle_section(
     if cycle["questions"] is not None:
         out += cards.questions(cycle["questions"], link, n)
     out += cards.findings(cycle, n)
+    out += cards.gates(panel, n)
     out.append("</div></div>")
     out.append('<div class="grid">')
     out += cards.timeline(cycle, link)

@@ -51,7 +51,7 @@ def ran_on(run_record: Record, root: str) -> str | None:
 
 
 def green_for(
-    state: ProjectState, root: str, dirty: dict[str, str], checks: str
+    state: ProjectState, root: str, dirty: dict[str, str], checks: str, session: str | None = None
 ) -> dict[str, Any] | None:
     """The latest verify run if it ran the checks in force (``checks``, their fingerprint),
     is green, and ran on the code as it is now: the content outside ``docs/`` and ``.sdd/``
@@ -59,7 +59,10 @@ def green_for(
     then or now (``dirty``, the uncommitted files)."""
     from sdd.system import gitrepo
 
-    run_record = state.verify_runs[-1] if state.verify_runs else None
+    runs = state.verify_runs
+    if session is not None:  # a parallel session: its own worktree's runs, not the others'
+        runs = [r for r in runs if r.get("session") == session]
+    run_record = runs[-1] if runs else None
     if run_record is None or not run_record.get("ok"):
         return None
     if run_fingerprint(run_record) != checks:

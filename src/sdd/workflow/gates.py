@@ -14,10 +14,16 @@ from dataclasses import dataclass, field
 from sdd.core.state import Cycle, Decision
 from sdd.workflow.model import RELEASE_GATE, WALK_DUE, Gate, Workflow
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.trust import Tally
+
 Hasher = Callable[[str], "str | None"]
 VERDICTS_CHANGED = "the walkthrough's verdicts (`sdd walkthrough`)"
 # What a gate still lacks before a person may pass it (e.g. the spec's confidence).
 Conditions = Callable[[Gate, "dict[str, str | None]"], "list[str]"]
+# Counts a gate's approvals ((record, who), oldest first) under its team rule (core.trust.tally).
+Counter = Callable[[Gate, "list[tuple[str, dict[str, str]]]"], "Tally"]
 
 
 @dataclass
@@ -30,6 +36,7 @@ class GateView:
     note: str = ""
     unmet: list[str] = field(default_factory=list)  # conditions the gate requires that do not hold
     reopened: bool = False  # stale because a change request reopened a stage it judged
+    tally: Tally | None = None  # the approvals that count under the gate's team rule
 
     @property
     def passed(self) -> bool:
@@ -50,6 +57,7 @@ class Position:
         conditions: Conditions | None = None,
         released: bool = False,
         verdicts: Callable[[Gate], str | None] | None = None,
+        counter: Counter | None = None,
     ) -> None:
         self.workflow = workflow
         self.cycle = cycle
@@ -58,6 +66,7 @@ class Position:
         self._hasher = hasher
         self._conditions = conditions
         self._verdicts = verdicts  # the digest of the walk a gate after a person's stage judges
+        self._counter = counter
         self.released = released
         self.tasks = tasks or []  # the approved plan's task ids, in plan order
         self.tasks_done = self._tasks_done()
@@ -177,12 +186,38 @@ class Position:
                 documents,
                 note="an approval by the demo approver only counts in a demo project",
             )
+        changed = self._changed(gate, decision, documents)
+        if changed:
+            return GateView(gate, "stale", decision, documents, changed)
+        if self._counter is None:
+            return GateView(gate, "approved", decision, documents)
+        # The team rule: every fresh approval since the stages were last done, counted by
+        # people (and their roles), not by records.
+        fresh = [
+            (d.record, d.by)
+            for d in self.cycle.decisions
+            if d.gate == gate.name
+            and d.kind == "approve"
+            and d.record > floor
+            and not self._changed(gate, d, documents)
+        ]
+        tally = self._counter(gate, fresh)
+        if tally.met:
+            return GateView(gate, "approved", decision, documents, tally=tally)
+        wanted = gate.requires or self.walked(gate)
+        unmet = self._conditions(gate, documents) if self._conditions and wanted else []
+        return GateView(
+            gate, "waiting", decision, documents, note=tally.wanting, unmet=unmet, tally=tally
+        )
+
+    def _changed(
+        self, gate: Gate, decision: Decision, documents: dict[str, str | None]
+    ) -> list[str]:
+        """What changed since ``decision`` approved the gate (nothing: it still holds)."""
         changed = [p for p, h in decision.docs.items() if documents.get(p, self._hasher(p)) != h]
         if decision.verdicts and self._verdicts and self._verdicts(gate) != decision.verdicts:
             changed.append(VERDICTS_CHANGED)  # a verdict recorded after the approval
-        if changed:
-            return GateView(gate, "stale", decision, documents, changed)
-        return GateView(gate, "approved", decision, documents)
+        return changed
 
     def walked(self, gate: Gate) -> bool:
         """Whether the person walks what ``gate`` judges before deciding it: it follows a
@@ -273,10 +308,12 @@ def release_stage(position: Position) -> str | None:
     return gate.after if gate is not None and gate.after in position.names else None
 
 
-def admit(position: Position, stage: str, *, fixing: bool = False) -> None:
+def admit(position: Position, stage: str, *, fixing: bool = False, alongside: bool = False) -> None:
     """Raise unless a session of ``stage`` may start now. The one place this is decided.
     ``fixing``: a fix session for a named finding, which may redo the per-task stage after
-    the gates that followed it (the code changes, so the stages after it run again)."""
+    the gates that followed it (the code changes, so the stages after it run again).
+    ``alongside``: `sdd run --parallel` starts a task's session of the per-task stage while
+    other sessions of that stage, and only those, are open (each in its own worktree)."""
     from sdd.core.errors import Refused, UsageError
 
     cycle = position.cycle
@@ -293,7 +330,10 @@ def admit(position: Position, stage: str, *, fixing: bool = False) -> None:
             hint='open the next one: sdd new "TITLE"',
         )
     session = cycle.open_session()
-    if session is not None:
+    side_by_side = alongside and stage == position.per_task_stage()
+    if session is not None and not (
+        side_by_side and all(s.stage == stage for s in cycle.sessions if s.outcome == "open")
+    ):
         raise Refused(
             f"session {session.id} ({session.stage}) is still open",
             hint="finish it with `sdd done` or drop it with `sdd abandon`",
@@ -314,6 +354,9 @@ def admit(position: Position, stage: str, *, fixing: bool = False) -> None:
             hint = (
                 f"a person runs `sdd walkthrough` in their own terminal, then `sdd approve {gate}`"
             )
+        elif blocker.tally is not None and blocker.tally.by:
+            why = f"{gate} is {blocker.tally.wanting}"
+            hint = f"another approver runs `sdd approve {gate}` in their own terminal"
         else:
             why = f"{gate} is {blocker.state}: nothing passes it but a person's approval"
             hint = f"a person runs `sdd approve {gate}` in their own terminal"

@@ -7,7 +7,7 @@ Built in, and a project may override it in ``.sdd/config.toml`` under ``[workflo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sdd.core.errors import ConfigError
@@ -71,6 +71,10 @@ class Gate:
     judges: tuple[str, ...]
     on_reject: str
     requires: tuple[str, ...] = ()
+    # Team rules: how many people (principals, not keys) must approve, and which approvers'
+    # roles may (any one of them; none named: every approver may).
+    approvals: int = 1
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,4 +260,56 @@ def _gate(name: str, spec: Any, stages: list[str], where: str, problems: list[st
     ):
         problems.append(f"{where}.requires: must be a list drawn from {', '.join(CONDITIONS)}")
         requires = []
-    return Gate(name, str(after), tuple(judges), str(on_reject), tuple(requires))
+    approvals, roles = team_rule(spec, where, problems)
+    return Gate(name, str(after), tuple(judges), str(on_reject), tuple(requires), approvals, roles)
+
+
+MAX_APPROVALS = 20
+
+
+def team_rule(spec: dict[str, Any], where: str, problems: list[str]) -> tuple[int, tuple[str, ...]]:
+    """A gate's ``approvals`` (how many people) and ``roles`` (who may approve it)."""
+    approvals = spec.get("approvals", 1)
+    if (
+        not isinstance(approvals, int)
+        or isinstance(approvals, bool)
+        or not 1 <= approvals <= MAX_APPROVALS
+    ):
+        problems.append(f"{where}.approvals: must be a whole number from 1 to {MAX_APPROVALS}")
+        approvals = 1
+    roles = spec.get("roles", [])
+    if not isinstance(roles, list) or any(
+        not isinstance(r, str) or not NAME.match(r) for r in roles
+    ):
+        problems.append(f"{where}.roles: must be a list of role names (a-z, 0-9, -)")
+        roles = []
+    return approvals, tuple(dict.fromkeys(roles))
+
+
+def with_team_rules(workflow: Workflow, section: Any, where: str) -> Workflow:
+    """The workflow with the config's ``[gates.NAME]`` tables (``approvals``, ``roles``) laid
+    over its gates: the team rules, kept apart from the workflow so that a team sets them
+    without restating the stages."""
+    if section is None:
+        return workflow
+    problems: list[str] = []
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: gates: must be a table of gates")
+    gates = {g.name: g for g in workflow.gates}
+    for name, spec in section.items():
+        at = f"{where}: gates.{name}"
+        if name not in gates:
+            problems.append(f"{at}: not a gate of the workflow ({', '.join(gates)})")
+            continue
+        if not isinstance(spec, dict):
+            problems.append(f"{at}: must be a table (approvals = N, roles = [...])")
+            continue
+        unknown = sorted(set(spec) - {"approvals", "roles"})
+        if unknown:
+            problems.append(f"{at}: unknown setting {', '.join(unknown)} (known: approvals, roles)")
+        merged = {"approvals": gates[name].approvals, "roles": list(gates[name].roles), **spec}
+        approvals, roles = team_rule(merged, at, problems)
+        gates[name] = replace(gates[name], approvals=approvals, roles=roles)
+    if problems:
+        raise ConfigError("the gates' team rules in the config are not valid", details=problems)
+    return Workflow(workflow.stages, tuple(gates.values()))

@@ -142,8 +142,15 @@ def next_action(
                 f"{gate} is stale: {', '.join(blocker.changed)} changed since it was approved; "
                 f"a person approves the new content or rejects it"
             )
+        elif blocker.tally is not None and blocker.tally.by:
+            summary = (
+                f"{gate} is {blocker.tally.wanting}: another approver approves it, or rejects "
+                "it with a reason"
+            )
         else:
             summary = f"a person decides {gate}: approve it, or reject it with a reason"
+            if blocker.gate.approvals > 1 or blocker.gate.roles:
+                summary += f" ({team_rule(blocker.gate.approvals, blocker.gate.roles)})"
         return {
             "kind": "gate",
             "gate": gate,
@@ -178,6 +185,14 @@ def next_action(
         "command": stage_command(stage) + flag,
         "summary": f"run the {stage} session in a fresh agent conversation",
     }
+
+
+def team_rule(approvals: int, roles: tuple[str, ...]) -> str:
+    """A gate's team rule in words: "2 approvals by different people, role product"."""
+    who = f"the role {' or '.join(roles)}" if roles else ""
+    if approvals == 1:
+        return f"an approval by an approver with {who}" if who else "an approval"
+    return f"{approvals} approvals by different people" + (f", each with {who}" if who else "")
 
 
 UNCERTAIN = ": uncertain: "  # how the release-ready condition names an uncertain item
@@ -341,6 +356,16 @@ def panel(
                 "changed": list(view.changed),
                 "note": view.note or None,
                 "unmet": list(view.unmet),
+                # the team rule, and who approved under it (people, not keys)
+                "approvals": view.gate.approvals,
+                "roles": list(view.gate.roles),
+                "approved_by": list(view.tally.by) if view.tally else [],
+                # approvals recorded that the team rule does not count, each with why
+                "not_counted": [
+                    {"record": record, "why": why} for record, why in view.tally.not_counted
+                ]
+                if view.tally
+                else [],
             }
         )
     for session in cycle.sessions:
@@ -375,6 +400,16 @@ _MARK = {
 
 def mark(status: str) -> str:
     return _MARK.get(status, status)
+
+
+def running_side_by_side(data: dict[str, Any]) -> str:
+    """The open sessions when several are (each in its own worktree), or ""."""
+    open_ = [s for s in data["sessions"] if s["outcome"] == "open"]
+    if len(open_) < 2:
+        return ""
+    return ", ".join(
+        f"{s['id']} ({', '.join(x for x in (s.get('task'), s.get('agent')) if x)})" for s in open_
+    )
 
 
 def render_page(data: dict[str, Any]) -> str:
@@ -413,6 +448,12 @@ def render_page(data: dict[str, Any]) -> str:
             who = by.get("name", "")
             if by.get("kind") == "demo":
                 who += " (demo)"
+            if gate.get("approvals", 1) > 1 or gate.get("roles"):  # a team rule: its people
+                who = ", ".join(gate.get("approved_by") or []) or who
+                rule = team_rule(gate["approvals"], tuple(gate["roles"]))
+                if gate["approvals"] > 1:
+                    rule = f"{len(gate['approved_by'])} of {rule}"
+                who = f"{who} ({rule})" if who else f"({rule})"
             note = gate["reason"] or (
                 "changed: " + ", ".join(gate["changed"]) if gate["changed"] else ""
             )
@@ -422,6 +463,9 @@ def render_page(data: dict[str, Any]) -> str:
                 f"| {_cell(note)} |"
             )
         out += ["", "## Sessions", ""]
+        running = running_side_by_side(data)
+        if running:
+            out += [f"Running side by side (`sdd run --parallel`): {_cell(running)}", ""]
         if data["sessions"]:
             out += [
                 "| session | stage | outcome | started | ended | outputs |",

@@ -30,6 +30,13 @@ def _decide(args: Any, console: Console, *, approve: bool) -> Reply:
         progress=dialogues.verify_progress(console.chatty),
     )
     head = f"{result.gate} {result.decision} by {result.by.get('name', '')}"
+    if result.wanting:  # one approval of several: the gate waits for the others
+        head = (
+            f"Your approval of {result.gate} is recorded (approved so far by "
+            f"{', '.join(result.approved_by)}); it is {result.wanting}"
+        )
+    elif len(result.approved_by) > 1:
+        head = f"{result.gate} approved by {', '.join(result.approved_by)}"
     if result.reopened:
         head += f"; {result.reopened} is open again with the reason in its next brief"
     return Reply(result, lambda style: head + "\n\n" + next_text(result.next, style))
@@ -98,7 +105,8 @@ def approvers(args: Any, console: Console) -> Reply:
             for row in rows:
                 state = "confirmed" if row.confirmed else style(UNCONFIRMED, "yellow")
                 recovery = " (recovery key)" if row.recovery else ""
-                lines.append(f"  {row.principal:<28} {row.fingerprint}  {state}{recovery}")
+                roles = f"  roles: {', '.join(row.roles)}" if row.roles else ""
+                lines.append(f"  {row.principal:<28} {row.fingerprint}  {state}{recovery}{roles}")
             return "\n".join(lines)
 
         return Reply(rows, text)
@@ -116,11 +124,18 @@ def approvers(args: Any, console: Console) -> Reply:
         )
     else:
         changed = api.add_approver(
-            project, args.key, name=args.name, stdin_is_tty=tty, confirm=dialogues.ask_code
+            project,
+            args.key or args.fingerprint,
+            name=args.name,
+            stdin_is_tty=tty,
+            confirm=dialogues.ask_code,
+            roles=args.role,
         )
     return Reply(
         changed,
-        f"{changed.principal} ({changed.fingerprint}): {changed.action}.\n"
+        f"{changed.principal} ({changed.fingerprint}): {changed.action}"
+        + (f", roles: {', '.join(changed.roles)}" if changed.roles else "")
+        + ".\n"
         "  → commit .sdd/ and merge it to the protected branch: until it holds them, new "
         "approvers show as unconfirmed",
     )
@@ -132,7 +147,14 @@ def rules(args: Any, console: Console) -> Reply:
         shown = api.accept_rules(
             project, stdin_is_tty=sys.stdin.isatty(), confirm=dialogues.rules_code()
         )
-        head = f"The change to the rules is accepted and in force (fingerprint {shown.fingerprint[:12]})."
+        if shown.pending:
+            head = (
+                f"Your acceptance is recorded (accepted so far by "
+                f"{', '.join(shown.accepted_so_far)}); the change is not in force yet: it is "
+                f"{shown.wanting}.\n  → another approver runs `sdd rules accept`"
+            )
+        else:
+            head = f"The change to the rules is accepted and in force (fingerprint {shown.fingerprint[:12]})."
         return Reply(shown, head)
     shown = api.rules(project)
     return Reply(shown, lambda style: _rules_text(shown, style))
@@ -163,6 +185,10 @@ def _rules_text(shown: api.RulesView, style: Style) -> str:
     lines.append("  gates:")
     for gate in workflow["gates"]:
         requires = f"; requires {', '.join(gate['requires'])}" if gate["requires"] else ""
+        if gate.get("approvals", 1) > 1:
+            requires += f"; {gate['approvals']} approvals by different people"
+        if gate.get("roles"):
+            requires += f"; approved by the role {' or '.join(gate['roles'])}"
         lines.append(
             f"    {gate['name']:<24} after {gate['after']}, judges {', '.join(gate['judges'])}{requires}"
         )
@@ -181,5 +207,9 @@ def _rules_text(shown: api.RulesView, style: Style) -> str:
             f"  - {safe(c.what)}" + (style(" (weakens)", "red") if c.weakens else "")
             for c in shown.pending
         ]
+        if shown.wanting:
+            lines.append(
+                f"Accepted so far by {safe(', '.join(shown.accepted_so_far))}: {shown.wanting}"
+            )
         lines.append(f"A person accepts it: {style(str(shown.command), 'blue')}")
     return "\n".join(lines)

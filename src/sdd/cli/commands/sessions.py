@@ -80,6 +80,10 @@ def abandon(args: Any, console: Console) -> Reply:
             {"cycle": number, "outcome": "abandoned"},
             f'Cycle {number} abandoned.\n  → open the next one: sdd new "TITLE"',
         )
+    discarded = api.discard_branches(project, cycle=args.cycle)
+    if discarded is not None:  # interrupted parallel sessions: their kept work goes now
+        listed = ", ".join(discarded.branches)
+        return Reply(discarded, f"Deleted the kept branches of ended sessions: {listed}.")
     result = api.abandon_session(project, reason=args.reason, cycle=args.cycle)
     return _ended(
         result, f"Session {result.session} ({result.stage}) abandoned; the stage is open again"
@@ -87,6 +91,10 @@ def abandon(args: Any, console: Console) -> Reply:
 
 
 def run(args: Any, console: Console) -> Reply:
+    if getattr(args, "parallel", None) is not None:
+        from sdd.cli.commands.parallel import run_parallel
+
+        return run_parallel(args, console)
     project = api.open_project()
     mode = "headless" if args.headless else "interactive"
 
