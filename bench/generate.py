@@ -202,6 +202,17 @@ def main() -> int:
         )
     with history.locked(paths):
         history.append(paths, entries, sign=sign)
+    # Committed, as a project's history is: the segment is sealed, and what commands record
+    # after goes into a new one.
+    git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.invalid"]
+    subprocess.run([*git, "add", "-A"], check=True, env=env, cwd=root)
+    subprocess.run(
+        [*git, "commit", "-q", "--no-verify", "-m", "bench"],
+        check=True,
+        env=env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+    )
     subprocess.run([sdd, "status"], check=True, env=env, cwd=root, stdout=subprocess.DEVNULL)
     if args.commits:
         _git(root, env, "add", "-A")

@@ -5,13 +5,16 @@ every time is a ratio against the bare interpreter measured in the same run.
     python bench/run.py --quick         # a fast look: fewer runs, the two smaller projects
     python bench/run.py --venv PATH     # reuse (or create) that venv
     python bench/run.py --runs 30 --sizes 1000,10000
+    python bench/run.py --sizes 10000,100000 --runs 5   # the issue-21 floor (slow to generate)
 
 It installs sdd the way a user does (a regular, non-editable install) and generates projects
 of 10, 1,000 and 10,000 sessions (bench/generate.py: 5 records per session, the demo's
 documents, the last cycle in the middle of implementation). In each project it runs
 `<venv>/bin/python -c pass`, `sdd next --json`, `sdd status` (answered from the derived
 cache, and with the cache cleared: the first command after the history changed),
-`sdd check`, `sdd prompt implement` and `sdd dashboard --out FILE` in alternation; in a signed
+`sdd check`, `sdd prompt implement`, `sdd tasks`, and what records — `sdd findings add`, `sdd
+start review` and `sdd abandon` (the session it started) — and `sdd dashboard --out
+FILE` in alternation; in a signed
 project of the same size (every gate approved with a real SSHSIG signature), `sdd start
 implement --task T1`, a stage behind a gate whose decision rests on signed records (the
 session is abandoned, untimed, before each run); and reports each
@@ -22,6 +25,9 @@ ru_maxrss, read with os.wait4). Exit status 1 when a target is missed:
     sdd status       ≤ 1.5× python -c pass at 1,000 and 10,000 sessions
     sdd status       peak memory < 40 MiB at 10,000 sessions
     sdd demo         a whole cycle in < 20 s (not with --quick)
+    every command    ≤ 4× python -c pass and < 40 MiB at 10,000 and 100,000 sessions (issue 21)
+
+Then a table and a text chart of each command's cost against the history's size.
 """
 
 from __future__ import annotations
@@ -53,7 +59,12 @@ SIGNED_START = "sdd start implement --task T1 (signed project)"
 MEMORY_TARGETS = {("sdd status", 10000): 40.0}  # MiB
 DEMO_TARGET = 20.0  # seconds, on 2 cores
 # sessions -> (cycles, records): 5 records a session, as real use gives
-PROJECTS = {10: (1, 60), 1000: (20, 5000), 10000: (200, 50000)}
+PROJECTS = {10: (1, 60), 1000: (20, 5000), 10000: (200, 50000), 100000: (2000, 500000)}
+# The issue's floor (issue 21): at 10,000 and 100,000 sessions every command in the table at
+# most this many times python -c pass, with a peak below FLAT_MEMORY MiB.
+FLAT_SIZES = (10000, 100000)
+FLAT_RATIO = 4.0
+FLAT_MEMORY = 40.0
 
 
 def ensure_venv(venv: str) -> str:
@@ -197,6 +208,35 @@ def generate(
     )
 
 
+def print_chart(rows: list[tuple[int, str, float | None, float | None, float | None, int]]) -> None:
+    """Each command's cost against the history's size: its ratio to python -c pass at each
+    size, and a bar per size (one mark per ratio of 1, up to 40): a flat line keeps its
+    bars alike."""
+    sizes = sorted({r[0] for r in rows})
+    names = list(dict.fromkeys(r[1] for r in rows if r[1] != BASE))
+    ratio = {(r[0], r[1]): r[3] for r in rows}
+    print("\nCost against history size (× python -c pass):\n")
+    print("| command | " + " | ".join(f"{s:,}" for s in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for name in names:
+        cells = [ratio.get((s, name)) for s in sizes]
+        print(
+            f"| `{name}` | " + " | ".join("—" if c is None else f"{c:.2f}×" for c in cells) + " |"
+        )
+    print("\n```")
+    width = max(len(n) for n in names)
+    for name in names:
+        for size in sizes:
+            value = ratio.get((size, name))
+            if value is None:
+                continue
+            bar = "█" * min(40, max(1, round(value)))
+            more = "…" if value > 40 else ""
+            print(f"{name:<{width}}  {size:>7,}  {bar}{more} {value:.1f}×")
+        print()
+    print("```")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -241,6 +281,7 @@ def main() -> int:
                 COLD: [sdd, "status"],
                 "sdd check": [sdd, "check"],
                 "sdd prompt": [sdd, "prompt", "implement"],
+                "sdd tasks": [sdd, "tasks"],
             }
             if dashboard:
                 commands["sdd dashboard --out FILE"] = [
@@ -251,9 +292,34 @@ def main() -> int:
                 ]
             prepare = {COLD: clear_panel_cache(project)}
             measured = measure(runner, commands, project, runs, prepare)
+            # What records, measured after the reads (each run changes the history, so the
+            # reads above would otherwise measure the first command after a change).
+            abandon_open_session(sdd, project, env)()  # the generated cycle's open session
+            recording = {
+                BASE: [python, "-c", "pass"],
+                # each run appends: a finding; a session started, then ended
+                "sdd findings add": [
+                    sdd,
+                    "findings",
+                    "add",
+                    "--severity",
+                    "minor",
+                    "--stage",
+                    "review",
+                    "bench",
+                ],
+                "sdd start review": [sdd, "start", "review"],
+                "sdd abandon": [sdd, "abandon", "--reason", "bench"],
+            }
+            second = measure(runner, recording, project, runs, {})
+            for name in recording:
+                if name != BASE:  # each against the bare interpreter of its own alternation
+                    measured[name] = second[name]
+            bases = {name: second[BASE][0] for name in recording if name != BASE}
             base = measured[BASE][0]
             for name, (seconds, peak, code) in measured.items():
-                rows.append((sessions, name, seconds, seconds / base, peak, code))
+                ratio = seconds / bases.get(name, base)
+                rows.append((sessions, name, seconds, ratio, peak, code))
             if not dashboard:
                 rows.append((sessions, "sdd dashboard --out FILE", None, None, None, 0))
             signed = project + "-signed"
@@ -282,11 +348,15 @@ def main() -> int:
             assert ratio is not None and peak is not None
             notes = []
             limit = TIME_TARGETS.get((name, sessions))
+            if limit is None and sessions in FLAT_SIZES and name != BASE:
+                limit = FLAT_RATIO
             if limit is not None:
                 ok = ratio <= limit
                 missed |= not ok
                 notes.append(f"≤ {limit:g}× {'✔' if ok else '✘ MISSED'}")
             memory = MEMORY_TARGETS.get((name, sessions))
+            if memory is None and sessions in FLAT_SIZES and name != BASE:
+                memory = FLAT_MEMORY
             if memory is not None:
                 ok = peak < memory
                 missed |= not ok
@@ -306,6 +376,7 @@ def main() -> int:
                 f"| < {DEMO_TARGET:g} s {'✔' if ok else '✘ MISSED'} |"
             )
         runner.close()
+        print_chart(rows)
         return 1 if missed else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -24,6 +24,7 @@ ALLOWED = {
     "sdd.cli.render",
     "sdd.core",
     "sdd.core.errors",
+    "sdd.core.gitfiles",  # builtins only: HEAD read from .git's files, the cache's key
     "sdd.core.nesting",  # builtins only: the cache's panel is checked to be as shallow as sdd's
     "sdd.core.paths",
     "sdd.core.reporting",

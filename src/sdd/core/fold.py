@@ -37,7 +37,11 @@ CycleHandler = Callable[[ProjectState, Cycle, Record], None]
 
 def fold(records: list[Record]) -> ProjectState:
     """Fold verified records, already in id order, into the state."""
-    state = ProjectState(records=len(records))
+    return fold_into(ProjectState(records=len(records)), records)
+
+
+def fold_into(state: ProjectState, records: list[Record]) -> ProjectState:
+    """Fold ``records`` (after those already folded into ``state``, in id order)."""
     for record in records:
         state.last_record = record["id"]
         handler = HANDLERS.get(record["type"])

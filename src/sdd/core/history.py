@@ -47,14 +47,60 @@ def canonical(record: Record) -> bytes:
     signature, which is made over the hash)."""
     leave = ("hash",) if record.get("v") == 1 else ("hash", "sig")
     body = {k: v for k, v in record.items() if k not in leave}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     # A hand-made line may hold a lone surrogate: hash it (it will not match) rather than crash.
-    return text.encode("utf-8", "surrogatepass")
+    return _CANONICAL.encode(body).encode("utf-8", "surrogatepass")
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def record_hash(record: Record) -> str:
     domain = _DOMAINS[1] if record.get("v") == 1 else _DOMAINS[2]
     return hashlib.sha256(domain + canonical(record)).hexdigest()
+
+
+def line_of(record: Record) -> bytes:
+    """A record as one line of a segment: its canonical bytes, then its hash and signature,
+    so a reader can hash the line's own bytes (``_holds``) rather than encode it again."""
+    body = {k: v for k, v in record.items() if k not in ("hash", "sig")}
+    text = _CANONICAL.encode(body)[:-1]
+    text += ',"hash":' + json.dumps(record["hash"])
+    if "sig" in record:
+        text += ',"sig":' + json.dumps(record["sig"], separators=(",", ":"), ensure_ascii=False)
+    # Lone surrogates become JSON escapes, so every line stays valid UTF-8.
+    return (text + "}\n").encode("utf-8", "backslashreplace")
+
+
+def _holds(raw: bytes, record: Record) -> bool:
+    """Whether ``record``, parsed from the line ``raw``, is what its hash says, hashing the
+    line's own bytes when :func:`line_of` wrote it: the bytes before its hash are then the
+    canonical bytes of everything else in it, and only a signature follows the hash. A
+    line of any other shape is encoded again (:func:`record_hash`)."""
+    claimed = record.get("hash")
+    if record.get("v") == FORMAT_VERSION and isinstance(claimed, str):
+        marker = b',"hash":"' + claimed.encode("ascii", "replace") + b'"'
+        cut = raw.find(marker)
+        if cut > 0:
+            rest = raw[cut + len(marker) :].rstrip(b"\r")
+            shaped = (rest == b"}" and "sig" not in record) or (
+                rest.startswith(b',"sig":') and _one_value(rest[7:])
+            )
+            if shaped and hashlib.sha256(_DOMAINS[2] + raw[:cut] + b"}").hexdigest() == claimed:
+                return True
+    return bool(claimed == record_hash(record))
+
+
+def _one_value(rest: bytes) -> bool:
+    """Whether ``rest`` is one JSON value, then the ``}`` that ends the line: no key after
+    the signature could stand in for one the hash covers."""
+    try:
+        _, end = _DECODER.raw_decode(rest.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return rest.decode("utf-8")[end:] == "}"
+
+
+_DECODER = json.JSONDecoder()
 
 
 @dataclass
@@ -88,6 +134,10 @@ class Loaded:
     heads: list[str] = field(default_factory=list)  # hashes no record names as a parent
     missing: dict[str, list[str]] = field(default_factory=dict)  # id -> its absent parents
     sources: list[str] = field(default_factory=list)  # the files read, project-relative
+    # What was read of each file, for a checkpoint (``core.checkpoint``): [name, size,
+    # mtime_ns, ctime_ns, inode, lines, sha256 of those bytes]; None when a file changed
+    # while it was read.
+    coverage: list[list[Any]] | None = field(default_factory=list)
 
     def place(self, record_id: str) -> str:
         return f"{self.files.get(record_id, '')}:{self.lines.get(record_id, 0)}"
@@ -116,6 +166,12 @@ def exists(paths: ProjectPaths) -> bool:
     return os.path.isfile(paths.history) or os.path.isdir(paths.history_dir)
 
 
+def source_paths(paths: ProjectPaths) -> list[str]:
+    """The history's files, in the order they are read: the format-1 file, then segments."""
+    sources = [paths.history] if os.path.isfile(paths.history) else []
+    return sources + [os.path.join(paths.history_dir, n) for n in segment_names(paths)]
+
+
 def load(paths: ProjectPaths) -> Loaded:
     """Read and verify the whole history (both formats)."""
     if not exists(paths):
@@ -125,19 +181,138 @@ def load(paths: ProjectPaths) -> Loaded:
         )
     loaded = Loaded(records=[])
     by_id: dict[str, Record] = {}
-    sources = [paths.history] if os.path.isfile(paths.history) else []
-    sources += [os.path.join(paths.history_dir, n) for n in segment_names(paths)]
-    for path in sources:
+    for path in source_paths(paths):
         name = paths.rel(path)
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise StateError(f"{name}: cannot read ({exc.strerror})") from None
+        data, status = _read(path, name)
         _parse_into(loaded, by_id, data, name)
         loaded.sources.append(name)
+        _cover(loaded, name, data, status, 0)
     _link(loaded, by_id)
     return loaded
+
+
+def _read(path: str, name: str) -> tuple[bytes, list[int] | None]:
+    """A file's bytes, and its status when it did not change while read (else None)."""
+    try:
+        with open(path, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            data = handle.read()
+            after = os.fstat(handle.fileno())
+    except OSError as exc:
+        raise StateError(f"{name}: cannot read ({exc.strerror})") from None
+    status = [after.st_size, after.st_mtime_ns, after.st_ctime_ns, after.st_ino]
+    same = (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == tuple(status[:3])
+    return data, status if same and after.st_size == len(data) else None
+
+
+def _cover(
+    loaded: Loaded, name: str, data: bytes, status: list[int] | None, lines_before: int
+) -> None:
+    if loaded.coverage is None:
+        return
+    if status is None or (data and not data.endswith(b"\n")):
+        loaded.coverage = None  # changed while read, or its last line cut short
+        return
+    lines = lines_before + data.count(b"\n")
+    loaded.coverage.append([name, *status, lines, hashlib.sha256(data).hexdigest()])
+
+
+def load_since(
+    paths: ProjectPaths, covered: list[list[Any]], written: int
+) -> tuple[Loaded, list[Any]] | None:
+    """The records appended after what ``covered`` (a checkpoint's coverage, written at
+    ``written`` ns) describes, verified as :func:`load` verifies them; None when what it
+    covers changed (a file edited, truncated, removed or added before its last one): the
+    caller folds the whole history instead. A covered file whose status (size,
+    modification and change times, inode) is as covered was not written since: the change
+    time is set by the kernel on every write and no process can set it back. Near the
+    time the checkpoint was written a status may not have moved yet: those files, and any
+    that grew, are read and the bytes covered are hashed again."""
+    sources = source_paths(paths)
+    names = [paths.rel(p) for p in sources]
+    if len(names) < len(covered) or names[: len(covered)] != [c[0] for c in covered]:
+        return None
+    loaded = Loaded(records=[])
+    by_id: dict[str, Record] = {}
+    for index, (path, name) in enumerate(zip(sources, names, strict=True)):
+        start = lines = 0
+        if index < len(covered):
+            entry = covered[index]
+            try:
+                st = os.stat(path)
+            except OSError:
+                return None
+            now = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            if now == entry[1:5] and st.st_ctime_ns < written - RACY_NS:
+                loaded.coverage.append(entry)  # type: ignore[union-attr]
+                continue
+            start, lines = entry[1], entry[5]
+        data, status = _read(path, name)
+        if len(data) < start or (
+            start and hashlib.sha256(data[:start]).hexdigest() != covered[index][6]
+        ):
+            return None
+        _parse_into(loaded, by_id, data[start:], name, first=lines + 1)
+        loaded.sources.append(name)
+        _cover(loaded, name, data[start:], status, lines)
+        if loaded.coverage and start:  # the hash covers the whole file
+            loaded.coverage[-1][6] = hashlib.sha256(data).hexdigest()
+    loaded.records = [by_id[key] for key in sorted(by_id)]
+    return loaded, names
+
+
+# A file written this close to a checkpoint may have changed again without its status
+# showing it (timestamps move in clock ticks): its bytes are hashed instead.
+RACY_NS = 2_000_000_000
+
+
+def newest(
+    paths: ProjectPaths, count: int, keep: Callable[[Record], bool] = lambda _: True
+) -> list[Record] | None:
+    """The ``count`` newest records ``keep`` keeps, newest first, each verified as
+    :func:`load` verifies it, reading only the files that can hold them: a file's records
+    run in id order (one writer appends to it, under the lock), so its last line names the
+    newest it holds, and a file whose newest is older than the ``count`` found is not read.
+    None when a file's last line cannot be read that way: the caller reads the whole."""
+    lasts: list[tuple[str, str]] = []
+    for path in source_paths(paths):
+        last = _last_id(path)
+        if last is None:
+            return None
+        lasts.append((last, path))
+    found: dict[str, Record] = {}
+    for last, path in sorted(lasts, reverse=True):
+        if len(found) >= count and sorted(found, reverse=True)[count - 1] > last:
+            break
+        name = paths.rel(path)
+        data, _ = _read(path, name)
+        for record in parse(data, name).records:
+            if keep(record):
+                found.setdefault(record["id"], record)
+    return [found[key] for key in sorted(found, reverse=True)[:count]]
+
+
+def _last_id(path: str) -> str | None:
+    """The id of a file's last complete record ("" for an empty file)."""
+    try:
+        with open(path, "rb") as handle:
+            fd = handle.fileno()
+            end = _complete_length(fd)
+            if end == 0:
+                return ""
+            start = max(0, end - (1 << 16))
+            tail = os.pread(fd, end - start, start)
+    except OSError:
+        return None
+    line = tail[:-1].rsplit(b"\n", 1)[-1]
+    if start and b"\n" not in tail[:-1]:
+        return None  # a line longer than what was read
+    try:
+        record = json_value(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    ident = record.get("id") if isinstance(record, dict) else None
+    return ident if ids.is_valid(ident) else None
 
 
 def parse(data: bytes, name: str) -> Loaded:
@@ -155,15 +330,17 @@ def parse(data: bytes, name: str) -> Loaded:
 _HELD: set[bytes] = set()
 
 
-def _parse_into(loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str) -> None:
+def _parse_into(
+    loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str, first: int = 1
+) -> None:
     lines = data.split(b"\n")
     tail = lines.pop()  # after the final newline: empty unless the last write was cut short
     if tail.strip():
         loaded.warnings.append(
-            f"{name}:{len(lines) + 1}: last record was cut short (a crash while writing); "
+            f"{name}:{len(lines) + first}: last record was cut short (a crash while writing); "
             "it was never acknowledged and is ignored"
         )
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=first):
         if not raw.strip():
             continue
         where = f"{name}:{number}"
@@ -191,7 +368,7 @@ def _parse_into(loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str
             loaded.problems.append(Problem(number, record_id, what, name))
 
         if raw not in _HELD:
-            if record.get("hash") != record_hash(record):
+            if not _holds(raw, record):
                 problem("record changed after it was written (hash mismatch)")
                 continue
             if len(_HELD) >= 50_000:
@@ -385,12 +562,7 @@ def append(
         written.append(record)
         up, after = [record["hash"]], record["id"]
     segment, created = _open_segment(paths, written[0]["id"], tracked or (lambda _: False))
-    payload = b"".join(
-        # Lone surrogates become JSON escapes, so every line stays valid UTF-8.
-        json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "backslashreplace")
-        + b"\n"
-        for r in written
-    )
+    payload = b"".join(line_of(r) for r in written)
     display = paths.rel(segment)
     try:
         os.makedirs(paths.history_dir, exist_ok=True)

@@ -99,78 +99,133 @@ def evaluate(
     those the protected branch holds (`sdd ci check` judging a branch): an approver added
     anywhere else does not count, however it is signed, so a branch never judges itself
     with a key it added."""
-    trust = Trust(confirmed=confirmed)
-    detached = descendants(loaded, set(loaded.missing))
-    first = loaded.records[0]["id"] if loaded.records else None
-    running: dict[str, str] = {}  # launched sessions still running: id -> their launch record
-    # A launch ends when `sdd run` records that the agent's whole tree has ended; a history
-    # from before that record existed (or a run that was killed) ends it with the session.
-    exits = {_session(r) for r in loaded.records if r["type"] == "session.exit"}
-    # A signed project's unsigned past is what its first approver's record was appended
-    # after: the person saw it. An unsigned act outside it was forked off that past later,
-    # with an id that dates it back there.
-    adds = [r for r in loaded.records if r["type"] == "approver.add" and r["id"] not in detached]
-    past = ancestors(loaded, [adds[0]["hash"]]) if adds else None
-    for root in sorted(loaded.missing):  # where records are missing: one problem each
-        record = next(r for r in loaded.records if r["id"] == root)
-        after = len(descendants(loaded, {root})) - 1
-        rest = (f" and the {after} record(s) after it" if after else "") + " do not count"
-        if loaded.lines.get(root) == 1:
-            # A segment that starts after records this history lacks: copied from another
-            # branch (a cherry-pick of a commit that added it), not edited here.
-            copied = (
-                "the records it was appended after are missing from this history: its segment "
-                "was copied from another branch (a cherry-pick?), so it" + rest
-            )
-            trust.problems.append(_problem(loaded, record, copied, tamper=False))
-        else:
-            cut = "the record written before it is missing: deleted or edited (it" + rest + ")"
-            trust.problems.append(_problem(loaded, record, cut, tamper=True))
-    for record in loaded.records:
-        kind, ident = record["type"], record["id"]
-        why = None
-        if ident in detached:
-            trust.not_counted[ident] = "the records it descends from are missing"
-            continue
-        elif kind in ONCE and (ident != first or _has_parents(record)):
-            why = f"a second `{kind}`: only the history's first record may be one"
-        elif is_person_act(record):
-            wrong = mismatches(record)  # a shape sdd never writes: written by hand
-            why = f"sdd did not write it: {'; '.join(wrong)}" if wrong else None
-            if why is None and fixed and kind == "approver.add" and ident not in confirmed:
-                why = "an approver added outside the base it is judged against: it counts once the base holds it"
-            why = why or _act(trust, record, running, confirmed, past)
-            if kind == "approver.add":
-                # Signed from the first approver's record on, whether it holds or not: one
-                # rewritten so that its signature fails must not make the project unsigned
-                # again, where the acts after it would count without their signatures.
-                trust.signed = True
-        elif "sig" in record:
-            why = "it carries a signature, and sdd signs only a person's acts"
-        if why is not None:
-            trust.not_counted[ident] = why
-            trust.problems.append(_problem(loaded, record, why, tamper=False))
-            continue
-        session = _session(record)
-        if kind == "session.launch" and session is not None:
-            running[session] = ident
-        elif kind == "session.exit" or (kind == "session.end" and session not in exits):
-            running.pop(str(session), None)
-    good = [r["hash"] for r in loaded.records if r["id"] in trust.signed_by]
-    trust.covered = ancestors(loaded, good)
-    for ident, absent in loaded.missing.items():
-        if ident in trust.covered:
-            record = next(r for r in loaded.records if r["id"] == ident)
-            trust.problems.append(
-                _problem(
-                    loaded,
-                    record,
-                    f"{len(absent)} record(s) before it are missing, and a person's signature "
-                    "covers them: removed or edited after they were signed",
-                    tamper=True,
+    evaluator = Evaluator.start(loaded, confirmed)
+    evaluator.fixed = fixed
+    evaluator.feed(loaded, loaded.records)
+    evaluator.finish(loaded)
+    return evaluator.trust
+
+
+@dataclass
+class Evaluator:
+    """The walk over the records in id order that decides what counts, as a value: a
+    checkpoint (``core.checkpoint``) keeps it and feeds it the records appended since.
+
+    What the walk needs to know of records it has not reached yet is kept apart, so that
+    a checkpoint can tell when records appended later would change a verdict it already
+    gave: ``exits`` (the sessions whose `sdd run` recorded that its tree ended) and
+    ``popped`` (sessions whose end closed their launch because no exit was known, and
+    whether a person's act was judged after that)."""
+
+    trust: Trust
+    first: str | None  # the history's first record
+    detached: set[str]  # records that descend from missing ones
+    past: set[str] | None  # the unsigned past of a signed project (None: no approver yet)
+    exits: set[str | None]
+    running: dict[str, str] = field(default_factory=dict)  # launched session -> launch record
+    acts: int = 0  # the person's acts judged so far
+    # session -> (its launch record, the acts judged when its end closed the launch)
+    popped: dict[str, tuple[str, int]] = field(default_factory=dict)
+    fixed: bool = False  # the approvers are the protected branch's (see ``evaluate``)
+
+    @classmethod
+    def start(cls, loaded: Loaded, confirmed: frozenset[str]) -> Evaluator:
+        detached = descendants(loaded, set(loaded.missing)) if loaded.missing else set()
+        # A launch ends when `sdd run` records that the agent's whole tree has ended; a
+        # history from before that record existed (or a run that was killed) ends it with
+        # the session.
+        exits = {_session(r) for r in loaded.records if r["type"] == "session.exit"}
+        # A signed project's unsigned past is what its first approver's record was appended
+        # after: the person saw it. An unsigned act outside it was forked off that past
+        # later, with an id that dates it back there.
+        add = next(
+            (r for r in loaded.records if r["type"] == "approver.add" and r["id"] not in detached),
+            None,
+        )
+        past = ancestors(loaded, [add["hash"]]) if add is not None else None
+        first = loaded.records[0]["id"] if loaded.records else None
+        evaluator = cls(Trust(confirmed=confirmed), first, detached, past, exits)
+        evaluator._missing(loaded)
+        return evaluator
+
+    def _missing(self, loaded: Loaded) -> None:
+        trust = self.trust
+        for root in sorted(loaded.missing):  # where records are missing: one problem each
+            record = next(r for r in loaded.records if r["id"] == root)
+            after = len(descendants(loaded, {root})) - 1
+            rest = (f" and the {after} record(s) after it" if after else "") + " do not count"
+            if loaded.lines.get(root) == 1:
+                # A segment that starts after records this history lacks: copied from
+                # another branch (a cherry-pick of a commit that added it), not edited here.
+                copied = (
+                    "the records it was appended after are missing from this history: its "
+                    "segment was copied from another branch (a cherry-pick?), so it" + rest
                 )
-            )
-    return trust
+                trust.problems.append(_problem(loaded, record, copied, tamper=False))
+            else:
+                cut = "the record written before it is missing: deleted or edited (it" + rest + ")"
+                trust.problems.append(_problem(loaded, record, cut, tamper=True))
+
+    def feed(self, loaded: Loaded, records: list[Record]) -> None:
+        """Judge ``records`` (after every record fed before, in id order); ``loaded`` names
+        their places."""
+        trust, running, past, confirmed = self.trust, self.running, self.past, self.trust.confirmed
+        for record in records:
+            kind, ident = record["type"], record["id"]
+            why = None
+            if ident in self.detached:
+                trust.not_counted[ident] = "the records it descends from are missing"
+                continue
+            elif kind in ONCE and (ident != self.first or _has_parents(record)):
+                why = f"a second `{kind}`: only the history's first record may be one"
+            elif is_person_act(record):
+                self.acts += 1
+                wrong = mismatches(record)  # a shape sdd never writes: written by hand
+                why = f"sdd did not write it: {'; '.join(wrong)}" if wrong else None
+                if why is None and self.fixed and kind == "approver.add" and ident not in confirmed:
+                    why = "an approver added outside the base it is judged against: it counts once the base holds it"
+                why = why or _act(trust, record, running, confirmed, past)
+                if kind == "approver.add":
+                    # Signed from the first approver's record on, whether it holds or not:
+                    # one rewritten so that its signature fails must not make the project
+                    # unsigned again, where the acts after it would count without their
+                    # signatures.
+                    trust.signed = True
+            elif "sig" in record:
+                why = "it carries a signature, and sdd signs only a person's acts"
+            if why is not None:
+                trust.not_counted[ident] = why
+                trust.problems.append(_problem(loaded, record, why, tamper=False))
+                continue
+            session = _session(record)
+            if kind == "session.launch" and session is not None:
+                running[session] = ident
+                self.popped.pop(session, None)
+            elif kind == "session.exit":
+                running.pop(str(session), None)
+                self.popped.pop(str(session), None)
+            elif kind == "session.end" and session not in self.exits:
+                launch = running.pop(str(session), None)
+                if launch is not None:
+                    self.popped[str(session)] = (launch, self.acts)
+
+    def finish(self, loaded: Loaded) -> None:
+        """What the signatures cover, once every record is judged (a full walk only)."""
+        trust = self.trust
+        good = [r["hash"] for r in loaded.records if r["id"] in trust.signed_by]
+        trust.covered = ancestors(loaded, good)
+        for ident, absent in loaded.missing.items():
+            if ident in trust.covered:
+                record = next(r for r in loaded.records if r["id"] == ident)
+                trust.problems.append(
+                    _problem(
+                        loaded,
+                        record,
+                        f"{len(absent)} record(s) before it are missing, and a person's "
+                        "signature covers them: removed or edited after they were signed",
+                        tamper=True,
+                    )
+                )
 
 
 def _has_parents(record: Record) -> bool:

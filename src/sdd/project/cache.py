@@ -15,6 +15,7 @@ import os
 import sys
 
 from sdd import __version__
+from sdd.core.gitfiles import head_key
 
 CACHE_VERSION = 2
 # A file changed within this window of the cache being written may have changed again
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 def cache_path(paths: ProjectPaths) -> str:
     tag = f"panel-{__version__}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
     return paths.cache_file(tag)
+
+
+def checkpoint_path(paths: ProjectPaths) -> str:
+    """Where the fold's checkpoint is kept (``core.checkpoint``)."""
+    return paths.cache_file(f"checkpoint-{__version__}.marshal")
 
 
 def file_key(path: str) -> list[int] | None:
@@ -56,20 +62,6 @@ def history_key(paths: ProjectPaths) -> list[Any]:
             continue
         key.append([entry.name, st.st_size, st.st_mtime_ns, st.st_ino])
     return key
-
-
-def head_key(root: str) -> str | None:
-    """Which commit HEAD is, read from .git's own files without running git (None when it
-    cannot be told that way: no repository, a linked worktree, packed refs)."""
-    try:
-        with open(os.path.join(root, ".git", "HEAD"), encoding="utf-8") as handle:
-            head = handle.read().strip()
-        if not head.startswith("ref: "):
-            return head
-        with open(os.path.join(root, ".git", head[5:]), encoding="utf-8") as handle:
-            return handle.read().strip()
-    except (OSError, ValueError):
-        return None
 
 
 def _newest(key: list[Any]) -> int:

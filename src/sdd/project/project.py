@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sdd.core import clock, files, history, records
+from sdd.core import clock, files, gitfiles, history, records
 from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.fold import fold
 from sdd.core.paths import TEMP_DIR, ProjectPaths, linked_home, require_root
@@ -76,6 +76,11 @@ class Project:
         self._latest: ProjectState | None = None  # the state loaded last
         self._standing: tuple[ProjectState, Standing] | None = None
         self._accepted: dict[tuple[str, str], Rules] = {}  # read from records (``rules.key``)
+        # The checkpoint of the state loaded last (``core.checkpoint``), encoded, and whether
+        # this process made it from bytes it verified (else it was read from disk).
+        self._memo: tuple[bytes, bool] | None = None
+        self._view: tuple[list[str], str | None] = ([], None)  # the heads, the last id
+        self.fold_kind = ""  # how the state loaded last was folded: "full" or "incremental"
 
     @classmethod
     def find(cls, start: str | None = None) -> Project:
@@ -109,23 +114,191 @@ class Project:
         return standing
 
     def load(self) -> ProjectState:
-        return self.state_of(history.load(self.paths))
+        """The state as the history has it now, for what is shown: it may start from the
+        checkpoint on disk (``core.checkpoint``). A transaction loads with ``decide``."""
+        return self._load(decide=False)
+
+    def _load(self, *, decide: bool) -> ProjectState:
+        """The state, folded from a checkpoint and the records appended since when one
+        covers the history as it is, else from the whole history. ``decide``: only a
+        checkpoint this process made from bytes it verified may be started from."""
+        from sdd.core import checkpoint
+
+        if type(self)._trust is not Project._trust:
+            # A project that judges what counts its own way (``judged``): no checkpoint.
+            self.fold_kind = "full"
+            return self.state_of(history.load(self.paths))
+        start, trusted, source = None, False, b""
+        if self._memo is not None and (self._memo[1] or not decide):
+            start, trusted = checkpoint.decode(self._memo[0]), self._memo[1]
+            source = self._memo[0]
+        elif not decide and os.environ.get("SDD_CHECKPOINT") != "off":
+            start, source = self._read_checkpoint()
+        if start is not None:
+            advanced = self._advance(start)
+            if advanced is not None:
+                made, tail = advanced
+                self.fold_kind = "incremental"
+                return self._finish(
+                    made,
+                    loaded=tail,
+                    trusted=trusted,
+                    write=not decide,
+                    source=source if made.unchanged else None,
+                )
+        loaded = history.load(self.paths)
+        state, made = self._full(loaded)
+        self.fold_kind = "full"
+        if made is not None:
+            return self._finish(made, loaded=loaded, trusted=True, write=not decide, state=state)
+        self._memo = None
+        return state
+
+    def _advance(self, start: Any) -> tuple[Any, history.Loaded] | None:
+        from sdd.core import checkpoint
+        from sdd.core.fold import fold_into
+
+        now = _now_ns()
+        got = history.load_since(self.paths, start.coverage, start.written)
+        if got is None:
+            return None
+        tail, _ = got
+        made = checkpoint.advance(start, tail, fold_into, self._confirmed, now)
+        if made is not None and not tail.records and made.coverage == start.coverage:
+            # Nothing new. Written again only when that makes the next check cheaper: a
+            # file changed near the old checkpoint's time is no longer near the new one's.
+            changes = [c[3] for c in made.coverage]
+            near = [t for t in changes if t >= start.written - history.RACY_NS]
+            if not near or max(near) >= now - history.RACY_NS:
+                made.written = start.written
+                made.unchanged = True
+        return (made, tail) if made is not None else None
+
+    def _full(self, loaded: history.Loaded) -> tuple[ProjectState, Any]:
+        """The state of the whole ``loaded`` history, and its checkpoint (None when it
+        cannot be made)."""
+        from sdd.core import checkpoint, trust
+
+        evaluator = trust.Evaluator.start(loaded, self._confirmed(loaded))
+        evaluator.feed(loaded, loaded.records)
+        evaluator.finish(loaded)
+        verdicts = evaluator.trust
+        raw = fold([r for r in loaded.records if verdicts.counts(r)])
+        made = checkpoint.full(loaded, evaluator, raw, _now_ns())
+        if made is not None:
+            return raw, made
+        self._view = (loaded.heads, loaded.records[-1]["id"] if loaded.records else None)
+        return self._finished(
+            raw,
+            verdicts,
+            count=len(loaded.records),
+            problems=loaded.problems,
+            warnings=loaded.warnings,
+            heads=loaded.heads,
+            unseen=len(verdicts.unseen(loaded)) if verdicts.signed else 0,
+            place=lambda i: (loaded.files.get(i, ""), loaded.lines.get(i, 0)),
+            loaded=loaded,
+        ), None
+
+    def _finish(
+        self,
+        made: Any,
+        *,
+        trusted: bool,
+        write: bool,
+        loaded: history.Loaded,
+        state: ProjectState | None = None,
+        source: bytes | None = None,
+    ) -> ProjectState:
+        """The state of checkpoint ``made``: kept (in this process, and on disk for what
+        follows when ``write``), then checked on a copy of its fold."""
+        from sdd.core import checkpoint
+
+        data: bytes | None = source
+        if not data:
+            try:
+                data = checkpoint.encode(made)
+            except ValueError:  # a value marshal cannot keep (a record written by hand)
+                data = None
+        self._memo = (data, trusted) if data is not None else None
+        if data is not None and write and not made.unchanged:
+            self._write_checkpoint(data)
+        if state is None:
+            state = made.state
+        self._view = (made.heads, made.last_id)
+        return self._finished(
+            state,
+            made.evaluator.trust,
+            count=made.count,
+            problems=made.problems,
+            warnings=[],
+            heads=made.heads,
+            unseen=made.unseen if made.evaluator.trust.signed else 0,
+            place=made.place,
+            loaded=loaded,
+        )
+
+    def _finished(
+        self,
+        state: ProjectState,
+        verdicts: Trust,
+        *,
+        count: int,
+        problems: list[history.Problem],
+        warnings: list[str],
+        heads: list[str],
+        unseen: int,
+        place: Callable[[str], tuple[str, int]],
+        loaded: history.Loaded,
+    ) -> ProjectState:
+        state.records = count
+        state.problems = [*problems, *verdicts.problems, *self._uncommitted(loaded)]
+        state.warnings = warnings
+        state.trust = verdicts
+        state.heads = heads
+        state.unseen = unseen
+        self._check_decisions(state, place)
+        self._check_rules(state, place)
+        self._latest = state
+        return state
+
+    def checkpoint_path(self) -> str:
+        return cache.checkpoint_path(self.paths)
+
+    def _read_checkpoint(self) -> tuple[Any, bytes]:
+        from sdd.core import checkpoint
+
+        try:
+            with open(self.checkpoint_path(), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return None, b""
+        return checkpoint.decode(data), data
+
+    def _write_checkpoint(self, data: bytes) -> None:
+        path = self.checkpoint_path()
+        if not files.can_write(path):
+            return
+        with contextlib.suppress(OSError, SddError):
+            files.write_atomic(path, data)
 
     def state_of(self, loaded: history.Loaded) -> ProjectState:
         """The state a loaded history gives: only the records that count are folded
         (``core.trust``); what does not count, and any tampering, is reported."""
         verdicts = self._trust(loaded)
         state = fold([r for r in loaded.records if verdicts.counts(r)])
-        state.records = len(loaded.records)
-        state.problems = [*loaded.problems, *verdicts.problems, *self._uncommitted(loaded)]
-        state.warnings = loaded.warnings
-        state.trust = verdicts
-        state.heads = loaded.heads
-        state.unseen = len(verdicts.unseen(loaded)) if verdicts.signed else 0
-        self._check_decisions(state, loaded)
-        self._check_rules(state, loaded)
-        self._latest = state
-        return state
+        self._view = (loaded.heads, loaded.records[-1]["id"] if loaded.records else None)
+        return self._finished(
+            state,
+            verdicts,
+            count=len(loaded.records),
+            problems=loaded.problems,
+            warnings=loaded.warnings,
+            heads=loaded.heads,
+            unseen=len(verdicts.unseen(loaded)) if verdicts.signed else 0,
+            place=lambda i: (loaded.files.get(i, ""), loaded.lines.get(i, 0)),
+            loaded=loaded,
+        )
 
     def _trust(self, loaded: history.Loaded) -> Trust:
         """Which records count (``core.trust``), against the protected branch."""
@@ -154,7 +327,7 @@ class Project:
         from sdd.system import gitrepo
 
         home = self.paths.home  # the history is committed where it is kept
-        head = gitrepo.head_key(home)
+        head = gitfiles.head_key(home)
         memo = (repr(cache.history_key(self.paths)), head) if head is not None else None
         if (
             memo is not None
@@ -183,7 +356,7 @@ class Project:
             names.append(self.paths.rel(os.path.join(self.paths.history_dir, name)))
         return names
 
-    def _check_rules(self, state: ProjectState, loaded: history.Loaded) -> None:
+    def _check_rules(self, state: ProjectState, place: Callable[[str], tuple[str, int]]) -> None:
         """A `rules.accept` sdd did not write is flagged and does not count."""
         from sdd.core import trust
 
@@ -199,15 +372,17 @@ class Project:
         for record, why in refused:
             state.problems.append(
                 history.Problem(
-                    loaded.lines.get(record.record, 0),
+                    place(record.record)[1],
                     record.record,
                     f"an acceptance of the rules {why}: written by hand? It does not count",
-                    loaded.files.get(record.record, ""),
+                    place(record.record)[0],
                     tamper=False,
                 )
             )
 
-    def _check_decisions(self, state: ProjectState, loaded: history.Loaded) -> None:
+    def _check_decisions(
+        self, state: ProjectState, place: Callable[[str], tuple[str, int]]
+    ) -> None:
         """An approval sdd did not write (no confirmation, or documents it never kept) is
         flagged and does not count: the gate it claims stays closed."""
         for cycle in state.cycles.values():
@@ -235,11 +410,11 @@ class Project:
                     continue
                 state.problems.append(
                     history.Problem(
-                        loaded.lines.get(decision.record, 0),
+                        place(decision.record)[1],
                         decision.record,
                         f"an approval of {decision.gate} (cycle {cycle.number}) {why}: written by hand? "
                         "It does not count",
-                        loaded.files.get(decision.record, ""),
+                        place(decision.record)[0],
                     )
                 )
             cycle.decisions = kept
@@ -338,7 +513,7 @@ class Project:
             # project's own `sdd` regenerates the tracker and the cache from them.
             return self.panel(state, state.latest_cycle(), hasher)
         history_key = cache.history_key(self.paths)
-        head_key = cache.head_key(self.paths.root)
+        head_key = gitfiles.head_key(self.paths.root)
         config_key = cache.file_key(self.paths.config)
         # The files check detection reads matter only when the config names no checks.
         inputs: dict[str, Any] = {}
@@ -391,8 +566,7 @@ class Project:
     def transaction(self) -> Iterator[Transaction]:
         """Load the state under the lock; records appended are written, then derived files."""
         with history.locked(self.paths):
-            loaded = history.load(self.paths)
-            tx = Transaction(self, self.state_of(loaded))
+            tx = Transaction(self, self._load(decide=True))
             try:
                 self._ignore_temporary(tx)
                 yield tx
@@ -401,7 +575,7 @@ class Project:
                     self.note_rules(tx)
                     if tx.state.signed or any(k == "approver.add" for k, _ in tx.pending):
                         clock.refuse_override("the project has approvers")
-                    appended = self._append(loaded, tx)
+                    appended = self._append(tx)
                     tx.written, tx.pending = appended.records, []
                     try:
                         tx.state = self.load()
@@ -439,19 +613,20 @@ class Project:
         with contextlib.suppress(SddError, OSError):
             gitrepo.commit_bookkeeping(root, f"sdd: {', '.join(kinds)}")
 
-    def _append(self, loaded: history.Loaded, tx: Transaction) -> history.Appended:
+    def _append(self, tx: Transaction) -> history.Appended:
         from sdd.system import gitrepo
 
         entries = list(tx.pending)
-        if loaded.records and not history.segment_names(self.paths):
+        heads, last_id = self._view
+        if last_id is not None and not history.segment_names(self.paths):
             # A format-1 history goes on in segments; its file stays as it is.
-            entries.insert(0, ("history.migrate", {"from_format": 1, "heads": loaded.heads}))
+            entries.insert(0, ("history.migrate", {"from_format": 1, "heads": heads}))
         root = self.paths.home
         return history.append(
             self.paths,
             entries,
-            heads=loaded.heads,
-            last_id=loaded.records[-1]["id"] if loaded.records else None,
+            heads=heads,
+            last_id=last_id,
             tracked=lambda relative: gitrepo.is_tracked(root, relative),
             sign=tx.signer,
         )

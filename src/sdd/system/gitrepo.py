@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sdd.core import files
 from sdd.core.errors import SddError
+from sdd.core.gitfiles import head_key
 from sdd.system.process import run_subprocess
 
 # Files sdd writes itself: they never make the tree "dirty" for evidence.
@@ -287,20 +288,6 @@ def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str
         elif not _file_has_blob(os.path.join(root, name), blob, size):
             found.append((name, "edited, or records removed from it,"))
     return found
-
-
-def head_key(root: str) -> str | None:
-    """Which commit HEAD is, read from .git's own files without running git (None when it
-    cannot be told that way: a linked worktree, packed refs…). For memos only."""
-    try:
-        with open(os.path.join(root, ".git", "HEAD"), encoding="utf-8") as handle:
-            head = handle.read().strip()
-        if not head.startswith("ref: "):
-            return head
-        with open(os.path.join(root, ".git", head[5:]), encoding="utf-8") as handle:
-            return handle.read().strip()
-    except OSError:
-        return None
 
 
 def protected_base(root: str) -> str | None:

@@ -163,9 +163,16 @@ def listing(
     """`sdd log`: the history in words, newest first (of one cycle, at most ``limit``)."""
     from sdd.core import history
 
-    records = history.load(project.paths).records
     number = None
     if cycle is not None:
         chosen = project.cycle(project.load(), cycle)
         number = chosen.number if chosen else None
+    if limit is not None and limit > 0:
+        # Only the files that hold the newest records are read: the cost follows the limit.
+        newest = history.newest(
+            project.paths, limit, lambda r: number is None or r.get("cycle") in (None, number)
+        )
+        if newest is not None:
+            return entries(list(reversed(newest)), limit=limit)
+    records = history.load(project.paths).records
     return entries(records, cycle=number, limit=limit)

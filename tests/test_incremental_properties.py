@@ -1,0 +1,196 @@
+"""The checkpoint (issue 21), property-tested with hypothesis: for random histories and random
+appends, edits, truncations, removals and merged-in segments, the state a command folds from
+the checkpoint and the records appended since equals a full fold of the history (and `log
+--limit`, which reads only the newest files, shows what the whole history does), and every
+change to what the checkpoint covers sends the next load to a full fold (``fold_kind``), which
+detects what it detects today (an edited record is still tampering).
+
+In-process through ``Project`` (a command's load is ``Project.load``): each example copies one
+project made by the installed `sdd init`, then rewrites its history as an agent with a shell
+can, between loads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpers import history_files, init_project
+from sdd.core import history
+from sdd.core.state import ProjectState
+from sdd.project.project import Project
+from sdd.usecases import log
+
+PROPERTY = settings(
+    deadline=None,
+    database=None,
+    max_examples=30,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+# What a record appended may be: real kinds the fold reads, with the fields sdd writes.
+KINDS = st.sampled_from(["answer", "finding", "start", "end", "launch", "exit", "note"])
+EDITS = st.sampled_from(["edit", "truncate", "remove", "merge"])
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("append"), st.lists(KINDS, min_size=1, max_size=4)), st.tuples(EDITS)
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return init_project(tmp_path_factory.mktemp("incremental"))
+
+
+def entry(kind: str, n: int) -> tuple[Any, dict[str, Any]]:
+    session = f"S-{9000 + n // 3:04d}"
+    return {
+        "answer": ("question.answer", {"cycle": 1, "question": f"Q{n}", "answer": "yes"}),
+        "finding": (
+            "finding.add",
+            {"cycle": 1, "finding": f"F-{n}", "severity": "minor", "stage": "spec", "text": "x"},
+        ),
+        "start": (
+            "session.start",
+            {
+                "session": session,
+                "cycle": 1,
+                "stage": "spec",
+                "page": f"docs/sessions/{session}-spec.md",
+                "head": None,
+                "dirty": {},
+                "agent": "test",
+                "writes": [],
+                "task": None,
+            },
+        ),
+        "end": (
+            "session.end",
+            {"session": session, "cycle": 1, "outcome": "complete", "head": None, "outputs": {}},
+        ),
+        "launch": ("session.launch", {"session": session, "command": ["agent"], "log": None}),
+        "exit": ("session.exit", {"session": session, "exit_code": 0}),
+        "note": ("note.test", {"n": n}),
+    }[kind]
+
+
+def normal(state: ProjectState) -> Any:
+    """The state as compared: the trust walk's coverage of signatures (a full fold's only,
+    read by the approval screen's own full load) and the protected branch's ids aside."""
+    trust = state.trust
+    assert trust is not None
+    kept = dataclasses.replace(trust, covered=set(), confirmed=frozenset())
+    return dataclasses.replace(state, trust=kept)
+
+
+def full_state(root: Path) -> ProjectState:
+    project = Project(str(root))
+    return project.state_of(history.load(project.paths))
+
+
+def load(root: Path) -> tuple[ProjectState, str]:
+    project = Project(str(root))  # a new command: a new process's Project
+    state = project.load()
+    return state, project.fold_kind
+
+
+def rewrite(root: Path, how: str, n: int) -> bool:
+    """Change what a checkpoint covers, as an agent with a shell can; False when there is
+    nothing to change."""
+    files = history_files(root)
+    target = files[-1]
+    lines = target.read_bytes().splitlines(keepends=True)
+    if how == "edit":
+        edited = lines[-1].replace(b'"type":"', b'"type":"x', 1)
+        if edited == lines[-1]:
+            return False
+        target.write_bytes(b"".join([*lines[:-1], edited]))
+    elif how == "truncate":
+        if len(lines) < 2:
+            return False
+        target.write_bytes(b"".join(lines[:-1]))
+    elif how == "remove":
+        if len(files) < 2:
+            return False
+        target.unlink()
+    else:  # a segment another branch wrote, forked off the first record, merged in
+        first = history.load(Project(str(root)).paths).records[0]
+        record = history.new_record(
+            "note.test", {"n": n}, parents=[first["hash"]], at=history.clock.now()
+        )
+        name = "01A0000000000000000000000" + "ABCDEFGHJK"[n % 10] + ".jsonl"
+        (target.parent / name).write_bytes(history.line_of(record))
+    return True
+
+
+@PROPERTY
+@given(steps=STEPS)
+def test_incremental_state_equals_a_full_fold(
+    base: Path, tmp_path_factory: pytest.TempPathFactory, steps: list[Any]
+) -> None:
+    root = tmp_path_factory.mktemp("example") / "project"
+    shutil.copytree(base, root, symlinks=True)
+    shutil.rmtree(root / ".git")  # the graph and the checkpoint alone, no commit to compare
+    paths = Project(str(root)).paths
+    load(root)  # the first command: a full fold, and the checkpoint
+    n = 0
+    for step in steps:
+        if step[0] == "append":
+            if history.load(paths).missing:
+                continue  # appended after a gap: every load walks the whole graph
+            with history.locked(paths):
+                history.append(paths, [entry(kind, n + i) for i, kind in enumerate(step[1])])
+            n += len(step[1])
+            state, kind = load(root)
+            assert kind == "incremental"
+        else:
+            if not rewrite(root, step[0], n):
+                continue
+            n += 1
+            state, kind = load(root)
+            assert kind == "full", f"{step[0]} of what the checkpoint covers went unnoticed"
+            if step[0] == "edit":
+                assert any(p.tamper for p in state.problems)  # still tampering
+        assert normal(state) == normal(full_state(root))
+        # `log --limit` reads only the files that hold the newest records: the same entries
+        project = Project(str(root))
+        whole = log.entries(history.load(paths).records, limit=n % 5 + 1)
+        assert log.listing(project, limit=n % 5 + 1) == whole
+        # and the checkpoint it wrote continues: nothing new is a cheap, equal load (none
+        # is made of a history with records missing: each load walks it whole)
+        again, kind = load(root)
+        assert kind == ("full" if history.load(paths).missing else "incremental")
+        assert normal(again) == normal(state)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "foreign"])
+def test_a_damaged_or_foreign_checkpoint_is_ignored(
+    base: Path, tmp_path: Path, damage: str
+) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(base, root, symlinks=True)
+    project = Project(str(root))
+    project.load()
+    path = project.checkpoint_path()
+    assert os.path.exists(path)
+    import marshal
+
+    data = {
+        "garbage": b"\x00not marshal",
+        "empty": b"",
+        "foreign": marshal.dumps({"version": 999, "state": "anything"}),
+    }[damage]
+    Path(path).write_bytes(data)
+    state, kind = load(root)
+    assert kind == "full"
+    assert normal(state) == normal(full_state(root))
