@@ -120,6 +120,9 @@ def test_the_default_test_command_runs_the_slow_walks_too() -> None:
     assert any(marker.startswith("slow:") for marker in options["markers"])
     assert "slow" not in options["addopts"]
     script = (root / "scripts" / "test").read_text(encoding="utf-8")
-    assert '.venv/bin/python -m pytest -q "$@"' in script
+    # pytest runs with the arguments given, and under CI=true also the real-CLI tests: no
+    # marker expression there names `slow`
+    assert '.venv/bin/python -m pytest -q "${select[@]}" "$@"' in script
+    assert 'select=(-m "agent_clis or not agent_clis")' in script
     assert "slow" not in script
     assert "scripts/test" in (root / ".ci" / "run").read_text(encoding="utf-8")
