@@ -187,18 +187,7 @@ class Project:
         made = checkpoint.full(loaded, evaluator, raw, _now_ns())
         if made is not None:
             return raw, made
-        self._view = (loaded.heads, loaded.records[-1]["id"] if loaded.records else None)
-        return self._finished(
-            raw,
-            verdicts,
-            count=len(loaded.records),
-            problems=loaded.problems,
-            warnings=loaded.warnings,
-            heads=loaded.heads,
-            unseen=len(verdicts.unseen(loaded)) if verdicts.signed else 0,
-            place=lambda i: (loaded.files.get(i, ""), loaded.lines.get(i, 0)),
-            loaded=loaded,
-        ), None
+        return self._finished_whole(loaded, raw, verdicts), None
 
     def _finish(
         self,
@@ -287,9 +276,15 @@ class Project:
         (``core.trust``); what does not count, and any tampering, is reported."""
         verdicts = self._trust(loaded)
         state = fold([r for r in loaded.records if verdicts.counts(r)])
+        return self._finished_whole(loaded, state, verdicts)
+
+    def _finished_whole(
+        self, loaded: history.Loaded, raw: ProjectState, verdicts: Trust
+    ) -> ProjectState:
+        """The state of a whole loaded history (no checkpoint), its problems reported."""
         self._view = (loaded.heads, loaded.records[-1]["id"] if loaded.records else None)
         return self._finished(
-            state,
+            raw,
             verdicts,
             count=len(loaded.records),
             problems=loaded.problems,
