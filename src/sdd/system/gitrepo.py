@@ -24,9 +24,13 @@ def is_own(path: str) -> bool:
     return (path.startswith(OWN_PREFIXES) or path in OWN_FILES) and path not in NOT_OWN
 
 
+def _git_env() -> dict[str, str]:
+    """The environment every git process gets: never a prompt, and messages in plain C."""
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+
+
 def _git(root: str, *args: str, timeout: float = 30.0) -> tuple[int, str]:
-    env = dict(os.environ)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    env = _git_env()
     result = run_subprocess(["git", *args], cwd=root, env=env, timeout=timeout)
     return result.returncode, result.stdout
 
@@ -418,8 +422,7 @@ def commit_bookkeeping(root: str, message: str, also: tuple[str, ...] = ()) -> s
     paths = sorted({p for p in paths if p not in NOT_OWN})
     if not paths:
         return None
-    env = dict(os.environ)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    env = _git_env()
     # --no-verify: the project's commit hooks judge the person's work, not sdd's records.
     for args in (
         ["add", "-A", "--", *paths],
@@ -539,8 +542,7 @@ def patch_ids(root: str, shas: list[str]) -> dict[str, str]:
 
     if not shas:
         return {}
-    env = dict(os.environ)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    env = _git_env()
     diff = run_bytes(
         ["git", "diff-tree", "--stdin", "-p", "--root", "--no-renames", "--no-color",
          "--", *CODE_PATHSPECS],
@@ -569,8 +571,7 @@ def objects(root: str, names: list[str]) -> dict[str, tuple[str, str]]:
     names = [n for n in names if "\n" not in n]
     if not names:
         return {}
-    env = dict(os.environ)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    env = _git_env()
     done = run_bytes(
         ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
         cwd=root, env=env, timeout=120.0, input_bytes=("\n".join(names) + "\n").encode(),
@@ -595,8 +596,7 @@ def read_blobs(root: str, blobs: list[str]) -> dict[str, bytes]:
     unique = sorted(set(blobs))
     if not unique:
         return {}
-    env = dict(os.environ)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    env = _git_env()
     done = run_bytes(
         ["git", "cat-file", "--batch"],
         cwd=root, env=env, timeout=300.0, input_bytes=("\n".join(unique) + "\n").encode(),
@@ -685,8 +685,7 @@ def code_keys(root: str, commits: list[str]) -> dict[str, str]:
     unique = sorted({c for c in commits if c and "\n" not in c})
     if not unique:
         return {}
-    env = dict(os.environ)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    env = _git_env()
     done = run_bytes(
         ["git", "cat-file", "--batch"],
         cwd=root, env=env, timeout=300.0,
