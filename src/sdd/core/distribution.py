@@ -9,6 +9,8 @@ was recorded, says how to install from a clone. Only error paths call this.
 
 from __future__ import annotations
 
+from typing import Any
+
 DISTRIBUTION = "session-driven-development"
 
 
@@ -23,9 +25,8 @@ def install_hint(extra: str) -> str:
     return f"{shlex.quote(sys.executable)} -m pip install {target}"
 
 
-def _recorded_source(extra: str) -> str | None:
-    """pip's arguments for ``extra`` from the recorded source, or None when none is known."""
-    import shlex
+def direct_url() -> dict[str, Any] | None:
+    """Where pip installed this sdd from (PEP 610's direct_url.json), when it recorded a url."""
     from importlib import metadata
 
     from sdd.core.nesting import json_value
@@ -36,6 +37,16 @@ def _recorded_source(extra: str) -> str | None:
     except (metadata.PackageNotFoundError, ValueError):
         return None
     if not isinstance(origin, dict) or not isinstance(origin.get("url"), str):
+        return None
+    return origin
+
+
+def _recorded_source(extra: str) -> str | None:
+    """pip's arguments for ``extra`` from the recorded source, or None when none is known."""
+    import shlex
+
+    origin = direct_url()
+    if origin is None:
         return None
     url: str = origin["url"]
     subdirectory = origin.get("subdirectory")

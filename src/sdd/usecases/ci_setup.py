@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sdd import __version__
 from sdd.core import files
-from sdd.core.distribution import DISTRIBUTION
+from sdd.core.distribution import DISTRIBUTION, direct_url
 from sdd.core.errors import ConfigError, Refused, UsageError
 from sdd.project.project import Project
 
@@ -128,16 +128,8 @@ def _requirement(project: Project, source: str | None) -> str:
 
 def _installed_from() -> str | None:
     """The repository pip installed this sdd from, at its commit (PEP 610), when it was one."""
-    from importlib import metadata
-
-    from sdd.core.nesting import json_value
-
-    try:
-        text = metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
-        origin = json_value(text) if text else None
-    except (metadata.PackageNotFoundError, ValueError):
-        return None
-    if not isinstance(origin, dict) or not isinstance(origin.get("url"), str):
+    origin = direct_url()
+    if origin is None:
         return None
     vcs = origin.get("vcs_info")
     if not isinstance(vcs, dict) or not isinstance(vcs.get("commit_id"), str):
