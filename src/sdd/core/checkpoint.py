@@ -43,30 +43,20 @@ Only ``marshal`` and plain values: a file an agent may have written is never unp
 
 from __future__ import annotations
 
-import marshal
-from dataclasses import fields
-from itertools import starmap
-from operator import attrgetter
+from collections.abc import Callable
 from typing import Any
 
+from sdd.core import checkpoint_codec as codec
 from sdd.core.history import Loaded, Problem, ancestors
 from sdd.core.records import Record
-from sdd.core.state import (
-    Answer,
-    Cycle,
-    Decision,
-    Finding,
-    ProjectState,
-    Reopen,
-    RulesAcceptance,
-    Session,
-    TaskReopen,
-)
-from sdd.core.trust import Approver, Evaluator, Trust
+from sdd.core.state import Cycle, ProjectState
+from sdd.core.trust import Evaluator
 
-VERSION = 2
-# Records whose place a problem may name after they are covered (`Project`'s checks).
-_PLACED = frozenset({"gate.approve", "gate.reject", "rules.accept"})
+VERSION = codec.VERSION
+# Records whose place a problem may name after they are covered (`Project`'s checks): the
+# decisions are kept with their cycle's part, the rest in the head.
+_DECISIONS = frozenset({"gate.approve", "gate.reject"})
+_PLACED = frozenset({*_DECISIONS, "rules.accept"})
 
 
 class Checkpoint:
@@ -85,7 +75,10 @@ class Checkpoint:
         problems: list[Problem],
         uncovered: dict[str, list[str]],
         places: dict[str, list[Any]],
+        decision_places: dict[str, list[Any]],
         unconfirmed: bool,
+        parts: dict[int, str] | None = None,
+        cycle_problems: dict[int, list[Problem]] | None = None,
     ) -> None:
         self.coverage = coverage
         self.written = written
@@ -96,12 +89,22 @@ class Checkpoint:
         self.count = count
         self.problems = problems  # what reading the covered files found
         self.uncovered = uncovered  # head -> counted ids no good signature covers
-        self.places = places  # record id -> [file, line], for the records in _PLACED
+        # record id -> [file, line], for the records in _PLACED: the decisions' (as far as
+        # their cycles are decoded) and the others'
+        self.places = places
+        self.decision_places = decision_places
         self.unconfirmed = unconfirmed  # a recovery key waits for the protected branch
         self.unchanged = False  # nothing new since the checkpoint it continues (not rewritten)
+        # For a cycle still as a head read it: its part, and the problems its decisions had
+        # when the part was made (``Project`` judges a decoded cycle's decisions itself).
+        self.parts = parts if parts is not None else {}
+        self.cycle_problems = cycle_problems if cycle_problems is not None else {}
+        # What commits did to the history's files: [HEAD, the files, the changes]
+        # (``Project._uncommitted``), kept so that it is asked of git once a commit.
+        self.committed: list[Any] | None = None
 
     def place(self, record_id: str) -> tuple[str, int]:
-        file, line = self.places.get(record_id, ("", 0))
+        file, line = self.places.get(record_id) or self.decision_places.get(record_id) or ("", 0)
         return str(file), int(line)
 
     @property
@@ -138,16 +141,17 @@ def full(
         count=len(loaded.records),
         problems=list(loaded.problems),
         uncovered=uncovered,
-        places=_places(loaded, loaded.records),
+        places=_places(loaded, loaded.records, decisions=False),
+        decision_places=_places(loaded, loaded.records, decisions=True),
         unconfirmed=unconfirmed,
     )
 
 
-def _places(loaded: Loaded, records: list[Record]) -> dict[str, list[Any]]:
+def _places(loaded: Loaded, records: list[Record], *, decisions: bool) -> dict[str, list[Any]]:
     return {
         r["id"]: [loaded.files.get(r["id"], ""), loaded.lines.get(r["id"], 0)]
         for r in records
-        if r["type"] in _PLACED
+        if r["type"] in _PLACED and (r["type"] in _DECISIONS) == decisions
     }
 
 
@@ -221,8 +225,10 @@ def advance(
     coverage = [by_name.get(entry[0], entry) for entry in checkpoint.coverage]
     coverage += [entry for entry in tail.coverage if entry[0] not in {c[0] for c in coverage}]
     places = dict(checkpoint.places)
-    places.update(_places(tail, records))
-    return Checkpoint(
+    places.update(_places(tail, records, decisions=False))
+    decision_places = checkpoint.decision_places  # shared with the lazy cycles' loaders
+    decision_places.update(_places(tail, records, decisions=True))
+    made = Checkpoint(
         coverage=coverage,
         written=written,
         state=state,
@@ -233,243 +239,85 @@ def advance(
         problems=[*checkpoint.problems, *tail.problems],
         uncovered=uncovered,
         places=places,
+        decision_places=decision_places,
         unconfirmed=unconfirmed,
+        parts=checkpoint.parts,
+        cycle_problems=checkpoint.cycle_problems,
     )
+    made.committed = checkpoint.committed
+    return made
 
 
-# ------------------------------------------------------------------ encoding (marshal only)
+# ------------------------------------------------------------------ bytes (``checkpoint_codec``)
 
-_LEAVES: tuple[type, ...] = (
-    Session,
-    Decision,
-    Reopen,
-    Finding,
-    TaskReopen,
-    RulesAcceptance,
-    Answer,
-    Problem,
-    Approver,
-)
-_NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in _LEAVES}
-_GETTERS = {cls: attrgetter(*names) for cls, names in _NAMES.items()}
+ProblemsOf = Callable[[Cycle], list[Problem]]
 
 
-def _leaf(obj: Any) -> tuple[Any, ...]:
-    return _GETTERS[type(obj)](obj)  # every leaf has several fields: a tuple
-
-
-def _cycle(cycle: Cycle, session_index: dict[int, int], finding_index: dict[int, int]) -> Any:
-    return (
-        cycle.number,
-        cycle.slug,
-        cycle.title,
-        cycle.opened,
-        cycle.record,
-        cycle.discovery,
-        cycle.docs,
-        cycle.archived,
-        cycle.closed,
-        cycle.close_reason,
-        [session_index[id(s)] for s in cycle.sessions],
-        cycle.completions,
-        {k: _leaf(v) for k, v in cycle.reopens.items()},
-        [_leaf(d) for d in cycle.decisions],
-        {k: finding_index[id(f)] for k, f in cycle.findings.items()},
-        [_leaf(r) for r in cycle.loops],
-        {k: _leaf(v) for k, v in cycle.task_reopens.items()},
-        cycle.request,
-        cycle.request_doc,
-        [_leaf(a) for a in cycle.answers],
-    )
-
-
-def encode(checkpoint: Checkpoint) -> bytes:
-    state = checkpoint.state
-    sessions: list[Session] = []
-    session_index: dict[int, int] = {}
-    findings: list[Finding] = []
-    finding_index: dict[int, int] = {}
-
-    def add_session(session: Session) -> int:
-        if id(session) not in session_index:
-            session_index[id(session)] = len(sessions)
-            sessions.append(session)
-        return session_index[id(session)]
-
-    def add_finding(finding: Finding) -> int:
-        if id(finding) not in finding_index:
-            finding_index[id(finding)] = len(findings)
-            findings.append(finding)
-        return finding_index[id(finding)]
-
-    for cycle in state.cycles.values():
-        for session in cycle.sessions:
-            add_session(session)
-        for finding in cycle.findings.values():
-            add_finding(finding)
-    state_sessions = {k: add_session(v) for k, v in state.sessions.items()}
-    by_record = {k: add_finding(v) for k, v in state.findings_by_record.items()}
+def encode(checkpoint: Checkpoint, store: codec.PartStore, problems_of: ProblemsOf) -> bytes:
+    """The head of ``checkpoint``; the parts of the cycles decoded or folded since go into
+    ``store``'s memory (``PartStore.save`` writes them). ``problems_of(cycle)``: what
+    ``Project`` finds wrong with a cycle's decisions, kept for the cycles a later command
+    does not decode."""
+    entries = []
+    for cycle in checkpoint.state.cycles.values():
+        if codec.is_lazy(cycle):  # untouched since a head was read: its part stands
+            name = checkpoint.parts[cycle.number]
+            problems = checkpoint.cycle_problems.get(cycle.number, [])
+        else:
+            name = store.put(codec.encode_part(cycle, checkpoint.decision_places))
+            problems = problems_of(cycle)
+        entries.append(codec.cycle_entry(cycle, name, problems))
     evaluator = checkpoint.evaluator
-    trust = evaluator.trust
     body = {
-        "version": VERSION,
         "coverage": checkpoint.coverage,
         "written": checkpoint.written,
         "heads": checkpoint.heads,
         "last_id": checkpoint.last_id,
         "count": checkpoint.count,
-        "problems": [_leaf(p) for p in checkpoint.problems],
+        "problems": [codec.leaf(p) for p in checkpoint.problems],
         "uncovered": checkpoint.uncovered,
         "places": checkpoint.places,
         "unconfirmed": checkpoint.unconfirmed,
-        "sessions": [_leaf(s) for s in sessions],
-        "findings": [_leaf(f) for f in findings],
-        "state": (
-            state.name,
-            state.demo,
-            [_cycle(c, session_index, finding_index) for c in state.cycles.values()],
-            state_sessions,
-            state.records,
-            state.last_record,
-            state.verify_runs,
-            [_leaf(r) for r in state.rule_accepts],
-            state.verdicts,
-            state.walk_problems,
-            state.walks_ended,
-            list(state.releases.items()),
-            state.template_hashes,
-            state.finding_count,
-            state.finding_ids,
-            by_record,
-            state.answers,
-        ),
-        "trust": (
-            trust.signed,
-            {k: _leaf(a) for k, a in trust.approvers.items()},
-            {k: _leaf(a) for k, a in trust.known.items()},
-            trust.not_counted,
-            trust.signed_by,
-            [_leaf(p) for p in trust.problems],
-        ),
-        "walk": (
-            evaluator.first,
-            sorted(evaluator.detached),
-            None if evaluator.past is None else sorted(evaluator.past),
-            evaluator.exits,
-            evaluator.running,
-            evaluator.acts,
-            evaluator.popped,
-        ),
+        "trust": codec.encode_trust(evaluator.trust),
+        "walk": codec.encode_walk(evaluator),
+        "committed": checkpoint.committed,
     }
-    return marshal.dumps(body)
+    return codec.encode_head(body, checkpoint.state, entries)
 
 
-def decode(data: bytes) -> Checkpoint | None:
-    """The checkpoint ``data`` holds; None for anything else (damaged, foreign, another
-    version, written by hand): the caller folds the whole history."""
+def decode(data: bytes, store: codec.PartStore) -> Checkpoint | None:
+    """The checkpoint whose head ``data`` holds, its cycles decoded from ``store`` on first
+    use; None for anything else (damaged, foreign, another version, written by hand): the
+    caller folds the whole history."""
     try:
-        body = marshal.loads(data)
-        if not isinstance(body, dict) or body.get("version") != VERSION:
-            return None
-        return _decode(body)
+        decoded = codec.decode_head(data, store)
+        body = decoded.body
+        trust = codec.decode_trust(body["trust"])
+        evaluator = codec.decode_walk(body["walk"], trust)
+        coverage = body["coverage"]
+        if not isinstance(coverage, list) or not all(
+            isinstance(c, list) and len(c) == 7 and isinstance(c[0], str) for c in coverage
+        ):
+            raise ValueError("coverage")
+        made = Checkpoint(
+            coverage=coverage,
+            written=int(body["written"]),
+            state=decoded.state,
+            evaluator=evaluator,
+            heads=list(body["heads"]),
+            last_id=body["last_id"],
+            count=int(body["count"]),
+            problems=[codec.make_problem(v) for v in body["problems"]],
+            uncovered=body["uncovered"],
+            places=decoded.places,
+            decision_places=decoded.decision_places,
+            unconfirmed=bool(body["unconfirmed"]),
+            parts=decoded.parts,
+            cycle_problems=decoded.problems,
+        )
+        committed = body.get("committed")
+        if isinstance(committed, list) and len(committed) == 3:
+            made.committed = committed
+        return made
     except Exception:  # a malformed checkpoint is only a missed shortcut
         return None
-
-
-def _make(cls: type, values: Any) -> Any:
-    if not isinstance(values, tuple) or len(values) != len(_NAMES[cls]):
-        raise ValueError(cls.__name__)
-    return cls(*values)
-
-
-def _many(cls: type, rows: Any) -> list[Any]:
-    """``cls(*row)`` for each row (a row of the wrong length is a TypeError: not a
-    checkpoint sdd wrote)."""
-    return list(starmap(cls, rows))
-
-
-def _decode(body: dict[str, Any]) -> Checkpoint:
-    sessions = _many(Session, body["sessions"])
-    findings = _many(Finding, body["findings"])
-    (
-        name,
-        demo,
-        cycles,
-        state_sessions,
-        records,
-        last_record,
-        verify_runs,
-        rule_accepts,
-        verdicts,
-        walk_problems,
-        walks_ended,
-        releases,
-        template_hashes,
-        finding_count,
-        finding_ids,
-        by_record,
-        answers,
-    ) = body["state"]
-    state = ProjectState(
-        name=name,
-        demo=demo,
-        records=records,
-        last_record=last_record,
-        verify_runs=verify_runs,
-        rule_accepts=[_make(RulesAcceptance, v) for v in rule_accepts],
-        verdicts=verdicts,
-        walk_problems=walk_problems,
-        walks_ended=walks_ended,
-        releases=dict(releases),
-        template_hashes=template_hashes,
-        finding_count=finding_count,
-        finding_ids=set(finding_ids),
-        answers=answers,
-    )
-    for values in cycles:
-        cycle = Cycle(*values[:10])
-        cycle.sessions = [sessions[i] for i in values[10]]
-        cycle.completions = values[11]
-        cycle.reopens = {k: _make(Reopen, v) for k, v in values[12].items()}
-        cycle.decisions = [_make(Decision, v) for v in values[13]]
-        cycle.findings = {k: findings[i] for k, i in values[14].items()}
-        cycle.loops = [_make(Reopen, v) for v in values[15]]
-        cycle.task_reopens = {k: _make(TaskReopen, v) for k, v in values[16].items()}
-        cycle.request, cycle.request_doc = values[17], values[18]
-        cycle.answers = _many(Answer, values[19])
-        state.cycles[cycle.number] = cycle
-    state.sessions = {k: sessions[i] for k, i in state_sessions.items()}
-    state.findings_by_record = {k: findings[i] for k, i in by_record.items()}
-    signed, approvers, known, not_counted, signed_by, trust_problems = body["trust"]
-    trust = Trust(
-        signed=signed,
-        approvers={k: _make(Approver, v) for k, v in approvers.items()},
-        known={k: _make(Approver, v) for k, v in known.items()},
-        not_counted=not_counted,
-        signed_by=signed_by,
-        problems=[_make(Problem, v) for v in trust_problems],
-    )
-    first, detached, past, exits, running, acts, popped = body["walk"]
-    if detached:
-        raise ValueError("a checkpoint is never made of a history with records missing")
-    evaluator = Evaluator(
-        trust, first, set(), None if past is None else set(past), set(exits), running, acts, popped
-    )
-    coverage = body["coverage"]
-    if not isinstance(coverage, list) or not all(
-        isinstance(c, list) and len(c) == 7 and isinstance(c[0], str) for c in coverage
-    ):
-        raise ValueError("coverage")
-    return Checkpoint(
-        coverage=coverage,
-        written=int(body["written"]),
-        state=state,
-        evaluator=evaluator,
-        heads=list(body["heads"]),
-        last_id=body["last_id"],
-        count=int(body["count"]),
-        problems=[_make(Problem, v) for v in body["problems"]],
-        uncovered=body["uncovered"],
-        places=body["places"],
-        unconfirmed=bool(body["unconfirmed"]),
-    )

@@ -29,6 +29,7 @@ from sdd.core.state import (
     RulesAcceptance,
     Session,
     TaskReopen,
+    session_number,
 )
 
 Handler = Callable[[ProjectState, Record], None]
@@ -150,6 +151,9 @@ def _session_start(state: ProjectState, cycle: Cycle, record: Record) -> None:
     )
     cycle.sessions.append(session)
     state.sessions[session.id] = session
+    number = session_number(session.id)
+    if number is not None and number > state.session_high:
+        state.session_high = number
 
 
 def _session_launch(state: ProjectState, record: Record) -> None:
@@ -298,7 +302,10 @@ def _walk_end(state: ProjectState, record: Record) -> None:
 
 
 def _verify_run(state: ProjectState, record: Record) -> None:
-    state.verify_runs.append(record)
+    state.last_run = record
+    number = record.get("cycle")
+    cycle = state.cycles.get(number) if isinstance(number, int) else None
+    (cycle.verify_runs if cycle is not None else state.loose_runs).append(record)
 
 
 def _rules_accept(state: ProjectState, record: Record) -> None:

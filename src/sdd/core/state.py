@@ -3,6 +3,7 @@ Pure: no files, no workflow."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +147,19 @@ class Cycle:
     request: str = ""  # the person's request, in their words ("": none was given)
     request_doc: str | None = None  # the document that keeps it
     answers: list[Answer] = field(default_factory=list)  # every answer given, in order
+    verify_runs: list[Record] = field(default_factory=list)  # its `verify.run`s, in order
+    # Everything above without a plain default (the lists and maps) may be decoded on first
+    # use: a cycle read from a checkpoint holds only its scalars until then
+    # (``core.checkpoint_codec``). Kept out of the type checker's view, which would
+    # otherwise accept any attribute of a cycle.
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            load = self.__dict__.pop("_part", None)
+            if load is None or name.startswith("__"):
+                raise AttributeError(name)
+            load(self)
+            return object.__getattribute__(self, name)
 
     def open_blocking(self) -> list[Finding]:
         return [f for f in self.findings.values() if f.blocking_open]
@@ -167,7 +181,8 @@ class ProjectState:
     last_record: str | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    verify_runs: list[Record] = field(default_factory=list)
+    last_run: Record | None = None  # the latest `verify.run` (each cycle keeps its own)
+    loose_runs: list[Record] = field(default_factory=list)  # runs that name no cycle
     rule_accepts: list[RulesAcceptance] = field(default_factory=list)  # every `rules.accept`
     accepted_rules: RulesAcceptance | None = None  # the latest that counts (``Project``)
     # A weakening of the rules some people accepted, short of the approvals it needs:
@@ -190,6 +205,12 @@ class ProjectState:
     unseen: int = 0  # records that count and no person's signature covers yet
     # question id -> (the answer a person recorded, who): `sdd questions answer`
     answers: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    session_high: int = 0  # the highest session number started
+    # A state read from a checkpoint: what runs on each cycle as it is decoded (``Project``'s
+    # checks); None for a state folded whole.
+    on_cycle_read: list[Callable[[Cycle], None]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def signed(self) -> bool:
@@ -201,10 +222,39 @@ class ProjectState:
     def next_session_id(self, apart: str = "") -> str:
         """``S-0007``; on a branch of a team's repository, ``S-0007-K3QX`` (``apart``): two
         pull requests from one base then never name two sessions, or their pages, alike."""
-        parts = [s.split("-") for s in self.sessions]
-        numbers = [int(p[1]) for p in parts if len(p) > 1 and p[1].isdigit()]
-        number = f"S-{(max(numbers) + 1) if numbers else 1:04d}"
+        number = f"S-{self.session_high + 1:04d}"
         return f"{number}-{apart}" if apart else number
+
+    def each_cycle(self, apply: Callable[[Cycle], None]) -> None:
+        """``apply`` to every cycle as it is read: now to those in memory, later to those
+        a checkpoint decodes on first use."""
+        for cycle in self.cycles.values():
+            if "_part" not in cycle.__dict__:
+                apply(cycle)
+        if self.on_cycle_read is not None:
+            self.on_cycle_read.append(apply)
+
+    def latest_run(self, session: str | None = None) -> Record | None:
+        """The latest `verify.run`; of one session's worktree when ``session`` is given."""
+        if session is None:
+            return self.last_run
+        pools = [self.loose_runs]
+        owner = self.sessions.get(session)
+        if owner is not None and owner.cycle in self.cycles:
+            pools.append(self.cycles[owner.cycle].verify_runs)
+        found = [
+            run
+            for pool in pools
+            for run in (next((r for r in reversed(pool) if r.get("session") == session), None),)
+            if run is not None
+        ]
+        return max(found, key=lambda r: str(r["id"])) if found else None
+
+
+def session_number(session_id: str) -> int | None:
+    """The number in ``S-0007`` or ``S-0007-K3QX``."""
+    parts = session_id.split("-")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
 
 def cycle_path(cycle: Cycle, relative: str) -> str:

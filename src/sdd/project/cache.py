@@ -35,8 +35,18 @@ def cache_path(paths: ProjectPaths) -> str:
 
 
 def checkpoint_path(paths: ProjectPaths) -> str:
-    """Where the fold's checkpoint is kept (``core.checkpoint``)."""
-    return paths.cache_file(f"checkpoint-{__version__}.marshal")
+    """Where the head of the fold's checkpoint is kept (``core.checkpoint``)."""
+    return paths.cache_file(f"checkpoint-{_tag()}.marshal")
+
+
+def checkpoint_parts(paths: ProjectPaths) -> str:
+    """The folder of the checkpoint's parts, one per cycle (``core.checkpoint_codec``)."""
+    return paths.cache_file(f"checkpoint-{_tag()}.parts")
+
+
+def _tag() -> str:
+    # marshal's format is the interpreter's: another Python reads another file
+    return f"{__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
 
 
 def file_key(path: str) -> list[int] | None:

@@ -55,7 +55,7 @@ class Judged(Project):
             confirmed = frozenset(r["id"] for r in loaded.records)
         return trust.evaluate(loaded, confirmed=confirmed, fixed=self.fixed)
 
-    def _uncommitted(self, loaded: history.Loaded) -> list[history.Problem]:
+    def _uncommitted(self) -> list[history.Problem]:
         return []  # read from a commit: there is nothing uncommitted
 
     def rule_state(self, state: ProjectState) -> Standing:

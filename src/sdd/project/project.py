@@ -14,7 +14,7 @@ from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.fold import fold
 from sdd.core.paths import TEMP_DIR, ProjectPaths, linked_home, require_root
 from sdd.core.records import Kind
-from sdd.core.state import Cycle, ProjectState, Session
+from sdd.core.state import Cycle, Decision, ProjectState, Session
 from sdd.documents import snapshots
 from sdd.project import cache, rules
 from sdd.project.checks import DETECTION_INPUTS
@@ -24,6 +24,10 @@ from sdd.project.rules import Rules, Standing
 from sdd.workflow import tracker
 from sdd.workflow.gates import Position
 from sdd.workflow.model import Gate
+
+# A part of the checkpoint no head names stays this long: a reader that read an older
+# head a moment ago may still decode it.
+_PART_GRACE_NS = 60 * 10**9
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -73,12 +77,15 @@ class Project:
         # The last comparison with the commit, and what it was made for (history files, HEAD).
         self._committed_memo: tuple[object, list[tuple[str, str]]] | None = None
         self._base_memo: tuple[str, set[str]] | None = None  # the protected base's history files
+        # [HEAD, history files, what commits did to them] (``_uncommitted``)
+        self._rewritten: list[Any] | None = None
         self._latest: ProjectState | None = None  # the state loaded last
         self._standing: tuple[ProjectState, Standing] | None = None
         self._accepted: dict[tuple[str, str], Rules] = {}  # read from records (``rules.key``)
         # The checkpoint of the state loaded last (``core.checkpoint``), encoded, and whether
         # this process made it from bytes it verified (else it was read from disk).
         self._memo: tuple[bytes, bool] | None = None
+        self._parts: Any = None  # the checkpoint's parts (``checkpoint_codec.PartStore``)
         self._view: tuple[list[str], str | None] = ([], None)  # the heads, the last id
         self.fold_kind = ""  # how the state loaded last was folded: "full" or "incremental"
 
@@ -130,7 +137,7 @@ class Project:
             return self.state_of(history.load(self.paths))
         start, trusted, source = None, False, b""
         if self._memo is not None and (self._memo[1] or not decide):
-            start, trusted = checkpoint.decode(self._memo[0]), self._memo[1]
+            start, trusted = checkpoint.decode(self._memo[0], self._store()), self._memo[1]
             source = self._memo[0]
         elif not decide and os.environ.get("SDD_CHECKPOINT") != "off":
             start, source = self._read_checkpoint()
@@ -203,10 +210,20 @@ class Project:
         follows when ``write``), then checked on a copy of its fold."""
         from sdd.core import checkpoint
 
+        if self._rewritten is None and made.committed is not None:
+            self._rewritten = made.committed
+        uncommitted = self._uncommitted()
         data: bytes | None = source
-        if not data:
+        if not data or made.committed != self._rewritten:
+            made.unchanged = made.unchanged and made.committed == self._rewritten
+            made.committed = self._rewritten
+            raw = made.state
+
+            def problems_of(cycle: Cycle) -> list[history.Problem]:
+                return self._judged(raw, cycle, made.place)[1]
+
             try:
-                data = checkpoint.encode(made)
+                data = checkpoint.encode(made, self._store(), problems_of)
             except ValueError:  # a value marshal cannot keep (a record written by hand)
                 data = None
         self._memo = (data, trusted) if data is not None else None
@@ -224,7 +241,8 @@ class Project:
             heads=made.heads,
             unseen=made.unseen if made.evaluator.trust.signed else 0,
             place=made.place,
-            loaded=loaded,
+            uncommitted=uncommitted,
+            stored=made.cycle_problems,
         )
 
     def _finished(
@@ -238,21 +256,35 @@ class Project:
         heads: list[str],
         unseen: int,
         place: Callable[[str], tuple[str, int]],
-        loaded: history.Loaded,
+        uncommitted: list[history.Problem],
+        stored: dict[int, list[history.Problem]] | None = None,
     ) -> ProjectState:
+        from sdd.core.checkpoint_codec import decode_now
+
         state.records = count
-        state.problems = [*problems, *verdicts.problems, *self._uncommitted(loaded)]
+        state.problems = [*problems, *verdicts.problems, *uncommitted]
         state.warnings = warnings
         state.trust = verdicts
         state.heads = heads
         state.unseen = unseen
-        self._check_decisions(state, place)
+        latest = state.latest_cycle()
+        if latest is not None:
+            decode_now(latest)  # what every command looks at; the older cycles wait
+        self._check_decisions(state, place, stored or {})
         self._check_rules(state, place)
         self._latest = state
         return state
 
     def checkpoint_path(self) -> str:
         return cache.checkpoint_path(self.paths)
+
+    def _store(self) -> Any:
+        """Where this process keeps and finds the checkpoint's parts."""
+        if self._parts is None:
+            from sdd.core.checkpoint_codec import PartStore
+
+            self._parts = PartStore(cache.checkpoint_parts(self.paths), self.checkpoint_path())
+        return self._parts
 
     def _read_checkpoint(self) -> tuple[Any, bytes]:
         from sdd.core import checkpoint
@@ -262,14 +294,23 @@ class Project:
                 data = handle.read()
         except OSError:
             return None, b""
-        return checkpoint.decode(data), data
+        return checkpoint.decode(data, self._store()), data
 
     def _write_checkpoint(self, data: bytes) -> None:
+        """The parts this process made that the folder lacks, then the head; parts no head
+        names any more go once a reader of an older head cannot still want them."""
+        from sdd.core.checkpoint_codec import head_parts
+
         path = self.checkpoint_path()
         if not files.can_write(path):
             return
+        store = self._store()
         with contextlib.suppress(OSError, SddError):
+            names = head_parts(data)
+            os.makedirs(store.folder, exist_ok=True)
+            store.save(sorted(names), files.write_atomic)
             files.write_atomic(path, data)
+            store.prune(names, _now_ns() - _PART_GRACE_NS)
 
     def state_of(self, loaded: history.Loaded) -> ProjectState:
         """The state a loaded history gives: only the records that count are folded
@@ -292,7 +333,7 @@ class Project:
             heads=loaded.heads,
             unseen=len(verdicts.unseen(loaded)) if verdicts.signed else 0,
             place=lambda i: (loaded.files.get(i, ""), loaded.lines.get(i, 0)),
-            loaded=loaded,
+            uncommitted=self._uncommitted(),
         )
 
     def _trust(self, loaded: history.Loaded) -> Trust:
@@ -316,7 +357,7 @@ class Project:
         held = self._base_memo[1]
         return frozenset(ident for ident, name in loaded.files.items() if name in held)
 
-    def _uncommitted(self, loaded: history.Loaded) -> list[history.Problem]:
+    def _uncommitted(self) -> list[history.Problem]:
         """History files that differ from the last commit: committed records are never
         rewritten (a tracked segment is sealed), so a difference is an edit or a removal."""
         from sdd.system import gitrepo
@@ -333,7 +374,12 @@ class Project:
         else:
             files = self._history_files()
             changed = gitrepo.changed_since_commit(home, files)
-            changed += gitrepo.segments_rewritten(home, files)
+            # What commits did to the segments is a matter of the commit alone (and of
+            # which files stand now): kept with the checkpoint, asked of git once a commit.
+            key = [head, files]
+            if head is None or self._rewritten is None or self._rewritten[:2] != key:
+                self._rewritten = [*key, gitrepo.segments_rewritten(home, files)]
+            changed = changed + [tuple(c) for c in self._rewritten[2]]
             self._committed_memo = (memo, changed) if memo is not None else None
         return [
             history.Problem(
@@ -376,43 +422,65 @@ class Project:
             )
 
     def _check_decisions(
-        self, state: ProjectState, place: Callable[[str], tuple[str, int]]
+        self,
+        state: ProjectState,
+        place: Callable[[str], tuple[str, int]],
+        stored: dict[int, list[history.Problem]],
     ) -> None:
         """An approval sdd did not write (no confirmation, or documents it never kept) is
-        flagged and does not count: the gate it claims stays closed."""
-        for cycle in state.cycles.values():
-            kept = []
-            for decision in cycle.decisions:
-                why = None
-                if decision.kind == "approve":
-                    demo_approval = decision.by.get("kind") == "demo"
-                    if decision.confirmed not in ("code", "demo"):
-                        why = "carries no confirmation"
-                    elif (decision.confirmed == "demo") != demo_approval or (
-                        demo_approval and not state.demo
-                    ):
-                        why = "mixes the demo approver with a person"
-                    else:
-                        missing = [
-                            p
-                            for p, h in decision.docs.items()
-                            if not snapshots.has_snapshot(self.paths, h)
-                        ]
-                        if missing:
-                            why = f"approved versions of {', '.join(missing)} that sdd never kept"
-                if why is None:
-                    kept.append(decision)
-                    continue
-                state.problems.append(
-                    history.Problem(
-                        place(decision.record)[1],
-                        decision.record,
-                        f"an approval of {decision.gate} (cycle {cycle.number}) {why}: written by hand? "
-                        "It does not count",
-                        place(decision.record)[0],
-                    )
+        flagged and does not count: the gate it claims stays closed. A cycle a checkpoint
+        has not decoded shows the problems its part was made with (``stored``) until it is."""
+        from sdd.core.checkpoint_codec import is_lazy
+
+        waiting = [p for n, c in state.cycles.items() if is_lazy(c) for p in stored.get(n, ())]
+        state.problems.extend(waiting)
+
+        def judge(cycle: Cycle) -> None:
+            if stored.get(cycle.number):
+                gone = {id(p) for p in stored[cycle.number]}
+                state.problems = [p for p in state.problems if id(p) not in gone]
+            cycle.decisions, problems = self._judged(state, cycle, place)
+            state.problems.extend(problems)
+
+        state.each_cycle(judge)
+
+    def _judged(
+        self, state: ProjectState, cycle: Cycle, place: Callable[[str], tuple[str, int]]
+    ) -> tuple[list[Decision], list[history.Problem]]:
+        """The decisions of ``cycle`` that count, and a problem for each that does not."""
+        kept: list[Decision] = []
+        problems: list[history.Problem] = []
+        for decision in cycle.decisions:
+            why = None
+            if decision.kind == "approve":
+                demo_approval = decision.by.get("kind") == "demo"
+                if decision.confirmed not in ("code", "demo"):
+                    why = "carries no confirmation"
+                elif (decision.confirmed == "demo") != demo_approval or (
+                    demo_approval and not state.demo
+                ):
+                    why = "mixes the demo approver with a person"
+                else:
+                    missing = [
+                        p
+                        for p, h in decision.docs.items()
+                        if not snapshots.has_snapshot(self.paths, h)
+                    ]
+                    if missing:
+                        why = f"approved versions of {', '.join(missing)} that sdd never kept"
+            if why is None:
+                kept.append(decision)
+                continue
+            problems.append(
+                history.Problem(
+                    place(decision.record)[1],
+                    decision.record,
+                    f"an approval of {decision.gate} (cycle {cycle.number}) {why}: written by hand? "
+                    "It does not count",
+                    place(decision.record)[0],
                 )
-            cycle.decisions = kept
+            )
+        return kept, problems
 
     def open_session(self, cycle: Cycle) -> Session | None:
         """The open session a command here works on: a parallel session's worktree works on

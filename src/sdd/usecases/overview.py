@@ -34,15 +34,12 @@ def overview(project: Project) -> dict[str, Any]:
         _cycle(project, state, cycle, hasher, exists, cycle is latest)
         for cycle in sorted(state.cycles.values(), key=lambda c: c.number)
     ]
-    verify = dict(state.verify_runs[-1]) if state.verify_runs else None
-    latest_run: dict[int, dict[str, Any]] = {}
-    for run in state.verify_runs:
-        if isinstance(run.get("cycle"), int):
-            latest_run[run["cycle"]] = dict(run)
-    for cycle in cycles:
+    verify = dict(state.last_run) if state.last_run else None
+    for shown in cycles:
         # Each cycle shows its own latest evidence; the latest cycle the project's latest.
-        own = latest_run.get(cycle["number"])
-        cycle["verify"] = verify if cycle["number"] == (latest and latest.number) else own
+        runs = state.cycles[shown["number"]].verify_runs
+        own = dict(runs[-1]) if runs else None
+        shown["verify"] = verify if shown["number"] == (latest and latest.number) else own
     return {
         "project": state.name or os.path.basename(paths.root),
         "demo": state.demo,

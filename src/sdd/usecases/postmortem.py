@@ -113,7 +113,7 @@ def figures(state: ProjectState, cycle: Cycle, workflow: Workflow) -> dict[str, 
                     "by": (finding.waived_by or {}).get("name", ""),
                 }
             )
-    runs = [r for r in state.verify_runs if r.get("cycle") == cycle.number]
+    runs = cycle.verify_runs
     failed_runs = [r for r in runs if not r.get("ok")]
     failed_checks: dict[str, int] = {}
     for run in failed_runs:
@@ -266,14 +266,21 @@ def document_path(cycle: Cycle, workflow: Workflow) -> str | None:
     return cycle_path(cycle, stage.writes[0].replace("{cycle}", cycle.slug).replace("{n}", "1"))
 
 
+# How many earlier cycles a brief looks back for lessons: the cost of a brief follows the
+# latest cycles, never the whole history.
+LOOK_BACK = 5
+
+
 def lessons(
     paths: ProjectPaths, state: ProjectState, before: int, stage: str, limit: int = 3
 ) -> list[str]:
-    """Process changes from earlier cycles' post-mortems that name ``stage`` (newest first)."""
+    """Process changes that name ``stage`` from the post-mortems of the ``LOOK_BACK``
+    cycles before ``before`` (newest first)."""
     from sdd.documents.markdown import parse
 
     found: list[str] = []
-    for number in sorted((n for n in state.cycles if n < before), reverse=True):
+    earlier = sorted((n for n in state.cycles if n < before), reverse=True)[:LOOK_BACK]
+    for number in earlier:
         cycle = state.cycles[number]
         for session in reversed(cycle.sessions):
             if session.stage != "postmortem" or session.outcome != "complete":

@@ -507,10 +507,8 @@ def done(
         )
         if session.finding:
             fixed = chosen.findings.get(session.finding)
-            runs = tx.state.verify_runs
-            green = (
-                runs[-1] if runs and runs[-1].get("ok") and "verify" in stage_def.rules else None
-            )
+            last = tx.state.last_run
+            green = last if last and last.get("ok") and "verify" in stage_def.rules else None
             tx.record(
                 "finding.fix",
                 cycle=chosen.number,

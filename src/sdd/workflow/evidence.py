@@ -59,10 +59,8 @@ def green_for(
     then or now (``dirty``, the uncommitted files)."""
     from sdd.system import gitrepo
 
-    runs = state.verify_runs
-    if session is not None:  # a parallel session: its own worktree's runs, not the others'
-        runs = [r for r in runs if r.get("session") == session]
-    run_record = runs[-1] if runs else None
+    # A parallel session: its own worktree's runs, not the others'.
+    run_record = state.latest_run(session)
     if run_record is None or not run_record.get("ok"):
         return None
     if run_fingerprint(run_record) != checks:

@@ -1,0 +1,542 @@
+"""A checkpoint as bytes: a small head, and one part per cycle, decoded on first use.
+
+The head holds what every command needs: the project's own fields, the trust walk, what the
+checkpoint covers of the history, and each cycle's scalars (number, title, slug, folder,
+whether it is closed) with the name of its part. A part holds the rest of one cycle: its
+sessions, decisions, findings, reopenings, answers and verify runs. So a command reads the
+head and the parts of the cycles it looks at, and its cost follows the current cycle, not
+the history: at 100,000 sessions the head is a few hundred kilobytes and a part a few dozen.
+
+A part is named by the SHA-256 of its bytes and checked against that name when it is read:
+a head only ever decodes the parts it was written with. A cycle that no record has touched
+since keeps its part, so a write stores only the parts that changed, and the parts of a
+state are never all in memory unless something asks for all of them.
+
+The maps of a state that reach across cycles (sessions by id, findings by record) are
+``_Index`` dicts: a key not yet in memory is found by decoding the cycle that holds it.
+
+Only ``marshal`` and plain values: a file an agent may have written is never unpickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import fields
+from itertools import starmap
+from operator import attrgetter
+from typing import Any
+
+from sdd.core.errors import StateError
+from sdd.core.history import Problem
+from sdd.core.state import (
+    Answer,
+    Cycle,
+    Decision,
+    Finding,
+    ProjectState,
+    Reopen,
+    RulesAcceptance,
+    Session,
+    TaskReopen,
+    session_number,
+)
+from sdd.core.trust import Approver, Evaluator, Trust
+
+VERSION = 3
+PART_SUFFIX = ".part"
+# What a cycle keeps in its head entry: the dataclass fields that are plain values.
+_SCALARS = (
+    "number",
+    "slug",
+    "title",
+    "opened",
+    "record",
+    "discovery",
+    "docs",
+    "archived",
+    "closed",
+    "close_reason",
+    "request",
+    "request_doc",
+)
+_LEAVES: tuple[type, ...] = (
+    Session,
+    Decision,
+    Reopen,
+    Finding,
+    TaskReopen,
+    RulesAcceptance,
+    Answer,
+    Problem,
+    Approver,
+)
+_NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in _LEAVES}
+_GETTERS = {cls: attrgetter(*names) for cls, names in _NAMES.items()}
+
+
+class DamagedCheckpoint(StateError):
+    """A part the head names is missing or is not what its name says."""
+
+
+def _leaf(obj: Any) -> tuple[Any, ...]:
+    return _GETTERS[type(obj)](obj)  # every leaf has several fields: a tuple
+
+
+def _make(cls: type, values: Any) -> Any:
+    if not isinstance(values, tuple) or len(values) != len(_NAMES[cls]):
+        raise ValueError(cls.__name__)
+    return cls(*values)
+
+
+def _many(cls: type, rows: Any) -> list[Any]:
+    """``cls(*row)`` for each row (a row of the wrong length is a TypeError: not a
+    checkpoint sdd wrote)."""
+    return list(starmap(cls, rows))
+
+
+def part_name(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:40]
+
+
+class PartStore:
+    """Where the parts are: those this process made, in memory, and a folder on disk."""
+
+    def __init__(self, folder: str | None, head: str | None = None) -> None:
+        self.folder = folder
+        self.head = head  # the head file, removed when a part it names is damaged
+        self.memory: dict[str, bytes] = {}
+
+    def get(self, name: str) -> bytes:
+        data = self.memory.get(name)
+        if data is None and self.folder is not None:
+            with contextlib.suppress(OSError), open(self._path(name), "rb") as handle:
+                data = handle.read()
+        if data is None or part_name(data) != name:
+            if self.head is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.head)
+            raise DamagedCheckpoint(
+                "a part of the checkpoint in .sdd/cache changed while it was read",
+                hint="run the command again: the state is folded from the history instead",
+            )
+        return data
+
+    def put(self, data: bytes) -> str:
+        name = part_name(data)
+        self.memory[name] = data
+        return name
+
+    def save(self, names: list[str], write: Callable[[str, bytes], None]) -> None:
+        """Write the parts in ``names`` this process holds and the folder lacks."""
+        if self.folder is None:
+            return
+        for name in names:
+            data = self.memory.get(name)
+            if data is not None and not os.path.exists(self._path(name)):
+                write(self._path(name), data)
+
+    def prune(self, keep: set[str], before_ns: int) -> None:
+        """Remove parts no head names any more (older than ``before_ns``: a reader that
+        started from an older head a moment ago still finds its parts)."""
+        if self.folder is None:
+            return
+        with contextlib.suppress(OSError), os.scandir(self.folder) as entries:
+            for entry in entries:
+                name = entry.name[: -len(PART_SUFFIX)]
+                if not entry.name.endswith(PART_SUFFIX) or name in keep:
+                    continue
+                with contextlib.suppress(OSError):
+                    if entry.stat().st_mtime_ns < before_ns:
+                        os.unlink(entry.path)
+
+    def _path(self, name: str) -> str:
+        assert self.folder is not None
+        return os.path.join(self.folder, name + PART_SUFFIX)
+
+
+def decode_now(cycle: Cycle) -> None:
+    """Decode a cycle read from a checkpoint (nothing for one already in memory)."""
+    load = cycle.__dict__.pop("_part", None)
+    if load is not None:
+        load(cycle)
+
+
+def is_lazy(cycle: Cycle) -> bool:
+    return "_part" in cycle.__dict__
+
+
+class _Index(dict[str, Any]):
+    """A map of a state read from a checkpoint whose values live in the cycles' parts: a
+    key not in memory is looked for in the cycles ``locate`` names (decoding them fills
+    the map), and anything that needs every key decodes every cycle first. ``homes``: the
+    keys the head placed in a cycle by name (the rest ``locate`` finds by number)."""
+
+    def __init__(
+        self,
+        count: int,
+        locate: Callable[[str], list[Cycle]],
+        every: Callable[[], None],
+        homes: dict[str, int],
+    ) -> None:
+        super().__init__()
+        self._count = count
+        self._locate = locate
+        self._every = every
+        self.homes = homes
+
+    def _find(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        if isinstance(key, str):
+            for cycle in self._locate(key):
+                decode_now(cycle)  # decoding fills the map
+                if dict.__contains__(self, key):
+                    return True
+        return False
+
+    def fill(self, entries: dict[str, Any]) -> None:
+        for key, value in entries.items():
+            dict.setdefault(self, key, value)
+
+    def in_memory(self) -> Any:
+        return dict.items(self)
+
+    def __contains__(self, key: object) -> bool:
+        return self._find(key)
+
+    def __getitem__(self, key: str) -> Any:
+        self._find(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict.get(self, key, default) if self._find(key) else default
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not self._find(key):
+            self._count += 1
+        dict.__setitem__(self, key, value)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if not self._find(key):
+            self[key] = default
+        return dict.__getitem__(self, key)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        self._every()
+        return dict.__iter__(self)
+
+    def keys(self) -> Any:
+        self._every()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._every()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._every()
+        return dict.items(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._every()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # a dict, as dicts are
+
+    def __repr__(self) -> str:
+        self._every()
+        return dict.__repr__(self)
+
+
+# ---------------------------------------------------------------------------- encoding
+
+
+def encode_part(cycle: Cycle, places: dict[str, list[Any]]) -> bytes:
+    """One cycle's part (a cycle decoded, or folded whole)."""
+    return marshal.dumps(
+        (
+            [_leaf(s) for s in cycle.sessions],
+            cycle.completions,
+            {k: _leaf(v) for k, v in cycle.reopens.items()},
+            [_leaf(d) for d in cycle.decisions],
+            [(k, _leaf(f)) for k, f in cycle.findings.items()],
+            [_leaf(r) for r in cycle.loops],
+            {k: _leaf(v) for k, v in cycle.task_reopens.items()},
+            [_leaf(a) for a in cycle.answers],
+            cycle.verify_runs,
+            {d.record: places[d.record] for d in cycle.decisions if d.record in places},
+        )
+    )
+
+
+def encode_head(body: dict[str, Any], state: ProjectState, cycles: list[Any]) -> bytes:
+    """The head: ``body`` (what the checkpoint covers, the trust walk), the project's own
+    fields of ``state``, and ``cycles`` (each cycle's scalars, part, sessions, problems)."""
+    finding_cycles = _finding_cycles(state)
+    odd = _odd_sessions(state)
+    body = dict(body)
+    body["version"] = VERSION
+    body["state"] = (
+        state.name,
+        state.demo,
+        state.records,
+        state.last_record,
+        state.last_run,
+        state.loose_runs,
+        [_leaf(r) for r in state.rule_accepts],
+        state.verdicts,
+        state.walk_problems,
+        state.walks_ended,
+        list(state.releases.items()),
+        state.template_hashes,
+        state.finding_count,
+        sorted(state.finding_ids),
+        state.answers,
+        state.session_high,
+        len(state.sessions),
+        finding_cycles,
+        odd,
+    )
+    body["cycles"] = cycles
+    return marshal.dumps(body)
+
+
+def head_parts(head: bytes) -> set[str]:
+    """The parts a head names (a write prunes the others)."""
+    body = marshal.loads(head)
+    return {str(entry[len(_SCALARS)]) for entry in body["cycles"]}
+
+
+def cycle_entry(cycle: Cycle, part: str, problems: list[Problem]) -> tuple[Any, ...]:
+    """A cycle's entry in the head: its scalars, the name of its part, the range of its
+    sessions' numbers, and the problems its decisions had when the part was made."""
+    if "_range" in cycle.__dict__ and is_lazy(cycle):
+        low, high = cycle.__dict__["_range"]
+    else:
+        numbers = [n for s in cycle.sessions if (n := session_number(s.id)) is not None]
+        low, high = (min(numbers), max(numbers)) if numbers else (0, -1)
+    scalars = tuple(cycle.__dict__.get(name, getattr(Cycle, name, None)) for name in _SCALARS)
+    return (*scalars, part, low, high, [_leaf(p) for p in problems])
+
+
+def _finding_cycles(state: ProjectState) -> dict[str, int]:
+    index = state.findings_by_record
+    if isinstance(index, _Index):
+        return {**index.homes, **{k: f.cycle for k, f in index.in_memory()}}
+    return {k: f.cycle for k, f in index.items()}
+
+
+def _odd_sessions(state: ProjectState) -> dict[str, int]:
+    """Sessions whose id holds no number: the head names their cycle."""
+    index = state.sessions
+    if isinstance(index, _Index):
+        known, entries = dict(index.homes), index.in_memory()
+    else:
+        known, entries = {}, index.items()
+    known.update({k: s.cycle for k, s in entries if session_number(k) is None})
+    return known
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+class Decoded:
+    """What ``decode_head`` gives: the body's fields, the state, and what each cycle's
+    entry said (its part, and the problems its decisions had)."""
+
+    def __init__(self, body: dict[str, Any], state: ProjectState) -> None:
+        self.body = body
+        self.state = state
+        self.parts: dict[int, str] = {}
+        self.problems: dict[int, list[Problem]] = {}
+        self.places: dict[str, list[Any]] = dict(body["places"])  # records outside cycles
+        self.decision_places: dict[str, list[Any]] = {}  # filled as parts are decoded
+
+
+def decode_head(data: bytes, store: PartStore) -> Decoded:
+    """The head ``data`` holds (raises on anything sdd did not write). Cycles stay lazy."""
+    body = marshal.loads(data)
+    if not isinstance(body, dict) or body.get("version") != VERSION:
+        raise ValueError("not a checkpoint of this version")
+    (
+        name,
+        demo,
+        records,
+        last_record,
+        last_run,
+        loose_runs,
+        rule_accepts,
+        verdicts,
+        walk_problems,
+        walks_ended,
+        releases,
+        template_hashes,
+        finding_count,
+        finding_ids,
+        answers,
+        session_high,
+        session_count,
+        finding_cycles,
+        odd,
+    ) = body["state"]
+    state = ProjectState(
+        name=name,
+        demo=demo,
+        records=records,
+        last_record=last_record,
+        last_run=last_run,
+        loose_runs=loose_runs,
+        rule_accepts=[_make(RulesAcceptance, v) for v in rule_accepts],
+        verdicts=verdicts,
+        walk_problems=walk_problems,
+        walks_ended=walks_ended,
+        releases=dict(releases),
+        template_hashes=template_hashes,
+        finding_count=finding_count,
+        finding_ids=set(finding_ids),
+        answers=answers,
+        session_high=int(session_high),
+        on_cycle_read=[],
+    )
+    decoded = Decoded(body, state)
+    ranges: list[tuple[int, int, Cycle]] = []
+    for entry in body["cycles"]:
+        cycle = Cycle.__new__(Cycle)
+        values = dict(zip(_SCALARS, entry[: len(_SCALARS)], strict=True))
+        if not isinstance(values["number"], int):
+            raise ValueError("cycle")
+        part, low, high, problems = entry[len(_SCALARS) :]
+        cycle.__dict__.update(values)
+        cycle.__dict__["_range"] = (low, high)
+        cycle.__dict__["_part"] = _loader(decoded, store, str(part))
+        state.cycles[cycle.number] = cycle
+        decoded.parts[cycle.number] = str(part)
+        decoded.problems[cycle.number] = [_make(Problem, p) for p in problems]
+        ranges.append((low, high, cycle))
+
+    def every() -> None:
+        for cycle in list(state.cycles.values()):
+            decode_now(cycle)
+
+    def locate_session(key: str) -> list[Cycle]:
+        number = session_number(key)
+        if number is None:
+            home = state.cycles.get(odd.get(key, -1))
+            return [home] if home is not None else []
+        return [c for low, high, c in ranges if low <= number <= high]
+
+    def locate_finding(key: str) -> list[Cycle]:
+        home = state.cycles.get(finding_cycles.get(key, -1))
+        return [home] if home is not None else []
+
+    sessions = _Index(int(session_count), locate_session, every, odd)
+    findings = _Index(len(finding_cycles), locate_finding, every, finding_cycles)
+    state.sessions = sessions
+    state.findings_by_record = findings
+    return decoded
+
+
+def _loader(decoded: Decoded, store: PartStore, name: str) -> Callable[[Cycle], None]:
+    def load(cycle: Cycle) -> None:
+        (
+            sessions,
+            completions,
+            reopens,
+            decisions,
+            findings,
+            loops,
+            task_reopens,
+            answers,
+            runs,
+            places,
+        ) = marshal.loads(store.get(name))
+        own = cycle.__dict__
+        own["sessions"] = _many(Session, sessions)
+        own["completions"] = completions
+        own["reopens"] = {k: _make(Reopen, v) for k, v in reopens.items()}
+        own["decisions"] = [_make(Decision, v) for v in decisions]
+        own["findings"] = {k: _make(Finding, v) for k, v in findings}
+        own["loops"] = [_make(Reopen, v) for v in loops]
+        own["task_reopens"] = {k: _make(TaskReopen, v) for k, v in task_reopens.items()}
+        own["answers"] = _many(Answer, answers)
+        own["verify_runs"] = runs
+        decoded.decision_places.update(places)
+        state = decoded.state
+        index = state.sessions
+        if isinstance(index, _Index):
+            index.fill({s.id: s for s in cycle.sessions})
+        found = state.findings_by_record
+        if isinstance(found, _Index):
+            found.fill({f.record: f for f in cycle.findings.values()})
+        for apply in list(state.on_cycle_read or ()):
+            apply(cycle)
+
+    return load
+
+
+def decode_trust(values: Any) -> Trust:
+    signed, approvers, known, not_counted, signed_by, trust_problems = values
+    return Trust(
+        signed=signed,
+        approvers={k: _make(Approver, v) for k, v in approvers.items()},
+        known={k: _make(Approver, v) for k, v in known.items()},
+        not_counted=not_counted,
+        signed_by=signed_by,
+        problems=[_make(Problem, v) for v in trust_problems],
+    )
+
+
+def encode_trust(trust: Trust) -> tuple[Any, ...]:
+    return (
+        trust.signed,
+        {k: _leaf(a) for k, a in trust.approvers.items()},
+        {k: _leaf(a) for k, a in trust.known.items()},
+        trust.not_counted,
+        trust.signed_by,
+        [_leaf(p) for p in trust.problems],
+    )
+
+
+def encode_walk(evaluator: Evaluator) -> tuple[Any, ...]:
+    """The trust walk, trimmed to what records after the checkpoint can still need: the
+    records before the first approver (``past``) are never reached again (a record dated
+    among them sends the load to a full fold), and a `session.exit` matters only for a
+    launch still running."""
+    running = evaluator.running
+    return (
+        evaluator.first,
+        sorted(evaluator.detached),
+        None if evaluator.past is None else [],
+        [s for s in evaluator.exits if s in running],
+        running,
+        evaluator.acts,
+        evaluator.popped,
+    )
+
+
+def decode_walk(values: Any, trust: Trust) -> Evaluator:
+    first, detached, past, exits, running, acts, popped = values
+    if detached:
+        raise ValueError("a checkpoint is never made of a history with records missing")
+    return Evaluator(
+        trust, first, set(), None if past is None else set(past), set(exits), running, acts, popped
+    )
+
+
+def leaf(obj: Any) -> tuple[Any, ...]:
+    return _leaf(obj)
+
+
+def make_problem(values: Any) -> Problem:
+    result: Problem = _make(Problem, values)
+    return result
