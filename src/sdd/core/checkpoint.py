@@ -267,6 +267,7 @@ def encode(checkpoint: Checkpoint, store: codec.PartStore, problems_of: Problems
             name = store.put(codec.encode_part(cycle, checkpoint.decision_places))
             problems = problems_of(cycle)
         entries.append(codec.cycle_entry(cycle, name, problems))
+    store.named = {entry[len(codec.SCALARS)] for entry in entries}
     evaluator = checkpoint.evaluator
     body = {
         "coverage": checkpoint.coverage,

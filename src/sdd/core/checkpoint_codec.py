@@ -49,7 +49,7 @@ from sdd.core.trust import Approver, Evaluator, Trust
 VERSION = 3
 PART_SUFFIX = ".part"
 # What a cycle keeps in its head entry: the dataclass fields that are plain values.
-_SCALARS = (
+SCALARS = (
     "number",
     "slug",
     "title",
@@ -109,6 +109,7 @@ class PartStore:
         self.folder = folder
         self.head = head  # the head file, removed when a part it names is damaged
         self.memory: dict[str, bytes] = {}
+        self.named: set[str] | None = None  # the parts the head encoded last names
 
     def get(self, name: str) -> bytes:
         data = self.memory.get(name)
@@ -314,19 +315,28 @@ def encode_head(body: dict[str, Any], state: ProjectState, cycles: list[Any]) ->
 def head_parts(head: bytes) -> set[str]:
     """The parts a head names (a write prunes the others)."""
     body = marshal.loads(head)
-    return {str(entry[len(_SCALARS)]) for entry in body["cycles"]}
+    return {str(entry[len(SCALARS)]) for entry in body["cycles"]}
 
 
 def cycle_entry(cycle: Cycle, part: str, problems: list[Problem]) -> tuple[Any, ...]:
     """A cycle's entry in the head: its scalars, the name of its part, the range of its
-    sessions' numbers, and the problems its decisions had when the part was made."""
+    sessions' numbers, the problems its decisions had when the part was made, and its
+    counts (``counts``)."""
     if "_range" in cycle.__dict__ and is_lazy(cycle):
         low, high = cycle.__dict__["_range"]
     else:
         numbers = [n for s in cycle.sessions if (n := session_number(s.id)) is not None]
         low, high = (min(numbers), max(numbers)) if numbers else (0, -1)
-    scalars = tuple(cycle.__dict__.get(name, getattr(Cycle, name, None)) for name in _SCALARS)
-    return (*scalars, part, low, high, [_leaf(p) for p in problems])
+    scalars = tuple(cycle.__dict__.get(name, getattr(Cycle, name, None)) for name in SCALARS)
+    return (*scalars, part, low, high, [_leaf(p) for p in problems], list(counts(cycle)))
+
+
+def counts(cycle: Cycle) -> tuple[int, int]:
+    """How many sessions a cycle has, and how many open findings, without decoding it."""
+    if is_lazy(cycle) and "_counts" in cycle.__dict__:
+        sessions, open_findings = cycle.__dict__["_counts"]
+        return int(sessions), int(open_findings)
+    return len(cycle.sessions), sum(1 for f in cycle.findings.values() if f.status == "open")
 
 
 def _finding_cycles(state: ProjectState) -> dict[str, int]:
@@ -412,12 +422,13 @@ def decode_head(data: bytes, store: PartStore) -> Decoded:
     ranges: list[tuple[int, int, Cycle]] = []
     for entry in body["cycles"]:
         cycle = Cycle.__new__(Cycle)
-        values = dict(zip(_SCALARS, entry[: len(_SCALARS)], strict=True))
+        values = dict(zip(SCALARS, entry[: len(SCALARS)], strict=True))
         if not isinstance(values["number"], int):
             raise ValueError("cycle")
-        part, low, high, problems = entry[len(_SCALARS) :]
+        part, low, high, problems, numbers = entry[len(SCALARS) :]
         cycle.__dict__.update(values)
         cycle.__dict__["_range"] = (low, high)
+        cycle.__dict__["_counts"] = tuple(numbers)
         cycle.__dict__["_part"] = _loader(decoded, store, str(part))
         state.cycles[cycle.number] = cycle
         decoded.parts[cycle.number] = str(part)

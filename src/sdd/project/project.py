@@ -125,9 +125,16 @@ class Project:
         checkpoint on disk (``core.checkpoint``). A transaction loads with ``decide``."""
         return self._load(decide=False)
 
-    def _load(self, *, decide: bool) -> ProjectState:
+    def load_whole(self) -> ProjectState:
+        """The state folded and verified from the whole history in this process (once: what
+        this process loads next continues from it). `sdd run` starts so, and decides every
+        session it starts on it, whatever an agent it launched wrote into the cache."""
+        return self._load(decide=False, whole=True)
+
+    def _load(self, *, decide: bool, whole: bool = False) -> ProjectState:
         """The state, folded from a checkpoint and the records appended since when one
-        covers the history as it is, else from the whole history. ``decide``: only a
+        covers the history as it is, else from the whole history. ``decide``: under the
+        lock, for a transaction (nothing written until it ends). ``whole``: only a
         checkpoint this process made from bytes it verified may be started from."""
         from sdd.core import checkpoint
 
@@ -136,10 +143,10 @@ class Project:
             self.fold_kind = "full"
             return self.state_of(history.load(self.paths))
         start, trusted, source = None, False, b""
-        if self._memo is not None and (self._memo[1] or not decide):
+        if self._memo is not None and (self._memo[1] or not whole):
             start, trusted = checkpoint.decode(self._memo[0], self._store()), self._memo[1]
             source = self._memo[0]
-        elif not decide and os.environ.get("SDD_CHECKPOINT") != "off":
+        elif not whole and os.environ.get("SDD_CHECKPOINT") != "off":
             start, source = self._read_checkpoint()
         if start is not None:
             advanced = self._advance(start)
@@ -306,7 +313,7 @@ class Project:
             return
         store = self._store()
         with contextlib.suppress(OSError, SddError):
-            names = head_parts(data)
+            names = store.named if store.named is not None else head_parts(data)
             os.makedirs(store.folder, exist_ok=True)
             store.save(sorted(names), files.write_atomic)
             files.write_atomic(path, data)
@@ -626,10 +633,17 @@ class Project:
         files.write_atomic(self.paths.approvers, text, display=self.paths.rel(self.paths.approvers))
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """Load the state under the lock; records appended are written, then derived files."""
+    def transaction(self, *, person: bool = False) -> Iterator[Transaction]:
+        """Load the state under the lock; records appended are written, then derived files.
+
+        A recording command starts from the checkpoint (``core.checkpoint``: its cost
+        follows what was appended since, not the history). A person's act (``person``)
+        never does: it folds and verifies the whole history in this process, every
+        signature checked, so a person never decides, nor signs, on top of a state an
+        agent could have written into the cache."""
         with history.locked(self.paths):
-            tx = Transaction(self, self._load(decide=True))
+            tx = Transaction(self, self._load(decide=True, whole=person))
+            tx.whole = person
             try:
                 self._ignore_temporary(tx)
                 yield tx
@@ -788,6 +802,7 @@ class Transaction:
         self.state = state
         self.pending: list[tuple[Kind, dict[str, Any]]] = []
         self.signer: history.Signer | None = None  # signs the person's act, in a signed project
+        self.whole = False  # the state was folded from the whole history in this process
         self.written: list[dict[str, Any]] = []
         self.created: list[str] = []  # files (and folders) this change made
         self.replaced: dict[str, bytes] = {}  # files this change rewrote -> their old bytes

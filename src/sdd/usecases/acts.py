@@ -33,6 +33,8 @@ SETUP_HINT = (
 
 def begin(project: Project, tx: Transaction, act: str, *, stdin_is_tty: bool) -> dict[str, str]:
     """Check that a person is doing ``act`` and prepare its signature; returns who."""
+    if not tx.whole:  # a programming error: the act's transaction must be `person=True`
+        raise AssertionError(f"{act}: a person's act in a transaction not folded whole")
     signed = tx.state.signed
     person.require_person(act, stdin_is_tty=stdin_is_tty, paths=project.paths, signed=signed)
     who = gitrepo.identity(project.paths.root)

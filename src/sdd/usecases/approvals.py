@@ -283,7 +283,7 @@ def decide(
         raise UsageError("a rejection needs a reason: --reason TEXT")
     if approve and not demo:
         reobserve(project, gate, cycle=cycle, progress=progress)
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         chosen = project.cycle(tx.state, cycle)
         if chosen is None:
             raise Refused("there is no cycle yet", hint='open one: sdd new "TITLE"')

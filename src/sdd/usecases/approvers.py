@@ -85,7 +85,7 @@ def add(
     ones are signed in by an approver in force (the person running this). ``roles``: which
     gates' team rules they meet (`[gates.NAME] roles`); the signed record holds them."""
     given = _roles(roles or [])
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         if tx.state.signed:
             who = acts.begin(project, tx, "adding an approver", stdin_is_tty=stdin_is_tty)
             new = _public(key)
@@ -217,7 +217,7 @@ def new_key(project: Project, path: str) -> NewKey:
 
 
 def revoke(project: Project, fingerprint: str, *, stdin_is_tty: bool, confirm: Confirm) -> Changed:
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         if not tx.state.signed:
             raise Refused("this project has no approver to revoke", hint="sdd approvers add")
         who = acts.begin(project, tx, "revoking an approver", stdin_is_tty=stdin_is_tty)

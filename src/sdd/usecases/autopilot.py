@@ -337,6 +337,7 @@ def until_gate(
     watch: Callable[[list[dict[str, Any]], bool], None] | None = None,
 ) -> AutopilotResult:
     """``parallel``: the per-task stage's sessions that many at a time (`--parallel N`)."""
+    project.load_whole()  # what this run decides on: see Project.load_whole
     budget = budget or Budget()
     preset = runner.choose_agent(project, agent)
     unknown = cost_reporting(preset)

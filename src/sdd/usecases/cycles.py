@@ -162,7 +162,7 @@ def archive(
     project: Project, *, cycle: str | None = None, stdin_is_tty: bool, confirm: Confirm
 ) -> int:
     """Set a finished (or abandoned) cycle aside; its history stays. A person's act."""
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         acts.begin(project, tx, "archiving a cycle", stdin_is_tty=stdin_is_tty)
         chosen = project.cycle(tx.state, cycle)
         if chosen is None:
@@ -221,7 +221,7 @@ def abandon(
     confirm: Confirm,
 ) -> int:
     """Drop a whole cycle (and its open session): a person's act."""
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         who = acts.begin(project, tx, "abandoning a cycle", stdin_is_tty=stdin_is_tty)
         chosen = project.cycle(tx.state, cycle)
         if chosen is None:

@@ -250,7 +250,7 @@ def waive(
 ) -> Finding:
     if not reason.strip():
         raise UsageError("waiving a finding needs --reason TEXT")
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         who = acts.begin(project, tx, f"waiving {ident}", stdin_is_tty=stdin_is_tty)
         chosen = project.cycle(tx.state, cycle)
         found = chosen.findings.get(ident.upper()) if chosen else None

@@ -1,6 +1,7 @@
-"""The overview: a project read into plain data for the dashboard. Every cycle with its
-stages, gates, next action, tasks, sessions and findings; the spec's questions; the latest
-verify evidence; and, for a cycle that has had its post-mortem, the figures for its charts.
+"""The overview: a project read into plain data for the dashboard. The latest cycles with
+their stages, gates, next action, tasks, sessions and findings; the spec's questions; the
+latest verify evidence; for a cycle that has had its post-mortem, the figures for its
+charts; and every older cycle as a summary (``"summary": true``: title, state, counts).
 """
 
 from __future__ import annotations
@@ -20,6 +21,29 @@ from sdd.project import cache
 from sdd.project.project import DocHasher, Project
 from sdd.workflow import tracker
 
+# The cycles drawn in full: the latest ones. An older cycle is a row of the table, drawn
+# from what the checkpoint's head keeps of it, so the page's cost follows the latest
+# cycles, not the history (`sdd status --cycle N` shows any cycle in full).
+DRAWN = 10
+
+
+def _summary(cycle: Cycle) -> dict[str, Any]:
+    from sdd.core.checkpoint_codec import counts
+
+    sessions, open_findings = counts(cycle)
+    state = "abandoned" if cycle.closed else "earlier"
+    return {
+        "number": cycle.number,
+        "summary": True,
+        "archived": cycle.archived,
+        "title": cycle.title,
+        "slug": cycle.slug,
+        "state": state,
+        "opened": cycle.opened,
+        "sessions": sessions,
+        "open_findings": open_findings,
+    }
+
 
 def overview(project: Project) -> dict[str, Any]:
     """Everything the page shows, as plain data."""
@@ -30,12 +54,18 @@ def overview(project: Project) -> dict[str, Any]:
     hasher = DocHasher(paths)
     latest = state.latest_cycle()
     exists = _Exists(paths.root)
+    numbers = sorted(state.cycles)
+    drawn = set(numbers[-DRAWN:])
     cycles = [
-        _cycle(project, state, cycle, hasher, exists, cycle is latest)
-        for cycle in sorted(state.cycles.values(), key=lambda c: c.number)
+        _cycle(project, state, state.cycles[n], hasher, exists, state.cycles[n] is latest)
+        if n in drawn
+        else _summary(state.cycles[n])
+        for n in numbers
     ]
     verify = dict(state.last_run) if state.last_run else None
     for shown in cycles:
+        if shown.get("summary"):
+            continue
         # Each cycle shows its own latest evidence; the latest cycle the project's latest.
         runs = state.cycles[shown["number"]].verify_runs
         own = dict(runs[-1]) if runs else None

@@ -278,6 +278,7 @@ def run(
     """``limit``: start at most that many sessions in all (the autopilot's --max-sessions)."""
     if width < 1:
         raise Refused("--parallel needs at least 1", hint="sdd run --parallel 4")
+    project.load_whole()  # what this run decides on: see Project.load_whole
     stage = sessions.check_admission(project, None, cycle=cycle)
     state = project.load()
     chosen = project.cycle(state, cycle)

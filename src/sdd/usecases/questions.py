@@ -43,7 +43,7 @@ def answer(
     """Record a person's answer in the spec (a person's act, confirmed at a terminal)."""
     if not text.strip():
         raise UsageError("an answer needs some text")
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         who = acts.begin(project, tx, f"answering {question_id}", stdin_is_tty=stdin_is_tty)
         return _answer(project, tx, who, question_id, text, confirm)
 

@@ -65,7 +65,7 @@ def show(project: Project) -> RulesView:
 def accept(project: Project, *, stdin_is_tty: bool, confirm: ConfirmRules) -> RulesView:
     """A person accepts the change to the rules the config makes (one that weakens them):
     from now on it is in force. The one place `rules.accept` is recorded as a person's act."""
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         who = acts.begin(project, tx, "accepting a change to the rules", stdin_is_tty=stdin_is_tty)
         refuse_if_tampered(tx.state, "accepting a change to the rules")
         standing = project.rule_state(tx.state)

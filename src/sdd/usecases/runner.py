@@ -66,6 +66,7 @@ def run(
     on_launch: Callable[[list[str], str | None], None] | None = None,
     finding: str | None = None,
 ) -> RunResult:
+    project.load_whole()  # what this run decides on: see Project.load_whole
     sessions.check_admission(project, stage, cycle=cycle, finding=finding)
     preset = choose_agent(project, agent)
     if preset.name == DEMO and not project.load().demo:

@@ -133,7 +133,7 @@ def reopen(
 
     if not reason.strip():
         raise UsageError("reopening a task needs --reason TEXT")
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         who = acts.begin(project, tx, f"reopening {ident}", stdin_is_tty=stdin_is_tty)
         chosen = project.cycle(tx.state, cycle)
         if chosen is None:

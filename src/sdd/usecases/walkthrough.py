@@ -237,7 +237,7 @@ def problem(project: Project, current: Walk, text: str, severity: str = "blockin
 def finish(project: Project, current: Walk) -> Walk:
     """End the walk (a person's act): failures and problems become findings, the verdicts
     are written after the agent's part of the page, and nothing about the gate is decided."""
-    with project.transaction() as tx:
+    with project.transaction(person=True) as tx:
         if not current.demo:
             acts.begin(project, tx, "ending the walkthrough", stdin_is_tty=current.tty)
         chosen = tx.state.cycles[current.cycle]

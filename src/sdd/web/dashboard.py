@@ -73,7 +73,8 @@ def render(data: dict[str, Any], *, link: Link, live: bool = False, version: str
             + "</section>"
         )
     for cycle in data["cycles"]:
-        out += _cycle_section(data, cycle, link, hidden=cycle["number"] != latest)
+        if not cycle.get("summary"):
+            out += _cycle_section(data, cycle, link, hidden=cycle["number"] != latest)
     out += _cycles_table(data)
     out.append("</main>")
     out.append(
@@ -205,6 +206,9 @@ def _cycles_table(data: dict[str, Any]) -> list[str]:
         "</tr></thead><tbody>",
     ]
     for cycle in reversed(cycles):
+        if cycle.get("summary"):
+            out.append(_summary_row(cycle))
+            continue
         panel = cycle["panel"]
         info = panel["cycle"]
         n = cycle["number"]
@@ -230,6 +234,20 @@ def _cycles_table(data: dict[str, Any]) -> list[str]:
         )
     out.append("</tbody></table></div></section>")
     return out
+
+
+def _summary_row(cycle: dict[str, Any]) -> str:
+    """An older cycle, drawn from what the history's checkpoint keeps of it."""
+    n = cycle["number"]
+    return (
+        f'<tr data-row-cycle="{n}"><th scope="row">{n} · {escape(cycle["title"])}</th>'
+        f"<td>{badge(cycle['state'])}"
+        + (' <span class="badge">archived</span>' if cycle.get("archived") else "")
+        + "</td>"
+        f'<td><code class="muted">sdd status --cycle {n}</code></td>'
+        f"<td>{cycle['sessions']}</td><td>{cycle['open_findings']}</td>"
+        f"<td>{timestamp(cycle['opened'])}</td></tr>"
+    )
 
 
 # ---------------------------------------------------------------------------- one call
