@@ -124,7 +124,10 @@ def rewrite(root: Path, how: str, n: int) -> bool:
             return False
         target.unlink()
     else:  # a segment another branch wrote, forked off the first record, merged in
-        first = history.load(Project(str(root)).paths).records[0]
+        held = history.load(Project(str(root)).paths).records
+        if not held:
+            return False  # every record edited away: nothing to fork off
+        first = held[0]
         record = history.new_record(
             "note.test", {"n": n}, parents=[first["hash"]], at=history.clock.now()
         )
