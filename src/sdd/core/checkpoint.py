@@ -56,7 +56,8 @@ VERSION = codec.VERSION
 # Records whose place a problem may name after they are covered (`Project`'s checks): the
 # decisions are kept with their cycle's part, the rest in the head.
 _DECISIONS = frozenset({"gate.approve", "gate.reject"})
-_PLACED = frozenset({*_DECISIONS, "rules.accept"})
+_APPROVERS = frozenset({"approver.add", "approver.revoke"})
+_PLACED = frozenset({*_DECISIONS, *_APPROVERS, "rules.accept"})
 
 
 class Checkpoint:
@@ -102,6 +103,12 @@ class Checkpoint:
         # What commits did to the history's files: [HEAD, the files, the changes]
         # (``Project._uncommitted``), kept so that it is asked of git once a commit.
         self.committed: list[Any] | None = None
+        self.approvers: list[str] = []  # the ids of the approvers' records
+
+    @property
+    def approver_ids(self) -> list[str]:
+        """The approvers' records (their places are kept with the head)."""
+        return sorted(self.approvers)
 
     def place(self, record_id: str) -> tuple[str, int]:
         file, line = self.places.get(record_id) or self.decision_places.get(record_id) or ("", 0)
@@ -131,7 +138,7 @@ def full(
         r["type"] == "approver.add" and r.get("recovery") is True and r["id"] not in trust.confirmed
         for r in loaded.records
     )
-    return Checkpoint(
+    made = Checkpoint(
         coverage=loaded.coverage,
         written=written,
         state=state,
@@ -145,6 +152,8 @@ def full(
         decision_places=_places(loaded, loaded.records, decisions=True),
         unconfirmed=unconfirmed,
     )
+    made.approvers = [r["id"] for r in loaded.records if r["type"] in _APPROVERS]
+    return made
 
 
 def _places(loaded: Loaded, records: list[Record], *, decisions: bool) -> dict[str, list[Any]]:
@@ -245,6 +254,7 @@ def advance(
         cycle_problems=checkpoint.cycle_problems,
     )
     made.committed = checkpoint.committed
+    made.approvers = checkpoint.approvers + [r["id"] for r in records if r["type"] in _APPROVERS]
     return made
 
 
@@ -282,6 +292,7 @@ def encode(checkpoint: Checkpoint, store: codec.PartStore, problems_of: Problems
         "trust": codec.encode_trust(evaluator.trust),
         "walk": codec.encode_walk(evaluator),
         "committed": checkpoint.committed,
+        "approvers": checkpoint.approvers,
     }
     return codec.encode_head(body, checkpoint.state, entries)
 
@@ -319,6 +330,7 @@ def decode(data: bytes, store: codec.PartStore) -> Checkpoint | None:
         committed = body.get("committed")
         if isinstance(committed, list) and len(committed) == 3:
             made.committed = committed
+        made.approvers = [str(i) for i in body["approvers"]]
         return made
     except Exception:  # a malformed checkpoint is only a missed shortcut
         return None

@@ -228,6 +228,26 @@ class Evaluator:
                 )
 
 
+def judge_acts(
+    records: list[Record], confirmed: frozenset[str] = frozenset()
+) -> tuple[Trust, dict[str, str]]:
+    """Judge a person's acts alone, in id order, as the walk judges them once the launches
+    around them have ended: the approvers they leave in force, and why each act that does
+    not count does not. For checking what a checkpoint says of them (``project.reverify``):
+    ``records`` must hold every approver's record before each act."""
+    trust = Trust(confirmed=confirmed)
+    why: dict[str, str] = {}
+    for record in sorted(records, key=lambda r: str(r.get("id"))):
+        wrong = mismatches(record)
+        reason = f"sdd did not write it: {'; '.join(wrong)}" if wrong else None
+        reason = reason or _act(trust, record, {}, confirmed, None)
+        if record.get("type") == "approver.add":
+            trust.signed = True
+        if reason is not None:
+            why[str(record.get("id"))] = reason
+    return trust, why
+
+
 def _has_parents(record: Record) -> bool:
     if record.get("v") == 1:
         return record.get("prev") is not None

@@ -88,6 +88,7 @@ class Project:
         self._parts: Any = None  # the checkpoint's parts (``checkpoint_codec.PartStore``)
         self._view: tuple[list[str], str | None] = ([], None)  # the heads, the last id
         self.fold_kind = ""  # how the state loaded last was folded: "full" or "incremental"
+        self._made: Any = None  # the checkpoint of the state loaded last
 
     @classmethod
     def find(cls, start: str | None = None) -> Project:
@@ -124,6 +125,36 @@ class Project:
         """The state as the history has it now, for what is shown: it may start from the
         checkpoint on disk (``core.checkpoint``). A transaction loads with ``decide``."""
         return self._load(decide=False)
+
+    def _reverified(self, state: ProjectState) -> ProjectState:
+        """``state``, read from the checkpoint on disk, once the signed acts it holds are
+        checked against the history (``project.reverify``), now and for each cycle decoded
+        later. A checkpoint that does not match is tampering with the cache: the command is
+        refused and the checkpoint removed, so the next folds the whole history."""
+        from sdd.project import reverify
+
+        made = self._made
+        assert made is not None
+        verifier = reverify.Verifier(self.paths, state, made.place, made.approver_ids)
+
+        def refuse(reason: str) -> None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.checkpoint_path())
+            self._memo = None
+            raise reverify.refuse_tampered(reason)
+
+        why = verifier.why_not()
+        if why is not None:
+            refuse(why)
+
+        def check(cycle: Cycle) -> None:
+            reason = verifier.cycle_why_not(cycle)
+            if reason is not None:
+                refuse(reason)
+
+        if state.on_cycle_read is not None:
+            state.on_cycle_read.append(check)
+        return state
 
     def load_whole(self) -> ProjectState:
         """The state folded and verified from the whole history in this process (once: what
@@ -239,6 +270,7 @@ class Project:
         if state is None:
             state = made.state
         self._view = (made.heads, made.last_id)
+        self._made = made
         return self._finished(
             state,
             made.evaluator.trust,
@@ -644,6 +676,9 @@ class Project:
         with history.locked(self.paths):
             tx = Transaction(self, self._load(decide=True, whole=person))
             tx.whole = person
+            if tx.state.signed and self._memo is not None and not self._memo[1]:
+                # From the cache, in a signed project: the signed acts are read back first.
+                tx.state = self._reverified(tx.state)
             try:
                 self._ignore_temporary(tx)
                 yield tx
