@@ -176,18 +176,31 @@ class _Index(dict[str, Any]):
     the map), and anything that needs every key decodes every cycle first. ``homes``: the
     keys the head placed in a cycle by name (the rest ``locate`` finds by number)."""
 
-    def __init__(
-        self,
+    # Made like a dict (``dataclasses.asdict`` rebuilds one from its items) it is one:
+    # nothing to decode. ``lazy`` makes the one a checkpoint's state holds.
+    _count: int | None = None
+    _locator: Callable[[str], list[Cycle]] | None = None
+    _all: Callable[[], None] | None = None
+    homes: dict[str, int] = {}  # noqa: RUF012  (never changed: each lazy index has its own)
+
+    @classmethod
+    def lazy(
+        cls,
         count: int,
         locate: Callable[[str], list[Cycle]],
         every: Callable[[], None],
         homes: dict[str, int],
-    ) -> None:
-        super().__init__()
-        self._count = count
-        self._locate = locate
-        self._every = every
-        self.homes = homes
+    ) -> _Index:
+        index = cls()
+        index._count, index._locator, index._all, index.homes = count, locate, every, homes
+        return index
+
+    def _locate(self, key: str) -> list[Cycle]:
+        return self._locator(key) if self._locator is not None else []
+
+    def _every(self) -> None:
+        if self._all is not None:
+            self._all()
 
     def _find(self, key: object) -> bool:
         if dict.__contains__(self, key):
@@ -217,7 +230,7 @@ class _Index(dict[str, Any]):
         return dict.get(self, key, default) if self._find(key) else default
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if not self._find(key):
+        if not self._find(key) and self._count is not None:
             self._count += 1
         dict.__setitem__(self, key, value)
 
@@ -227,7 +240,7 @@ class _Index(dict[str, Any]):
         return dict.__getitem__(self, key)
 
     def __len__(self) -> int:
-        return self._count
+        return dict.__len__(self) if self._count is None else self._count
 
     def __iter__(self) -> Iterator[str]:
         self._every()
@@ -416,8 +429,8 @@ def decode_head(data: bytes, store: PartStore) -> Decoded:
         finding_ids=set(finding_ids),
         answers=answers,
         session_high=int(session_high),
-        on_cycle_read=[],
     )
+    state.__dict__["_on_cycle_read"] = []
     decoded = Decoded(body, state)
     ranges: list[tuple[int, int, Cycle]] = []
     for entry in body["cycles"]:
@@ -450,8 +463,8 @@ def decode_head(data: bytes, store: PartStore) -> Decoded:
         home = state.cycles.get(finding_cycles.get(key, -1))
         return [home] if home is not None else []
 
-    sessions = _Index(int(session_count), locate_session, every, odd)
-    findings = _Index(len(finding_cycles), locate_finding, every, finding_cycles)
+    sessions = _Index.lazy(int(session_count), locate_session, every, odd)
+    findings = _Index.lazy(len(finding_cycles), locate_finding, every, finding_cycles)
     state.sessions = sessions
     state.findings_by_record = findings
     return decoded
@@ -489,7 +502,7 @@ def _loader(decoded: Decoded, store: PartStore, name: str) -> Callable[[Cycle], 
         found = state.findings_by_record
         if isinstance(found, _Index):
             found.fill({f.record: f for f in cycle.findings.values()})
-        for apply in list(state.on_cycle_read or ()):
+        for apply in list(state.on_cycle_read() or ()):
             apply(cycle)
 
     return load

@@ -206,11 +206,6 @@ class ProjectState:
     # question id -> (the answer a person recorded, who): `sdd questions answer`
     answers: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     session_high: int = 0  # the highest session number started
-    # A state read from a checkpoint: what runs on each cycle as it is decoded (``Project``'s
-    # checks); None for a state folded whole.
-    on_cycle_read: list[Callable[[Cycle], None]] | None = field(
-        default=None, compare=False, repr=False
-    )
 
     @property
     def signed(self) -> bool:
@@ -231,8 +226,16 @@ class ProjectState:
         for cycle in self.cycles.values():
             if "_part" not in cycle.__dict__:
                 apply(cycle)
-        if self.on_cycle_read is not None:
-            self.on_cycle_read.append(apply)
+        hooks = self.on_cycle_read()
+        if hooks is not None:
+            hooks.append(apply)
+
+    def on_cycle_read(self) -> list[Callable[[Cycle], None]] | None:
+        """A state read from a checkpoint: what runs on each cycle as it is decoded
+        (``Project``'s checks); None for a state folded whole. Kept out of the fields, so a
+        state compares and converts as its fold does."""
+        hooks: list[Callable[[Cycle], None]] | None = self.__dict__.get("_on_cycle_read")
+        return hooks
 
     def latest_run(self, session: str | None = None) -> Record | None:
         """The latest `verify.run`; of one session's worktree when ``session`` is given."""

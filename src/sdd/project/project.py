@@ -152,8 +152,9 @@ class Project:
             if reason is not None:
                 refuse(reason)
 
-        if state.on_cycle_read is not None:
-            state.on_cycle_read.append(check)
+        hooks = state.on_cycle_read()
+        if hooks is not None:
+            hooks.append(check)
         return state
 
     def load_whole(self) -> ProjectState:
