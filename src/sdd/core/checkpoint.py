@@ -103,6 +103,8 @@ class Checkpoint:
         # What commits did to the history's files: [HEAD, the files, the changes]
         # (``Project._uncommitted``), kept so that it is asked of git once a commit.
         self.committed: list[Any] | None = None
+        # [what the comparison with HEAD was made for, what it found] (``_uncommitted``)
+        self.uncommitted: list[Any] | None = None
         self.approvers: list[str] = []  # the ids of the approvers' records
 
     @property
@@ -254,6 +256,7 @@ def advance(
         cycle_problems=checkpoint.cycle_problems,
     )
     made.committed = checkpoint.committed
+    made.uncommitted = checkpoint.uncommitted
     made.approvers = checkpoint.approvers + [r["id"] for r in records if r["type"] in _APPROVERS]
     return made
 
@@ -292,6 +295,7 @@ def encode(checkpoint: Checkpoint, store: codec.PartStore, problems_of: Problems
         "trust": codec.encode_trust(evaluator.trust),
         "walk": codec.encode_walk(evaluator),
         "committed": checkpoint.committed,
+        "uncommitted": checkpoint.uncommitted,
         "approvers": checkpoint.approvers,
     }
     return codec.encode_head(body, checkpoint.state, entries)
@@ -331,6 +335,9 @@ def decode(data: bytes, store: codec.PartStore) -> Checkpoint | None:
         if isinstance(committed, list) and len(committed) == 3:
             made.committed = committed
         made.approvers = [str(i) for i in body["approvers"]]
+        found = body.get("uncommitted")
+        if isinstance(found, list) and len(found) == 2:
+            made.uncommitted = found
         return made
     except Exception:  # a malformed checkpoint is only a missed shortcut
         return None

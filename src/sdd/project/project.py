@@ -251,11 +251,17 @@ class Project:
 
         if self._rewritten is None and made.committed is not None:
             self._rewritten = made.committed
+        if self._committed_memo is None and made.uncommitted is not None:
+            self._committed_memo = (made.uncommitted[0], [tuple(c) for c in made.uncommitted[1]])
         uncommitted = self._uncommitted()
+        memo = [self._committed_memo[0], self._committed_memo[1]] if self._committed_memo else None
         data: bytes | None = source
-        if not data or made.committed != self._rewritten:
-            made.unchanged = made.unchanged and made.committed == self._rewritten
+        if not data or made.committed != self._rewritten or made.uncommitted != memo:
+            made.unchanged = (
+                made.unchanged and made.committed == self._rewritten and made.uncommitted == memo
+            )
             made.committed = self._rewritten
+            made.uncommitted = memo
             raw = made.state
 
             def problems_of(cycle: Cycle) -> list[history.Problem]:

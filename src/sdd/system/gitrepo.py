@@ -268,11 +268,12 @@ def _file_has_blob(path: str, blob: str, size: int) -> bool:
 def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str]]:
     """Of the append-only files under ``.sdd/``, those whose committed content is no longer
     where it was: (name, "removed") or (name, "edited…"). A file that only grew is fine.
-    Git tells which files differ from HEAD by the index's record of each file's status, so
-    only those are read: the cost follows what changed, not the history's size."""
+    Git tells which files may differ from HEAD by the index's record of each file's status
+    (`git diff-index`), so only those are read: the cost follows what changed, not the
+    history's size."""
     try:
         code, out = _git(
-            root, "diff", "--no-ext-diff", "--no-renames", "--name-status", "-z", "HEAD", "--",
+            root, "diff-index", "--no-renames", "--name-status", "-z", "HEAD", "--",
             ".sdd/history.jsonl", ".sdd/history",
         )  # fmt: skip
     except SddError:
