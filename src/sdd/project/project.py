@@ -135,7 +135,9 @@ class Project:
 
         made = self._made
         assert made is not None
-        verifier = reverify.Verifier(self.paths, state, made.place, made.approver_ids)
+        verifier = reverify.Verifier(
+            self.paths, state, made.place, made.approver_ids, self._confirmed_files
+        )
 
         def refuse(reason: str) -> None:
             with contextlib.suppress(OSError):
@@ -391,17 +393,21 @@ class Project:
     def _confirmed(self, loaded: history.Loaded) -> frozenset[str]:
         """The records the protected branch already holds (their segments are in it: a
         segment never changes once git tracks it)."""
-        from sdd.system import gitrepo
-
         if not any(r["type"] == "approver.add" for r in loaded.records):
             return frozenset()  # an unsigned project: nothing to confirm (and no git call)
+        return self._confirmed_files(loaded.files)
+
+    def _confirmed_files(self, files: dict[str, str]) -> frozenset[str]:
+        """Of ``files`` (record id -> its file), the ids whose file the protected branch holds."""
+        from sdd.system import gitrepo
+
         base = gitrepo.protected_base(self.paths.home)
         if base is None:
             return frozenset()
         if self._base_memo is None or self._base_memo[0] != base:
             self._base_memo = (base, gitrepo.history_names_at(self.paths.home, base))
         held = self._base_memo[1]
-        return frozenset(ident for ident, name in loaded.files.items() if name in held)
+        return frozenset(ident for ident, name in files.items() if name in held)
 
     def _uncommitted(self) -> list[history.Problem]:
         """History files that differ from the last commit: committed records are never

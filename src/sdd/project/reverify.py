@@ -35,12 +35,21 @@ Place = Callable[[str], tuple[str, int]]
 class Verifier:
     """What the checkpoint says of the signed acts, checked against the history."""
 
-    def __init__(self, paths: ProjectPaths, state: ProjectState, place: Place, ids: list[str]):
+    def __init__(
+        self,
+        paths: ProjectPaths,
+        state: ProjectState,
+        place: Place,
+        ids: list[str],
+        confirmed: Callable[[dict[str, str]], frozenset[str]],
+    ) -> None:
         self.paths = paths
         self.state = state
         self.place = place
         self.approver_ids = ids  # the approvers' records the checkpoint names
+        self.confirmed = confirmed  # record id -> file: the ids the protected branch holds
         self.approvers: list[Record] = []
+        self.held: frozenset[str] = frozenset()
 
     def why_not(self) -> str | None:
         """Why the checkpoint's approvers and its decided cycles do not hold (None: they do)."""
@@ -53,7 +62,8 @@ class Verifier:
         if records and not self._first_is_first(records[0]):
             return "an approver's record comes before the one it names first"
         self.approvers = records
-        trust, _ = _judged(records)
+        self.held = self.confirmed({r["id"]: self.place(r["id"])[0] for r in records})
+        trust, _ = _judged(records, self.held)
         held = self.state.trust.approvers if self.state.trust else {}
         if set(trust.approvers) != set(held):
             return "its approvers are not those the approvers' records leave in force"
@@ -80,7 +90,7 @@ class Verifier:
             )
             if not same:
                 return f"its decision {decision.record} is not what the history records"
-        _, why = _judged([*self.approvers, *(r for _, r in decisions if r is not None)])
+        _, why = _judged([*self.approvers, *(r for _, r in decisions if r is not None)], self.held)
         for decision, _ in decisions:
             if decision.record in why:
                 return f"its decision {decision.record} does not count: {why[decision.record]}"
@@ -112,10 +122,10 @@ class Verifier:
         return True
 
 
-def _judged(records: list[Record]) -> tuple[Any, dict[str, str]]:
+def _judged(records: list[Record], confirmed: frozenset[str]) -> tuple[Any, dict[str, str]]:
     from sdd.core import trust
 
-    return trust.judge_acts(records)
+    return trust.judge_acts(records, confirmed)
 
 
 def _approver_before(path: str, before: str) -> bool:
