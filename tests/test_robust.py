@@ -14,6 +14,7 @@ import hashlib
 import json
 import marshal
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -322,7 +323,7 @@ def test_a_read_only_project_is_read_and_never_written(project: Path, case: str)
         _warm(project)
     else:
         for cached in (project / ".sdd" / "cache").glob("*"):
-            cached.unlink()  # so that status must compute the panel (and would write it)
+            _remove(cached)  # so that status must compute the panel (and would write it)
     if case == "no-lock-file":
         (project / ".sdd" / "lock").unlink(missing_ok=True)
     (project / "docs" / "session-tracker.md").write_text("edited by hand\n")
@@ -363,7 +364,7 @@ def test_a_reader_still_waits_for_a_writer(project: Path) -> None:
     """Reading takes the lock shared when it can: a writer holding it holds readers off,
     so no reader sees a change half made."""
     for cached in (project / ".sdd" / "cache").glob("*"):
-        cached.unlink()
+        _remove(cached)
     fd = os.open(project / ".sdd" / "lock", os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -608,3 +609,11 @@ def test_the_clock_override_is_refused_where_the_lead_will_ask(now: str | None) 
     assert "sdd: refused: SDD_NOW=" in result.stderr
     assert "this project has approvers" in result.stderr
     assert "unset SDD_NOW" in result.stderr
+
+
+def _remove(cached: Path) -> None:
+    """A cache entry: a file, or the folder of the checkpoint's parts."""
+    if cached.is_dir():
+        shutil.rmtree(cached)
+    else:
+        cached.unlink()
