@@ -269,7 +269,10 @@ def stub_checks(sdd: str, project: str, env: dict[str, str]) -> None:
     code = as_person([sdd, "rules", "accept"], project, env)
     if code != 0:
         raise RuntimeError(f"sdd rules accept: exit {code}")
-    git(project, env, "commit", "-q", "-am", "the checks are `true` for the bench")
+    # Committed with what the sessions before left (review scaffolds): a clean tree, so the
+    # implement sessions' work is all the code there is to commit.
+    git(project, env, "add", "-A")
+    git(project, env, "commit", "-q", "-m", "the checks are `true` for the bench")
 
 
 def git(project: str, env: dict[str, str], *args: str) -> None:
@@ -285,9 +288,11 @@ def implement_session(sdd: str, project: str, env: dict[str, str]) -> Callable[[
 
     def start() -> None:
         count[0] += 1
-        done = subprocess.run(
-            [sdd, "start", "implement", "--json"], cwd=project, env=env, capture_output=True
-        )
+        argv = [sdd, "start", "implement", "--json"]
+        done = subprocess.run(argv, cwd=project, env=env, capture_output=True)
+        if done.returncode != 0:  # the last `sdd done` failed (its exit shows in the table)
+            abandon_open_session(sdd, project, env)()
+            done = subprocess.run(argv, cwd=project, env=env, capture_output=True)
         if done.returncode != 0:
             raise RuntimeError(f"sdd start implement: {done.stderr.decode(errors='replace')}")
         page = os.path.join(project, json.loads(done.stdout)["data"]["page"])
