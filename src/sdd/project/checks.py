@@ -8,7 +8,6 @@ them, and a config edit that weakens them waits for a person.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,6 +128,8 @@ def detect(root: str) -> list[CheckSpec]:
         name.startswith("test") and name.endswith(".py")
         for name in os.listdir(os.path.join(root, "tests"))
     )
+    import shutil  # bz2, lzma and more: only when detection looks for pytest
+
     if pytest_configured or (has_tests and shutil.which("pytest")):
         add("tests", python, "-m", "pytest", "-q")
     elif has_tests:
