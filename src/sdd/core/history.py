@@ -125,6 +125,8 @@ class Problem:
 
 @dataclass
 class Loaded:
+    """The history as read: the records whose hash holds, where each one is, and what is wrong."""
+
     records: list[Record]  # records whose hash holds, in id order
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # tamper evidence

@@ -36,6 +36,8 @@ DETECTION_INPUTS = (
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A verify check: its name, command and timeout."""
+
     name: str
     command: tuple[str, ...]
     timeout: float
@@ -128,9 +130,7 @@ def detect(root: str) -> list[CheckSpec]:
         name.startswith("test") and name.endswith(".py")
         for name in os.listdir(os.path.join(root, "tests"))
     )
-    import shutil  # bz2, lzma and more: only when detection looks for pytest
-
-    if pytest_configured or (has_tests and shutil.which("pytest")):
+    if pytest_configured or (has_tests and _on_path("pytest")):
         add("tests", python, "-m", "pytest", "-q")
     elif has_tests:
         add("tests", python, "-m", "unittest", "discover", "-s", "tests", "-t", ".")
@@ -159,3 +159,9 @@ def detect(root: str) -> list[CheckSpec]:
     if not found and any(line.startswith("test:") for line in makefile.splitlines()):
         add("tests", "make", "test")
     return found
+
+
+def _on_path(name: str) -> bool:
+    import shutil  # bz2, lzma and more: only when detection looks on PATH
+
+    return shutil.which(name) is not None

@@ -40,6 +40,8 @@ _GATE_KEYS = ("after", "judges", "on_reject", "requires", "approvals", "roles")
 
 @dataclass(frozen=True)
 class Rules:
+    """The rules under the gates: workflow, threshold and verify checks."""
+
     workflow: Workflow
     threshold: int
     checks: tuple[CheckSpec, ...]
@@ -230,6 +232,8 @@ def counted(
 
 @dataclass(frozen=True)
 class Change:
+    """One change between two sets of rules, and whether it weakens them."""
+
     what: str
     weakens: bool
     # The gates it bears on (none named: every gate rests on it, as on the stages and checks):

@@ -600,6 +600,8 @@ CODE_PATHSPECS = (".", *(f":(exclude){p}" for p in NOT_CODE), ":(exclude,glob)se
 
 @dataclass(frozen=True)
 class Commit:
+    """A commit: its parents, subject and the paths it changed."""
+
     sha: str
     parents: tuple[str, ...]
     subject: str

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdd.core.errors import ProcessError
-from sdd.system import proctree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.system import proctree
 
 
 @dataclass(frozen=True)
 class Completed:
+    """A child process that ended, with its text output."""
+
     args: tuple[str, ...]
     returncode: int
     stdout: str
@@ -91,6 +96,8 @@ def run_subprocess(
 
 @dataclass(frozen=True)
 class CompletedBytes:
+    """A child process that ended, with its output as bytes."""
+
     args: tuple[str, ...]
     returncode: int
     stdout: bytes
@@ -204,6 +211,8 @@ def end_tree(group: int | None, *, grace: float = 2.0) -> None:
     import signal
     import time
 
+    from sdd.system import proctree
+
     me = os.getpid()
     for sig, seconds in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
         if group is not None:
@@ -238,6 +247,8 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
     """Wait for the agent to exit; True when ``timeout`` struck first. Meanwhile, reap the
     orphans reparented to us, so a long session does not pile up zombies."""
     import time
+
+    from sdd.system import proctree
 
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -288,6 +299,8 @@ def launch(
     import signal
     import threading
     import time
+
+    from sdd.system import proctree  # /proc walks: only for a launch, not for git's calls
 
     argv = [resolve_executable(args[0], env), *args[1:]]
     tty_fd = 0 if interactive and os.isatty(0) else None

@@ -24,6 +24,8 @@ SEVERITIES = ("blocking", "major", "minor")
 
 @dataclass
 class Raised:
+    """A finding as a report lists it."""
+
     severity: str
     text: str
     escaped_from: str | None = None
