@@ -88,6 +88,7 @@ LAZY = {
     "secrets",  # a person's confirmation code
     "tempfile",  # sdd writes its own temporary files (core.files)
     "shutil",  # argparse's formatter would ask it the terminal's width
+    "hashlib",  # OpenSSL: core.digest hashes with the interpreter's own SHA-256 until bulk
 }
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 
+from sdd.core.digest import sha256_hex
 from sdd.core.errors import StateError
 from sdd.core.paths import STATE_DIR, TEMP_DIR
 
@@ -193,7 +193,7 @@ def normalise(data: bytes) -> bytes:
 
 
 def hash_bytes(data: bytes) -> str:
-    return hashlib.sha256(normalise(data)).hexdigest()
+    return sha256_hex(normalise(data))
 
 
 def content_hash(path: str) -> str | None:

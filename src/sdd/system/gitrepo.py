@@ -314,7 +314,7 @@ def _holds_blob(root: str, name: str, blob: str) -> bool:
 
 
 def _file_has_blob(path: str, blob: str, size: int) -> bool:
-    import hashlib
+    from sdd.core.digest import sha1_hex, sha256_hex
 
     try:
         with open(path, "rb") as handle:
@@ -322,8 +322,8 @@ def _file_has_blob(path: str, blob: str, size: int) -> bool:
     except OSError:
         return False
     header = f"blob {len(data)}\0".encode()
-    digest = hashlib.sha256 if len(blob) == 64 else hashlib.sha1  # the repository's format
-    return len(data) == size and digest(header + data).hexdigest() == blob
+    digest = sha256_hex if len(blob) == 64 else sha1_hex  # the repository's format
+    return len(data) == size and digest(header + data) == blob
 
 
 def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str]]:
@@ -455,7 +455,7 @@ def code_key(root: str, commit: str | None = "HEAD") -> str | None:
     ``.sdd/`` (each top-level entry names its subtree by content, so one `git ls-tree` tells
     it). The same for two commits that differ only in documents or sdd's records. None when
     git cannot tell (a commit that no longer exists)."""
-    import hashlib
+    from sdd.core.digest import sha256_hex
 
     entries: list[str] = []
     if commit is not None:
@@ -473,7 +473,7 @@ def code_key(root: str, commit: str | None = "HEAD") -> str | None:
             if name not in NOT_CODE:
                 entries.append(entry)
     text = "\0".join(sorted(entries, key=lambda e: e.partition("\t")[2]))
-    return "code1:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return "code1:" + sha256_hex(text.encode("utf-8", "surrogateescape"))
 
 
 BOOKKEEPING = (".sdd", "docs/session-tracker.md")
@@ -783,8 +783,7 @@ def head_branch(root: str) -> str | None:
 def code_keys(root: str, commits: list[str]) -> dict[str, str]:
     """``code_key`` of many commits at once: their root trees read in one `git cat-file
     --batch`, each entry written as `git ls-tree -z` writes it (the key is the same)."""
-    import hashlib
-
+    from sdd.core.digest import sha256_hex
     from sdd.system.process import run_bytes
 
     unique = sorted({c for c in commits if c and "\n" not in c})
@@ -819,9 +818,7 @@ def code_keys(root: str, commits: list[str]) -> dict[str, str]:
             kind = "tree" if mode == "040000" else "commit" if mode == "160000" else "blob"
             entries.append(f"{mode} {kind} {oid}\t{name}")
         text = "\0".join(sorted(entries, key=lambda e: e.partition("\t")[2]))
-        found[commit] = (
-            "code1:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-        )
+        found[commit] = "code1:" + sha256_hex(text.encode("utf-8", "surrogateescape"))
     return found
 
 
