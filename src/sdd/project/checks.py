@@ -162,6 +162,6 @@ def detect(root: str) -> list[CheckSpec]:
 
 
 def _on_path(name: str) -> bool:
-    import shutil  # bz2, lzma and more: only when detection looks on PATH
+    from sdd.system.process import which
 
-    return shutil.which(name) is not None
+    return which(name) is not None
