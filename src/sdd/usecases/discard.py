@@ -33,12 +33,14 @@ def discard(project: Project, *, cycle: str | None = None) -> Discarded | None:
         from sdd.usecases import parallel
 
         parallel.sweep(project)
+    from sdd.system import worktrees
+
+    if worktrees.any_kept(project.paths.root) is False:
+        return None  # no session's branch at all: nothing to read the history for
     state = project.load()
     chosen = project.cycle(state, cycle)
     if chosen is None or project.open_session(chosen) is not None:
         return None
-    from sdd.system import worktrees
-
     ended = {s.id for s in chosen.sessions if s.outcome not in ("open", "complete")}
     root = project.paths.root
     doomed = [b for b in worktrees.kept(root) if b[len(worktrees.PREFIX) :] in ended]
