@@ -4,10 +4,16 @@ Run with the Python of the sdd installation under test:
     python bench/generate.py DIR --cycles 20 --sessions 1000 --records 5000
     python bench/generate.py DIR ... --signed   # a signed project (see below)
 
-The documents are the demo's (they pass their contracts; the plan has tasks T1 and T2).
-The history is written through sdd's own public pieces (``sdd.history.append`` under
-the lock), so it has exactly the shape real use gives it. The last cycle is left in
-the middle of implementation, with both early gates approved.
+The documents are the demo's (they pass their contracts; the plan has tasks T1 and T2), and
+the config names one verify check (``tests``: pytest), set before the first session. The
+history is written through sdd's own public pieces (``sdd.history.append`` under the lock),
+and has the shape real use gives it: each session is what `sdd run` and `sdd done` record
+— `session.start`, `session.launch`, for an implement session its `verify.run` (green),
+`session.end`, then `session.exit` once the agent's tree has ended — about 5 records a
+session. A history asked to hold more records than that has red verify runs before some
+green ones (a run that failed and was fixed); never filler of another kind. The last cycle
+is left in the middle of implementation, with both early gates approved, its last session
+open (its agent has exited).
 
 With ``--commits N`` the project is a git repository whose history after its first commit
 (the base, tagged ``bench-base``) holds N commits of code, each the work of one implement
@@ -24,9 +30,11 @@ approved with a real SSHSIG signature, and the last cycle's open session is clos
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
+from typing import Any
 
 STAGES = [
     "spec",
@@ -92,6 +100,11 @@ def main() -> int:
         for relative in group:
             with open(os.path.join(root, relative), "w", encoding="utf-8") as handle:
                 handle.write(texts[relative])
+    # The project's verify check, set before its first session (what the config says then
+    # takes effect): the checks every generated verify run ran.
+    with open(paths.config, "a", encoding="utf-8") as handle:
+        handle.write(CHECKS)
+    checks = Project(root).rules
     hashes = {p: snapshots.snapshot(paths, p) for group in docs.values() for p in group}
     entries: list[tuple[Kind, dict[str, object]]] = []
     sign = None
@@ -105,6 +118,10 @@ def main() -> int:
                 history.append(paths, entries, sign=sign)
             entries = []
         work = _commits(root, args.commits, env, signed=args.signed)
+    # Where a red verify run may go (before a session's green one, or its end): the places
+    # in ``entries``, and the session's fields for the run.
+    green: list[tuple[int, dict[str, object]]] = []
+    ends: list[tuple[int, dict[str, object]]] = []
     per_cycle = args.sessions // args.cycles
     number = 0
     for cycle in range(1, args.cycles + 1):
@@ -151,8 +168,25 @@ def main() -> int:
                     },
                 )
             )
+            # `sdd run` (sessions.launched): how the agent was launched, headless.
+            entries.append(
+                (
+                    "session.launch",
+                    {
+                        "session": session,
+                        "command": ["bench-agent", "-p", "<brief, 6144 bytes>"],
+                        "log": f".sdd/logs/sessions/{session}.log",
+                    },
+                )
+            )
             still_open = last and index == len(plan) - 1 and not args.signed
+            run = {"cycle": cycle, "session": session, "head": after}
+            if stage == "implement" and not still_open:
+                # `sdd done` runs `sdd verify` (no green run at HEAD yet): its record.
+                green.append((len(entries), run))
+                entries.append(("verify.run", _verify_run(checks, run, number, ok=True)))
             if not still_open:
+                ends.append((len(entries), run))
                 entries.append(
                     (
                         "session.end",
@@ -167,6 +201,9 @@ def main() -> int:
                         },
                     )
                 )
+            # `sdd run` once the agent's whole tree has ended (the open one's agent exited
+            # without `sdd done`): before any person's act after it, as in real use.
+            entries.append(("session.exit", {"session": session, "exit_code": 0}))
             gate = GATES.get(stage)
             if gate and (index + 1 == len(plan) or plan[index + 1] != stage):
                 judged = {
@@ -186,20 +223,17 @@ def main() -> int:
                         },
                     )
                 )
-    filler = args.records - 2 - len(entries)
-    for index in range(max(0, filler)):
-        # Filler the fold reads and sets aside (answers live in the spec), so the records
-        # count without changing any gate. A signed project's answers would each be a
-        # person's signed act; its filler is the end of a launch that ended long ago.
-        if args.signed:
-            entries.append(("session.exit", {"session": "S-0001", "cycle": 1}))
-            continue
-        entries.append(
-            (
-                "question.answer",
-                {"cycle": 1 + index % args.cycles, "question": f"Q{index}", "answer": "bench"},
-            )
-        )
+    # More records asked for than the sessions make: red verify runs (a run that failed and
+    # was fixed), spread over the implement sessions before their green run, or, with none,
+    # over the sessions before their end.
+    extra = args.records - 2 - len(entries)
+    hosts = green or ends
+    if extra > 0 and hosts:
+        red: dict[int, list[tuple[Kind, dict[str, object]]]] = {place: [] for place, _ in hosts}
+        for n in range(extra):
+            place, run = hosts[n % len(hosts)]
+            red[place].append(("verify.run", _verify_run(checks, run, n, ok=False)))
+        entries = [e for place, entry in enumerate(entries) for e in (*red.get(place, ()), entry)]
     with history.locked(paths):
         history.append(paths, entries, sign=sign)
     # Committed, as a project's history is: the segment is sealed, and what commands record
@@ -221,6 +255,47 @@ def main() -> int:
     kind = "signed" if args.signed else "unsigned"
     print(f"generated {root}: {args.cycles} cycles, {number} sessions, {total} records, {kind}")
     return 0
+
+
+CHECKS = """
+[[verify.checks]]
+name = "tests"
+command = ["python3", "-m", "pytest", "-q"]
+timeout = 900
+"""
+
+
+def _verify_run(checks: Any, run: dict[str, object], n: int, *, ok: bool) -> dict[str, object]:
+    """A `verify.run` as `sdd verify` records it (usecases/verify.py): the checks in force
+    (``checks``: the project's rules), each one's log under .sdd/logs/verify/, the code it
+    ran on (``gitrepo.code_key``: each session's own here)."""
+    folder = f".sdd/logs/verify/20260101T{n % 240000:06d}Z-{n % 0xFFFFFF:06x}"
+    ran = []
+    for index, spec in enumerate(checks.checks, start=1):
+        log = f"{folder}/{index:02d}-{spec.name}.log"
+        ran.append(
+            {
+                "name": spec.name,
+                "command": list(spec.command),
+                "exit_code": 0 if ok else 1,
+                "timed_out": False,
+                "seconds": 4.2,
+                "log": log,
+                "log_sha256": hashlib.sha256(log.encode()).hexdigest(),
+                "passed": ok,
+            }
+        )
+    code = hashlib.sha256(f"{run['session']}".encode()).hexdigest()
+    return {
+        **run,
+        "checks_fingerprint": checks.checks_fingerprint,
+        "clean": True,
+        "dirty": [],
+        "detected": checks.detected,
+        "checks": ran,
+        "code": code,
+        "ok": ok,
+    }
 
 
 def _git(root: str, env: dict[str, str], *args: str) -> str:

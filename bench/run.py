@@ -13,7 +13,9 @@ documents, the last cycle in the middle of implementation). In each project it r
 `<venv>/bin/python -c pass`, `sdd next --json`, `sdd status` (answered from the derived
 cache, and with the cache cleared: the first command after the history changed),
 `sdd check`, `sdd prompt implement`, `sdd tasks`, and what records — `sdd findings add`, `sdd
-start review` and `sdd abandon` (the session it started) — and `sdd dashboard --out
+start review` and `sdd abandon` (the session it started), and `sdd done` of an implement
+session (its work committed, started untimed before each run; the verify checks made
+`true` as a user does, accepted with `sdd rules accept` at a pty) — and `sdd dashboard --out
 FILE` in alternation; in a signed
 project of the same size (every gate approved with a real SSHSIG signature), `sdd start
 implement --task T1`, a stage behind a gate whose decision rests on signed records (the
@@ -33,8 +35,11 @@ Then a table and a text chart of each command's cost against the history's size.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import re
+import select
 import shutil
 import statistics
 import subprocess
@@ -48,6 +53,7 @@ REPO = os.path.dirname(HERE)
 
 BASE = "python -c pass"
 COLD = "sdd status (cache cleared)"
+DONE = "sdd done"
 # (command, sessions) -> the highest ratio to python -c pass
 TIME_TARGETS = {
     ("sdd next --json", 1000): 1.5,
@@ -185,6 +191,128 @@ def abandon_open_session(sdd: str, project: str, env: dict[str, str]) -> Callabl
     return abandon
 
 
+# Runs on a pseudo-terminal as a person's own terminal runs a command: it forks and exits
+# at once, so the command's ancestors are this wrapper and init only (not the bench, which
+# may run under an agent CLI: the person check would refuse), on the pty as its terminal.
+DETACH = r"""
+import os, subprocess, sys
+status, argv = sys.argv[1], sys.argv[2:]
+if os.fork():
+    os._exit(0)
+os.setsid()
+os.close(os.open(os.ttyname(0), os.O_RDWR))
+code = subprocess.call(argv)
+with open(status + ".part", "w") as handle:
+    handle.write(str(code))
+os.replace(status + ".part", status)
+"""
+CODE_PROMPT = re.compile(rb"Type ([A-Z0-9]{4}) to ")
+
+
+def as_person(argv: list[str], cwd: str, env: dict[str, str], timeout: float = 60.0) -> int:
+    """Run ``argv`` as a person at their terminal does, typing back the confirmation code
+    it shows; its exit status."""
+    master, slave = os.openpty()
+    folder = tempfile.mkdtemp(prefix="sdd-bench-pty-")
+    status = os.path.join(folder, "status")
+    output = bytearray()
+    try:
+        wrapper = subprocess.Popen(
+            [sys.executable, "-c", DETACH, status, *argv],
+            cwd=cwd,
+            env=env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+        )
+        os.close(slave)
+        wrapper.wait(timeout=30)
+        answered, deadline = False, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError as exc:  # EIO: every end of the terminal is closed
+                if exc.errno == errno.EIO:
+                    break
+                raise
+            if not chunk:
+                break
+            output += chunk
+            match = None if answered else CODE_PROMPT.search(output)
+            if match:
+                os.write(master, match.group(1) + b"\n")
+                answered = True
+        for _ in range(500):  # the detached command writes it once the terminal is closed
+            if os.path.exists(status):
+                with open(status) as handle:
+                    return int(handle.read())
+            time.sleep(0.01)
+        raise RuntimeError(f"{argv} did not finish; it showed:\n{output.decode(errors='replace')}")
+    finally:
+        os.close(master)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def stub_checks(sdd: str, project: str, env: dict[str, str]) -> None:
+    """Make the verify checks `true`, as a user does: edit the config, then accept the change
+    (it weakens the checks, so it waits for a person: `sdd rules accept` at a terminal)."""
+    config = os.path.join(project, ".sdd", "config.toml")
+    with open(config, encoding="utf-8") as handle:
+        text = handle.read()
+    stubbed = re.sub(r"(?m)^command = .*$", 'command = ["true"]', text)
+    with open(config, "w", encoding="utf-8") as handle:
+        handle.write(stubbed)
+    code = as_person([sdd, "rules", "accept"], project, env)
+    if code != 0:
+        raise RuntimeError(f"sdd rules accept: exit {code}")
+    # Committed with what the sessions before left (review scaffolds): a clean tree, so the
+    # implement sessions' work is all the code there is to commit.
+    git(project, env, "add", "-A")
+    git(project, env, "commit", "-q", "-m", "the checks are `true` for the bench")
+
+
+def git(project: str, env: dict[str, str], *args: str) -> None:
+    who = ["-c", "user.name=Bench", "-c", "user.email=bench@example.invalid"]
+    subprocess.run(["git", *who, *args], cwd=project, env=env, check=True, capture_output=True)
+
+
+def implement_session(sdd: str, project: str, env: dict[str, str]) -> Callable[[], None]:
+    """Start an implement session and do its work, as its agent would (a commit of code, the
+    handoff answered), so that the next `sdd done` completes it: runs the checks (the code
+    changed since the last green run), records the run and the session's end."""
+    count = [0]
+
+    def start() -> None:
+        count[0] += 1
+        argv = [sdd, "start", "implement", "--json"]
+        done = subprocess.run(argv, cwd=project, env=env, capture_output=True)
+        if done.returncode != 0:  # the last `sdd done` failed (its exit shows in the table)
+            abandon_open_session(sdd, project, env)()
+            done = subprocess.run(argv, cwd=project, env=env, capture_output=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"sdd start implement: {done.stderr.decode(errors='replace')}")
+        page = os.path.join(project, json.loads(done.stdout)["data"]["page"])
+        code = os.path.join(project, "src", f"bench_done_{count[0]}.py")
+        os.makedirs(os.path.dirname(code), exist_ok=True)
+        with open(code, "w", encoding="utf-8") as handle:
+            handle.write(f"def bench_{count[0]}() -> int:\n    return {count[0]}\n")
+        git(project, env, "add", code)
+        git(project, env, "commit", "-q", "-m", f"bench: work {count[0]}")
+        with open(page, encoding="utf-8") as handle:
+            text = handle.read()
+        cut = text.index("## Handoff")
+        handoff = text[cut:].replace("- [ ] ", "- [x] ")
+        handoff = re.sub(r"\[FILL:[^\]]*\]", "Did the work; nothing left open.", handoff)
+        with open(page, "w", encoding="utf-8") as handle:
+            handle.write(text[:cut] + handoff)
+
+    return start
+
+
 def generate(
     python: str, project: str, sessions: int, env: dict[str, str], *, signed: bool = False
 ) -> None:
@@ -312,10 +440,19 @@ def main() -> int:
                 "sdd abandon": [sdd, "abandon", "--reason", "bench"],
             }
             second = measure(runner, recording, project, runs, {})
-            for name in recording:
-                if name != BASE:  # each against the bare interpreter of its own alternation
-                    measured[name] = second[name]
-            bases = {name: second[BASE][0] for name in recording if name != BASE}
+            # `sdd done` of an implement session whose work is committed, with the checks
+            # stubbed to `true` (issue 21): each run ends a session started before it.
+            stub_checks(sdd, project, env)
+            finishing = {BASE: [python, "-c", "pass"], DONE: [sdd, "done"]}
+            third = measure(
+                runner, finishing, project, runs, {DONE: implement_session(sdd, project, env)}
+            )
+            bases = {}
+            for alternation, names in ((second, recording), (third, finishing)):
+                for name in names:
+                    if name != BASE:  # each against the bare interpreter of its own alternation
+                        measured[name] = alternation[name]
+                        bases[name] = alternation[BASE][0]
             base = measured[BASE][0]
             for name, (seconds, peak, code) in measured.items():
                 ratio = seconds / bases.get(name, base)

@@ -75,3 +75,33 @@ def test_the_cached_status_and_next_load_only_what_answers_them(work: Path) -> N
         assert ours <= ALLOWED, f"sdd {' '.join(args)} also loads {sorted(ours - ALLOWED)}"
         assert "sdd.usecases.panel" in ours  # it did answer from the cache path
         assert not names & HEAVY, f"sdd {' '.join(args)} loads {sorted(names & HEAVY)}"
+
+
+# What only a person's act, `sdd run --parallel` or a help text needs: the commands an agent
+# runs at every session (its brief, a finding, a start, an abandon) load none of it.
+LAZY = {
+    "sdd.agents.person",  # the person check
+    "sdd.agents.registry",  # every agent's launch and files: the person check and `sdd run`
+    "sdd.usecases.acts",
+    "sdd.usecases.parallel",  # `sdd abandon` loads it only to clean up after a killed run
+    "sdd.system.proctree",  # /proc walks: a launch's
+    "secrets",  # a person's confirmation code
+    "tempfile",  # sdd writes its own temporary files (core.files)
+    "shutil",  # argparse's formatter would ask it the terminal's width
+    "hashlib",  # OpenSSL: core.digest hashes with the interpreter's own SHA-256 until bulk
+}
+
+
+def test_what_an_agent_runs_at_every_session_loads_no_person_check_and_no_parallel_run(
+    work: Path,
+) -> None:
+    root = init_project(work)
+    for args in (
+        ("prompt", "spec"),
+        ("findings", "add", "--severity", "minor", "--stage", "review", "bench"),
+        ("start", "spec"),
+        ("abandon", "--reason", "bench"),
+    ):
+        names = imported(root, *args)
+        assert "sdd.project.project" in names  # it did load the project
+        assert not names & LAZY, f"sdd {' '.join(args)} loads {sorted(names & LAZY)}"

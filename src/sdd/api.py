@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from sdd.usecases.cycles import abandon as abandon_cycle
     from sdd.usecases.cycles import archive, change, switch_layout
     from sdd.usecases.cycles import new as new_cycle
+    from sdd.usecases.discard import discard as discard_branches
     from sdd.usecases.doctor import diagnose as doctor
     from sdd.usecases.document_check import check, document_path
     from sdd.usecases.findings import from_release as findings_from_release
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from sdd.usecases.log import listing as log
     from sdd.usecases.overview import overview, state_version
     from sdd.usecases.panel import Panel, status, status_all
-    from sdd.usecases.parallel import discard as discard_branches
     from sdd.usecases.parallel import run as run_parallel
     from sdd.usecases.parallel import stale as stale_worktrees
     from sdd.usecases.parallel import sweep as sweep_worktrees
@@ -142,7 +142,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "run_parallel": ("sdd.usecases.parallel", "run"),
     "sweep_worktrees": ("sdd.usecases.parallel", "sweep"),
     "stale_worktrees": ("sdd.usecases.parallel", "stale"),
-    "discard_branches": ("sdd.usecases.parallel", "discard"),
+    "discard_branches": ("sdd.usecases.discard", "discard"),
     "abandon_session": ("sdd.usecases.sessions", "abandon"),
     "done": ("sdd.usecases.sessions", "done"),
     "start": ("sdd.usecases.sessions", "start"),

@@ -12,10 +12,8 @@ whatever that agent left behind has `sdd run` among its ancestors until it is en
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 
-from sdd.agents.registry import PACKAGE_MARKERS, PROCESS_NAMES
 from sdd.core.errors import ProcessError, Refused
 from sdd.core.paths import ProjectPaths
 from sdd.project import running
@@ -35,6 +33,10 @@ def _names(argv: list[str]) -> set[str]:
 
 
 def _looks_like_agent(comm: str, argv: list[str]) -> str | None:
+    # The registry is big: loaded when an ancestor is judged, not by every command that
+    # imports this module.
+    from sdd.agents.registry import PACKAGE_MARKERS, PROCESS_NAMES
+
     hit = (_names(argv) | {comm}) & PROCESS_NAMES
     if hit:
         return sorted(hit)[0]
@@ -137,4 +139,6 @@ def _running(paths: ProjectPaths) -> tuple[str | None, str]:
 
 
 def confirmation_code() -> str:
+    import secrets  # random, hmac, base64: only when a code is shown
+
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(4))

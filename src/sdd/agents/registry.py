@@ -94,6 +94,8 @@ class Install:
 
 @dataclass(frozen=True)
 class Agent:
+    """An agent sdd knows: how it is found, launched and installed for."""
+
     name: str
     title: str
     aliases: tuple[str, ...] = ()  # other names `sdd agents install` accepts for it

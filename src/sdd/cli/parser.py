@@ -27,9 +27,33 @@ def _count(text: str) -> int:
     return value
 
 
+def _width() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` tells it: $COLUMNS, else the
+    terminal's, else 80."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with the arguments it quotes back in an error made safe to show: an
     unknown argument may hold escape sequences, and it must not drive the terminal."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse's own asks shutil for the terminal's width (importing shutil, bz2 and
+        # lzma) every time an argument is added; the same width, read here, costs nothing.
+        make: Any = self.formatter_class  # typeshed's protocol names ``prog`` only
+        formatter: argparse.HelpFormatter = make(prog=self.prog, width=_width() - 2)
+        return formatter
 
     def error(self, message: str) -> NoReturn:
         from sdd.cli.render import safe

@@ -22,6 +22,8 @@ CERTIFICATE_SUFFIX = "-cert-v01@openssh.com"
 
 @dataclass(frozen=True)
 class AllowedSigner:
+    """One line of an allowed-signers file."""
+
     line: int
     principals: tuple[str, ...]  # patterns
     key: PublicKey
@@ -32,6 +34,8 @@ class AllowedSigner:
 
 @dataclass(frozen=True)
 class IgnoredLine:
+    """A line of an allowed-signers file that is not read, and why."""
+
     line: int
     reason: str
 
@@ -47,6 +51,8 @@ class Match:
 
 @dataclass(frozen=True)
 class AllowedSigners:
+    """An allowed-signers file as ssh-keygen reads it."""
+
     signers: tuple[AllowedSigner, ...]
     ignored: tuple[IgnoredLine, ...] = ()
 

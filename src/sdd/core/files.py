@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 
+from sdd.core.digest import sha256_hex
 from sdd.core.errors import StateError
 from sdd.core.paths import STATE_DIR, TEMP_DIR
 
@@ -50,10 +50,8 @@ def write_atomic(path: str, data: str | bytes, *, display: str | None = None) ->
 def _write_through(place: str, path: str, payload: bytes, *, named_by_writer: bool) -> None:
     """Write ``payload`` to a new temporary file in ``place``, then rename it over ``path``.
     In `.sdd/tmp/` the name starts with the writer's pid, so a sweep can tell it is stale."""
-    import tempfile  # here: ~5 ms to import, and most commands that load this write nothing
-
     prefix = f"{os.getpid()}-" if named_by_writer else ".sdd-"
-    fd, temp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=place)
+    fd, temp = _new_temp(place, prefix)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), _mode_for(path))
@@ -65,6 +63,21 @@ def _write_through(place: str, path: str, payload: bytes, *, named_by_writer: bo
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def _new_temp(place: str, prefix: str) -> tuple[int, str]:
+    """A new file ``<prefix><random>.tmp`` in ``place``, created as `tempfile.mkstemp` creates
+    one (exclusively, not through a link, private), without importing tempfile: with shutil
+    and random it costs more than the rest of a small write."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        temp = os.path.join(place, f"{prefix}{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(temp, flags, 0o600), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free name for a temporary file", place)
 
 
 def _state_folder(folder: str) -> str | None:
@@ -180,7 +193,7 @@ def normalise(data: bytes) -> bytes:
 
 
 def hash_bytes(data: bytes) -> str:
-    return hashlib.sha256(normalise(data)).hexdigest()
+    return sha256_hex(normalise(data))
 
 
 def content_hash(path: str) -> str | None:

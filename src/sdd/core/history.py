@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.core import clock, ids
+from sdd.core.digest import sha256_hex
 from sdd.core.errors import StateError
 from sdd.core.nesting import json_value
 from sdd.core.paths import ProjectPaths
@@ -56,7 +56,7 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 def record_hash(record: Record) -> str:
     domain = _DOMAINS[1] if record.get("v") == 1 else _DOMAINS[2]
-    return hashlib.sha256(domain + canonical(record)).hexdigest()
+    return sha256_hex(domain + canonical(record))
 
 
 def line_of(record: Record) -> bytes:
@@ -85,7 +85,7 @@ def _holds(raw: bytes, record: Record) -> bool:
             shaped = (rest == b"}" and "sig" not in record) or (
                 rest.startswith(b',"sig":') and _one_value(rest[7:])
             )
-            if shaped and hashlib.sha256(_DOMAINS[2] + raw[:cut] + b"}").hexdigest() == claimed:
+            if shaped and sha256_hex(_DOMAINS[2] + raw[:cut] + b"}") == claimed:
                 return True
     return bool(claimed == record_hash(record))
 
@@ -125,6 +125,8 @@ class Problem:
 
 @dataclass
 class Loaded:
+    """The history as read: the records whose hash holds, where each one is, and what is wrong."""
+
     records: list[Record]  # records whose hash holds, in id order
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # tamper evidence
@@ -214,7 +216,7 @@ def _cover(
         loaded.coverage = None  # changed while read, or its last line cut short
         return
     lines = lines_before + data.count(b"\n")
-    loaded.coverage.append([name, *status, lines, hashlib.sha256(data).hexdigest()])
+    loaded.coverage.append([name, *status, lines, sha256_hex(data)])
 
 
 def load_since(
@@ -248,15 +250,13 @@ def load_since(
                 continue
             start, lines = entry[1], entry[5]
         data, status = _read(path, name)
-        if len(data) < start or (
-            start and hashlib.sha256(data[:start]).hexdigest() != covered[index][6]
-        ):
+        if len(data) < start or (start and sha256_hex(data[:start]) != covered[index][6]):
             return None
         _parse_into(loaded, by_id, data[start:], name, first=lines + 1)
         loaded.sources.append(name)
         _cover(loaded, name, data[start:], status, lines)
         if loaded.coverage and start:  # the hash covers the whole file
-            loaded.coverage[-1][6] = hashlib.sha256(data).hexdigest()
+            loaded.coverage[-1][6] = sha256_hex(data)
     loaded.records = [by_id[key] for key in sorted(by_id)]
     return loaded, names
 

@@ -65,6 +65,8 @@ FieldType = object
 
 @dataclass(frozen=True)
 class Schema:
+    """A record kind's fields: those it must have and those it may have, with their types."""
+
     required: dict[str, FieldType] = field(default_factory=dict)
     optional: dict[str, FieldType] = field(default_factory=dict)
 

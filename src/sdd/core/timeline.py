@@ -39,6 +39,8 @@ def appended_after(records: list[Record]) -> Iterator[tuple[Record, list[Record]
 
 @dataclass(frozen=True)
 class Backdated:
+    """A record whose time runs backwards from the one before it."""
+
     record_id: str
     what: str
     certain: bool  # the id's own time ran backwards: sdd never writes that

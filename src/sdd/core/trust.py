@@ -57,6 +57,8 @@ ONCE = frozenset({"project.init"})
 
 @dataclass(frozen=True)
 class Approver:
+    """A key that signs a person's acts, and whose it is."""
+
     principal: str
     key: str  # the public key, one line
     fingerprint: str
@@ -67,6 +69,8 @@ class Approver:
 
 @dataclass
 class Trust:
+    """Which records count and who signed them."""
+
     signed: bool = False  # the history holds an approver's record (counted or not)
     approvers: dict[str, Approver] = field(default_factory=dict)  # in force now, by fingerprint
     known: dict[str, Approver] = field(default_factory=dict)  # every approver that counted, ever

@@ -222,6 +222,8 @@ class NotDue:
 
 @dataclass
 class Report:
+    """What `sdd check` checked and found."""
+
     checked: list[str]
     messages: list[Message]
     strict: bool = False  # warnings fail the check too

@@ -38,6 +38,8 @@ CONFIDENCE = re.compile(r"^Confidence:\s*([0-9]{1,3}(?:\.[0-9]+)?)\s*%$", re.I)
 
 @dataclass(frozen=True)
 class Message:
+    """One finding of `sdd check`: where, how severe, what."""
+
     path: str
     line: int
     severity: str  # "error" or "warning"
@@ -57,6 +59,8 @@ class Message:
 
 @dataclass
 class Story:
+    """A user story of the spec, with its acceptance criteria."""
+
     id: str
     title: str
     line: int
@@ -65,6 +69,8 @@ class Story:
 
 @dataclass
 class Question:
+    """An open question of the spec, and its answer once given."""
+
     id: str
     blocking: bool
     text: str
@@ -80,6 +86,8 @@ class Question:
 
 @dataclass
 class Spec:
+    """The product spec as its contract reads it."""
+
     stories: list[Story] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
     confidence: float | None = None
@@ -88,6 +96,8 @@ class Spec:
 
 @dataclass
 class Task:
+    """A task of the implementation plan."""
+
     id: str
     title: str
     line: int
@@ -102,6 +112,8 @@ class Task:
 
 @dataclass
 class Case:
+    """A test case of the test plan."""
+
     id: str
     title: str
     line: int

@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # importing typing costs ~5 ms of `sdd check`'s start-up
 
 @dataclass
 class Block:
+    """A paragraph or a list item of a section."""
+
     kind: str  # "para" or "item"
     text: str
     line: int  # 1-based
@@ -27,6 +29,8 @@ class Block:
 
 @dataclass
 class Section:
+    """A heading, what it holds and the sections under it."""
+
     title: str
     level: int
     line: int

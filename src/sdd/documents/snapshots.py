@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 from sdd.core import files
+from sdd.core.digest import sha256_hex
 from sdd.core.paths import ProjectPaths
 
 # The one placeholder marker every template uses. A document still holding one is not written.
@@ -25,7 +25,7 @@ def snapshot(paths: ProjectPaths, relative: str) -> str | None:
             data = files.normalise(handle.read())
     except FileNotFoundError:
         return None
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_hex(data)
     target = os.path.join(paths.snapshots, digest)
     if not os.path.exists(target):
         files.write_atomic(target, data, display=paths.rel(target))

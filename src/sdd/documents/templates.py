@@ -22,6 +22,8 @@ _LISTS = ("reads", "writes", "checklist")
 
 @dataclass(frozen=True)
 class StageTemplate:
+    """A stage's session template: its role, goal, reads, writes and checklist."""
+
     stage: str
     role: str
     goal: str

@@ -8,7 +8,6 @@ them, and a config edit that weakens them waits for a person.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,8 @@ DETECTION_INPUTS = (
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A verify check: its name, command and timeout."""
+
     name: str
     command: tuple[str, ...]
     timeout: float
@@ -129,7 +130,7 @@ def detect(root: str) -> list[CheckSpec]:
         name.startswith("test") and name.endswith(".py")
         for name in os.listdir(os.path.join(root, "tests"))
     )
-    if pytest_configured or (has_tests and shutil.which("pytest")):
+    if pytest_configured or (has_tests and _on_path("pytest")):
         add("tests", python, "-m", "pytest", "-q")
     elif has_tests:
         add("tests", python, "-m", "unittest", "discover", "-s", "tests", "-t", ".")
@@ -158,3 +159,9 @@ def detect(root: str) -> list[CheckSpec]:
     if not found and any(line.startswith("test:") for line in makefile.splitlines()):
         add("tests", "make", "test")
     return found
+
+
+def _on_path(name: str) -> bool:
+    from sdd.system.process import which
+
+    return which(name) is not None

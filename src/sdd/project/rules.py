@@ -12,20 +12,19 @@ takes effect: no agent has worked in the project through sdd, and no gate rests 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from sdd.core.digest import sha256_hex
 from sdd.core.errors import ConfigError
 from sdd.core.jsonable import OMIT, to_json
 from sdd.core.state import RulesAcceptance
 from sdd.project import checks as verify_checks
 from sdd.project.checks import CheckSpec
 from sdd.project.config import Config
-from sdd.workflow.evidence import checks_fingerprint
 from sdd.workflow.model import Gate, Stage, Workflow, from_config
 
 TYPE_CHECKING = False
@@ -40,6 +39,8 @@ _GATE_KEYS = ("after", "judges", "on_reject", "requires", "approvals", "roles")
 
 @dataclass(frozen=True)
 class Rules:
+    """The rules under the gates: workflow, threshold and verify checks."""
+
     workflow: Workflow
     threshold: int
     checks: tuple[CheckSpec, ...]
@@ -64,11 +65,13 @@ class Rules:
     @cached_property
     def fingerprint(self) -> str:
         text = json.dumps(self.normal, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(_DOMAIN + text.encode("utf-8", "surrogatepass")).hexdigest()
+        return sha256_hex(_DOMAIN + text.encode("utf-8", "surrogatepass"))
 
     @cached_property
     def checks_fingerprint(self) -> str:
         """What a verify run must have run for its evidence to count under these rules."""
+        from sdd.workflow.evidence import checks_fingerprint
+
         return checks_fingerprint((c.name, c.command) for c in self.checks)
 
 
@@ -230,6 +233,8 @@ def counted(
 
 @dataclass(frozen=True)
 class Change:
+    """One change between two sets of rules, and whether it weakens them."""
+
     what: str
     weakens: bool
     # The gates it bears on (none named: every gate rests on it, as on the stages and checks):

@@ -21,6 +21,8 @@ from sdd.system import proctree
 
 @dataclass(frozen=True)
 class Running:
+    """A session `sdd run` is running: its agent's process."""
+
     session: str
     pid: int
     start: int | None  # None where there is no /proc (macOS): the pid alone then

@@ -69,11 +69,31 @@ def init_repo(root: str) -> None:
 
 def head(root: str) -> str | None:
     """The commit at HEAD, or None in a repository without commits (or no repository)."""
+    plain = _head_from_files(root)
+    if plain is not None:
+        return plain
     try:
         code, out = _git_at_head(root, "rev-parse", "--verify", "-q", "HEAD")
     except SddError:
         return None
     return out.strip() if code == 0 and out.strip() else None
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _head_from_files(root: str) -> str | None:
+    """The commit at HEAD when .git's own files say it plainly, as git reads them: HEAD
+    detached at a commit, or naming a branch whose loose ref holds one (a git process costs
+    more than a small command's own work). None otherwise — git is asked then: a packed
+    ref, an unborn branch, a linked worktree, a symbolic ref to a symbolic ref, a
+    repository elsewhere ($GIT_DIR)."""
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return None
+    found = head_key(root)
+    if found is None or len(found) not in (40, 64) or not set(found) <= _HEX:
+        return None
+    return found
 
 
 def dirty(root: str) -> dict[str, str]:
@@ -185,6 +205,9 @@ def is_tracked(root: str, relative: str) -> bool:
     key = (root, relative, index) if index is not None else None
     if key is not None and key in _TRACKED:
         return _TRACKED[key]
+    plain = _tracked_in_index(root, relative)
+    if plain is not None:
+        return plain
     try:
         code, _ = _git(root, "ls-files", "--error-unmatch", "--", relative)
     except SddError:
@@ -199,6 +222,44 @@ def is_tracked(root: str, relative: str) -> bool:
 # Whether a file is tracked changes only with git's index, which git replaces whole (a new
 # file renamed over it) whenever it changes: a memo keyed on the index file as it stands.
 _TRACKED: dict[tuple[str, str, tuple[int, int, int]], bool] = {}
+
+
+def _tracked_in_index(root: str, relative: str) -> bool | None:
+    """``is_tracked`` read from git's index file (each write asks it of the newest history
+    segment, and a git process costs more than the rest of a small write): an index of
+    format 2 or 3 holds every entry's whole path, NUL-terminated after flags whose low 12
+    bits are its length. None when the index cannot tell it plainly (format 4 compresses
+    paths; a split or big index, a linked worktree, $GIT_DIR or $GIT_INDEX_FILE): git is
+    asked then. Either answer is safe to get wrong once: a tracked segment is never
+    appended to, and a segment that only grew is no edit."""
+    if any(name in os.environ for name in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE")):
+        return None
+    git_dir = os.path.join(root, ".git")
+    path = os.path.join(git_dir, "index")
+    try:
+        if not os.path.isdir(git_dir) or os.path.getsize(path) > 8 << 20:
+            return None
+        if any(n.startswith("sharedindex.") for n in os.listdir(git_dir)):
+            return None
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if data[:4] != b"DIRC" or int.from_bytes(data[4:8], "big") not in (2, 3):
+        return None
+    name = relative.encode("utf-8", "surrogateescape")
+    size = len(name)
+    if not name or size >= 0xFFF or any(c in name for c in b"\0*?[\\"):
+        return None  # a pathspec's wildcards are git's to match
+    at = data.find(name, 12)
+    while at != -1:
+        ends = data[at + size : at + size + 1] == b"\0"
+        # flags just before the path (format 2), or before the extended flags (format 3)
+        flags = (int.from_bytes(data[at - k : at - k + 2], "big") & 0xFFF for k in (2, 4))
+        if ends and size in flags:
+            return True
+        at = data.find(name, at + 1)
+    return None if name + b"/" in data else False  # a folder: git matches what is in it
 
 
 def _index_key(root: str) -> tuple[int, int, int] | None:
@@ -253,7 +314,7 @@ def _holds_blob(root: str, name: str, blob: str) -> bool:
 
 
 def _file_has_blob(path: str, blob: str, size: int) -> bool:
-    import hashlib
+    from sdd.core.digest import sha1_hex, sha256_hex
 
     try:
         with open(path, "rb") as handle:
@@ -261,8 +322,8 @@ def _file_has_blob(path: str, blob: str, size: int) -> bool:
     except OSError:
         return False
     header = f"blob {len(data)}\0".encode()
-    digest = hashlib.sha256 if len(blob) == 64 else hashlib.sha1  # the repository's format
-    return len(data) == size and digest(header + data).hexdigest() == blob
+    digest = sha256_hex if len(blob) == 64 else sha1_hex  # the repository's format
+    return len(data) == size and digest(header + data) == blob
 
 
 def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str]]:
@@ -325,6 +386,9 @@ def on_a_branch_apart(root: str) -> bool:
     """Whether HEAD is a branch other than the remote's default one (``origin/HEAD``, else
     ``origin/main``, else ``origin/master``: a repository pushed with `git remote add` has no
     ``origin/HEAD``): work there meets other branches' work in a merge. False without one."""
+    plain = _apart_from_files(root)
+    if plain is not None:
+        return plain
     try:
         code, base = _git(root, "symbolic-ref", "-q", "refs/remotes/origin/HEAD")
         default = base.strip().removeprefix("refs/remotes/origin/") if code == 0 else ""
@@ -339,6 +403,45 @@ def on_a_branch_apart(root: str) -> bool:
     except SddError:
         return False
     return code != 0 or head.strip().removeprefix("refs/heads/") != default
+
+
+def _apart_from_files(root: str) -> bool | None:
+    """``on_a_branch_apart`` read from .git's own files, as git reads them (every session's
+    start asks, and three git processes cost more than the rest of a small start); None
+    when the files cannot tell it plainly (a linked worktree, reftable refs, an unreadable
+    file): git is asked then."""
+    git_dir = os.path.join(root, ".git")
+    if not os.path.isdir(git_dir) or os.path.exists(os.path.join(git_dir, "reftable")):
+        return None
+    remotes = os.path.join(git_dir, "refs", "remotes", "origin")
+    try:
+        with open(os.path.join(git_dir, "HEAD"), encoding="utf-8") as handle:
+            head = handle.read().strip()
+        default = ""
+        if os.path.isfile(os.path.join(remotes, "HEAD")):
+            with open(os.path.join(remotes, "HEAD"), encoding="utf-8") as handle:
+                target = handle.read().strip()
+            if not target.startswith("ref: refs/remotes/origin/"):
+                return None  # not the symbolic ref git writes: let git judge it
+            default = target.removeprefix("ref: refs/remotes/origin/")
+        else:
+            packed = ""
+            if os.path.isfile(os.path.join(git_dir, "packed-refs")):
+                with open(os.path.join(git_dir, "packed-refs"), encoding="utf-8") as handle:
+                    packed = handle.read()
+            for name in ("main", "master"):
+                if os.path.isfile(os.path.join(remotes, name)) or (
+                    f" refs/remotes/origin/{name}\n" in packed + "\n"
+                ):
+                    default = name
+                    break
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not default:
+        return False
+    if not head.startswith("ref: "):
+        return True  # a detached HEAD is no branch: git's `symbolic-ref -q HEAD` fails
+    return head.removeprefix("ref: ").removeprefix("refs/heads/") != default
 
 
 def history_names_at(root: str, commit: str) -> set[str]:
@@ -369,7 +472,7 @@ def code_key(root: str, commit: str | None = "HEAD") -> str | None:
     ``.sdd/`` (each top-level entry names its subtree by content, so one `git ls-tree` tells
     it). The same for two commits that differ only in documents or sdd's records. None when
     git cannot tell (a commit that no longer exists)."""
-    import hashlib
+    from sdd.core.digest import sha256_hex
 
     entries: list[str] = []
     if commit is not None:
@@ -387,7 +490,7 @@ def code_key(root: str, commit: str | None = "HEAD") -> str | None:
             if name not in NOT_CODE:
                 entries.append(entry)
     text = "\0".join(sorted(entries, key=lambda e: e.partition("\t")[2]))
-    return "code1:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return "code1:" + sha256_hex(text.encode("utf-8", "surrogateescape"))
 
 
 BOOKKEEPING = (".sdd", "docs/session-tracker.md")
@@ -514,6 +617,8 @@ CODE_PATHSPECS = (".", *(f":(exclude){p}" for p in NOT_CODE), ":(exclude,glob)se
 
 @dataclass(frozen=True)
 class Commit:
+    """A commit: its parents, subject and the paths it changed."""
+
     sha: str
     parents: tuple[str, ...]
     subject: str
@@ -695,8 +800,7 @@ def head_branch(root: str) -> str | None:
 def code_keys(root: str, commits: list[str]) -> dict[str, str]:
     """``code_key`` of many commits at once: their root trees read in one `git cat-file
     --batch`, each entry written as `git ls-tree -z` writes it (the key is the same)."""
-    import hashlib
-
+    from sdd.core.digest import sha256_hex
     from sdd.system.process import run_bytes
 
     unique = sorted({c for c in commits if c and "\n" not in c})
@@ -731,9 +835,7 @@ def code_keys(root: str, commits: list[str]) -> dict[str, str]:
             kind = "tree" if mode == "040000" else "commit" if mode == "160000" else "blob"
             entries.append(f"{mode} {kind} {oid}\t{name}")
         text = "\0".join(sorted(entries, key=lambda e: e.partition("\t")[2]))
-        found[commit] = (
-            "code1:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-        )
+        found[commit] = "code1:" + sha256_hex(text.encode("utf-8", "surrogateescape"))
     return found
 
 

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdd.core.errors import ProcessError
-from sdd.system import proctree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.system import proctree
 
 
 @dataclass(frozen=True)
 class Completed:
+    """A child process that ended, with its text output."""
+
     args: tuple[str, ...]
     returncode: int
     stdout: str
@@ -91,6 +96,8 @@ def run_subprocess(
 
 @dataclass(frozen=True)
 class CompletedBytes:
+    """A child process that ended, with its output as bytes."""
+
     args: tuple[str, ...]
     returncode: int
     stdout: bytes
@@ -159,10 +166,35 @@ class Launched:
     seconds: float
 
 
-def resolve_executable(name: str, env: Mapping[str, str]) -> str:
-    import shutil
+def which(name: str, path: str | None = None) -> str | None:
+    """``shutil.which(name, path=path)``, as it searches on POSIX, without importing shutil
+    (with bz2 and lzma, a few milliseconds: each `sdd verify` and `sdd run` asks)."""
+    if os.name != "posix":
+        import shutil
 
-    found = shutil.which(name, path=env.get("PATH", os.defpath))
+        return shutil.which(name, path=path)
+    if os.path.dirname(name):
+        return name if _runnable(name) else None
+    if path is None:
+        path = os.environ.get("PATH", os.defpath)
+    if not path:
+        return None
+    seen = set()
+    for folder in path.split(os.pathsep):
+        if folder not in seen:
+            seen.add(folder)
+            candidate = os.path.join(folder, name)
+            if _runnable(candidate):
+                return candidate
+    return None
+
+
+def _runnable(path: str) -> bool:
+    return os.path.exists(path) and os.access(path, os.X_OK) and not os.path.isdir(path)
+
+
+def resolve_executable(name: str, env: Mapping[str, str]) -> str:
+    found = which(name, path=env.get("PATH", os.defpath))
     if found is None:
         raise ProcessError(
             f"{name}: command not found on PATH", hint=f"install {name}, or choose another agent"
@@ -204,6 +236,8 @@ def end_tree(group: int | None, *, grace: float = 2.0) -> None:
     import signal
     import time
 
+    from sdd.system import proctree
+
     me = os.getpid()
     for sig, seconds in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
         if group is not None:
@@ -238,6 +272,8 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
     """Wait for the agent to exit; True when ``timeout`` struck first. Meanwhile, reap the
     orphans reparented to us, so a long session does not pile up zombies."""
     import time
+
+    from sdd.system import proctree
 
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -288,6 +324,8 @@ def launch(
     import signal
     import threading
     import time
+
+    from sdd.system import proctree  # /proc walks: only for a launch, not for git's calls
 
     argv = [resolve_executable(args[0], env), *args[1:]]
     tty_fd = 0 if interactive and os.isatty(0) else None

@@ -20,6 +20,8 @@ _PR_SET_CHILD_SUBREAPER = 36
 
 @dataclass(frozen=True)
 class Proc:
+    """One process as /proc tells it."""
+
     pid: int
     state: str  # R, S, D, T, Z (a zombie: ended, waiting for its parent to reap it) …
     ppid: int

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Callable
 
 from sdd.core.errors import SddError
@@ -66,6 +65,8 @@ def remove(root: str, path: str) -> None:
     with contextlib.suppress(SddError, OSError):
         _git(root, "worktree", "remove", "--force", "--force", path)
     if os.path.isdir(path):
+        import shutil  # bz2, lzma: only where a worktree's folder is left to remove
+
         shutil.rmtree(path, ignore_errors=True)
     with contextlib.suppress(SddError, OSError):
         _git(root, "worktree", "prune")
@@ -94,6 +95,27 @@ def kept(root: str) -> list[str]:
     except SddError:
         return []
     return sorted(line for line in out.splitlines() if line.startswith(PREFIX)) if code == 0 else []
+
+
+def any_kept(root: str) -> bool | None:
+    """Whether any session's branch is there, read from .git's own files (every `sdd abandon`
+    asks first, and most projects never had one): a loose ref under ``refs/heads/sdd/`` or
+    a packed one. None when the files cannot tell (a linked worktree, reftable refs): ask
+    ``kept`` then."""
+    git_dir = os.path.join(root, ".git")
+    if not os.path.isdir(git_dir) or os.path.exists(os.path.join(git_dir, "reftable")):
+        return None
+    for _folder, _dirs, names in os.walk(os.path.join(git_dir, "refs", "heads", PREFIX)):
+        if names:
+            return True
+    try:
+        with open(os.path.join(git_dir, "packed-refs"), "rb") as handle:
+            packed = handle.read()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    return b" refs/heads/" + PREFIX.encode() in packed
 
 
 def merge(root: str, branch: str, message: str, generated: Callable[[str], bool]) -> list[str]:

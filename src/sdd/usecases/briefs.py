@@ -27,6 +27,8 @@ HANDOFF_LIMIT = 4000
 
 @dataclass
 class Brief:
+    """A session's brief: its text and the size of its instructions."""
+
     stage: str
     text: str
     instructions_bytes: int  # the part the budget limits

@@ -6,11 +6,9 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from sdd.agents import person
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.state import Cycle
 from sdd.project.project import Project, Transaction
-from sdd.usecases import acts
 
 SLUG_LIMIT = 40
 
@@ -152,6 +150,8 @@ Confirm = Callable[[str, str, str], "str | None"]
 
 
 def _confirmed(confirm: Confirm, shown: str, verb: str) -> None:
+    from sdd.agents import person
+
     code = person.confirmation_code()
     typed = confirm(shown, code, verb)
     if typed is None or typed.strip().upper() != code:
@@ -162,6 +162,8 @@ def archive(
     project: Project, *, cycle: str | None = None, stdin_is_tty: bool, confirm: Confirm
 ) -> int:
     """Set a finished (or abandoned) cycle aside; its history stays. A person's act."""
+    from sdd.usecases import acts  # a person's act: not loaded by what only reads cycles
+
     with project.transaction(person=True) as tx:
         acts.begin(project, tx, "archiving a cycle", stdin_is_tty=stdin_is_tty)
         chosen = project.cycle(tx.state, cycle)
@@ -221,6 +223,8 @@ def abandon(
     confirm: Confirm,
 ) -> int:
     """Drop a whole cycle (and its open session): a person's act."""
+    from sdd.usecases import acts
+
     with project.transaction(person=True) as tx:
         who = acts.begin(project, tx, "abandoning a cycle", stdin_is_tty=stdin_is_tty)
         chosen = project.cycle(tx.state, cycle)

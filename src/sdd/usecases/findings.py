@@ -15,18 +15,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sdd.agents import person
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.state import Cycle, Finding
-from sdd.documents.contracts import FINDING_LINE
 from sdd.project.project import Project, Transaction
-from sdd.usecases import acts
 
 SEVERITIES = ("blocking", "major", "minor")
 
 
 @dataclass
 class Raised:
+    """A finding as a report lists it."""
+
     severity: str
     text: str
     escaped_from: str | None = None
@@ -125,6 +124,7 @@ def add(project: Project, raised: Raised, *, stage: str | None, cycle: str | Non
 
 def from_report(text: str) -> list[Raised]:
     """The findings listed under `## Findings` in a review or QA report."""
+    from sdd.documents.contracts import FINDING_LINE
     from sdd.documents.markdown import parse
 
     root = parse(text)
@@ -248,6 +248,11 @@ def waive(
     confirm: Any,
     cycle: str | None = None,
 ) -> Finding:
+    # A person's act: its modules load only for it (every session's start and end records
+    # findings through this module, and the person check is none of theirs).
+    from sdd.agents import person
+    from sdd.usecases import acts
+
     if not reason.strip():
         raise UsageError("waiving a finding needs --reason TEXT")
     with project.transaction(person=True) as tx:

@@ -493,28 +493,3 @@ def sweep(project: Project, *, wait: float = 20.0) -> list[str]:
     if cleaned:
         _refresh(project)
     return cleaned
-
-
-@dataclass
-class Discarded:
-    branches: list[str]
-    message: str
-
-
-def discard(project: Project, *, cycle: str | None = None) -> Discarded | None:
-    """`sdd abandon` with no open session: the kept branches of the cycle's sessions that
-    ended without completing are deleted (None: there are none)."""
-    sweep(project)
-    state = project.load()
-    chosen = project.cycle(state, cycle)
-    if chosen is None or project.open_session(chosen) is not None:
-        return None
-    ended = {s.id for s in chosen.sessions if s.outcome not in ("open", "complete")}
-    root = project.paths.root
-    doomed = [b for b in worktrees.kept(root) if b[len(worktrees.PREFIX) :] in ended]
-    if not doomed:
-        return None
-    with history.locked(project.paths):
-        for branch in doomed:
-            worktrees.delete_branch(root, branch)
-    return Discarded(doomed, f"deleted the kept branches of {len(doomed)} session(s)")

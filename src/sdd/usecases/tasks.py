@@ -108,6 +108,8 @@ def listing(project: Project, *, cycle: str | None = None) -> list[dict[str, Any
 
 @dataclass
 class Reopened:
+    """A task a person reopened, and what comes next."""
+
     cycle: int
     task: str
     reason: str

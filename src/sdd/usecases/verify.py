@@ -31,6 +31,8 @@ timeout = 900"""
 
 @dataclass
 class CheckRun:
+    """One check of a verify run, as it ran."""
+
     name: str
     command: list[str]
     exit_code: int | None
@@ -48,6 +50,8 @@ class CheckRun:
 
 @dataclass
 class Result:
+    """A verify run: the code it ran on and each check's run."""
+
     head: str | None
     clean: bool
     dirty: list[str]

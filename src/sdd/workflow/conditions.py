@@ -118,8 +118,9 @@ def walk_digest(state: ProjectState, session: str) -> str:
     """What the walk of ``session`` decided: its verdicts and the problems the person raised,
     as one hash. The walk's end and the approval after it carry it, so that their signatures
     cover exactly these verdicts."""
-    import hashlib
     import json
+
+    from sdd.core.digest import sha256_hex
 
     data = {
         "session": session,
@@ -127,4 +128,4 @@ def walk_digest(state: ProjectState, session: str) -> str:
         "problems": [list(p) for p in state.walk_problems.get(session, [])],
     }
     text = json.dumps(data, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(b"sdd-walk-1\n" + text.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256_hex(b"sdd-walk-1\n" + text.encode("utf-8", "surrogatepass"))

@@ -28,6 +28,8 @@ Counter = Callable[[Gate, "list[tuple[str, dict[str, str]]]"], "Tally"]
 
 @dataclass
 class GateView:
+    """A gate as it stands: its state, the decision it rests on, the documents it judges."""
+
     gate: Gate
     state: str  # not-yet, waiting, approved, rejected, stale
     decision: Decision | None = None  # the decision the state rests on

@@ -37,6 +37,8 @@ RULES = {
 
 @dataclass(frozen=True)
 class Stage:
+    """A stage of the workflow: what it writes and when it is done."""
+
     name: str
     writes: tuple[str, ...] = ()
     rules: tuple[str, ...] = ("outputs", "checklist")
@@ -66,6 +68,8 @@ CONDITIONS = {
 
 @dataclass(frozen=True)
 class Gate:
+    """A gate of the workflow: after which stage, what it judges, where a rejection goes."""
+
     name: str
     after: str
     judges: tuple[str, ...]
@@ -79,6 +83,8 @@ class Gate:
 
 @dataclass(frozen=True)
 class Workflow:
+    """The stages and gates of a project."""
+
     stages: tuple[Stage, ...]
     gates: tuple[Gate, ...]
     by_name: dict[str, Stage] = field(default_factory=dict, compare=False)
