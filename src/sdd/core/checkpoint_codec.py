@@ -21,7 +21,6 @@ Only ``marshal`` and plain values: a file an agent may have written is never unp
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import os
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from itertools import starmap
 from operator import attrgetter
 from typing import Any
 
+from sdd.core import digest
 from sdd.core.errors import StateError
 from sdd.core.history import Problem
 from sdd.core.state import (
@@ -99,7 +99,7 @@ def _many(cls: type, rows: Any) -> list[Any]:
 
 
 def part_name(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:40]
+    return digest.sha256_hex(data)[:40]
 
 
 class PartStore:

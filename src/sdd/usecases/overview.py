@@ -6,14 +6,13 @@ charts; and every older cycle as a summary (``"summary": true``: title, state, c
 
 from __future__ import annotations
 
-import hashlib
 import os
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sdd import __version__
-from sdd.core import clock, history
+from sdd.core import clock, digest, history
 from sdd.core.errors import SddError
 from sdd.core.jsonable import to_json
 from sdd.core.state import Cycle, ProjectState
@@ -250,4 +249,4 @@ def state_version(project: Project) -> str:
             size += st.st_size
             newest = max(newest, st.st_mtime_ns)
     parts += [count, size, newest]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+    return digest.sha256_hex(repr(parts).encode())[:20]

@@ -3,11 +3,11 @@ verify run of the checks in force that still holds for the code as it is now."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sdd.core import digest
 from sdd.core.records import Record
 from sdd.core.state import ProjectState
 
@@ -17,7 +17,7 @@ def checks_fingerprint(checks: Iterable[tuple[str, Sequence[str]]]) -> str:
     timeout changes nothing about what a green run proved)."""
     body = [[name, list(command)] for name, command in checks]
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return digest.sha256_hex(text.encode("utf-8", "surrogatepass"))
 
 
 def run_fingerprint(run_record: Record) -> str | None:
