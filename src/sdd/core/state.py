@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Session:
+    """A session: one stage (or one task of one) by one fresh agent, from start to end."""
+
     id: str  # "S-0007"
     record: str  # id of its start record
     cycle: int
@@ -44,6 +46,8 @@ class Session:
 
 @dataclass
 class Decision:
+    """A person's decision on a gate: an approval or a rejection, and what it judged."""
+
     gate: str
     kind: str  # "approve" or "reject"
     record: str
@@ -58,6 +62,8 @@ class Decision:
 
 @dataclass
 class Reopen:
+    """A stage opened again: by a rejection, a finding or a change request."""
+
     stage: str
     record: str
     reason: str
@@ -68,6 +74,8 @@ class Reopen:
 
 @dataclass
 class Finding:
+    """A finding a stage raised, and how it closed (fixed or waived)."""
+
     id: str  # "F-3"
     cycle: int
     severity: str  # blocking, major, minor
@@ -127,6 +135,8 @@ class Answer:
 
 @dataclass
 class Cycle:
+    """A cycle: its sessions, decisions, findings and reopenings, in history order."""
+
     number: int
     slug: str
     title: str
@@ -173,6 +183,8 @@ class Cycle:
 
 @dataclass
 class ProjectState:
+    """What the history, folded in id order, says of the project."""
+
     name: str = ""
     demo: bool = False
     cycles: dict[int, Cycle] = field(default_factory=dict)
