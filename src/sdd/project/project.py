@@ -412,8 +412,6 @@ class Project:
     def _uncommitted(self) -> list[history.Problem]:
         """History files that differ from the last commit: committed records are never
         rewritten (a tracked segment is sealed), so a difference is an edit or a removal."""
-        from sdd.system import gitrepo
-
         home = self.paths.home  # the history is committed where it is kept
         head = gitfiles.head_key(home)
         memo = (repr(cache.history_key(self.paths)), head) if head is not None else None
@@ -424,6 +422,8 @@ class Project:
         ):
             changed = self._committed_memo[1]
         else:
+            from sdd.system import gitrepo  # only when git must be asked: it starts processes
+
             files = self._history_files()
             changed = gitrepo.changed_since_commit(home, files)
             # What commits did to the segments is a matter of the commit alone (and of
