@@ -78,8 +78,6 @@ class Checkpoint:
         places: dict[str, list[Any]],
         decision_places: dict[str, list[Any]],
         unconfirmed: bool,
-        parts: dict[int, str] | None = None,
-        cycle_problems: dict[int, list[Problem]] | None = None,
     ) -> None:
         self.coverage = coverage
         self.written = written
@@ -96,10 +94,6 @@ class Checkpoint:
         self.decision_places = decision_places
         self.unconfirmed = unconfirmed  # a recovery key waits for the protected branch
         self.unchanged = False  # nothing new since the checkpoint it continues (not rewritten)
-        # For a cycle still as a head read it: its part, and the problems its decisions had
-        # when the part was made (``Project`` judges a decoded cycle's decisions itself).
-        self.parts = parts if parts is not None else {}
-        self.cycle_problems = cycle_problems if cycle_problems is not None else {}
         # What commits did to the history's files: [HEAD, the files, the changes]
         # (``Project._uncommitted``), kept so that it is asked of git once a commit.
         self.committed: list[Any] | None = None
@@ -252,8 +246,6 @@ def advance(
         places=places,
         decision_places=decision_places,
         unconfirmed=unconfirmed,
-        parts=checkpoint.parts,
-        cycle_problems=checkpoint.cycle_problems,
     )
     made.committed = checkpoint.committed
     made.uncommitted = checkpoint.uncommitted
@@ -274,13 +266,13 @@ def encode(checkpoint: Checkpoint, store: codec.PartStore, problems_of: Problems
     entries = []
     for cycle in checkpoint.state.cycles.values():
         if codec.is_lazy(cycle):  # untouched since a head was read: its part stands
-            name = checkpoint.parts[cycle.number]
-            problems = checkpoint.cycle_problems.get(cycle.number, [])
+            name = codec.part_of(cycle)
+            problems = codec.stored_problems(cycle)
         else:
             name = store.put(codec.encode_part(cycle, checkpoint.decision_places))
             problems = problems_of(cycle)
         entries.append(codec.cycle_entry(cycle, name, problems))
-    store.named = {entry[len(codec.SCALARS)] for entry in entries}
+    store.named = {entry["_name"] for entry in entries}
     evaluator = checkpoint.evaluator
     body = {
         "coverage": checkpoint.coverage,
@@ -328,8 +320,6 @@ def decode(data: bytes, store: codec.PartStore) -> Checkpoint | None:
             places=decoded.places,
             decision_places=decoded.decision_places,
             unconfirmed=bool(body["unconfirmed"]),
-            parts=decoded.parts,
-            cycle_problems=decoded.problems,
         )
         committed = body.get("committed")
         if isinstance(committed, list) and len(committed) == 3:

@@ -46,7 +46,7 @@ from sdd.core.state import (
 )
 from sdd.core.trust import Approver, Evaluator, Trust
 
-VERSION = 3
+VERSION = 4
 PART_SUFFIX = ".part"
 # What a cycle keeps in its head entry: the dataclass fields that are plain values.
 SCALARS = (
@@ -328,25 +328,45 @@ def encode_head(body: dict[str, Any], state: ProjectState, cycles: list[Any]) ->
 def head_parts(head: bytes) -> set[str]:
     """The parts a head names (a write prunes the others)."""
     body = marshal.loads(head)
-    return {str(entry[len(SCALARS)]) for entry in body["cycles"]}
+    return {str(entry["_name"]) for entry in body["cycles"]}
 
 
-def cycle_entry(cycle: Cycle, part: str, problems: list[Problem]) -> tuple[Any, ...]:
+def cycle_entry(cycle: Cycle, part: str, problems: list[Problem]) -> dict[str, Any]:
     """A cycle's entry in the head: its scalars, the name of its part, the range of its
     sessions' numbers, the problems its decisions had when the part was made, and its
-    counts (``counts``)."""
-    if "_range" in cycle.__dict__ and is_lazy(cycle):
-        low, high = cycle.__dict__["_range"]
+    counts (``counts``). A dict that becomes the lazy cycle's own ``__dict__``."""
+    own = cycle.__dict__
+    if is_lazy(cycle):
+        low, high = own["_range"]
     else:
         numbers = [n for s in cycle.sessions if (n := session_number(s.id)) is not None]
         low, high = (min(numbers), max(numbers)) if numbers else (0, -1)
-    scalars = tuple(cycle.__dict__.get(name, getattr(Cycle, name, None)) for name in SCALARS)
-    return (*scalars, part, low, high, [_leaf(p) for p in problems], list(counts(cycle)))
+    entry = {name: own.get(name, getattr(Cycle, name, None)) for name in SCALARS}
+    entry["_name"] = part
+    entry["_range"] = (low, high)
+    entry["_problems"] = [_leaf(p) for p in problems]
+    entry["_counts"] = counts(cycle)
+    return entry
+
+
+def stored_problems(cycle: Cycle) -> list[Problem]:
+    """The problems a lazy cycle's decisions had when its part was made (the same objects
+    each time asked)."""
+    own = cycle.__dict__
+    if "_stored" not in own:
+        own["_stored"] = [_make(Problem, p) for p in own.get("_problems", ())]
+    found: list[Problem] = own["_stored"]
+    return found
+
+
+def part_of(cycle: Cycle) -> str:
+    """The name of a lazy cycle's part."""
+    return str(cycle.__dict__["_name"])
 
 
 def counts(cycle: Cycle) -> tuple[int, int]:
     """How many sessions a cycle has, and how many open findings, without decoding it."""
-    if is_lazy(cycle) and "_counts" in cycle.__dict__:
+    if is_lazy(cycle):
         sessions, open_findings = cycle.__dict__["_counts"]
         return int(sessions), int(open_findings)
     return len(cycle.sessions), sum(1 for f in cycle.findings.values() if f.status == "open")
@@ -380,8 +400,6 @@ class Decoded:
     def __init__(self, body: dict[str, Any], state: ProjectState) -> None:
         self.body = body
         self.state = state
-        self.parts: dict[int, str] = {}
-        self.problems: dict[int, list[Problem]] = {}
         self.places: dict[str, list[Any]] = dict(body["places"])  # records outside cycles
         self.decision_places: dict[str, list[Any]] = {}  # filled as parts are decoded
 
@@ -433,19 +451,17 @@ def decode_head(data: bytes, store: PartStore) -> Decoded:
     state.__dict__["_on_cycle_read"] = []
     decoded = Decoded(body, state)
     ranges: list[tuple[int, int, Cycle]] = []
+    loader = _Loader(decoded, store)
+    cycles = state.cycles
     for entry in body["cycles"]:
-        cycle = Cycle.__new__(Cycle)
-        values = dict(zip(SCALARS, entry[: len(SCALARS)], strict=True))
-        if not isinstance(values["number"], int):
+        number = entry["number"]
+        if not isinstance(number, int) or isinstance(number, bool):
             raise ValueError("cycle")
-        part, low, high, problems, numbers = entry[len(SCALARS) :]
-        cycle.__dict__.update(values)
-        cycle.__dict__["_range"] = (low, high)
-        cycle.__dict__["_counts"] = tuple(numbers)
-        cycle.__dict__["_part"] = _loader(decoded, store, str(part))
-        state.cycles[cycle.number] = cycle
-        decoded.parts[cycle.number] = str(part)
-        decoded.problems[cycle.number] = [_make(Problem, p) for p in problems]
+        cycle = Cycle.__new__(Cycle)
+        entry["_part"] = loader
+        cycle.__dict__ = entry  # its scalars, and what decodes the rest (``Cycle.__getattr__``)
+        cycles[number] = cycle
+        low, high = entry["_range"]
         ranges.append((low, high, cycle))
 
     def every() -> None:
@@ -470,8 +486,14 @@ def decode_head(data: bytes, store: PartStore) -> Decoded:
     return decoded
 
 
-def _loader(decoded: Decoded, store: PartStore, name: str) -> Callable[[Cycle], None]:
-    def load(cycle: Cycle) -> None:
+class _Loader:
+    """Decodes a lazy cycle's part into it (one for every cycle of a head)."""
+
+    def __init__(self, decoded: Decoded, store: PartStore) -> None:
+        self.decoded = decoded
+        self.store = store
+
+    def __call__(self, cycle: Cycle) -> None:
         (
             sessions,
             completions,
@@ -483,7 +505,7 @@ def _loader(decoded: Decoded, store: PartStore, name: str) -> Callable[[Cycle], 
             answers,
             runs,
             places,
-        ) = marshal.loads(store.get(name))
+        ) = marshal.loads(self.store.get(part_of(cycle)))
         own = cycle.__dict__
         own["sessions"] = _many(Session, sessions)
         own["completions"] = completions
@@ -494,8 +516,8 @@ def _loader(decoded: Decoded, store: PartStore, name: str) -> Callable[[Cycle], 
         own["task_reopens"] = {k: _make(TaskReopen, v) for k, v in task_reopens.items()}
         own["answers"] = _many(Answer, answers)
         own["verify_runs"] = runs
-        decoded.decision_places.update(places)
-        state = decoded.state
+        self.decoded.decision_places.update(places)
+        state = self.decoded.state
         index = state.sessions
         if isinstance(index, _Index):
             index.fill({s.id: s for s in cycle.sessions})
@@ -504,8 +526,6 @@ def _loader(decoded: Decoded, store: PartStore, name: str) -> Callable[[Cycle], 
             found.fill({f.record: f for f in cycle.findings.values()})
         for apply in list(state.on_cycle_read() or ()):
             apply(cycle)
-
-    return load
 
 
 def decode_trust(values: Any) -> Trust:

@@ -290,7 +290,6 @@ class Project:
             unseen=made.unseen if made.evaluator.trust.signed else 0,
             place=made.place,
             uncommitted=uncommitted,
-            stored=made.cycle_problems,
         )
 
     def _finished(
@@ -305,7 +304,6 @@ class Project:
         unseen: int,
         place: Callable[[str], tuple[str, int]],
         uncommitted: list[history.Problem],
-        stored: dict[int, list[history.Problem]] | None = None,
     ) -> ProjectState:
         from sdd.core.checkpoint_codec import decode_now
 
@@ -318,7 +316,7 @@ class Project:
         latest = state.latest_cycle()
         if latest is not None:
             decode_now(latest)  # what every command looks at; the older cycles wait
-        self._check_decisions(state, place, stored or {})
+        self._check_decisions(state, place)
         self._check_rules(state, place)
         self._latest = state
         return state
@@ -474,22 +472,20 @@ class Project:
             )
 
     def _check_decisions(
-        self,
-        state: ProjectState,
-        place: Callable[[str], tuple[str, int]],
-        stored: dict[int, list[history.Problem]],
+        self, state: ProjectState, place: Callable[[str], tuple[str, int]]
     ) -> None:
         """An approval sdd did not write (no confirmation, or documents it never kept) is
         flagged and does not count: the gate it claims stays closed. A cycle a checkpoint
-        has not decoded shows the problems its part was made with (``stored``) until it is."""
-        from sdd.core.checkpoint_codec import is_lazy
+        has not decoded shows the problems its part was made with until it is."""
+        from sdd.core.checkpoint_codec import is_lazy, stored_problems
 
-        waiting = [p for n, c in state.cycles.items() if is_lazy(c) for p in stored.get(n, ())]
-        state.problems.extend(waiting)
+        for cycle in state.cycles.values():
+            if is_lazy(cycle) and cycle.__dict__.get("_problems"):
+                state.problems.extend(stored_problems(cycle))
 
         def judge(cycle: Cycle) -> None:
-            if stored.get(cycle.number):
-                gone = {id(p) for p in stored[cycle.number]}
+            if cycle.__dict__.get("_problems"):
+                gone = {id(p) for p in stored_problems(cycle)}
                 state.problems = [p for p in state.problems if id(p) not in gone]
             cycle.decisions, problems = self._judged(state, cycle, place)
             state.problems.extend(problems)

@@ -19,9 +19,8 @@ head_path = glob.glob(os.path.join(root, ".sdd/cache/checkpoint-*.marshal"))[0]
 parts = head_path[: -len(".marshal")] + ".parts"
 with open(head_path, "rb") as handle:
     head = marshal.loads(handle.read())
-entry = list(head["cycles"][-1])
-scalars = 12  # the cycle's plain fields come first, then the name of its part
-name = entry[scalars]
+entry = head["cycles"][-1]  # the latest cycle's plain fields and the name of its part
+name = entry["_name"]
 with open(os.path.join(parts, name + ".part"), "rb") as handle:
     part = list(marshal.loads(handle.read()))
 decisions = list(part[3])
@@ -61,8 +60,7 @@ data = marshal.dumps(tuple(part))
 new = hashlib.sha256(data).hexdigest()[:40]
 with open(os.path.join(parts, new + ".part"), "wb") as handle:
     handle.write(data)
-entry[scalars] = new
-head["cycles"][-1] = tuple(entry)
+entry["_name"] = new
 with open(head_path, "wb") as handle:
     handle.write(marshal.dumps(head))
 print(json.dumps({"forged": record, "part": new}))
