@@ -356,7 +356,11 @@ class Project:
             os.makedirs(store.folder, exist_ok=True)
             store.save(sorted(names), files.write_atomic)
             files.write_atomic(path, data)
-            store.prune(names, _now_ns() - _PART_GRACE_NS)
+            made = [n for n in names if n in store.memory]
+            if not made or max(made) < "1":
+                # About one write in sixteen (as the name of the part it made falls):
+                # listing the folder on every write costs what the parts save.
+                store.prune(names, _now_ns() - _PART_GRACE_NS)
 
     def state_of(self, loaded: history.Loaded) -> ProjectState:
         """The state a loaded history gives: only the records that count are folded
