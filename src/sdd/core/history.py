@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import hashlib
 import json
+import operator
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -181,14 +183,47 @@ def load(paths: ProjectPaths) -> Loaded:
         )
     loaded = Loaded(records=[])
     by_id: dict[str, Record] = {}
-    for path in source_paths(paths):
-        name = paths.rel(path)
-        data, status = _read(path, name)
-        _parse_into(loaded, by_id, data, name)
-        loaded.sources.append(name)
-        _cover(loaded, name, data, status, 0)
-    _link(loaded, by_id)
+    with _collector_paused():
+        for path in source_paths(paths):
+            name = paths.rel(path)
+            data, status = _read(path, name)
+            _parse_into(loaded, by_id, data, name)
+            loaded.sources.append(name)
+            _cover(loaded, name, data, status, 0)
+        _link(loaded, by_id)
+        _settle(loaded)
     return loaded
+
+
+# Python's cycle collector walks every container object that lives long, again each time
+# a quarter more of them survive: reading a large history (tens of thousands of records,
+# each a few containers) would have it walk them over and over while they are read and
+# while the fold that follows builds its state. JSON records hold no cycles: the collector
+# has nothing to find in them. It is paused while a history is read, and the first large
+# history a process reads is frozen (``gc.freeze``: left out of every later walk; still
+# freed as usual when dropped). Once only, so that a long-running process never keeps
+# more than what was garbage at that one moment.
+_LARGE = 20_000
+_froze = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _settle(loaded: Loaded) -> None:
+    global _froze
+    if not _froze and len(loaded.records) >= _LARGE:
+        _froze = True
+        gc.freeze()
 
 
 def _read(path: str, name: str) -> tuple[bytes, list[int] | None]:
@@ -348,6 +383,7 @@ def _parse_into(
         )
     sentinel = _sentinel(data)
     problems, lines_of, files_of = loaded.problems, loaded.lines, loaded.files
+    held, valid, holds = _HELD, ids.is_valid, _holds
     number = first
     start = 0
     while start < end:
@@ -357,52 +393,44 @@ def _parse_into(
         start = stop
         values = _decode_lines(lines, sentinel) if sentinel is not None else None
         for index, raw in enumerate(lines):
-            line = number + index
             if values is None:
                 if not raw.strip():
                     continue
-                record = _value(raw, name, line)
+                record = _value(raw, name, number + index)
             else:
                 record = values[index]
                 if record is _BLANK:
                     continue
                 if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
-                    record = _value(raw, name, line)  # the depth check (and its error)
+                    record = _value(raw, name, number + index)  # the depth check (and its error)
             if not isinstance(record, dict):
-                raise StateError(f"{name}:{line}: a record must be a JSON object")
+                raise StateError(f"{name}:{number + index}: a record must be a JSON object")
             version = record.get("v")
             if isinstance(version, int) and version > FORMAT_VERSION:
                 raise StateError(
-                    f"{name}:{line}: written by a newer sdd (format {version}, this one reads "
-                    f"{FORMAT_VERSION})",
+                    f"{name}:{number + index}: written by a newer sdd (format {version}, this "
+                    f"one reads {FORMAT_VERSION})",
                     hint="upgrade sdd",
                 )
             record_id = record.get("id")
-            if not ids.is_valid(record_id) or not isinstance(record.get("type"), str):
-                raise StateError(f"{name}:{line}: a record needs a valid `id` and `type`")
+            if not valid(record_id) or not isinstance(record.get("type"), str):
+                raise StateError(f"{name}:{number + index}: a record needs a valid `id` and `type`")
             assert isinstance(record_id, str)
-            if raw not in _HELD:
-                if not _holds(raw, record):
-                    problems.append(
-                        Problem(
-                            line,
-                            record_id,
-                            "record changed after it was written (hash mismatch)",
-                            name,
-                        )
-                    )
+            if raw not in held:
+                if not holds(raw, record):
+                    what = "record changed after it was written (hash mismatch)"
+                    problems.append(Problem(number + index, record_id, what, name))
                     continue
-                if len(_HELD) >= 50_000:
-                    _HELD.clear()
-                _HELD.add(raw)
+                if len(held) >= 50_000:
+                    held.clear()
+                held.add(raw)
             if record_id in by_id:
                 if by_id[record_id] != record:  # else the same record on both sides of a merge
-                    problems.append(
-                        Problem(line, record_id, "two different records share this id", name)
-                    )
+                    what = "two different records share this id"
+                    problems.append(Problem(number + index, record_id, what, name))
                 continue
             by_id[record_id] = record
-            lines_of[record_id] = line
+            lines_of[record_id] = number + index
             files_of[record_id] = name
         number += len(lines)
 
@@ -465,10 +493,12 @@ def _decode_lines(lines: list[bytes], sentinel: bytes) -> list[Any] | None:
 
 def _link(loaded: Loaded, by_id: dict[str, Record]) -> None:
     """The graph: every record's parents present (else reported), and the heads."""
-    by_hash = loaded.by_hash = {r["hash"]: r for r in by_id.values()}
+    records = list(by_id.values())
+    by_hash = loaded.by_hash = dict(zip(map(_HASH, records), records, strict=True))
     named: set[str] = set()
     missing = loaded.missing
     for record_id, record in by_id.items():
+        found = record.get("parents")
         if record.get("v") == 1:
             prev = record.get("prev")
             if isinstance(prev, str) and prev not in by_id:
@@ -481,17 +511,24 @@ def _link(loaded: Loaded, by_id: dict[str, Record]) -> None:
                     )
                 )
             named.update(parents(record, by_id))
-            continue
-        found = record.get("parents")
-        if not isinstance(found, list) or not found:
-            continue
-        up = [p for p in found if isinstance(p, str)]
-        named.update(up)
-        absent = [p for p in up if p not in by_hash]
-        if absent:
-            missing[record_id] = absent
-    loaded.records = [by_id[key] for key in sorted(by_id)]
-    loaded.heads = sorted(r["hash"] for r in loaded.records if r["hash"] not in named)
+        elif isinstance(found, list) and len(found) == 1 and isinstance(found[0], str):
+            named.add(found[0])  # what nearly every record names: the one record before it
+            if found[0] not in by_hash:
+                missing[record_id] = [found[0]]
+        elif isinstance(found, list) and found:
+            up = [p for p in found if isinstance(p, str)]
+            named.update(up)
+            absent = [p for p in up if p not in by_hash]
+            if absent:
+                missing[record_id] = absent
+    loaded.records = list(map(by_id.__getitem__, sorted(by_id)))
+    if len(by_hash) == len(records):  # each record its own hash (else: several, each a head)
+        loaded.heads = sorted(by_hash.keys() - named)
+    else:
+        loaded.heads = sorted(r["hash"] for r in loaded.records if r["hash"] not in named)
+
+
+_HASH = operator.itemgetter("hash")
 
 
 def descendants(loaded: Loaded, roots: set[str]) -> set[str]:

@@ -320,7 +320,8 @@ def mismatches(record: Record) -> list[str]:
 # A field's check, as ``conforms`` decides it, with the type's structure read once.
 _Check = Callable[[object], bool]
 _CHECKS: dict[object, _Check] = {}
-_FIELDS: dict[int, tuple[Schema, tuple[tuple[str, bool, _Check], ...]]] = {}
+# Per schema: (name, required, the plain type it must be an instance of, else its check).
+_FIELDS: dict[int, tuple[Schema, tuple[tuple[str, bool, type | None, _Check], ...]]] = {}
 _NO_SCHEMA = Schema()  # a kind sdd does not know
 _AS_CONFORMS = (Any, object, int)  # not a plain isinstance: checked by ``conforms`` itself
 
@@ -329,16 +330,28 @@ def _fits(record: Record, schema: Schema) -> bool:
     """Whether ``_against(record, schema)`` is empty, without building its messages."""
     found = _FIELDS.get(id(schema))
     if found is None or found[0] is not schema:
-        fields = tuple((name, True, _check(t)) for name, t in schema.required.items())
-        fields += tuple((name, False, _check(t)) for name, t in schema.optional.items())
+        every = [(n, True, t) for n, t in schema.required.items()]
+        every += [(n, False, t) for n, t in schema.optional.items()]
+        fields = tuple((n, need, _plain(t), _check(t)) for n, need, t in every)
         found = _FIELDS[id(schema)] = (schema, fields)
-    for name, required, check in found[1]:
+    for name, required, plain, check in found[1]:
         if name in record:
-            if not check(record[name]):
+            if not (isinstance(record[name], plain) if plain is not None else check(record[name])):
                 return False
         elif required:
             return False
     return True
+
+
+def _plain(expected: FieldType) -> type | None:
+    """The type a value must be an instance of, when that is all ``conforms`` asks."""
+    if (
+        isinstance(expected, type)
+        and not isinstance(expected, types.GenericAlias)
+        and expected not in _AS_CONFORMS
+    ):
+        return expected
+    return None
 
 
 def _check(expected: FieldType) -> _Check:
@@ -370,6 +383,11 @@ def _build(expected: FieldType) -> _Check:
             return isinstance(value, dict) and all(
                 isinstance(k, str) and entry(v) for k, v in value.items()
             )
+
+    elif expected is int:
+
+        def check(value: object) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
 
     elif generic or expected in _AS_CONFORMS or not isinstance(expected, type):
 

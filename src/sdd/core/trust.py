@@ -135,14 +135,17 @@ class Evaluator:
         # A launch ends when `sdd run` records that the agent's whole tree has ended; a
         # history from before that record existed (or a run that was killed) ends it with
         # the session.
-        exits = {_session(r) for r in loaded.records if r["type"] == "session.exit"}
         # A signed project's unsigned past is what its first approver's record was appended
         # after: the person saw it. An unsigned act outside it was forked off that past
         # later, with an id that dates it back there.
-        add = next(
-            (r for r in loaded.records if r["type"] == "approver.add" and r["id"] not in detached),
-            None,
-        )
+        exits: set[str | None] = set()
+        add = None
+        for record in loaded.records:  # one pass for both
+            kind = record["type"]
+            if kind == "session.exit":
+                exits.add(_session(record))
+            elif kind == "approver.add" and add is None and record["id"] not in detached:
+                add = record
         past = ancestors(loaded, [add["hash"]]) if add is not None else None
         first = loaded.records[0]["id"] if loaded.records else None
         evaluator = cls(Trust(confirmed=confirmed), first, detached, past, exits)
@@ -217,7 +220,8 @@ class Evaluator:
     def finish(self, loaded: Loaded) -> None:
         """What the signatures cover, once every record is judged (a full walk only)."""
         trust = self.trust
-        good = [r["hash"] for r in loaded.records if r["id"] in trust.signed_by]
+        signed = trust.signed_by
+        good = [r["hash"] for r in loaded.records if r["id"] in signed] if signed else []
         trust.covered = ancestors(loaded, good)
         by_id = {r["id"]: r for r in loaded.records} if loaded.missing else {}
         for ident, absent in loaded.missing.items():
