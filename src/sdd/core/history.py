@@ -24,7 +24,6 @@ import fcntl
 import gc
 import hashlib
 import json
-import operator
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -363,6 +362,7 @@ def parse(data: bytes, name: str) -> Loaded:
 # process that reads the history many times (each command loads it several times) checks
 # each line once.
 _HELD: set[bytes] = set()
+_HOLD = 50_000  # lines kept at most; a file with more is not kept (it would only churn)
 
 # Lines are parsed a window of bytes at a time (``_decode_lines``): small enough that the
 # parser's copy of it is cheap, large enough that one call parses thousands of records.
@@ -384,6 +384,7 @@ def _parse_into(
     sentinel = _sentinel(data)
     problems, lines_of, files_of = loaded.problems, loaded.lines, loaded.files
     held, valid, holds = _HELD, ids.is_valid, _holds
+    keep = data.count(b"\n", 0, end) <= _HOLD
     number = first
     start = 0
     while start < end:
@@ -416,14 +417,15 @@ def _parse_into(
             if not valid(record_id) or not isinstance(record.get("type"), str):
                 raise StateError(f"{name}:{number + index}: a record needs a valid `id` and `type`")
             assert isinstance(record_id, str)
-            if raw not in held:
+            if not keep or raw not in held:
                 if not holds(raw, record):
                     what = "record changed after it was written (hash mismatch)"
                     problems.append(Problem(number + index, record_id, what, name))
                     continue
-                if len(held) >= 50_000:
-                    held.clear()
-                held.add(raw)
+                if keep:
+                    if len(held) >= _HOLD:
+                        held.clear()
+                    held.add(raw)
             if record_id in by_id:
                 if by_id[record_id] != record:  # else the same record on both sides of a merge
                     what = "two different records share this id"
@@ -468,7 +470,7 @@ def _decode_lines(lines: list[bytes], sentinel: bytes) -> list[Any] | None:
     each line is exactly one value. Decoding the whole as UTF-8 (with surrogates, as
     ``json.loads`` decodes bytes) decodes each line as it would alone: a line ``json.loads``
     would read in another encoding (a BOM, a NUL byte first) does not parse here."""
-    kept = [raw for raw in lines if raw.strip()]
+    kept = [raw for raw in lines if raw and not raw.isspace()]  # as `raw.strip()`, uncopied
     if not kept:
         return [_BLANK] * len(lines)
     try:
@@ -488,17 +490,15 @@ def _decode_lines(lines: list[bytes], sentinel: bytes) -> list[Any] | None:
     if len(kept) == len(lines):
         return values
     found = iter(values)
-    return [next(found) if raw.strip() else _BLANK for raw in lines]
+    return [next(found) if raw and not raw.isspace() else _BLANK for raw in lines]
 
 
 def _link(loaded: Loaded, by_id: dict[str, Record]) -> None:
     """The graph: every record's parents present (else reported), and the heads."""
-    records = list(by_id.values())
-    by_hash = loaded.by_hash = dict(zip(map(_HASH, records), records, strict=True))
-    named: set[str] = set()
-    missing = loaded.missing
-    for record_id, record in by_id.items():
-        found = record.get("parents")
+    by_hash: dict[str, Record] = {}
+    named: set[str] = set()  # every parent some record names
+    for record_id, record in by_id.items():  # one pass: a large history is read once
+        by_hash[record["hash"]] = record
         if record.get("v") == 1:
             prev = record.get("prev")
             if isinstance(prev, str) and prev not in by_id:
@@ -511,24 +511,29 @@ def _link(loaded: Loaded, by_id: dict[str, Record]) -> None:
                     )
                 )
             named.update(parents(record, by_id))
-        elif isinstance(found, list) and len(found) == 1 and isinstance(found[0], str):
+            continue
+        found = record.get("parents")
+        if isinstance(found, list) and len(found) == 1 and isinstance(found[0], str):
             named.add(found[0])  # what nearly every record names: the one record before it
-            if found[0] not in by_hash:
-                missing[record_id] = [found[0]]
-        elif isinstance(found, list) and found:
-            up = [p for p in found if isinstance(p, str)]
-            named.update(up)
-            absent = [p for p in up if p not in by_hash]
-            if absent:
-                missing[record_id] = absent
-    loaded.records = list(map(by_id.__getitem__, sorted(by_id)))
-    if len(by_hash) == len(records):  # each record its own hash (else: several, each a head)
+        elif isinstance(found, list):
+            named.update(p for p in found if isinstance(p, str))
+    loaded.by_hash = by_hash
+    if named.difference(by_hash):  # some parent is absent: which records name it
+        for record_id, record in by_id.items():
+            if record.get("v") != 1:
+                absent = [p for p in parents(record, by_id) if p not in by_hash]
+                if absent:
+                    loaded.missing[record_id] = absent
+    written = list(by_id)
+    ordered = sorted(written)
+    # A file's records are in id order (one writer appends under the lock): usually so here.
+    loaded.records = (
+        list(by_id.values()) if ordered == written else list(map(by_id.__getitem__, ordered))
+    )
+    if len(by_hash) == len(by_id):  # each record its own hash (else: several, each a head)
         loaded.heads = sorted(by_hash.keys() - named)
     else:
         loaded.heads = sorted(r["hash"] for r in loaded.records if r["hash"] not in named)
-
-
-_HASH = operator.itemgetter("hash")
 
 
 def descendants(loaded: Loaded, roots: set[str]) -> set[str]:
