@@ -24,6 +24,7 @@ import fcntl
 import gc
 import hashlib
 import json
+import operator
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -595,7 +596,7 @@ def ancestors(loaded: Loaded, start: list[str]) -> set[str]:
 def _v1_ids(loaded: Loaded) -> dict[str, Record]:
     """The records by id when some are format 1 (whose parent is named by id), else empty:
     a format-2 record names its parents' hashes itself."""
-    if not any(r.get("v") == 1 for r in loaded.records):
+    if 1 not in map(_VERSION, loaded.records):
         return {}
     return {r["id"]: r for r in loaded.records}
 
@@ -605,9 +606,14 @@ def _ups(record: Record, by_id: dict[str, Record]) -> list[str]:
     if record.get("v") == 1:
         return parents(record, by_id)
     found = record.get("parents")
-    if found.__class__ is list and all(p.__class__ is str for p in found):
-        return found  # what sdd writes: no copy
-    return [p for p in found if isinstance(p, str)] if isinstance(found, list) else []
+    if not isinstance(found, list):
+        return []
+    if len(found) == 1 and isinstance(found[0], str):
+        return found  # what nearly every record names: no copy
+    return [p for p in found if isinstance(p, str)]
+
+
+_VERSION = operator.methodcaller("get", "v")
 
 
 # ---------------------------------------------------------------------------- writing
