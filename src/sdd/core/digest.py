@@ -31,6 +31,18 @@ def sha1_hex(data: bytes) -> str:
     return _hex("sha1", data)
 
 
+def sha256_for(size: int) -> Callable[[bytes], Any]:
+    """A SHA-256 constructor for hashing about ``size`` bytes in a loop (the history's
+    lines): OpenSSL's for bulk work, else the interpreter's own, so a small read loads no
+    OpenSSL."""
+    own = None if size >= BULK or _openssl else _interpreters("sha256")
+    if own is not None:
+        return own
+    import hashlib
+
+    return hashlib.sha256
+
+
 def _hex(name: str, data: bytes) -> str:
     global _hashed
     _hashed += len(data)

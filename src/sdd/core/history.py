@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import json
+import operator
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.core import clock, ids
-from sdd.core.digest import sha256_hex
+from sdd.core.digest import sha256_for, sha256_hex
 from sdd.core.errors import StateError
-from sdd.core.nesting import json_value
+from sdd.core.nesting import MAX_DEPTH, json_value
 from sdd.core.paths import ProjectPaths
 from sdd.core.records import Kind, Record
 
@@ -183,14 +185,49 @@ def load(paths: ProjectPaths) -> Loaded:
         )
     loaded = Loaded(records=[])
     by_id: dict[str, Record] = {}
-    for path in source_paths(paths):
-        name = paths.rel(path)
-        data, status = _read(path, name)
-        _parse_into(loaded, by_id, data, name)
-        loaded.sources.append(name)
-        _cover(loaded, name, data, status, 0)
-    _link(loaded, by_id)
+    with collector_paused():
+        for path in source_paths(paths):
+            name = paths.rel(path)
+            data, status = _read(path, name)
+            _parse_into(loaded, by_id, data, name)
+            loaded.sources.append(name)
+            _cover(loaded, name, data, status, 0)
+        _link(loaded, by_id)
+        _settle(loaded)
     return loaded
+
+
+# Python's cycle collector walks every container object that lives long, again each time
+# a quarter more of them survive: reading a large history (tens of thousands of records,
+# each a few containers) would have it walk them over and over while they are read and
+# while the fold that follows builds its state. JSON records hold no cycles: the collector
+# has nothing to find in them. It is paused while a history is read, and the first large
+# history a process reads is frozen (``gc.freeze``: left out of every later walk; still
+# freed as usual when dropped). Once only, so that a long-running process never keeps
+# more than what was garbage at that one moment.
+_LARGE = 20_000
+_froze = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cycle collector paused (see above): for reading a history, and for the fold of
+    a whole one that follows (``Project``)."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _settle(loaded: Loaded) -> None:
+    global _froze
+    if not _froze and len(loaded.records) >= _LARGE:
+        _froze = True
+        gc.freeze()
 
 
 def _read(path: str, name: str) -> tuple[bytes, list[int] | None]:
@@ -328,67 +365,152 @@ def parse(data: bytes, name: str) -> Loaded:
 # process that reads the history many times (each command loads it several times) checks
 # each line once.
 _HELD: set[bytes] = set()
+_HOLD = 50_000  # lines kept at most; a file with more is not kept (it would only churn)
+
+# Lines are parsed a window of bytes at a time (``_decode_lines``): small enough that the
+# parser's copy of it is cheap, large enough that one call parses thousands of records.
+_WINDOW = 1 << 20
+_BLANK = object()  # a blank line: skipped
 
 
 def _parse_into(
     loaded: Loaded, by_id: dict[str, Record], data: bytes, name: str, first: int = 1
 ) -> None:
-    lines = data.split(b"\n")
-    tail = lines.pop()  # after the final newline: empty unless the last write was cut short
-    if tail.strip():
+    # After the final newline: empty unless the last write was cut short.
+    end = data.rfind(b"\n") + 1
+    if data[end:].strip():
+        cut = data.count(b"\n") + first
         loaded.warnings.append(
-            f"{name}:{len(lines) + first}: last record was cut short (a crash while writing); "
+            f"{name}:{cut}: last record was cut short (a crash while writing); "
             "it was never acknowledged and is ignored"
         )
-    for number, raw in enumerate(lines, start=first):
-        if not raw.strip():
-            continue
-        where = f"{name}:{number}"
-        try:
-            record = json_value(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise StateError(
-                f"{where}: not a valid record ({str(exc)[:120]})",
-                hint=f"restore the file from git (`git checkout -- {name}`) or run `sdd doctor`",
-            ) from None
-        if not isinstance(record, dict):
-            raise StateError(f"{where}: a record must be a JSON object")
-        version = record.get("v")
-        if isinstance(version, int) and version > FORMAT_VERSION:
-            raise StateError(
-                f"{where}: written by a newer sdd (format {version}, this one reads {FORMAT_VERSION})",
-                hint="upgrade sdd",
-            )
-        record_id = record.get("id")
-        if not ids.is_valid(record_id) or not isinstance(record.get("type"), str):
-            raise StateError(f"{where}: a record needs a valid `id` and `type`")
-        assert isinstance(record_id, str)
-
-        def problem(what: str, record_id: str = record_id, number: int = number) -> None:
-            loaded.problems.append(Problem(number, record_id, what, name))
-
-        if raw not in _HELD:
-            if not _holds(raw, record):
-                problem("record changed after it was written (hash mismatch)")
+    sentinel = _sentinel(data)
+    problems, lines_of, files_of = loaded.problems, loaded.lines, loaded.files
+    held, valid, holds, sha256 = _HELD, ids.is_valid, _holds, sha256_for(len(data))
+    keep = data.count(b"\n", 0, end) <= _HOLD
+    line = first - 1
+    start = 0
+    while start < end:
+        stop = data.find(b"\n", min(start + _WINDOW, end - 1)) + 1
+        lines = data[start:stop].split(b"\n")
+        lines.pop()  # after the window's last newline: nothing
+        start = stop
+        values = _decode_lines(lines, sentinel) if sentinel is not None else None
+        for index, raw in enumerate(lines):
+            line += 1
+            if values is None:
+                if not raw.strip():
+                    continue
+                record = _value(raw, name, line)
+            else:
+                record = values[index]
+                if record is _BLANK:
+                    continue
+                if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+                    record = _value(raw, name, line)  # the depth check (and its error)
+            if not isinstance(record, dict):
+                raise StateError(f"{name}:{line}: a record must be a JSON object")
+            version = record.get("v")
+            if isinstance(version, int) and version > FORMAT_VERSION:
+                raise StateError(
+                    f"{name}:{line}: written by a newer sdd (format {version}, this one reads "
+                    f"{FORMAT_VERSION})",
+                    hint="upgrade sdd",
+                )
+            record_id = record.get("id")
+            if not valid(record_id) or not isinstance(record.get("type"), str):
+                raise StateError(f"{name}:{line}: a record needs a valid `id` and `type`")
+            assert isinstance(record_id, str)
+            if not keep or raw not in held:
+                # :func:`_holds`, its commonest case (an unsigned record as line_of wrote it)
+                # worked out here; anything else, or a hash that does not match, goes there.
+                claimed = record.get("hash")
+                good = False
+                if version == FORMAT_VERSION and isinstance(claimed, str) and "sig" not in record:
+                    marker = b',"hash":"' + claimed.encode("ascii", "replace") + b'"'
+                    cut = raw.find(marker)
+                    if cut > 0 and raw[cut + len(marker) :].rstrip(b"\r") == b"}":
+                        good = sha256(_DOMAINS[2] + raw[:cut] + b"}").hexdigest() == claimed
+                if not good and not holds(raw, record):
+                    what = "record changed after it was written (hash mismatch)"
+                    problems.append(Problem(line, record_id, what, name))
+                    continue
+                if keep:
+                    if len(held) >= _HOLD:
+                        held.clear()
+                    held.add(raw)
+            if record_id in by_id:
+                if by_id[record_id] != record:  # else the same record on both sides of a merge
+                    what = "two different records share this id"
+                    problems.append(Problem(line, record_id, what, name))
                 continue
-            if len(_HELD) >= 50_000:
-                _HELD.clear()
-            _HELD.add(raw)
-        if record_id in by_id:
-            if by_id[record_id] == record:
-                continue  # the same record on both sides of a merge
-            problem("two different records share this id")
-            continue
-        by_id[record_id] = record
-        loaded.lines[record_id] = number
-        loaded.files[record_id] = name
+            by_id[record_id] = record
+            lines_of[record_id] = line
+            files_of[record_id] = name
+
+
+def _value(raw: bytes, name: str, line: int) -> Any:
+    """One line's JSON value, as :func:`nesting.json_value` reads it (an error names the line)."""
+    try:
+        return json_value(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StateError(
+            f"{name}:{line}: not a valid record ({str(exc)[:120]})",
+            hint=f"restore the file from git (`git checkout -- {name}`) or run `sdd doctor`",
+        ) from None
+
+
+def _sentinel(data: bytes) -> bytes | None:
+    """A number no line of ``data`` holds, to put between lines (``_decode_lines``)."""
+    for _ in range(3):
+        # Odd and above 2**95: no JSON number but these digits reads as this int.
+        digits = str(int.from_bytes(os.urandom(12), "big") | (1 << 95) | 1).encode()
+        if digits not in data:
+            return digits
+    return None
+
+
+def _decode_lines(lines: list[bytes], sentinel: bytes) -> list[Any] | None:
+    """Every line's JSON value (``_BLANK`` for a blank line) from one parse of them all, each
+    exactly what ``json.loads`` gives it alone; None when that cannot be told (a line that
+    does not parse on its own, or an unusual one): the caller parses each line itself.
+
+    The lines are parsed as one array, ``sentinel`` between each two: ``[l1\n,S,l2\n,S,…]``.
+    No string crosses a line's end (JSON strings hold no raw newline), and only the inserted
+    ``S`` read as that int (the caller checked no line holds its digits), so when the array
+    holds ``S`` at every other place, each separator is at its top level and the text of
+    each line is exactly one value. Decoding the whole as UTF-8 (with surrogates, as
+    ``json.loads`` decodes bytes) decodes each line as it would alone: a line ``json.loads``
+    would read in another encoding (a BOM, a NUL byte first) does not parse here."""
+    kept = [raw for raw in lines if raw and not raw.isspace()]  # as `raw.strip()`, uncopied
+    if not kept:
+        return [_BLANK] * len(lines)
+    try:
+        text = (b"[" + (b"\n," + sentinel + b",").join(kept) + b"\n]").decode(
+            "utf-8", "surrogatepass"
+        )
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    if (
+        not isinstance(parsed, list)
+        or len(parsed) != 2 * len(kept) - 1
+        or parsed[1::2] != [int(sentinel)] * (len(kept) - 1)
+    ):
+        return None
+    values = parsed[0::2]
+    if len(kept) == len(lines):
+        return values
+    found = iter(values)
+    return [next(found) if raw and not raw.isspace() else _BLANK for raw in lines]
 
 
 def _link(loaded: Loaded, by_id: dict[str, Record]) -> None:
     """The graph: every record's parents present (else reported), and the heads."""
-    loaded.by_hash = {r["hash"]: r for r in by_id.values()}
-    named: set[str] = set()
-    for record_id, record in by_id.items():
+    by_hash: dict[str, Record] = {}
+    named: set[str] = set()  # every parent some record names
+    for record_id, record in by_id.items():  # one pass: a large history is read once
+        by_hash[record["hash"]] = record
         if record.get("v") == 1:
             prev = record.get("prev")
             if isinstance(prev, str) and prev not in by_id:
@@ -400,28 +522,55 @@ def _link(loaded: Loaded, by_id: dict[str, Record]) -> None:
                         loaded.files[record_id],
                     )
                 )
-        up = parents(record, by_id)
-        named.update(up)
-        absent = [p for p in up if p not in loaded.by_hash]
-        if record.get("v") != 1 and absent:
-            loaded.missing[record_id] = absent
-    loaded.records = [by_id[key] for key in sorted(by_id)]
-    loaded.heads = sorted(r["hash"] for r in loaded.records if r["hash"] not in named)
+            named.update(parents(record, by_id))
+            continue
+        found = record.get("parents")
+        if isinstance(found, list) and len(found) == 1 and isinstance(found[0], str):
+            named.add(found[0])  # what nearly every record names: the one record before it
+        elif isinstance(found, list):
+            named.update(p for p in found if isinstance(p, str))
+    loaded.by_hash = by_hash
+    if named.difference(by_hash):  # some parent is absent: which records name it
+        for record_id, record in by_id.items():
+            if record.get("v") != 1:
+                absent = [p for p in parents(record, by_id) if p not in by_hash]
+                if absent:
+                    loaded.missing[record_id] = absent
+    written = list(by_id)
+    ordered = sorted(written)
+    # A file's records are in id order (one writer appends under the lock): usually so here.
+    loaded.records = (
+        list(by_id.values()) if ordered == written else list(map(by_id.__getitem__, ordered))
+    )
+    if len(by_hash) == len(by_id):  # each record its own hash (else: several, each a head)
+        loaded.heads = sorted(by_hash.keys() - named)
+    else:
+        loaded.heads = sorted(r["hash"] for r in loaded.records if r["hash"] not in named)
 
 
 def descendants(loaded: Loaded, roots: set[str]) -> set[str]:
     """The ids of ``roots`` (record ids) and of every record that descends from them."""
-    by_id = {r["id"]: r for r in loaded.records}
-    children: dict[str, list[str]] = {}
+    return reach(children(loaded), roots)
+
+
+def children(loaded: Loaded) -> dict[str, list[str]]:
+    """Each record's id -> the ids of the records appended after it (for :func:`reach`)."""
+    by_hash, by_id = loaded.by_hash, _v1_ids(loaded)
+    below: dict[str, list[str]] = {}
     for record in loaded.records:
-        for parent in parents(record, by_id):
-            above = loaded.by_hash.get(parent)
+        for parent in _ups(record, by_id):
+            above = by_hash.get(parent)
             if above is not None:
-                children.setdefault(above["id"], []).append(record["id"])
+                below.setdefault(above["id"], []).append(record["id"])
+    return below
+
+
+def reach(below: dict[str, list[str]], roots: set[str]) -> set[str]:
+    """``roots`` and every id ``below`` leads to from them."""
     seen = set(roots)
     stack = list(roots)
     while stack:
-        for child in children.get(stack.pop(), ()):
+        for child in below.get(stack.pop(), ()):
             if child not in seen:
                 seen.add(child)
                 stack.append(child)
@@ -430,16 +579,43 @@ def descendants(loaded: Loaded, roots: set[str]) -> set[str]:
 
 def ancestors(loaded: Loaded, start: list[str]) -> set[str]:
     """The ids of the records with the hashes ``start`` and of all they descend from."""
-    by_id = {r["id"]: r for r in loaded.records}
+    by_hash, by_id = loaded.by_hash, _v1_ids(loaded)
     seen: set[str] = set()
-    stack = [loaded.by_hash[h] for h in start if h in loaded.by_hash]
+    stack = [by_hash[h] for h in start if h in by_hash]
     while stack:
         record = stack.pop()
-        if record["id"] in seen:
+        ident = record["id"]
+        if ident in seen:
             continue
-        seen.add(record["id"])
-        stack += [loaded.by_hash[p] for p in parents(record, by_id) if p in loaded.by_hash]
+        seen.add(ident)
+        for parent in _ups(record, by_id):
+            above = by_hash.get(parent)
+            if above is not None and above["id"] not in seen:
+                stack.append(above)
     return seen
+
+
+def _v1_ids(loaded: Loaded) -> dict[str, Record]:
+    """The records by id when some are format 1 (whose parent is named by id), else empty:
+    a format-2 record names its parents' hashes itself."""
+    if 1 not in map(_VERSION, loaded.records):
+        return {}
+    return {r["id"]: r for r in loaded.records}
+
+
+def _ups(record: Record, by_id: dict[str, Record]) -> list[str]:
+    """:func:`parents`, with ``by_id`` needed for format-1 records only."""
+    if record.get("v") == 1:
+        return parents(record, by_id)
+    found = record.get("parents")
+    if not isinstance(found, list):
+        return []
+    if len(found) == 1 and isinstance(found[0], str):
+        return found  # what nearly every record names: no copy
+    return [p for p in found if isinstance(p, str)]
+
+
+_VERSION = operator.methodcaller("get", "v")
 
 
 # ---------------------------------------------------------------------------- writing

@@ -21,6 +21,7 @@ must be signed, a record that may appear only once) belongs in its ``Schema``.
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeGuard
 
@@ -311,9 +312,97 @@ def mismatches(record: Record) -> list[str]:
     """What in a record read from the history does not match its kind's schema
     (empty for a record sdd could have written; a kind it does not know is the caller's)."""
     kind = record.get("type")
-    body = SCHEMA[kind] if is_kind(kind) else Schema()
+    body = SCHEMA[kind] if is_kind(kind) else _NO_SCHEMA
     envelope = ENVELOPE_V1 if record.get("v") == 1 else ENVELOPE
+    if _fits(record, envelope) and _fits(record, body):
+        return []  # what nearly every record read is: the messages are worked out otherwise
     return _against(record, envelope) + _against(record, body)
+
+
+# A field's check, as ``conforms`` decides it, with the type's structure read once.
+_Check = Callable[[object], bool]
+_CHECKS: dict[object, _Check] = {}
+# Per schema: (name, required, the plain type it must be an instance of, else its check).
+_FIELDS: dict[int, tuple[Schema, tuple[tuple[str, bool, type | None, _Check], ...]]] = {}
+_NO_SCHEMA = Schema()  # a kind sdd does not know
+_AS_CONFORMS = (Any, object, int)  # not a plain isinstance: checked by ``conforms`` itself
+
+
+def _fits(record: Record, schema: Schema) -> bool:
+    """Whether ``_against(record, schema)`` is empty, without building its messages."""
+    found = _FIELDS.get(id(schema))
+    if found is None or found[0] is not schema:
+        every = [(n, True, t) for n, t in schema.required.items()]
+        every += [(n, False, t) for n, t in schema.optional.items()]
+        fields = tuple((n, need, _plain(t), _check(t)) for n, need, t in every)
+        found = _FIELDS[id(schema)] = (schema, fields)
+    for name, required, plain, check in found[1]:
+        if name in record:
+            if not (isinstance(record[name], plain) if plain is not None else check(record[name])):
+                return False
+        elif required:
+            return False
+    return True
+
+
+def _plain(expected: FieldType) -> type | None:
+    """The type a value must be an instance of, when that is all ``conforms`` asks."""
+    if (
+        isinstance(expected, type)
+        and not isinstance(expected, types.GenericAlias)
+        and expected not in _AS_CONFORMS
+    ):
+        return expected
+    return None
+
+
+def _check(expected: FieldType) -> _Check:
+    found = _CHECKS.get(expected)
+    if found is None:
+        found = _CHECKS[expected] = _build(expected)
+    return found
+
+
+def _build(expected: FieldType) -> _Check:
+    """``lambda value: conforms(value, expected)``, each case as ``conforms`` has it."""
+    generic = isinstance(expected, types.GenericAlias)
+    if isinstance(expected, types.UnionType):
+        options = tuple(_check(option) for option in expected.__args__)
+
+        def check(value: object) -> bool:
+            return any(option(value) for option in options)
+
+    elif generic and expected.__origin__ is list:  # type: ignore[attr-defined]
+        item = _check(expected.__args__[0])  # type: ignore[attr-defined]
+
+        def check(value: object) -> bool:
+            return isinstance(value, list) and all(map(item, value))
+
+    elif generic and expected.__origin__ is dict:  # type: ignore[attr-defined]
+        entry = _check(expected.__args__[1])  # type: ignore[attr-defined]
+
+        def check(value: object) -> bool:
+            return isinstance(value, dict) and all(
+                isinstance(k, str) and entry(v) for k, v in value.items()
+            )
+
+    elif expected is int:
+
+        def check(value: object) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+    elif generic or expected in _AS_CONFORMS or not isinstance(expected, type):
+
+        def check(value: object) -> bool:
+            return conforms(value, expected)  # Any, None, a number (not a bool): as it says
+
+    else:
+        kind: type = expected
+
+        def check(value: object) -> bool:
+            return isinstance(value, kind)
+
+    return check
 
 
 def checked(kind: Kind, fields: dict[str, Any]) -> tuple[Kind, dict[str, Any]]:

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import struct
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sdd.core.errors import SddError
 from sdd.core.jsonable import OMIT
@@ -158,10 +158,27 @@ def read_key(wire: Wire) -> KeyMaterial:
 
 
 def key_material(blob: bytes) -> KeyMaterial:
-    wire = Wire(blob, "public key")
-    material = read_key(wire)
-    wire.end()
-    return material
+    found = _MATERIALS.get(blob)
+    if found is None:
+        wire = Wire(blob, "public key")
+        found = read_key(wire)
+        wire.end()
+        _remember(_MATERIALS, blob, found)
+    return found
+
+
+# What a key's bytes read as, and its fingerprint: the same few keys sign every act of a
+# history, and each check reads its key again. Pure functions of the bytes, so kept, for a
+# bounded number of keys (a key that does not read is not kept: it raises each time).
+_MATERIALS: dict[bytes, KeyMaterial] = {}
+_FINGERPRINTS: dict[bytes, str] = {}
+_KEPT = 256
+
+
+def _remember(memo: dict[bytes, Any], blob: bytes, value: Any) -> None:
+    if len(memo) >= _KEPT:
+        memo.clear()
+    memo[blob] = value
 
 
 @dataclass(frozen=True)
@@ -177,8 +194,12 @@ class PublicKey:
     @property
     def fingerprint(self) -> str:
         """As `ssh-keygen -l` prints it: SHA256, base64 without padding."""
-        digest = base64.b64encode(hashlib.sha256(self.blob).digest()).decode()
-        return "SHA256:" + digest.rstrip("=")
+        found = _FINGERPRINTS.get(self.blob)
+        if found is None:
+            digest = base64.b64encode(hashlib.sha256(self.blob).digest()).decode()
+            found = "SHA256:" + digest.rstrip("=")
+            _remember(_FINGERPRINTS, self.blob, found)
+        return found
 
     @property
     def is_security_key(self) -> bool:

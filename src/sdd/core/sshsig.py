@@ -19,6 +19,7 @@ import hashlib
 import struct
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sdd.core.allowed_signers import AllowedSigners
 from sdd.core.jsonable import OMIT
@@ -246,6 +247,10 @@ def _verify(key: KeyMaterial, signature: bytes, data: bytes) -> tuple[bool, tupl
     return True, sk
 
 
+# The library's Ed25519 keys by their bytes: the same few keys check every act of a history.
+_ED25519: dict[bytes, Any] = {}
+
+
 def _check(key: KeyMaterial, kind: str, body: bytes, data: bytes) -> None:
     """Raises InvalidSignature (or ValueError for a key the library refuses) unless
     ``body`` is ``key``'s signature of ``data``."""
@@ -255,7 +260,13 @@ def _check(key: KeyMaterial, kind: str, body: bytes, data: bytes) -> None:
     if key.algorithm in (ED25519, SK_ED25519):
         if len(body) != 64:
             raise ValueError("an Ed25519 signature is 64 bytes")
-        ed25519.Ed25519PublicKey.from_public_bytes(key.public).verify(body, data)
+        public = _ED25519.get(key.public)
+        if public is None:
+            public = ed25519.Ed25519PublicKey.from_public_bytes(key.public)
+            if len(_ED25519) >= 256:
+                _ED25519.clear()
+            _ED25519[key.public] = public
+        public.verify(body, data)
     elif key.algorithm == RSA:
         public = rsa.RSAPublicNumbers(key.rsa_e, key.rsa_n).public_key()
         size = (key.rsa_n.bit_length() + 7) // 8

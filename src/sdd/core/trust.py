@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sdd.core.history import Loaded, Problem, ancestors, descendants
+from sdd.core.history import Loaded, Problem, ancestors, children, reach
 from sdd.core.records import Record, mismatches
 
 PERSON_ACTS = frozenset(
@@ -134,29 +134,34 @@ class Evaluator:
 
     @classmethod
     def start(cls, loaded: Loaded, confirmed: frozenset[str]) -> Evaluator:
-        detached = descendants(loaded, set(loaded.missing)) if loaded.missing else set()
+        below = children(loaded) if loaded.missing else {}
+        detached = reach(below, set(loaded.missing)) if loaded.missing else set()
         # A launch ends when `sdd run` records that the agent's whole tree has ended; a
         # history from before that record existed (or a run that was killed) ends it with
         # the session.
-        exits = {_session(r) for r in loaded.records if r["type"] == "session.exit"}
         # A signed project's unsigned past is what its first approver's record was appended
         # after: the person saw it. An unsigned act outside it was forked off that past
         # later, with an id that dates it back there.
-        add = next(
-            (r for r in loaded.records if r["type"] == "approver.add" and r["id"] not in detached),
-            None,
-        )
+        exits: set[str | None] = set()
+        add = None
+        for record in loaded.records:  # one pass for both
+            kind = record["type"]
+            if kind == "session.exit":
+                exits.add(_session(record))
+            elif kind == "approver.add" and add is None and record["id"] not in detached:
+                add = record
         past = ancestors(loaded, [add["hash"]]) if add is not None else None
         first = loaded.records[0]["id"] if loaded.records else None
         evaluator = cls(Trust(confirmed=confirmed), first, detached, past, exits)
-        evaluator._missing(loaded)
+        evaluator._missing(loaded, below)
         return evaluator
 
-    def _missing(self, loaded: Loaded) -> None:
+    def _missing(self, loaded: Loaded, below: dict[str, list[str]]) -> None:
         trust = self.trust
+        by_id = {r["id"]: r for r in loaded.records} if loaded.missing else {}
         for root in sorted(loaded.missing):  # where records are missing: one problem each
-            record = next(r for r in loaded.records if r["id"] == root)
-            after = len(descendants(loaded, {root})) - 1
+            record = by_id[root]
+            after = len(reach(below, {root})) - 1
             rest = (f" and the {after} record(s) after it" if after else "") + " do not count"
             if loaded.lines.get(root) == 1:
                 # A segment that starts after records this history lacks: copied from
@@ -174,15 +179,16 @@ class Evaluator:
         """Judge ``records`` (after every record fed before, in id order); ``loaded`` names
         their places."""
         trust, running, past, confirmed = self.trust, self.running, self.past, self.trust.confirmed
+        detached, not_counted, exits = self.detached, trust.not_counted, self.exits
         for record in records:
             kind, ident = record["type"], record["id"]
             why = None
-            if ident in self.detached:
-                trust.not_counted[ident] = "the records it descends from are missing"
+            if ident in detached:
+                not_counted[ident] = "the records it descends from are missing"
                 continue
             elif kind in ONCE and (ident != self.first or _has_parents(record)):
                 why = f"a second `{kind}`: only the history's first record may be one"
-            elif is_person_act(record):
+            elif kind in PERSON_ACTS and (kind != "rules.accept" or is_person_act(record)):
                 self.acts += 1
                 wrong = mismatches(record)  # a shape sdd never writes: written by hand
                 why = f"sdd did not write it: {'; '.join(wrong)}" if wrong else None
@@ -198,8 +204,10 @@ class Evaluator:
             elif "sig" in record:
                 why = "it carries a signature, and sdd signs only a person's acts"
             if why is not None:
-                trust.not_counted[ident] = why
+                not_counted[ident] = why
                 trust.problems.append(_problem(loaded, record, why, tamper=False))
+                continue
+            if not kind.startswith("session."):
                 continue
             session = _session(record)
             if kind == "session.launch" and session is not None:
@@ -208,7 +216,7 @@ class Evaluator:
             elif kind == "session.exit":
                 running.pop(str(session), None)
                 self.popped.pop(str(session), None)
-            elif kind == "session.end" and session not in self.exits:
+            elif kind == "session.end" and session not in exits:
                 launch = running.pop(str(session), None)
                 if launch is not None:
                     self.popped[str(session)] = (launch, self.acts)
@@ -216,11 +224,13 @@ class Evaluator:
     def finish(self, loaded: Loaded) -> None:
         """What the signatures cover, once every record is judged (a full walk only)."""
         trust = self.trust
-        good = [r["hash"] for r in loaded.records if r["id"] in trust.signed_by]
+        signed = trust.signed_by
+        good = [r["hash"] for r in loaded.records if r["id"] in signed] if signed else []
         trust.covered = ancestors(loaded, good)
+        by_id = {r["id"]: r for r in loaded.records} if loaded.missing else {}
         for ident, absent in loaded.missing.items():
             if ident in trust.covered:
-                record = next(r for r in loaded.records if r["id"] == ident)
+                record = by_id[ident]
                 trust.problems.append(
                     _problem(
                         loaded,

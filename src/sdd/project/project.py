@@ -194,11 +194,14 @@ class Project:
                     write=not decide,
                     source=source if made.unchanged else None,
                 )
-        loaded = history.load(self.paths)
-        state, made = self._full(loaded)
-        self.fold_kind = "full"
-        if made is not None:
-            return self._finish(made, loaded=loaded, trusted=True, write=not decide, state=state)
+        with history.collector_paused():  # a whole history's fold makes no cycles either
+            loaded = history.load(self.paths)
+            state, made = self._full(loaded)
+            self.fold_kind = "full"
+            if made is not None:
+                return self._finish(
+                    made, loaded=loaded, trusted=True, write=not decide, state=state
+                )
         self._memo = None
         return state
 

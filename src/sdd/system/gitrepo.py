@@ -314,16 +314,24 @@ def _holds_blob(root: str, name: str, blob: str) -> bool:
 
 
 def _file_has_blob(path: str, blob: str, size: int) -> bool:
-    from sdd.core.digest import sha1_hex, sha256_hex
+    """Whether the first ``size`` bytes of the file are the blob's content (read and hashed a
+    piece at a time: a history's segment may be hundreds of megabytes)."""
+    import hashlib  # only for a file that differs from HEAD: OpenSSL is worth its load then
 
+    digest = hashlib.sha256 if len(blob) == 64 else hashlib.sha1  # the repository's format
+    hasher = digest(f"blob {size}\0".encode())
+    done = 0
     try:
         with open(path, "rb") as handle:
-            data = handle.read(size)
+            while done < size:
+                piece = handle.read(min(1 << 20, size - done))
+                if not piece:
+                    return False  # shorter than the blob
+                hasher.update(piece)
+                done += len(piece)
     except OSError:
         return False
-    header = f"blob {len(data)}\0".encode()
-    digest = sha256_hex if len(blob) == 64 else sha1_hex  # the repository's format
-    return len(data) == size and digest(header + data) == blob
+    return hasher.hexdigest() == blob
 
 
 def changed_since_commit(root: str, relatives: list[str]) -> list[tuple[str, str]]:
