@@ -36,7 +36,9 @@ PROPERTY = settings(
 )
 
 # What a record appended may be: real kinds the fold reads, with the fields sdd writes.
-KINDS = st.sampled_from(["answer", "finding", "start", "end", "launch", "exit", "note"])
+KINDS = st.sampled_from(
+    ["answer", "finding", "start", "end", "launch", "exit", "note", "open", "verify"]
+)
 EDITS = st.sampled_from(["edit", "truncate", "remove", "merge"])
 STEPS = st.lists(
     st.one_of(
@@ -54,17 +56,34 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def entry(kind: str, n: int) -> tuple[Any, dict[str, Any]]:
     session = f"S-{9000 + n // 3:04d}"
+    # Three cycles, so that a load from the checkpoint decodes some cycles' parts and not
+    # others, and a record about an older cycle (a session's end) decodes that one.
+    cycle = 1 + (n // 2) % 3
     return {
-        "answer": ("question.answer", {"cycle": 1, "question": f"Q{n}", "answer": "yes"}),
+        "open": (
+            "cycle.open",
+            {"cycle": cycle, "title": f"Cycle {cycle}", "slug": f"c{cycle}", "discovery": False},
+        ),
+        "verify": (
+            "verify.run",
+            {"cycle": cycle, "session": session, "ok": n % 2 == 0, "checks": []},
+        ),
+        "answer": ("question.answer", {"cycle": cycle, "question": f"Q{n}", "answer": "yes"}),
         "finding": (
             "finding.add",
-            {"cycle": 1, "finding": f"F-{n}", "severity": "minor", "stage": "spec", "text": "x"},
+            {
+                "cycle": cycle,
+                "finding": f"F-{n}",
+                "severity": "minor",
+                "stage": "spec",
+                "text": "x",
+            },
         ),
         "start": (
             "session.start",
             {
                 "session": session,
-                "cycle": 1,
+                "cycle": cycle,
                 "stage": "spec",
                 "page": f"docs/sessions/{session}-spec.md",
                 "head": None,
@@ -76,7 +95,13 @@ def entry(kind: str, n: int) -> tuple[Any, dict[str, Any]]:
         ),
         "end": (
             "session.end",
-            {"session": session, "cycle": 1, "outcome": "complete", "head": None, "outputs": {}},
+            {
+                "session": session,
+                "cycle": cycle,
+                "outcome": "complete",
+                "head": None,
+                "outputs": {},
+            },
         ),
         "launch": ("session.launch", {"session": session, "command": ["agent"], "log": None}),
         "exit": ("session.exit", {"session": session, "exit_code": 0}),

@@ -222,8 +222,9 @@ class History:
             changed = False
             for entry in entries:
                 record = entry.record
-                if "parents" in record:
-                    record["parents"] = sorted(renamed.get(p, p) for p in record["parents"])
+                parents = record.get("parents")  # an edit may have made it anything
+                if isinstance(parents, list) and all(isinstance(p, str) for p in parents):
+                    record["parents"] = sorted(renamed.get(p, p) for p in parents)
                 fresh = record_hash(record)
                 if fresh != record["hash"]:
                     renamed[record["hash"]] = fresh

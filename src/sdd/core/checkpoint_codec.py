@@ -212,9 +212,13 @@ class _Index(dict[str, Any]):
                     return True
         return False
 
-    def fill(self, entries: dict[str, Any]) -> None:
+    def fill(self, entries: dict[str, Any], order: Callable[[Any], str] | None = None) -> None:
+        """Entries a decoded cycle holds; where two cycles hold one key (a history written
+        by hand), the one ``order`` puts later wins, as the fold's later record does."""
         for key, value in entries.items():
-            dict.setdefault(self, key, value)
+            held = dict.get(self, key)
+            if held is None or (order is not None and order(value) > order(held)):
+                dict.__setitem__(self, key, value)
 
     def in_memory(self) -> Any:
         return dict.items(self)
@@ -520,7 +524,7 @@ class _Loader:
         state = self.decoded.state
         index = state.sessions
         if isinstance(index, _Index):
-            index.fill({s.id: s for s in cycle.sessions})
+            index.fill({s.id: s for s in cycle.sessions}, order=lambda s: s.record)
         found = state.findings_by_record
         if isinstance(found, _Index):
             found.fill({f.record: f for f in cycle.findings.values()})
