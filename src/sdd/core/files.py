@@ -47,6 +47,23 @@ def write_atomic(path: str, data: str | bytes, *, display: str | None = None) ->
         raise StateError(f"{name}: cannot write ({reason(exc)}); nothing was changed") from None
 
 
+def write_derived(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, without waiting for the disk: for derived
+    files a reader checks against their names (the checkpoint's parts), where a crash can
+    leave only a file the reader rejects and rebuilds. Hundreds are written after a full
+    fold, and a flush to disk for each would cost more than the fold."""
+    folder = os.path.dirname(path) or "."
+    fd, temp = _new_temp(folder, ".sdd-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
 def _write_through(place: str, path: str, payload: bytes, *, named_by_writer: bool) -> None:
     """Write ``payload`` to a new temporary file in ``place``, then rename it over ``path``.
     In `.sdd/tmp/` the name starts with the writer's pid, so a sweep can tell it is stale."""
