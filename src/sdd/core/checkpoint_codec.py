@@ -148,8 +148,7 @@ class PartStore:
         with contextlib.suppress(OSError), os.scandir(self.folder) as entries:
             for entry in entries:
                 name = entry.name[: -len(PART_SUFFIX)]
-                left = entry.name.endswith(".tmp")  # a writer's, killed before its rename
-                if not (entry.name.endswith(PART_SUFFIX) or left) or name in keep:
+                if not entry.name.endswith(PART_SUFFIX) or name in keep:
                     continue
                 with contextlib.suppress(OSError):
                     if entry.stat().st_mtime_ns < before_ns:

@@ -25,8 +25,13 @@ _STALE_AFTER = 300.0
 IGNORE_ALL = "# sdd's temporary files: never committed (this file too).\n*\n"
 
 
-def write_atomic(path: str, data: str | bytes, *, display: str | None = None) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
+def write_atomic(
+    path: str, data: str | bytes, *, display: str | None = None, flush: bool = True
+) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
+    ``flush=False``: without waiting for the disk, for derived files a reader checks against
+    their names (the checkpoint's parts: a crash leaves only a file the reader rejects and
+    rebuilds; a full fold writes hundreds, and a flush for each costs more than the fold)."""
     payload = data.encode() if isinstance(data, str) else data
     folder = os.path.dirname(path) or "."
     name = display or path
@@ -36,35 +41,22 @@ def write_atomic(path: str, data: str | bytes, *, display: str | None = None) ->
             raise StateError(f"{name}: is a symbolic link; sdd does not write through links")
         place = temp_folder(folder)
         try:
-            _write_through(place or folder, path, payload, named_by_writer=place is not None)
+            _write_through(
+                place or folder, path, payload, named_by_writer=place is not None, flush=flush
+            )
         except OSError as exc:
             if place is None or exc.errno != errno.EXDEV:
                 raise
             # The target is on another filesystem than .sdd/ (a mount inside the project):
             # a rename from .sdd/tmp/ cannot be atomic, so the temporary file goes beside it.
-            _write_through(folder, path, payload, named_by_writer=False)
+            _write_through(folder, path, payload, named_by_writer=False, flush=flush)
     except OSError as exc:
         raise StateError(f"{name}: cannot write ({reason(exc)}); nothing was changed") from None
 
 
-def write_derived(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically, without waiting for the disk: for derived
-    files a reader checks against their names (the checkpoint's parts), where a crash can
-    leave only a file the reader rejects and rebuilds. Hundreds are written after a full
-    fold, and a flush to disk for each would cost more than the fold."""
-    folder = os.path.dirname(path) or "."
-    fd, temp = _new_temp(folder, ".sdd-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-def _write_through(place: str, path: str, payload: bytes, *, named_by_writer: bool) -> None:
+def _write_through(
+    place: str, path: str, payload: bytes, *, named_by_writer: bool, flush: bool = True
+) -> None:
     """Write ``payload`` to a new temporary file in ``place``, then rename it over ``path``.
     In `.sdd/tmp/` the name starts with the writer's pid, so a sweep can tell it is stale."""
     prefix = f"{os.getpid()}-" if named_by_writer else ".sdd-"
@@ -73,8 +65,9 @@ def _write_through(place: str, path: str, payload: bytes, *, named_by_writer: bo
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), _mode_for(path))
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if flush:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -357,7 +357,9 @@ class Project:
         with contextlib.suppress(OSError, SddError):
             names = store.named if store.named is not None else head_parts(data)
             os.makedirs(store.folder, exist_ok=True)
-            store.save(sorted(names), files.write_derived)
+            store.save(
+                sorted(names), lambda where, data: files.write_atomic(where, data, flush=False)
+            )
             files.write_atomic(path, data)
             made = [n for n in names if n in store.memory]
             if not made or max(made) < "1":
