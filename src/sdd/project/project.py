@@ -185,11 +185,10 @@ class Project:
         if start is not None:
             advanced = self._advance(start)
             if advanced is not None:
-                made, tail = advanced
+                made, _ = advanced
                 self.fold_kind = "incremental"
                 return self._finish(
                     made,
-                    loaded=tail,
                     trusted=trusted,
                     write=not decide,
                     source=source if made.unchanged else None,
@@ -199,9 +198,7 @@ class Project:
             state, made = self._full(loaded)
             self.fold_kind = "full"
             if made is not None:
-                return self._finish(
-                    made, loaded=loaded, trusted=True, write=not decide, state=state
-                )
+                return self._finish(made, trusted=True, write=not decide, state=state)
         self._memo = None
         return state
 
@@ -246,7 +243,6 @@ class Project:
         *,
         trusted: bool,
         write: bool,
-        loaded: history.Loaded,
         state: ProjectState | None = None,
         source: bytes | None = None,
     ) -> ProjectState:
