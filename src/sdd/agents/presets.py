@@ -14,12 +14,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sdd.agents.registry import DEMO, LAUNCHES, Launch
 from sdd.core.errors import ConfigError, UsageError
 from sdd.core.nesting import json_value
+from sdd.core.structs import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -40,8 +40,9 @@ the table holds together.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from sdd.core.structs import dataclass, field
 
 # Agents that are not coding-agent CLIs, as a session records who ran it.
 DEMO = "demo"  # sdd's own scripted agent, which plays every part in `sdd demo`

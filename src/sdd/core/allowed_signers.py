@@ -11,9 +11,9 @@ nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from sdd.core.sshkeys import KEY_TYPES, PublicKey, SshDataError, parse_public_key
+from sdd.core.structs import dataclass
 
 # Key types OpenSSH reads that sdd refuses, so that a line with one is named, not misread.
 REFUSED_TYPES = ("ssh-dss",)

@@ -24,7 +24,6 @@ import contextlib
 import marshal
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import fields
 from itertools import starmap
 from operator import attrgetter
 from typing import Any
@@ -44,6 +43,7 @@ from sdd.core.state import (
     TaskReopen,
     session_number,
 )
+from sdd.core.structs import fields
 from sdd.core.trust import Approver, Evaluator, Trust
 
 VERSION = 4

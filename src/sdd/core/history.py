@@ -27,7 +27,6 @@ import operator
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.core import clock, ids
@@ -36,6 +35,7 @@ from sdd.core.errors import StateError
 from sdd.core.nesting import MAX_DEPTH, json_value
 from sdd.core.paths import ProjectPaths
 from sdd.core.records import Kind, Record
+from sdd.core.structs import dataclass, field
 
 FORMAT_VERSION = 2
 _DOMAINS = {1: b"sdd-record-1\n", 2: b"sdd-record-2\n"}

@@ -9,8 +9,9 @@ str, int, float, bool and None are themselves. Anything else is a programming er
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
 from typing import Any
+
+from sdd.core.structs import fields, is_dataclass
 
 # Field metadata that keeps a field out of the JSON form.
 OMIT = {"json": False}

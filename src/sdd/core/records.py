@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeGuard
+
+from sdd.core.structs import dataclass, field
 
 Record = dict[str, Any]
 

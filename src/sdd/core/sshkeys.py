@@ -12,11 +12,11 @@ import base64
 import binascii
 import hashlib
 import struct
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sdd.core.errors import SddError
 from sdd.core.jsonable import OMIT
+from sdd.core.structs import dataclass, field
 
 ED25519 = "ssh-ed25519"
 RSA = "ssh-rsa"

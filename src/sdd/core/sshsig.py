@@ -18,7 +18,6 @@ import binascii
 import hashlib
 import struct
 import time
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sdd.core.allowed_signers import AllowedSigners
@@ -36,6 +35,7 @@ from sdd.core.sshkeys import (
     public_key_from_blob,
     put_string,
 )
+from sdd.core.structs import dataclass, field, replace
 
 # sdd's namespace: a person's act (approve, reject, answer, waive, approvers, rule changes).
 # OpenSSH asks for NAME@DOMAIN in custom namespaces; the "domain" is the project's name.

@@ -11,11 +11,11 @@ backwards when the clock was set back (or ``SDD_NOW`` was), or when a record was
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 
 from sdd.core import clock, ids
 from sdd.core.records import Record
+from sdd.core.structs import dataclass
 
 
 def appended_after(records: list[Record]) -> Iterator[tuple[Record, list[Record]]]:

@@ -21,10 +21,9 @@ only where there are signed records, so an unsigned project never loads cryptogr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sdd.core.history import Loaded, Problem, ancestors, children, reach
 from sdd.core.records import Record, mismatches
+from sdd.core.structs import dataclass, field
 
 PERSON_ACTS = frozenset(
     {
@@ -363,7 +362,7 @@ def _add_approver(trust: Trust, record: Record, *, first: bool) -> str | None:
             return f"{key.fingerprint} is already an approver"
         # An approver's roles set anew (`sdd approvers add KEY --role …`), signed by an
         # approver in force, as adding one is.
-        from dataclasses import replace
+        from sdd.core.structs import replace
 
         held = tuple(r for r in roles if isinstance(r, str))
         trust.approvers[key.fingerprint] = replace(trust.approvers[key.fingerprint], roles=held)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.agents.registry import DEMO
 from sdd.core.errors import SddError, UsageError
+from sdd.core.structs import dataclass, field
 from sdd.project.project import DocHasher, Project
 from sdd.system import gitrepo
 from sdd.system.process import run_subprocess

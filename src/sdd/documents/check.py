@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sdd import __version__
 from sdd.core import files
 from sdd.core.errors import UsageError
 from sdd.core.paths import ProjectPaths, package_data
+from sdd.core.structs import dataclass, field
 from sdd.documents import snapshots
 from sdd.documents.contracts import (
     CASE_ID,

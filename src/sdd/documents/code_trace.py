@@ -9,10 +9,10 @@ outside ``docs/`` and ``.sdd/`` that live under a test folder or are named like 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from sdd.core.paths import ProjectPaths
 from sdd.core.state import Cycle, ProjectState
+from sdd.core.structs import dataclass, field
 from sdd.documents.contracts import Case, Message, Task
 from sdd.documents.scope import OUTSIDE_DOCS
 from sdd.system import gitrepo

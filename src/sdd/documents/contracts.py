@@ -7,10 +7,10 @@ the messages (``file:line: what``) for every rule it breaks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sdd.core.jsonable import OMIT
+from sdd.core.structs import dataclass, field
 from sdd.documents.markdown import Block, Section
 from sdd.documents.snapshots import PLACEHOLDER
 

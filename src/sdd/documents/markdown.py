@@ -8,7 +8,8 @@ the contracts read fields such as `Depends on: T1, T2` from it and briefs quote 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+
+from sdd.core.structs import dataclass, field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # importing typing costs ~5 ms of `sdd check`'s start-up

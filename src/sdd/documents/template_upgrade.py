@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
 
 from sdd.core import files
 from sdd.core.nesting import json_value
 from sdd.core.paths import ProjectPaths
+from sdd.core.structs import dataclass, field
 from sdd.documents import snapshots, templates
 from sdd.system.process import run_subprocess
 

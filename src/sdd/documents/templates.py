@@ -7,11 +7,11 @@ strict subset of YAML read by our own parser: nothing in a template is evaluated
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from sdd.core import files
 from sdd.core.errors import ConfigError
 from sdd.core.paths import ProjectPaths, package_data
+from sdd.core.structs import dataclass
 
 # The documents a cycle starts from, laid down as templates (data/docs/).
 CORE_DOCS = ("product-spec.md", "architecture.md", "implementation-plan.md", "test-plan.md")

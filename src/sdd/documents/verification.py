@@ -10,10 +10,10 @@ block is replaced when the walk goes on, so the prepared text survives byte for 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from sdd.core import files
 from sdd.core.paths import ProjectPaths
+from sdd.core.structs import dataclass, field
 from sdd.documents import check
 
 # An item's heading: `### US-1.2: criterion` (the second criterion of US-1) or `### TC-4: title`.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -22,6 +21,7 @@ from sdd.core.digest import sha256_hex
 from sdd.core.errors import ConfigError
 from sdd.core.jsonable import OMIT, to_json
 from sdd.core.state import RulesAcceptance
+from sdd.core.structs import dataclass, field
 from sdd.project import checks as verify_checks
 from sdd.project.checks import CheckSpec
 from sdd.project.config import Config

@@ -12,10 +12,10 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from sdd.core import files
 from sdd.core.paths import ProjectPaths
+from sdd.core.structs import dataclass
 from sdd.system import proctree
 
 

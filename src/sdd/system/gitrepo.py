@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from sdd.core import files
 from sdd.core.errors import SddError
 from sdd.core.gitfiles import head_key
+from sdd.core.structs import dataclass
 from sdd.system.process import run_subprocess
 
 # Files sdd writes itself: they never make the tree "dirty" for evidence.

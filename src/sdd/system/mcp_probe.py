@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+
+from sdd.core.structs import dataclass, field
 
 
 @dataclass

@@ -7,10 +7,10 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sdd.core.errors import ProcessError
+from sdd.core.structs import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from sdd.core.structs import dataclass
 
 _PR_SET_DUMPABLE = 4  # <linux/prctl.h>
 _PR_SET_CHILD_SUBREAPER = 36

@@ -15,7 +15,6 @@ import os
 import shlex
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import ClassVar
 
 from sdd.core.errors import SddError
@@ -28,6 +27,7 @@ from sdd.core.sshkeys import (
     read_key,
 )
 from sdd.core.sshsig import NAMESPACE, check_signature
+from sdd.core.structs import dataclass
 from sdd.system.gitrepo import config_value
 from sdd.system.process import run_subprocess
 

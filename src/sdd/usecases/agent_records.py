@@ -4,11 +4,11 @@ spec's open questions, never answered) and the handoff of its open session."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from sdd.core import files, history
 from sdd.core.errors import Refused, SddError, UsageError
+from sdd.core.structs import dataclass
 from sdd.documents import check, pages, templates
 
 TYPE_CHECKING = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.agents import person
@@ -11,6 +10,7 @@ from sdd.core import files
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.jsonable import OMIT
 from sdd.core.state import Cycle, ProjectState
+from sdd.core.structs import dataclass, field
 from sdd.documents import snapshots
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.usecases import acts

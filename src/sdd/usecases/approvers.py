@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sdd.agents import person
 from sdd.core import trust
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.sshkeys import parse_public_key
+from sdd.core.structs import dataclass, field
 from sdd.project.project import Project, Transaction
 from sdd.usecases import acts
 

@@ -27,12 +27,12 @@ import os
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.agents import presets
 from sdd.core import files
 from sdd.core.errors import Refused, SddError, UsageError
+from sdd.core.structs import dataclass, field
 from sdd.project import runlock
 from sdd.project.project import Project
 from sdd.system import process

@@ -6,11 +6,10 @@ read, the tracker summary, the previous handoff, a rejection's reason) come on t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sdd.core import files
 from sdd.core.paths import ProjectPaths
 from sdd.core.state import Cycle, cycle_path
+from sdd.core.structs import dataclass
 from sdd.documents import pages
 from sdd.documents.templates import StageTemplate
 from sdd.workflow import tracker
@@ -232,9 +231,9 @@ def for_finding(template: StageTemplate, finding: str | None) -> StageTemplate:
     task said of the finding (its page's checklist and `sdd done` read the same)."""
     if not finding:
         return template
-    import dataclasses
+    from sdd.core import structs
 
-    return dataclasses.replace(
+    return structs.replace(
         template,
         goal=f"Fix {finding}, with a test that reproduces it, committed",
         checklist=tuple(_fix_words(item, finding) for item in template.checklist),

@@ -20,12 +20,12 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sdd.core import history
 from sdd.core.errors import ConfigError, SddError, StateError, UsageError
 from sdd.core.state import ProjectState
+from sdd.core.structs import dataclass, field
 from sdd.core.trust import is_person_act
 from sdd.project import rules
 from sdd.project.config import CiSettings, ci_settings

@@ -15,13 +15,12 @@ known as their chain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sdd.core import files, history
 from sdd.core.errors import SddError
 from sdd.core.fold import HANDLERS
 from sdd.core.records import Record, strings, text, text_map
 from sdd.core.state import ProjectState
+from sdd.core.structs import dataclass, field
 from sdd.project.judged import Judged
 from sdd.project.project import DocHasher
 from sdd.system import gitrepo

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
 
 from sdd import __version__
 from sdd.core import files
 from sdd.core.distribution import DISTRIBUTION, direct_url
 from sdd.core.errors import ConfigError, Refused, UsageError
+from sdd.core.structs import dataclass
 from sdd.project.project import Project
 
 HOSTS = ("github", "gitlab")

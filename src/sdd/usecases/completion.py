@@ -7,11 +7,11 @@ Later features (document contracts, verify) add rules to ``RULE_CHECKS``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sdd.core import files
 from sdd.core.paths import ProjectPaths
 from sdd.core.state import ProjectState, Session
+from sdd.core.structs import dataclass
 from sdd.documents import pages, snapshots
 from sdd.documents.templates import StageTemplate
 from sdd.system import gitrepo

@@ -8,9 +8,9 @@ only when a killed run left worktrees to clean up."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from sdd.core import history
+from sdd.core.structs import dataclass
 from sdd.project.project import Project
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sdd.core import files, history, records, timeline, trust
 from sdd.core.errors import SddError
 from sdd.core.paths import TEMP_DIR, ProjectPaths
 from sdd.core.state import ProjectState
+from sdd.core.structs import dataclass, field
 from sdd.documents import check, templates
 from sdd.project.project import Project
 from sdd.system import gitrepo

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.state import Cycle, Finding
+from sdd.core.structs import dataclass
 from sdd.project.project import Project, Transaction
 
 SEVERITIES = ("blocking", "major", "minor")

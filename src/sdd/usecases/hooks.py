@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass, field
 
 from sdd.core import files
 from sdd.core.errors import ConfigError, Refused, SddError, UsageError
+from sdd.core.structs import dataclass, field
 from sdd.system import gitrepo
 
 MARK = "# sdd-hook: written by `sdd hooks install`"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sdd.core import files, history
 from sdd.core.errors import StateError, UsageError
 from sdd.core.paths import ProjectPaths, package_data
+from sdd.core.structs import dataclass, field
 from sdd.documents import snapshots, templates
 from sdd.project import rules
 from sdd.project.code import existing_code

@@ -8,9 +8,9 @@ complete and before that is recorded: a conflict in the work leaves it not compl
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 
+from sdd.core import structs
 from sdd.core.errors import MergeConflict, SddError
 from sdd.core.state import Session
 from sdd.project.project import Transaction
@@ -49,7 +49,7 @@ def forked(tx: Transaction, session: Session) -> Session:
     it left the cycle's branch (which other sessions' merges move on meanwhile)."""
     paths = tx.project.paths
     fork = worktrees.fork_point(paths.root, paths.home) if paths.linked else None
-    return dataclasses.replace(session, head_before=fork) if fork else session
+    return structs.replace(session, head_before=fork) if fork else session
 
 
 def merge_back(tx: Transaction, session: Session) -> None:

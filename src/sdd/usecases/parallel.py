@@ -24,12 +24,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.core import files, history
 from sdd.core.errors import Refused, SddError
 from sdd.core.paths import LINK
+from sdd.core.structs import dataclass, field
 from sdd.documents import scope as scopes
 from sdd.documents.contracts import Task
 from sdd.project import runlock, running

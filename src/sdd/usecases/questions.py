@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sdd.agents import person
 from sdd.core import clock, files
 from sdd.core.errors import SddError, UsageError
+from sdd.core.structs import dataclass
 from sdd.documents import check
 from sdd.documents.contracts import Question
 from sdd.project.project import Project, Transaction

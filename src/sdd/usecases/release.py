@@ -3,9 +3,8 @@ are committed first, so that the tagged commit holds the approval and the releas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sdd.core.errors import Refused, SddError, UsageError
+from sdd.core.structs import dataclass
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.system import gitrepo
 from sdd.system.process import run_subprocess

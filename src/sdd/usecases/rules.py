@@ -4,12 +4,12 @@ that waits for a person; `sdd rules accept`, the person's act that puts it in fo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.agents import person
 from sdd.core.errors import SddError
 from sdd.core.state import ProjectState
+from sdd.core.structs import dataclass, field
 from sdd.project import rules
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.project.rules import Change, Standing

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sdd.agents import presets
 from sdd.agents.registry import DEMO, Launch
 from sdd.core import files
 from sdd.core.errors import CheckFailed, Refused
+from sdd.core.structs import dataclass, field
 from sdd.project import runlock, running
 from sdd.project.project import Project
 from sdd.system import process

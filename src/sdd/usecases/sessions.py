@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.core import clock, files
 from sdd.core.errors import CheckFailed, NothingToVerify, Refused, SddError, UsageError
 from sdd.core.jsonable import OMIT
 from sdd.core.state import Cycle, Session
+from sdd.core.structs import dataclass, field
 from sdd.documents import pages, templates
 from sdd.project.project import Project, Transaction, refuse_if_tampered
 from sdd.system import gitrepo

@@ -3,10 +3,10 @@ dependencies done first, then higher risk earlier, then plan order."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sdd.core.errors import Refused, UsageError
+from sdd.core.structs import dataclass
 from sdd.documents.contracts import Task
 from sdd.workflow.gates import Position
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sdd.core import clock
 from sdd.core.errors import NothingToVerify, ProcessError
 from sdd.core.jsonable import to_json
+from sdd.core.structs import dataclass, field
 from sdd.project.checks import CheckSpec
 from sdd.project.checks import parse as parse_checks
 from sdd.project.project import Project

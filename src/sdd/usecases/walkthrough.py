@@ -13,13 +13,13 @@ the stage is then decided as a step of its own (`sdd approve`), never from here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sdd.agents import person
 from sdd.core import files
 from sdd.core.errors import Refused, UsageError
 from sdd.core.jsonable import OMIT
 from sdd.core.state import Cycle, ProjectState
+from sdd.core.structs import dataclass, field
 from sdd.documents import verification
 from sdd.documents.verification import Item
 from sdd.project.project import Project, Transaction

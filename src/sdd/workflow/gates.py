@@ -9,9 +9,9 @@ otherwise it is waiting, rejected, stale or not yet reached.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sdd.core.state import Cycle, Decision
+from sdd.core.structs import dataclass, field
 from sdd.workflow.model import RELEASE_GATE, WALK_DUE, Gate, Workflow
 
 TYPE_CHECKING = False

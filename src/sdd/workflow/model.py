@@ -7,10 +7,10 @@ Built in, and a project may override it in ``.sdd/config.toml`` under ``[workflo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sdd.core.errors import ConfigError
+from sdd.core.structs import dataclass, field, replace
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sdd.agents.install import launcher
@@ -25,6 +24,7 @@ from sdd.agents.registry import (
     known_as,
 )
 from sdd.core.errors import SddError, StateError, UsageError
+from sdd.core.structs import dataclass
 
 
 def agent_names(requested: Iterable[str]) -> list[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sdd.agents.registry import Location
+from sdd.core.structs import dataclass
 from sdd.documents import templates
 
 PREFIX = "sdd-"

@@ -5,13 +5,13 @@ What each write did is told in an :class:`Outcome`."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from sdd.agents.install.manifest import sha256
 from sdd.core import files
 from sdd.core.errors import Refused, StateError
 from sdd.core.paths import ProjectPaths
+from sdd.core.structs import dataclass, field
 
 
 @dataclass

@@ -1,0 +1,230 @@
+"""The part of `dataclasses` sdd uses, made without its start-up cost.
+
+Every sdd command defines about fifty data classes before it reads a byte of the project.
+The standard module costs a command about three bare interpreters' worth of start-up on its
+own: importing it brings `inspect`, `ast`, `dis` and `tokenize`, and each class it makes
+compiles four to six methods one `exec` at a time. This module makes the same classes with
+one `exec` per class and imports nothing.
+
+What it makes behaves as `dataclasses` makes it (tests/test_light_dataclass.py holds the two
+side by side): fields in annotation order, `ClassVar` left out, a default or a
+`field(default=, default_factory=, compare=, metadata=)`, `__post_init__`, `frozen=True`
+(assignment raises `FrozenInstanceError`, the instance hashes its compared fields), `__eq__`
+between instances of one class, `__repr__`, `__match_args__`, and `fields`, `replace` and
+`is_dataclass`. What sdd does not use (inheritance between data classes, `InitVar`,
+`kw_only`, `slots`, `order`) is refused where a class asks for it, never half-made.
+
+mypy reads the standard module in this one's place (`sdd.core.structs`), so a class is typed
+as a dataclass is.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+
+class FrozenInstanceError(AttributeError):
+    """Assignment to a field of a frozen instance."""
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+_MADE_UNLESS_DEFINED = ("__init__", "__repr__", "__eq__")
+
+
+class Field:
+    """One field: its name, its default or the factory that makes one, whether `==` compares
+    it, and free metadata (`jsonable.OMIT`)."""
+
+    __slots__ = ("compare", "default", "default_factory", "metadata", "name")
+
+    def __init__(
+        self,
+        default: Any,
+        default_factory: Any,
+        compare: bool,
+        metadata: Mapping[Any, Any] | None,
+    ) -> None:
+        self.name = ""
+        self.default = default
+        self.default_factory = default_factory
+        self.compare = compare
+        self.metadata: Mapping[Any, Any] = (
+            _EMPTY if metadata is None else MappingProxyType(dict(metadata))
+        )
+
+    def __repr__(self) -> str:
+        return f"Field(name={self.name!r})"
+
+
+def field(
+    *,
+    default: Any = MISSING,
+    default_factory: Callable[[], Any] | Any = MISSING,
+    compare: bool = True,
+    metadata: Mapping[Any, Any] | None = None,
+) -> Any:
+    if default is not MISSING and default_factory is not MISSING:
+        raise ValueError("cannot specify both default and default_factory")
+    return Field(default, default_factory, compare, metadata)
+
+
+def _is_class_var(annotation: object) -> bool:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    assert isinstance(text, str)
+    return text.startswith(("ClassVar", "typing.ClassVar"))
+
+
+def _collect(cls: type) -> list[Field]:
+    for base in cls.__mro__[1:]:
+        if "__dataclass_fields__" in base.__dict__:
+            raise TypeError(f"{cls.__name__}: a data class made from another is not supported")
+    made: list[Field] = []
+    for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063 -- inspect is the import this module exists to avoid
+        if _is_class_var(annotation):
+            continue
+        value = cls.__dict__.get(name, MISSING)
+        made_field = value if isinstance(value, Field) else Field(value, MISSING, True, None)
+        made_field.name = name
+        if isinstance(made_field.default, (list, dict, set)):
+            raise ValueError(
+                f"mutable default {type(made_field.default)} for field {name} "
+                "is not allowed: use default_factory"
+            )
+        if made_field.default is MISSING:
+            if name in cls.__dict__:
+                delattr(cls, name)  # the Field() that held only a factory
+        else:
+            setattr(cls, name, made_field.default)
+        made.append(made_field)
+    return made
+
+
+def _source(cls: type, made: list[Field], frozen: bool) -> str:
+    """The methods of ``cls`` as one module's text: compiled once, with one `exec`."""
+    params = ["self"]
+    body = []
+    seen_default = False
+    for item in made:
+        name = item.name
+        if item.default is not MISSING:
+            params.append(f"{name}=_default_{name}")
+            value = name
+            seen_default = True
+        elif item.default_factory is not MISSING:
+            params.append(f"{name}=_MISSING")
+            value = f"_factory_{name}() if {name} is _MISSING else {name}"
+            seen_default = True
+        elif seen_default:
+            raise TypeError(f"non-default argument {name!r} follows default argument")
+        else:
+            params.append(name)
+            value = name
+        if frozen:
+            body.append(f"  _object_setattr(self, {name!r}, {value})")
+        else:
+            body.append(f"  self.{name} = {value}")
+    if "__post_init__" in cls.__dict__:
+        body.append("  self.__post_init__()")
+    if not body:
+        body.append("  pass")
+    shown = ", ".join(f"{item.name}={{self.{item.name}!r}}" for item in made)
+    compared = [item.name for item in made if item.compare]
+    own = "(" + "".join(f"self.{name}, " for name in compared) + ")"
+    other = "(" + "".join(f"other.{name}, " for name in compared) + ")"
+    lines = [
+        f"def __init__({', '.join(params)}):",
+        *body,
+        "def __repr__(self):",
+        f'  return f"{{self.__class__.__qualname__}}({shown})"',
+        "def __eq__(self, other):",
+        "  if other.__class__ is self.__class__:",
+        f"    return {own} == {other}",
+        "  return NotImplemented",
+    ]
+    if frozen:
+        lines += [
+            "def __hash__(self):",
+            f"  return hash({own})",
+            "def __setattr__(self, name, value):",
+            "  if self.__class__ is _cls or name in _names:",
+            "    raise _Frozen(f'cannot assign to field {name!r}')",
+            "  _object_setattr(self, name, value)",
+            "def __delattr__(self, name):",
+            "  if self.__class__ is _cls or name in _names:",
+            "    raise _Frozen(f'cannot delete field {name!r}')",
+            "  object.__delattr__(self, name)",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _process(cls: type, frozen: bool) -> type:
+    made = _collect(cls)
+    scope: dict[str, Any] = {
+        "_MISSING": MISSING,
+        "_object_setattr": object.__setattr__,
+        "_Frozen": FrozenInstanceError,
+        "_cls": cls,
+        "_names": frozenset(item.name for item in made),
+    }
+    for item in made:
+        scope[f"_default_{item.name}"] = item.default
+        scope[f"_factory_{item.name}"] = item.default_factory
+    methods: dict[str, Any] = {}
+    code = compile(_source(cls, made, frozen), f"<dataclass {cls.__qualname__}>", "exec")
+    exec(code, scope, methods)
+    own = cls.__dict__
+    # As dataclasses decides: a method the class writes itself is kept; a frozen class may
+    # not write its own assignment; a hash the class writes itself is kept.
+    explicit_hash = "__hash__" in own and not (own["__hash__"] is None and "__eq__" in own)
+    chosen = {name: methods[name] for name in _MADE_UNLESS_DEFINED if name not in own}
+    if frozen:
+        for name in ("__setattr__", "__delattr__"):
+            if name in own:
+                raise TypeError(f"cannot overwrite attribute {name} in class {cls.__name__}")
+            chosen[name] = methods[name]
+    if not explicit_hash:
+        chosen["__hash__"] = methods["__hash__"] if frozen else None
+    for name, method in chosen.items():
+        if method is not None:
+            method.__qualname__ = f"{cls.__qualname__}.{name}"
+        setattr(cls, name, method)
+    setattr(cls, "__match_args__", tuple(item.name for item in made))  # noqa: B010 -- mypy would refuse the attribute on `type`
+    setattr(cls, "__dataclass_fields__", {item.name: item for item in made})  # noqa: B010 -- read by fields() and is_dataclass()
+    return cls
+
+
+def dataclass(cls: type | None = None, /, *, frozen: bool = False) -> Any:
+    if cls is None:
+        return lambda later: _process(later, frozen)
+    return _process(cls, frozen)
+
+
+def fields(instance_or_class: Any) -> tuple[Field, ...]:
+    try:
+        found: dict[str, Field] = instance_or_class.__dataclass_fields__
+    except AttributeError:
+        raise TypeError("must be called with a dataclass type or instance") from None
+    return tuple(found.values())
+
+
+def is_dataclass(value: Any) -> bool:
+    cls = value if isinstance(value, type) else type(value)
+    return hasattr(cls, "__dataclass_fields__")
+
+
+def replace(instance: Any, /, **changes: Any) -> Any:
+    for item in fields(instance):
+        if item.name not in changes:
+            changes[item.name] = getattr(instance, item.name)
+    return instance.__class__(**changes)

@@ -1,0 +1,190 @@
+"""sdd's data classes (`sdd.core.light_dataclass`) against the standard module's, side by side.
+
+For random classes (fields with and without defaults, factories, fields left out of `==`,
+frozen or not) and random values, the two make classes that construct, compare, hash, show,
+replace, list their fields and refuse what they refuse the same way. mypy types every sdd
+class as the standard module's (sdd.core.structs), so any difference would be a lie to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from typing import Any, ClassVar  # noqa: F401 -- the standard module looks for ClassVar by name in the class's module
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sdd.core import light_dataclass as light
+
+NAMES = st.lists(
+    st.sampled_from(["a", "b", "c", "d", "name", "items", "when"]),
+    min_size=0,
+    max_size=5,
+    unique=True,
+)
+VALUES = st.one_of(st.integers(-5, 5), st.text(max_size=3), st.none(), st.booleans())
+
+
+@st.composite
+def class_specs(draw: Any) -> tuple[list[tuple[str, str, Any, bool]], bool]:
+    """Fields as (name, kind, default, compare) where kind is required/default/factory."""
+    names = draw(NAMES)
+    specs = []
+    defaults_started = False
+    for name in names:
+        kinds = ["default", "factory"] if defaults_started else ["required", "default", "factory"]
+        kind = draw(st.sampled_from(kinds))
+        defaults_started = defaults_started or kind != "required"
+        specs.append((name, kind, draw(VALUES), draw(st.booleans())))
+    return specs, draw(st.booleans())
+
+
+def _make(module: Any, specs: list[tuple[str, str, Any, bool]], frozen: bool) -> type:
+    namespace: dict[str, Any] = {"__annotations__": {}, "__doc__": "a class"}
+    for name, kind, default, compare in specs:
+        namespace["__annotations__"][name] = "Any"
+        if kind == "default":
+            namespace[name] = module.field(default=default, compare=compare)
+        elif kind == "factory":
+            namespace[name] = module.field(default_factory=list, compare=compare)
+        elif not compare:
+            namespace[name] = module.field(compare=False)
+    namespace["__annotations__"]["LIMIT"] = "ClassVar[int]"
+    namespace["LIMIT"] = 3
+    made = type("Made", (), namespace)
+    return module.dataclass(frozen=frozen)(made)  # type: ignore[no-any-return]
+
+
+def _outcome(action: Any) -> Any:
+    try:
+        return ("ok", action())
+    except Exception as error:  # both sides' errors are compared by kind  # noqa: BLE001
+        return ("error", type(error).__name__.replace("FrozenInstanceError", "Frozen"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(class_specs(), st.lists(VALUES, max_size=6), st.lists(VALUES, max_size=6))
+def test_same_behaviour_as_the_standard_module(
+    spec: tuple[list[tuple[str, str, Any, bool]], bool], first: list[Any], second: list[Any]
+) -> None:
+    specs, frozen = spec
+    standard = _make(dataclasses, specs, frozen)
+    ours = _make(light, specs, frozen)
+    required = [name for name, kind, _, _ in specs if kind == "required"]
+
+    def build(cls: type, values: list[Any]) -> Any:
+        return cls(*values[: len(specs)])
+
+    for values in (first, second):
+        assert _outcome(lambda: repr(build(standard, values))) == _outcome(
+            lambda: repr(build(ours, values))
+        )
+    if len(first) < len(required) or len(second) < len(required):
+        return
+    a_std, b_std = build(standard, first), build(standard, second)
+    a_ours, b_ours = build(ours, first), build(ours, second)
+    assert (a_std == b_std) == (a_ours == b_ours)
+    assert (a_std == a_std) == (a_ours == a_ours)
+    assert (a_ours == object()) is False
+    assert _outcome(lambda: hash(a_std) == hash(b_std)) == _outcome(
+        lambda: hash(a_ours) == hash(b_ours)
+    )
+    assert [f.name for f in dataclasses.fields(a_std)] == [f.name for f in light.fields(a_ours)]
+    assert ours.__match_args__ == standard.__match_args__  # type: ignore[attr-defined]
+    assert ours.LIMIT == 3 and light.is_dataclass(a_ours) and light.is_dataclass(ours)
+    for name, _, _, _ in specs:
+        changed_std = dataclasses.replace(a_std, **{name: "new"})
+        changed_ours = light.replace(a_ours, **{name: "new"})
+        assert repr(changed_std) == repr(changed_ours)
+        assert _outcome(lambda: setattr(a_std, name, 1)) == _outcome(
+            lambda: setattr(a_ours, name, 1)
+        )
+        assert _outcome(lambda: delattr(b_std, name)) == _outcome(lambda: delattr(b_ours, name))
+
+
+def test_factories_make_a_new_value_for_each_instance() -> None:
+    @light.dataclass
+    class Basket:
+        """a basket"""
+
+        items: list[int] = light.field(default_factory=list)
+
+    first, second = Basket(), Basket()
+    first.items.append(1)
+    assert second.items == [] and first.items == [1]
+
+
+def test_post_init_runs_after_the_fields_are_set() -> None:
+    @light.dataclass(frozen=True)
+    class Span:
+        """a span"""
+
+        low: int
+        high: int
+
+        def __post_init__(self) -> None:
+            if self.low > self.high:
+                raise ValueError("low above high")
+
+    assert Span(1, 2).high == 2
+    with pytest.raises(ValueError, match="low above high"):
+        Span(3, 2)
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("a: int = 1\n    b: int", TypeError),  # a required field after a default
+        ("a: list = []", ValueError),  # a shared mutable default
+    ],
+)
+def test_refuses_what_the_standard_module_refuses(body: str, error: type[Exception]) -> None:
+    for module in (dataclasses, light):
+        source = f"@dataclass\nclass Bad:\n    {body}\n"
+        with pytest.raises(error):
+            exec(source, {"dataclass": module.dataclass})  # noqa: S102 -- the class under test
+
+
+def test_a_class_made_from_another_is_refused_not_half_made() -> None:
+    @light.dataclass
+    class Base:
+        """a base"""
+
+        a: int
+
+    with pytest.raises(TypeError, match="not supported"):
+
+        @light.dataclass
+        class Child(Base):
+            """a child"""
+
+            b: int
+
+
+def test_field_metadata_is_kept_and_read_only() -> None:
+    @light.dataclass
+    class Secret:
+        """a secret"""
+
+        code: str = light.field(default="", metadata={"json": False})
+
+    (only,) = light.fields(Secret)
+    assert only.metadata["json"] is False
+    with pytest.raises(TypeError):
+        only.metadata["json"] = True  # type: ignore[index]
+
+
+def test_an_sdd_command_never_imports_the_standard_module() -> None:
+    """The point of the module: a command's start-up without `dataclasses` and `inspect`."""
+    probe = (
+        "import sys\n"
+        "import sdd.core.state, sdd.usecases.sessions, sdd.usecases.findings\n"
+        "print(sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert shown.stdout.strip() == "[]"
