@@ -249,9 +249,7 @@ def normalised(value: Any, ids: dict[str, str]) -> Any:
 
 def derived_state(root: Path) -> tuple[Any, list[dict[str, Any]]]:
     """The loaded state as plain data with ids normalised, and the records in fold order."""
-    import dataclasses
-
-    from sdd.core import history
+    from sdd.core import history, structs
     from sdd.project.project import Project
 
     project = Project(str(root))
@@ -259,7 +257,7 @@ def derived_state(root: Path) -> tuple[Any, list[dict[str, Any]]]:
         loaded = history.load(project.paths)
         state = project.load()
     ids = {r["id"]: f"#{n}" for n, r in enumerate(loaded.records)}
-    data = dataclasses.asdict(state)
+    data = structs.asdict(state)
     # Heads are content hashes, which differ with the time each record was written; what
     # counted is compared through the state it folded into.
     for derived in ("heads", "trust"):

@@ -12,7 +12,6 @@ can, between loads.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -23,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import history_files, init_project
-from sdd.core import history
+from sdd.core import history, structs
 from sdd.core.state import ProjectState
 from sdd.project.project import Project
 from sdd.usecases import log
@@ -114,8 +113,8 @@ def normal(state: ProjectState) -> Any:
     read by the approval screen's own full load) and the protected branch's ids aside."""
     trust = state.trust
     assert trust is not None
-    kept = dataclasses.replace(trust, covered=set(), confirmed=frozenset())
-    return dataclasses.replace(state, trust=kept)
+    kept = structs.replace(trust, covered=set(), confirmed=frozenset())
+    return structs.replace(state, trust=kept)
 
 
 def full_state(root: Path) -> ProjectState:

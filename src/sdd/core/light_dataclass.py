@@ -228,3 +228,17 @@ def replace(instance: Any, /, **changes: Any) -> Any:
         if item.name not in changes:
             changes[item.name] = getattr(instance, item.name)
     return instance.__class__(**changes)
+
+
+def asdict(instance: Any) -> Any:
+    """Fields to a dict, recursively through data classes, lists, tuples and dicts; any other
+    value deep-copied, as `dataclasses.asdict` does."""
+    if is_dataclass(instance) and not isinstance(instance, type):
+        return {item.name: asdict(getattr(instance, item.name)) for item in fields(instance)}
+    if isinstance(instance, (list, tuple)):
+        return type(instance)(asdict(value) for value in instance)
+    if isinstance(instance, dict):
+        return type(instance)((asdict(key), asdict(value)) for key, value in instance.items())
+    import copy  # only tests and tools ask for a deep copy
+
+    return copy.deepcopy(instance)

@@ -1,4 +1,5 @@
-"""Data classes for all of sdd: `dataclass`, `field`, `fields`, `replace`, `is_dataclass`.
+"""Data classes for all of sdd: `dataclass`, `field`, `fields`, `replace`,
+`is_dataclass`, `asdict`.
 
 At run time they come from `light_dataclass` (the standard module's start-up cost is about
 three bare interpreters: see there); mypy reads the standard module's, which the two share
@@ -11,6 +12,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dataclasses import (
         FrozenInstanceError as FrozenInstanceError,
+    )
+    from dataclasses import (
+        asdict as asdict,
     )
     from dataclasses import (
         dataclass as dataclass,
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 else:
     from sdd.core.light_dataclass import (
         FrozenInstanceError,
+        asdict,
         dataclass,
         field,
         fields,
@@ -37,4 +42,12 @@ else:
         replace,
     )
 
-__all__ = ["FrozenInstanceError", "dataclass", "field", "fields", "is_dataclass", "replace"]
+__all__ = [
+    "FrozenInstanceError",
+    "asdict",
+    "dataclass",
+    "field",
+    "fields",
+    "is_dataclass",
+    "replace",
+]
