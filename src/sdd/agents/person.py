@@ -12,12 +12,16 @@ whatever that agent left behind has `sdd run` among its ancestors until it is en
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 from sdd.core.errors import ProcessError, Refused
-from sdd.core.paths import ProjectPaths
 from sdd.project import running
 from sdd.system import process, proctree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sdd.core.paths import ProjectPaths
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _OUTSIDE = "a person runs this command in their own terminal, outside any agent"

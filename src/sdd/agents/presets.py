@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
-from typing import Any
 
 from sdd.agents.registry import DEMO, LAUNCHES, Launch
 from sdd.core.errors import ConfigError, UsageError
@@ -23,6 +21,9 @@ from sdd.core.structs import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from sdd.project.project import Project
 
 # Linux caps one argument at 128 KiB (MAX_ARG_STRLEN); stay well below it.

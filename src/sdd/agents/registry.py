@@ -39,10 +39,12 @@ the table holds together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from sdd.core.structs import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 # Agents that are not coding-agent CLIs, as a session records who ran it.
 DEMO = "demo"  # sdd's own scripted agent, which plays every part in `sdd demo`

@@ -6,10 +6,13 @@ standard output keeps the command's result alone."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from sdd import api
 from sdd.cli.render import safe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def ask_code(shown: str, code: str, verb: str) -> str | None:

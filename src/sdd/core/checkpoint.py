@@ -44,13 +44,17 @@ Only ``marshal`` and plain values: a file an agent may have written is never unp
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sdd.core import checkpoint_codec as codec
 from sdd.core.history import Loaded, Problem, ancestors
-from sdd.core.records import Record
 from sdd.core.state import Cycle, ProjectState
-from sdd.core.trust import Evaluator
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.records import Record
+    from sdd.core.trust import Evaluator
 
 VERSION = codec.VERSION
 # Records whose place a problem may name after they are covered (`Project`'s checks): the

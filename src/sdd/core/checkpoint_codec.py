@@ -23,10 +23,8 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-from collections.abc import Callable, Iterator
 from itertools import starmap
 from operator import attrgetter
-from typing import Any
 
 from sdd.core import digest
 from sdd.core.errors import StateError
@@ -45,6 +43,11 @@ from sdd.core.state import (
 )
 from sdd.core.structs import fields
 from sdd.core.trust import Approver, Evaluator, Trust
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 VERSION = 4
 PART_SUFFIX = ".part"
@@ -170,7 +173,7 @@ def is_lazy(cycle: Cycle) -> bool:
     return "_part" in cycle.__dict__
 
 
-class _Index(dict[str, Any]):
+class _Index(dict[str, "Any"]):
     """A map of a state read from a checkpoint whose values live in the cycles' parts: a
     key not in memory is looked for in the cycles ``locate`` names (decoding them fills
     the map), and anything that needs every key decodes every cycle first. ``homes``: the

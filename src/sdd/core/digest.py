@@ -8,10 +8,9 @@ takes over. Both compute the same SHA-256: which one ran never shows in a digest
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 BULK = 1 << 20  # bytes hashed in one process before OpenSSL's SHA-256 is worth its load

@@ -9,7 +9,9 @@ was recorded, says how to install from a clone. Only error paths call this.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DISTRIBUTION = "session-driven-development"
 

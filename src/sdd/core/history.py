@@ -27,15 +27,19 @@ import operator
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sdd.core import clock, ids
 from sdd.core.digest import sha256_for, sha256_hex
 from sdd.core.errors import StateError
 from sdd.core.nesting import MAX_DEPTH, json_value
-from sdd.core.paths import ProjectPaths
 from sdd.core.records import Kind, Record
 from sdd.core.structs import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.paths import ProjectPaths
 
 FORMAT_VERSION = 2
 _DOMAINS = {1: b"sdd-record-1\n", 2: b"sdd-record-2\n"}

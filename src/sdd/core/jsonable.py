@@ -9,9 +9,11 @@ str, int, float, bool and None are themselves. Anything else is a programming er
 
 from __future__ import annotations
 
-from typing import Any
-
 from sdd.core.structs import fields, is_dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Field metadata that keeps a field out of the JSON form.
 OMIT = {"json": False}

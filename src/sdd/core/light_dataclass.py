@@ -3,8 +3,9 @@
 Every sdd command defines about fifty data classes before it reads a byte of the project.
 The standard module costs a command about three bare interpreters' worth of start-up on its
 own: importing it brings `inspect`, `ast`, `dis` and `tokenize`, and each class it makes
-compiles four to six methods one `exec` at a time. This module makes the same classes with
-one `exec` per class and imports nothing.
+compiles four to six methods one `exec` at a time. This module imports nothing heavy and
+compiles one method, `__init__`, the first time a class is instantiated; the others are
+shared functions that read the fields with `operator.attrgetter`.
 
 What it makes behaves as `dataclasses` makes it (tests/test_light_dataclass.py holds the two
 side by side): fields in annotation order, `ClassVar` left out, a default or a
@@ -20,6 +21,7 @@ as a dataclass is.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from types import MappingProxyType
 
 TYPE_CHECKING = False
@@ -106,27 +108,29 @@ def _collect(cls: type) -> list[Field]:
                 delattr(cls, name)  # the Field() that held only a factory
         else:
             setattr(cls, name, made_field.default)
+        if _required(made_field) and any(not _required(earlier) for earlier in made):
+            raise TypeError(f"non-default argument {name!r} follows default argument")
         made.append(made_field)
     return made
 
 
-def _source(cls: type, made: list[Field], frozen: bool) -> str:
-    """The methods of ``cls`` as one module's text: compiled once, with one `exec`."""
+def _required(item: Field) -> bool:
+    return item.default is MISSING and item.default_factory is MISSING
+
+
+def _init_source(cls: type, made: list[Field], frozen: bool) -> str:
+    """``__init__`` as text, as `dataclasses` writes it: compiled the first time the class is
+    instantiated (a command defines many classes and makes instances of few)."""
     params = ["self"]
     body = []
-    seen_default = False
     for item in made:
         name = item.name
         if item.default is not MISSING:
             params.append(f"{name}=_default_{name}")
             value = name
-            seen_default = True
         elif item.default_factory is not MISSING:
             params.append(f"{name}=_MISSING")
             value = f"_factory_{name}() if {name} is _MISSING else {name}"
-            seen_default = True
-        elif seen_default:
-            raise TypeError(f"non-default argument {name!r} follows default argument")
         else:
             params.append(name)
             value = name
@@ -136,53 +140,76 @@ def _source(cls: type, made: list[Field], frozen: bool) -> str:
             body.append(f"  self.{name} = {value}")
     if "__post_init__" in cls.__dict__:
         body.append("  self.__post_init__()")
-    if not body:
-        body.append("  pass")
-    shown = ", ".join(f"{item.name}={{self.{item.name}!r}}" for item in made)
-    compared = [item.name for item in made if item.compare]
-    own = "(" + "".join(f"self.{name}, " for name in compared) + ")"
-    other = "(" + "".join(f"other.{name}, " for name in compared) + ")"
-    lines = [
-        f"def __init__({', '.join(params)}):",
-        *body,
-        "def __repr__(self):",
-        f'  return f"{{self.__class__.__qualname__}}({shown})"',
-        "def __eq__(self, other):",
-        "  if other.__class__ is self.__class__:",
-        f"    return {own} == {other}",
-        "  return NotImplemented",
-    ]
-    if frozen:
-        lines += [
-            "def __hash__(self):",
-            f"  return hash({own})",
-            "def __setattr__(self, name, value):",
-            "  if self.__class__ is _cls or name in _names:",
-            "    raise _Frozen(f'cannot assign to field {name!r}')",
-            "  _object_setattr(self, name, value)",
-            "def __delattr__(self, name):",
-            "  if self.__class__ is _cls or name in _names:",
-            "    raise _Frozen(f'cannot delete field {name!r}')",
-            "  object.__delattr__(self, name)",
-        ]
-    return "\n".join(lines) + "\n"
+    return f"def __init__({', '.join(params)}):\n" + "\n".join(body or ["  pass"]) + "\n"
+
+
+def _compile_init(cls: type, made: list[Field], frozen: bool) -> Callable[..., None]:
+    scope: dict[str, Any] = {"_MISSING": MISSING, "_object_setattr": object.__setattr__}
+    for item in made:
+        scope[f"_default_{item.name}"] = item.default
+        scope[f"_factory_{item.name}"] = item.default_factory
+    code = compile(_init_source(cls, made, frozen), f"<dataclass {cls.__qualname__}>", "exec")
+    exec(code, scope)  # text made above from the class's field names only, as dataclasses does
+    init: Callable[..., None] = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+def _values_of(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function from an instance to the tuple of those fields (C speed, no compiling)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        (name,) = names
+        return lambda instance: (getattr(instance, name),)
+    return lambda instance: ()
+
+
+def _methods(cls: type, made: list[Field], frozen: bool) -> dict[str, Any]:
+    names = [item.name for item in made]
+    compared = _values_of([item.name for item in made if item.compare])
+    field_names = frozenset(names)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init = _compile_init(cls, made, frozen)
+        cls.__init__ = init  # type: ignore[misc]  # from now on the compiled one is called
+        init(self, *args, **kwargs)
+
+    def __repr__(self: Any) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    def __eq__(self: Any, other: object) -> Any:
+        if other.__class__ is self.__class__:
+            return compared(self) == compared(other)
+        return NotImplemented
+
+    def __hash__(self: Any) -> int:
+        return hash(compared(self))
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if self.__class__ is cls or name in field_names:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        if self.__class__ is cls or name in field_names:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+        object.__delattr__(self, name)
+
+    return {
+        "__init__": __init__,
+        "__repr__": __repr__,
+        "__eq__": __eq__,
+        "__hash__": __hash__,
+        "__setattr__": __setattr__,
+        "__delattr__": __delattr__,
+    }
 
 
 def _process(cls: type, frozen: bool) -> type:
     made = _collect(cls)
-    scope: dict[str, Any] = {
-        "_MISSING": MISSING,
-        "_object_setattr": object.__setattr__,
-        "_Frozen": FrozenInstanceError,
-        "_cls": cls,
-        "_names": frozenset(item.name for item in made),
-    }
-    for item in made:
-        scope[f"_default_{item.name}"] = item.default
-        scope[f"_factory_{item.name}"] = item.default_factory
-    methods: dict[str, Any] = {}
-    code = compile(_source(cls, made, frozen), f"<dataclass {cls.__qualname__}>", "exec")
-    exec(code, scope, methods)
+    methods = _methods(cls, made, frozen)
     own = cls.__dict__
     # As dataclasses decides: a method the class writes itself is kept; a frozen class may
     # not write its own assignment; a hash the class writes itself is kept.

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _PROBE = 8192  # bytes read at each step: more than one record
 _SCAN = 1 << 16  # below this the rest is read at once

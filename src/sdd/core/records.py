@@ -21,44 +21,50 @@ must be signed, a record that may appear only once) belongs in its ``Schema``.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
-from typing import Any, Literal, TypeGuard
 
 from sdd.core.structs import dataclass, field
 
-Record = dict[str, Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Literal, TypeGuard
 
-Kind = Literal[
-    "project.init",
-    "template.base",
-    "template.change",
-    "cycle.open",
-    "cycle.request",
-    "cycle.move",
-    "cycle.archive",
-    "cycle.abandon",
-    "stage.reopen",
-    "session.start",
-    "session.launch",
-    "session.end",
-    "session.exit",
-    "gate.approve",
-    "gate.reject",
-    "question.answer",
-    "finding.add",
-    "finding.fix",
-    "finding.waive",
-    "task.reopen",
-    "verification.verdict",
-    "verification.problem",
-    "verification.end",
-    "verify.run",
-    "rules.accept",
-    "release",
-    "history.migrate",
-    "approver.add",
-    "approver.revoke",
-]
+Record = dict[str, "Any"]  # a string: typing is imported for mypy only (start-up time)
+
+if TYPE_CHECKING:
+    Kind = Literal[
+        "project.init",
+        "template.base",
+        "template.change",
+        "cycle.open",
+        "cycle.request",
+        "cycle.move",
+        "cycle.archive",
+        "cycle.abandon",
+        "stage.reopen",
+        "session.start",
+        "session.launch",
+        "session.end",
+        "session.exit",
+        "gate.approve",
+        "gate.reject",
+        "question.answer",
+        "finding.add",
+        "finding.fix",
+        "finding.waive",
+        "task.reopen",
+        "verification.verdict",
+        "verification.problem",
+        "verification.end",
+        "verify.run",
+        "rules.accept",
+        "release",
+        "history.migrate",
+        "approver.add",
+        "approver.revoke",
+    ]
+else:
+    Kind = str  # what the Literal above narrows, at run time
 
 # A field's type is written as Python spells it (``str``, ``int | None``,
 # ``dict[str, str]``) and checked against the JSON value by ``conforms``.
@@ -194,7 +200,7 @@ SCHEMA: dict[Kind, Schema] = {
         },
     ),
     "verify.run": Schema(
-        required={"ok": bool, "checks": list[dict[str, Any]]},
+        required={"ok": bool, "checks": list[dict[str, object]]},
         optional={
             "cycle": int | None,
             "session": str | None,
@@ -210,10 +216,10 @@ SCHEMA: dict[Kind, Schema] = {
     # `sdd init`, by a person (`sdd rules accept`), or by sdd for a change that weakens
     # nothing (``source`` says which).
     "rules.accept": Schema(
-        required={"rules": dict[str, Any], "fingerprint": str},
+        required={"rules": dict[str, object], "fingerprint": str},
         optional={
             "source": str,
-            "changes": list[dict[str, Any]],
+            "changes": list[dict[str, object]],
             "by": _BY,
             "confirmed": str,
         },
@@ -257,7 +263,7 @@ def conforms(value: object, expected: FieldType) -> bool:
                 isinstance(k, str) and conforms(v, args[1]) for k, v in value.items()
             )
         raise TypeError(f"no JSON form for {expected}")
-    if expected is Any or expected is object:
+    if expected is object:
         return True
     if expected is type(None):
         return value is None
@@ -283,7 +289,7 @@ def spelled(expected: FieldType, *, several: bool = False) -> str:
         container = "list" if expected.__origin__ is list else "object"
         named = f"{container}s" if several else ("a list" if container == "list" else "an object")
         inner = expected.__args__[-1]
-        return named if inner is Any else f"{named} of {spelled(inner, several=True)}"
+        return named if inner is object else f"{named} of {spelled(inner, several=True)}"
     one, many = _NAMES.get(expected, ("a value", "values"))
     return many if several else one
 
@@ -321,12 +327,13 @@ def mismatches(record: Record) -> list[str]:
 
 
 # A field's check, as ``conforms`` decides it, with the type's structure read once.
-_Check = Callable[[object], bool]
+if TYPE_CHECKING:
+    _Check = Callable[[object], bool]
 _CHECKS: dict[object, _Check] = {}
 # Per schema: (name, required, the plain type it must be an instance of, else its check).
 _FIELDS: dict[int, tuple[Schema, tuple[tuple[str, bool, type | None, _Check], ...]]] = {}
 _NO_SCHEMA = Schema()  # a kind sdd does not know
-_AS_CONFORMS = (Any, object, int)  # not a plain isinstance: checked by ``conforms`` itself
+_AS_CONFORMS = (object, int)  # not a plain isinstance: checked by ``conforms`` itself
 
 
 def _fits(record: Record, schema: Schema) -> bool:
@@ -395,7 +402,7 @@ def _build(expected: FieldType) -> _Check:
     elif generic or expected in _AS_CONFORMS or not isinstance(expected, type):
 
         def check(value: object) -> bool:
-            return conforms(value, expected)  # Any, None, a number (not a bool): as it says
+            return conforms(value, expected)  # any value, None, a number (not a bool): as it says
 
     else:
         kind: type = expected

@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import sys
 
-from sdd.core.errors import SddError
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.errors import SddError
 
 
 def error_text(exc: SddError) -> str:

@@ -12,11 +12,14 @@ import base64
 import binascii
 import hashlib
 import struct
-from typing import Any, ClassVar
 
 from sdd.core.errors import SddError
 from sdd.core.jsonable import OMIT
 from sdd.core.structs import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 ED25519 = "ssh-ed25519"
 RSA = "ssh-rsa"

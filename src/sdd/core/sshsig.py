@@ -18,9 +18,7 @@ import binascii
 import hashlib
 import struct
 import time
-from typing import Any
 
-from sdd.core.allowed_signers import AllowedSigners
 from sdd.core.jsonable import OMIT
 from sdd.core.sshkeys import (
     ED25519,
@@ -36,6 +34,12 @@ from sdd.core.sshkeys import (
     put_string,
 )
 from sdd.core.structs import dataclass, field, replace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.allowed_signers import AllowedSigners
 
 # sdd's namespace: a person's act (approve, reject, answer, waive, approvers, rule changes).
 # OpenSSH asks for NAME@DOMAIN in custom namespaces; the "domain" is the project's name.

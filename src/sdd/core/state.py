@@ -3,15 +3,15 @@ Pure: no files, no workflow."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from sdd.core.history import Problem
-from sdd.core.records import Record
 from sdd.core.structs import dataclass, field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from sdd.core.history import Problem
+    from sdd.core.records import Record
     from sdd.core.trust import Tally, Trust
 
 

@@ -10,12 +10,16 @@ backwards when the clock was set back (or ``SDD_NOW`` was), or when a record was
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
 from sdd.core import clock, ids
-from sdd.core.records import Record
 from sdd.core.structs import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sdd.core.records import Record
 
 
 def appended_after(records: list[Record]) -> Iterator[tuple[Record, list[Record]]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-from typing import ClassVar
 
 from sdd import __version__
 from sdd.core import files
@@ -44,7 +43,7 @@ from sdd.documents.contracts import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # importing typing costs ~5 ms of `sdd check`'s start-up
-    from typing import Any
+    from typing import Any, ClassVar
 
     from sdd.core.state import Cycle
 

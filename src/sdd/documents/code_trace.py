@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 
-from sdd.core.paths import ProjectPaths
-from sdd.core.state import Cycle, ProjectState
 from sdd.core.structs import dataclass, field
 from sdd.documents.contracts import Case, Message, Task
 from sdd.documents.scope import OUTSIDE_DOCS
 from sdd.system import gitrepo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.paths import ProjectPaths
+    from sdd.core.state import Cycle, ProjectState
 
 # `TC-3`, `TC_3`, `tc3`, `test_tc_3_…`, `TestTC3…`; not `etc3` or `RTC-3`.
 CASE_IN_CODE = re.compile(r"(?:(?<![A-Z0-9])TC|(?<![A-Za-z0-9])[Tt]c)[-_]?([1-9][0-9]*)(?![0-9])")

@@ -7,16 +7,17 @@ the messages (``file:line: what``) for every rule it breaks.
 from __future__ import annotations
 
 import re
-from typing import ClassVar
 
 from sdd.core.jsonable import OMIT
 from sdd.core.structs import dataclass, field
-from sdd.documents.markdown import Block, Section
 from sdd.documents.snapshots import PLACEHOLDER
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import ClassVar
+
+    from sdd.documents.markdown import Block, Section
 
 RISKS = ("low", "medium", "high")
 KINDS = ("functional", "invalid input", "edge case", "concurrency", "performance stress")

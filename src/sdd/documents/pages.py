@@ -7,8 +7,11 @@ that ``sdd done --note`` fills the notes when they were left empty).
 
 from __future__ import annotations
 
-from sdd.core.state import Session
 from sdd.documents.snapshots import PLACEHOLDER
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.state import Session
 
 BEGIN = "<!-- sdd:begin: written by sdd; this part is rewritten, edits here are lost -->"
 END = "<!-- sdd:end -->"

@@ -6,7 +6,10 @@ import os
 
 from sdd.core import files
 from sdd.core.digest import sha256_hex
-from sdd.core.paths import ProjectPaths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.paths import ProjectPaths
 
 # The one placeholder marker every template uses. A document still holding one is not written.
 PLACEHOLDER = "[FILL:"

@@ -13,10 +13,13 @@ import tempfile
 
 from sdd.core import files
 from sdd.core.nesting import json_value
-from sdd.core.paths import ProjectPaths
 from sdd.core.structs import dataclass, field
 from sdd.documents import snapshots, templates
 from sdd.system.process import run_subprocess
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.paths import ProjectPaths
 
 
 def base_path(paths: ProjectPaths, stage: str) -> str:

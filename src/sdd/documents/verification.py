@@ -12,9 +12,12 @@ from __future__ import annotations
 import re
 
 from sdd.core import files
-from sdd.core.paths import ProjectPaths
 from sdd.core.structs import dataclass, field
 from sdd.documents import check
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.paths import ProjectPaths
 
 # An item's heading: `### US-1.2: criterion` (the second criterion of US-1) or `### TC-4: title`.
 ITEM_HEADING = re.compile(r"^(US-[1-9][0-9]*\.[1-9][0-9]*|TC-[1-9][0-9]*)\b\s*[:—–-]?\s*(.*)$")

@@ -8,12 +8,15 @@ them, and a config edit that weakens them waits for a person.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from sdd.core import clock
 from sdd.core.errors import ConfigError
 from sdd.core.nesting import json_value
 from sdd.core.structs import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_TIMEOUT = 900.0
 

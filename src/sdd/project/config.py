@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sdd.core import files
 from sdd.core.errors import ConfigError
 from sdd.core.nesting import MAX_DEPTH, TooDeep, toml_table
-from sdd.core.paths import ProjectPaths
 from sdd.core.structs import dataclass
 from sdd.workflow.model import Workflow, from_config, with_team_rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.paths import ProjectPaths
 
 CONFIG_FORMAT = 1
 

@@ -9,17 +9,17 @@ its rules are the base's in force, and what the base holds is what is confirmed.
 
 from __future__ import annotations
 
-from sdd.core import history
-from sdd.core.state import Cycle, ProjectState
 from sdd.project.checks import DETECTION_INPUTS
 from sdd.project.project import Project
-from sdd.project.rules import Standing
 from sdd.system import gitrepo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sdd.core import history
+    from sdd.core.state import Cycle, ProjectState
     from sdd.core.trust import Trust
     from sdd.documents.contracts import Task
+    from sdd.project.rules import Standing
 
 # What of a commit a judged project reads.
 STATE_FILES = [".sdd/config.toml", ".sdd/history.jsonl", ".sdd/history", ".sdd/snapshots"]

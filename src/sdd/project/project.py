@@ -5,25 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sdd.core import clock, files, gitfiles, history, records
 from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.fold import fold
 from sdd.core.paths import TEMP_DIR, ProjectPaths, linked_home, require_root
-from sdd.core.records import Kind
-from sdd.core.state import Cycle, Decision, ProjectState, Session
 from sdd.documents import snapshots
 from sdd.project import cache, rules
 from sdd.project.checks import DETECTION_INPUTS
 from sdd.project.config import Config
 from sdd.project.config import load as load_config
-from sdd.project.rules import Rules, Standing
 from sdd.workflow import tracker
 from sdd.workflow.gates import Position
-from sdd.workflow.model import Gate
 
 # A part of the checkpoint no head names stays this long: a reader that read an older
 # head a moment ago may still decode it.
@@ -31,8 +25,15 @@ _PART_GRACE_NS = 60 * 10**9
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
+    from sdd.core.records import Kind
+    from sdd.core.state import Cycle, Decision, ProjectState, Session
     from sdd.core.trust import Tally, Trust
     from sdd.documents.contracts import Task
+    from sdd.project.rules import Rules, Standing
+    from sdd.workflow.model import Gate
 
 
 class DocHasher:

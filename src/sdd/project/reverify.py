@@ -20,13 +20,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import Any
 
 from sdd.core import history, record_lookup
 from sdd.core.errors import Refused
-from sdd.core.paths import ProjectPaths
-from sdd.core.records import Record
-from sdd.core.state import Cycle, ProjectState
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.paths import ProjectPaths
+    from sdd.core.records import Record
+    from sdd.core.state import Cycle, ProjectState
 
 _APPROVER_TYPES = (b'"type":"approver.add"', b'"type":"approver.revoke"')
 Place = Callable[[str], tuple[str, int]]

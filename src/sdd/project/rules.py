@@ -15,21 +15,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
 
 from sdd.core.digest import sha256_hex
 from sdd.core.errors import ConfigError
 from sdd.core.jsonable import OMIT, to_json
-from sdd.core.state import RulesAcceptance
 from sdd.core.structs import dataclass, field
 from sdd.project import checks as verify_checks
 from sdd.project.checks import CheckSpec
-from sdd.project.config import Config
 from sdd.workflow.model import Gate, Stage, Workflow, from_config
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.state import RulesAcceptance
     from sdd.core.trust import Tally
+    from sdd.project.config import Config
 
 ACCEPT_COMMAND = "sdd rules accept"
 _DOMAIN = b"sdd-rules-1\n"

@@ -18,16 +18,17 @@ import functools
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sdd.core import clock, files
 from sdd.core.errors import Refused, StateError
-from sdd.core.paths import ProjectPaths
 from sdd.system import proctree
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from sdd.core.paths import ProjectPaths
     from sdd.project.project import Project
 
 P = ParamSpec("P")

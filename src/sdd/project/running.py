@@ -11,12 +11,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
 
 from sdd.core import files
-from sdd.core.paths import ProjectPaths
 from sdd.core.structs import dataclass
 from sdd.system import proctree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sdd.core.paths import ProjectPaths
 
 
 @dataclass(frozen=True)

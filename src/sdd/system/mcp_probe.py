@@ -10,9 +10,12 @@ Only `sdd doctor` imports this module (the SDK takes about half a second to impo
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
 
 from sdd.core.structs import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 
 @dataclass

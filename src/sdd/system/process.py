@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
 
 from sdd.core.errors import ProcessError
 from sdd.core.structs import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from typing import Any
+
     from sdd.system import proctree
 
 
@@ -54,6 +55,8 @@ def run_subprocess(
     person something there (ssh-keygen: a passphrase, a touch of a security key); only its
     standard output is captured then.
     """
+    import subprocess  # here, not at the top: a command that runs no child pays nothing for it
+
     argv = tuple(args)
     if not argv:
         raise ProcessError("no command given")
@@ -114,6 +117,8 @@ def run_bytes(
 ) -> CompletedBytes:
     """Run ``args`` to completion with bytes in and out: what git prints of files and patches
     is the files' own bytes, which text decoding would change (`git cat-file`, `git patch-id`)."""
+    import subprocess
+
     argv = tuple(args)
     if not argv:
         raise ProcessError("no command given")
@@ -271,6 +276,7 @@ def _ignore(signum: int, frame: object) -> None:
 def _wait(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
     """Wait for the agent to exit; True when ``timeout`` struck first. Meanwhile, reap the
     orphans reparented to us, so a long session does not pile up zombies."""
+    import subprocess
     import time
 
     from sdd.system import proctree
@@ -322,6 +328,7 @@ def launch(
     Ctrl-C does.
     """
     import signal
+    import subprocess
     import threading
     import time
 
@@ -422,6 +429,8 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start a child that runs alongside us (one `sdd` worker per parallel session): no
     input, its output to ``log_path``; the caller polls it and ends it (``os.kill``)."""
+    import subprocess
+
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             list(args),

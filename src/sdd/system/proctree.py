@@ -11,9 +11,12 @@ subreaper; callers fall back to process groups.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 from sdd.core.structs import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _PR_SET_DUMPABLE = 4  # <linux/prctl.h>
 _PR_SET_CHILD_SUBREAPER = 36

@@ -14,8 +14,6 @@ import binascii
 import os
 import shlex
 import tempfile
-from collections.abc import Mapping
-from typing import ClassVar
 
 from sdd.core.errors import SddError
 from sdd.core.sshkeys import (
@@ -30,6 +28,11 @@ from sdd.core.sshsig import NAMESPACE, check_signature
 from sdd.core.structs import dataclass
 from sdd.system.gitrepo import config_value
 from sdd.system.process import run_subprocess
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import ClassVar
 
 SSH_KEYGEN = "ssh-keygen"
 # A person types a passphrase or touches a key: minutes, not seconds.

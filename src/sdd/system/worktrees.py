@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
 
 from sdd.core.errors import SddError
 from sdd.system.process import run_subprocess
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 PREFIX = "sdd/"  # a session's branch: sdd/S-0007
 

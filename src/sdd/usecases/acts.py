@@ -15,13 +15,13 @@ from __future__ import annotations
 from sdd.agents import person
 from sdd.core import trust
 from sdd.core.errors import Refused
-from sdd.core.records import Record
-from sdd.project.project import Project, Transaction
 from sdd.system import gitrepo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sdd.core.history import Signer
+    from sdd.core.records import Record
+    from sdd.project.project import Project, Transaction
     from sdd.system.signing import SigningKey
 
 SETUP_HINT = (

@@ -4,7 +4,6 @@ spec's open questions, never answered) and the handoff of its open session."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sdd.core import files, history
 from sdd.core.errors import Refused, SddError, UsageError
@@ -13,6 +12,8 @@ from sdd.documents import check, pages, templates
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sdd.project.project import Project
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sdd.agents import person
 from sdd.core import files
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.jsonable import OMIT
-from sdd.core.state import Cycle, ProjectState
 from sdd.core.structs import dataclass, field
 from sdd.documents import snapshots
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.usecases import acts
-from sdd.workflow.gates import GateView, Position
 from sdd.workflow.model import CONDITIONS, RELEASE_GATE, WALK_DUE, Gate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.state import Cycle, ProjectState
+    from sdd.workflow.gates import GateView, Position
 
 
 @dataclass

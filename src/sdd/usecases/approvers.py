@@ -14,16 +14,16 @@ import os
 from collections.abc import Callable
 
 from sdd.agents import person
-from sdd.core import trust
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.sshkeys import parse_public_key
 from sdd.core.structs import dataclass, field
-from sdd.project.project import Project, Transaction
 from sdd.usecases import acts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sdd.core import trust
     from sdd.core.state import ProjectState
+    from sdd.project.project import Project, Transaction
     from sdd.system.signing import SigningKey
 
 # Shows what the act does (text, code, verb) and returns what the person typed back (None:

@@ -26,17 +26,21 @@ import contextlib
 import os
 import shlex
 import time
-from collections.abc import Callable
-from typing import Any
 
 from sdd.agents import presets
 from sdd.core import files
 from sdd.core.errors import Refused, SddError, UsageError
 from sdd.core.structs import dataclass, field
 from sdd.project import runlock
-from sdd.project.project import Project
 from sdd.system import process
 from sdd.usecases import runner
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from sdd.project.project import Project
 
 # The one kind of `next` action the autopilot takes: a session an agent does.
 SESSION = "session"
@@ -138,7 +142,7 @@ def _stop_of(action: dict[str, Any]) -> tuple[str, str]:
     return "person", "a person's act is next: " + what.format_map(_Blank(action))
 
 
-class _Blank(dict[str, Any]):
+class _Blank(dict[str, "Any"]):
     def __missing__(self, key: str) -> str:
         return "?"
 

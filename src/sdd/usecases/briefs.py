@@ -7,18 +7,18 @@ read, the tracker summary, the previous handoff, a rejection's reason) come on t
 from __future__ import annotations
 
 from sdd.core import files
-from sdd.core.paths import ProjectPaths
 from sdd.core.state import Cycle, cycle_path
 from sdd.core.structs import dataclass
 from sdd.documents import pages
-from sdd.documents.templates import StageTemplate
 from sdd.workflow import tracker
-from sdd.workflow.gates import Position
 from sdd.workflow.model import RULES, Stage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sdd.core.paths import ProjectPaths
     from sdd.documents.contracts import Task
+    from sdd.documents.templates import StageTemplate
+    from sdd.workflow.gates import Position
 
 INSTRUCTION_BUDGET = 6 * 1024
 HANDOFF_LIMIT = 4000

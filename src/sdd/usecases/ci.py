@@ -20,11 +20,9 @@ import hashlib
 import os
 import shutil
 import tempfile
-from typing import ClassVar
 
 from sdd.core import history
 from sdd.core.errors import ConfigError, SddError, StateError, UsageError
-from sdd.core.state import ProjectState
 from sdd.core.structs import dataclass, field
 from sdd.core.trust import is_person_act
 from sdd.project import rules
@@ -33,6 +31,12 @@ from sdd.project.judged import Judged, export
 from sdd.system import gitrepo
 from sdd.usecases.ci_sessions import Work, fill_code, judge
 from sdd.workflow.model import RELEASE_GATE, Workflow
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar
+
+    from sdd.core.state import ProjectState
 
 
 @dataclass

@@ -21,9 +21,12 @@ from sdd.core.fold import HANDLERS
 from sdd.core.records import Record, strings, text, text_map
 from sdd.core.state import ProjectState
 from sdd.core.structs import dataclass, field
-from sdd.project.judged import Judged
 from sdd.project.project import DocHasher
 from sdd.system import gitrepo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.judged import Judged
 
 
 @dataclass

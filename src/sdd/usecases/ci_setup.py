@@ -20,7 +20,10 @@ from sdd.core import files
 from sdd.core.distribution import DISTRIBUTION, direct_url
 from sdd.core.errors import ConfigError, Refused, UsageError
 from sdd.core.structs import dataclass
-from sdd.project.project import Project
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.project import Project
 
 HOSTS = ("github", "gitlab")
 DEFAULT_FILE = {"github": ".github/workflows/sdd.yml", "gitlab": ".gitlab-ci.yml"}

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from typing import Any
 
 from sdd.core.errors import Refused, SddError, UsageError
-from sdd.core.state import Cycle
-from sdd.project.project import Project, Transaction
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.state import Cycle
+    from sdd.project.project import Project, Transaction
 
 SLUG_LIMIT = 40
 

@@ -11,7 +11,10 @@ import os
 
 from sdd.core import history
 from sdd.core.structs import dataclass
-from sdd.project.project import Project
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.project import Project
 
 
 @dataclass

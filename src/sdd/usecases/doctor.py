@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from typing import Any, ClassVar
 
 from sdd.core import files, history, records, timeline, trust
 from sdd.core.errors import SddError
 from sdd.core.paths import TEMP_DIR, ProjectPaths
-from sdd.core.state import ProjectState
 from sdd.core.structs import dataclass, field
 from sdd.documents import check, templates
-from sdd.project.project import Project
 from sdd.system import gitrepo
 from sdd.usecases import acts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, ClassVar
+
+    from sdd.core.state import ProjectState
+    from sdd.project.project import Project
 
 RECOVER_HISTORY = (
     "see what changed with `git log -p -- .sdd/history .sdd/history.jsonl` and restore the "

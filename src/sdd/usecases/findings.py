@@ -11,13 +11,17 @@ Waiving one is a person's act.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 from sdd.core.errors import Refused, SddError, UsageError
-from sdd.core.state import Cycle, Finding
 from sdd.core.structs import dataclass
-from sdd.project.project import Project, Transaction
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+    from sdd.core.state import Cycle, Finding
+    from sdd.project.project import Project, Transaction
 
 SEVERITIES = ("blocking", "major", "minor")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import ClassVar
 
 from sdd.core import files, history
 from sdd.core.errors import StateError, UsageError
@@ -19,6 +18,8 @@ from sdd.usecases.cycles import clean_request, open_cycle, title_from_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import ClassVar
+
     from sdd.usecases.approvers import Changed
 
 GITATTRIBUTES = """\

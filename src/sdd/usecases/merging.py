@@ -8,13 +8,17 @@ complete and before that is recorded: a conflict in the work leaves it not compl
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 from sdd.core import structs
 from sdd.core.errors import MergeConflict, SddError
-from sdd.core.state import Session
-from sdd.project.project import Transaction
 from sdd.system import gitrepo, worktrees
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sdd.core.state import Session
+    from sdd.project.project import Transaction
 
 
 @contextlib.contextmanager

@@ -9,16 +9,20 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
 from sdd import __version__
 from sdd.core import clock, digest, history
 from sdd.core.errors import SddError
 from sdd.core.jsonable import to_json
-from sdd.core.state import Cycle, ProjectState
 from sdd.project import cache
 from sdd.project.project import DocHasher, Project
 from sdd.workflow import tracker
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.state import Cycle, ProjectState
 
 # The cycles drawn in full: the latest ones. An older cycle is a row of the table, drawn
 # from what the checkpoint's head keeps of it, so the page's cost follows the latest

@@ -23,21 +23,25 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
 
 from sdd.core import files, history
 from sdd.core.errors import Refused, SddError
 from sdd.core.paths import LINK
 from sdd.core.structs import dataclass, field
 from sdd.documents import scope as scopes
-from sdd.documents.contracts import Task
 from sdd.project import runlock, running
-from sdd.project.project import Project
 from sdd.system import gitrepo, process, proctree, worktrees
 from sdd.usecases import sessions
 from sdd.usecases import tasks as plan_tasks
 from sdd.usecases.runner import choose_agent
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from sdd.documents.contracts import Task
+    from sdd.project.project import Project
 
 IGNORE_LINE = "worktrees/"
 
@@ -79,7 +83,8 @@ class ParallelResult:
     seconds: float = 0.0
 
 
-Watch = Callable[[list[dict[str, Any]], bool], None]  # rows, whether something changed
+if TYPE_CHECKING:
+    Watch = Callable[[list[dict[str, Any]], bool], None]  # rows, whether something changed
 
 
 def overlap(a: list[str], b: list[str]) -> bool:

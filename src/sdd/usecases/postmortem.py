@@ -7,16 +7,16 @@ markers, so the analysis around it stays the session's).
 
 from __future__ import annotations
 
-from typing import Any
-
 from sdd.core import clock, files
-from sdd.core.paths import ProjectPaths
 from sdd.core.state import Cycle, Finding, ProjectState, cycle_path
-from sdd.workflow.model import Workflow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.paths import ProjectPaths
     from sdd.project.project import Project
+    from sdd.workflow.model import Workflow
 
 BEGIN = "<!-- sdd:figures:begin: written by sdd from the history; rewritten by `sdd postmortem` -->"
 END = "<!-- sdd:figures:end -->"

@@ -8,8 +8,11 @@ from sdd.core.errors import SddError, UsageError
 from sdd.core.structs import dataclass
 from sdd.documents import check
 from sdd.documents.contracts import Question
-from sdd.project.project import Project, Transaction
 from sdd.usecases import acts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.project import Project, Transaction
 
 
 @dataclass

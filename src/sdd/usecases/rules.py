@@ -4,16 +4,20 @@ that waits for a person; `sdd rules accept`, the person's act that puts it in fo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sdd.agents import person
 from sdd.core.errors import SddError
-from sdd.core.state import ProjectState
 from sdd.core.structs import dataclass, field
 from sdd.project import rules
 from sdd.project.project import Project, refuse_if_tampered
 from sdd.project.rules import Change, Standing
 from sdd.usecases import acts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.state import ProjectState
 
 
 @dataclass

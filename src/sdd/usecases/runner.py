@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 from sdd.agents import presets
 from sdd.agents.registry import DEMO, Launch
@@ -12,9 +11,14 @@ from sdd.core import files
 from sdd.core.errors import CheckFailed, Refused
 from sdd.core.structs import dataclass, field
 from sdd.project import runlock, running
-from sdd.project.project import Project
 from sdd.system import process
 from sdd.usecases import sessions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sdd.project.project import Project
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
 
 from sdd.core import clock, files
 from sdd.core.errors import CheckFailed, NothingToVerify, Refused, SddError, UsageError
@@ -16,6 +15,10 @@ from sdd.project.project import Project, Transaction, refuse_if_tampered
 from sdd.system import gitrepo
 from sdd.usecases import briefs, completion, findings
 from sdd.workflow.gates import admit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass

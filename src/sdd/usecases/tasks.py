@@ -3,16 +3,16 @@ dependencies done first, then higher risk earlier, then plan order."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sdd.core.errors import Refused, UsageError
 from sdd.core.structs import dataclass
-from sdd.documents.contracts import Task
-from sdd.workflow.gates import Position
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.documents.contracts import Task
     from sdd.project.project import Project
+    from sdd.workflow.gates import Position
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 from sdd.documents import template_upgrade
-from sdd.project.project import Project
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.project.project import Project
 
 
 def diff(project: Project) -> list[template_upgrade.StageDiff]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from typing import ClassVar
 
 from sdd.core import clock
 from sdd.core.errors import NothingToVerify, ProcessError
@@ -19,8 +18,13 @@ from sdd.core.jsonable import to_json
 from sdd.core.structs import dataclass, field
 from sdd.project.checks import CheckSpec
 from sdd.project.checks import parse as parse_checks
-from sdd.project.project import Project
 from sdd.system import gitrepo, process
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar
+
+    from sdd.project.project import Project
 
 CONFIG_HINT = """add checks to .sdd/config.toml, e.g.:
 [[verify.checks]]

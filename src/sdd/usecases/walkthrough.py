@@ -18,15 +18,18 @@ from sdd.agents import person
 from sdd.core import files
 from sdd.core.errors import Refused, UsageError
 from sdd.core.jsonable import OMIT
-from sdd.core.state import Cycle, ProjectState
 from sdd.core.structs import dataclass, field
 from sdd.documents import verification
 from sdd.documents.verification import Item
-from sdd.project.project import Project, Transaction
 from sdd.system import gitrepo
 from sdd.usecases import acts, findings
 from sdd.workflow import conditions
 from sdd.workflow.model import WALK_DUE
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sdd.core.state import Cycle, ProjectState
+    from sdd.project.project import Project, Transaction
 
 VERDICTS = ("pass", "fail", "skip")
 DEMO_WHO = {"kind": "demo", "name": "sdd demo approver"}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
 
 from sdd.agents import presets
 from sdd.core import files, jsonable
@@ -23,6 +22,10 @@ from sdd.project.project import Project
 from sdd.system import gitrepo, process, proctree, worktrees
 from sdd.usecases import findings, sessions
 from sdd.usecases.runner import RunResult, choose_agent
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _note_agent(tree: str, pid: int) -> None:

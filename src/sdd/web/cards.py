@@ -5,9 +5,12 @@ confidence, findings, the sessions as a timeline, and the latest verify evidence
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from sdd.web.markup import Link, badge, doc_link, duration, timestamp, tone
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # -- tasks, questions, findings
 

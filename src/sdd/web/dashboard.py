@@ -14,11 +14,14 @@ what").
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from sdd import api
 from sdd.web import cards, diagram, inline, postmortem
 from sdd.web.markup import Link, badge, command_box, linker, prose, state_label, timestamp, tone
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def render(data: dict[str, Any], *, link: Link, live: bool = False, version: str = "") -> str:

@@ -17,15 +17,18 @@ import errno
 import os
 import re
 import threading
-from collections.abc import Callable
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sdd import api
 from sdd.core.errors import Refused, SddError
 from sdd.web import dashboard, inline
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8470

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sdd.core.paths import ProjectPaths
-from sdd.core.state import Cycle, ProjectState, Session
 from sdd.documents import check
 from sdd.workflow.model import WALK_DUE, Gate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sdd.core.paths import ProjectPaths
+    from sdd.core.state import Cycle, ProjectState, Session
     from sdd.documents.verification import Item
 
 

@@ -4,12 +4,16 @@ verify run of the checks in force that still holds for the code as it is now."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any
 
 from sdd.core import digest
-from sdd.core.records import Record
-from sdd.core.state import ProjectState
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
+    from sdd.core.records import Record
+    from sdd.core.state import ProjectState
 
 
 def checks_fingerprint(checks: Iterable[tuple[str, Sequence[str]]]) -> str:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sdd.core.state import Cycle, Decision
 from sdd.core.structs import dataclass, field
 from sdd.workflow.model import RELEASE_GATE, WALK_DUE, Gate, Workflow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sdd.core.state import Cycle, Decision
     from sdd.core.trust import Tally
 
 Hasher = Callable[[str], "str | None"]

@@ -7,10 +7,13 @@ Built in, and a project may override it in ``.sdd/config.toml`` under ``[workflo
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sdd.core.errors import ConfigError
 from sdd.core.structs import dataclass, field, replace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 

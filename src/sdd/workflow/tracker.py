@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sdd.core.state import Cycle, ProjectState, cycle_path
 from sdd.workflow.gates import Position, release_stage
 from sdd.workflow.model import RELEASE_GATE
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PANEL_VERSION = 1
 

@@ -6,8 +6,6 @@ longer holds is taken out, each only while it is still as sdd wrote it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from typing import Any
 
 from sdd.agents.install import (
     blocks,
@@ -24,7 +22,13 @@ from sdd.agents.install.writer import Outcome, Writer
 from sdd.agents.registry import AGENTS, INSTALLS, LAUNCHER, LOCATIONS
 from sdd.core import files
 from sdd.core.errors import UsageError
-from sdd.core.paths import ProjectPaths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    from sdd.core.paths import ProjectPaths
 
 
 def _put(w: Writer, relative: str, item: Planned, *, create_only: bool) -> None:

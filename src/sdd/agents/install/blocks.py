@@ -4,11 +4,14 @@ again as it came."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sdd.agents.install.manifest import decode, sha256
 from sdd.agents.install.render import find_block
-from sdd.agents.install.writer import Writer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.agents.install.writer import Writer
 
 
 def _separator(text: str) -> str:

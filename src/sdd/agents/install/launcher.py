@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
 
 from sdd.agents.registry import LAUNCHER
 from sdd.core import files
-from sdd.core.paths import ProjectPaths
 from sdd.core.structs import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sdd.core.paths import ProjectPaths
 
 PATH_FILE = ".sdd/local/sdd-path"
 LOCAL_IGNORE = "local/"  # the line of .sdd/.gitignore that keeps PATH_FILE out of git

@@ -7,14 +7,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any
 
 from sdd.agents.install.render import find_block
 from sdd.agents.registry import INSTALLS, SERVER
 from sdd.core import files
 from sdd.core.errors import StateError
 from sdd.core.nesting import json_value
-from sdd.core.paths import ProjectPaths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.paths import ProjectPaths
 
 MANIFEST = ".sdd/agents.json"
 MANIFEST_FORMAT = 1

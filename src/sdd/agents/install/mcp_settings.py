@@ -5,12 +5,16 @@ holds others' servers too, so sdd merges its one entry in, and takes out only th
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sdd.agents.install.manifest import decode, sha256
-from sdd.agents.install.writer import Writer
 from sdd.agents.registry import SERVER, McpFile
 from sdd.core.nesting import json_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.agents.install.writer import Writer
 
 
 def _dump(data: Any) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Mapping
-from typing import Any
 
 from sdd.agents.install import launcher
 from sdd.agents.install.render import block_text, import_block, render, stage_path, stages_of
@@ -25,6 +23,11 @@ from sdd.agents.registry import (
 )
 from sdd.core.errors import SddError, StateError, UsageError
 from sdd.core.structs import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 
 def agent_names(requested: Iterable[str]) -> list[str]:

@@ -4,12 +4,16 @@ managed block of AGENTS.md (CLAUDE.md, GEMINI.md)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
 
-from sdd.agents.registry import Location
 from sdd.core.structs import dataclass
 from sdd.documents import templates
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from sdd.agents.registry import Location
 
 PREFIX = "sdd-"
 BLOCK_BEGIN = (

@@ -3,10 +3,13 @@ removes it while it is exactly as sdd wrote it, and leaves it alone once a perso
 
 from __future__ import annotations
 
-from typing import Any
-
 from sdd.agents.install.manifest import sha256
-from sdd.agents.install.writer import Writer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.agents.install.writer import Writer
 
 
 def put(w: Writer, relative: str, current: bytes | None, text: str, create_only: bool) -> None:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping
-from typing import Any
 
 from sdd.agents.install.manifest import decode
-from sdd.agents.install.writer import Writer
 from sdd.agents.registry import SERVER, McpFile
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from sdd.agents.install.writer import Writer
 
 NOTE = "# The `sdd` MCP server, written by `sdd agents install --mcp`.\n"
 

@@ -7,12 +7,16 @@ that resolves it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 
 from sdd.agents.install.render import PREFIX
 from sdd.agents.registry import AGENTS, INSTALLS, LOCATIONS, Location
 from sdd.core.errors import Refused
-from sdd.core.paths import ProjectPaths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from sdd.core.paths import ProjectPaths
 
 
 def _stage_files(paths: ProjectPaths, location: Location) -> dict[str, str]:

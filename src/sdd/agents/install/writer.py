@@ -5,13 +5,17 @@ What each write did is told in an :class:`Outcome`."""
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from sdd.agents.install.manifest import sha256
 from sdd.core import files
 from sdd.core.errors import Refused, StateError
-from sdd.core.paths import ProjectPaths
 from sdd.core.structs import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sdd.core.paths import ProjectPaths
 
 
 @dataclass

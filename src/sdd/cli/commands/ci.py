@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from sdd import api
 from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, safe
 from sdd.core.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def ci(args: Any, console: Console) -> Reply:

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sdd import api
 from sdd.cli.output import Console, Reply
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def init(args: Any, console: Console) -> Reply:

@@ -4,12 +4,15 @@ cycle: `release` and `postmortem`."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from sdd import api
 from sdd.cli import dialogues
 from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, next_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _request(args: Any, directory: str | None = None) -> str | None:

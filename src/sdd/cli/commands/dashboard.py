@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from sdd import api
 from sdd.cli.output import Console, Reply
 from sdd.core.errors import UsageError
 from sdd.web import dashboard as page
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_OUT = os.path.join(".sdd", "cache", "dashboard.html")
 

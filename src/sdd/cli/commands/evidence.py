@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from sdd import api
 from sdd.cli import dialogues
 from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, next_text, safe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def check(args: Any, console: Console) -> Reply:

@@ -5,12 +5,15 @@ decides who may."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from sdd import api
 from sdd.cli import dialogues
 from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, next_text, safe, safe_data
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 UNCONFIRMED = "unconfirmed (trust on first use)"
 

@@ -4,9 +4,11 @@ project only when a tool is called."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sdd.cli.output import Console, Reply
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def mcp(args: Any, console: Console) -> Reply:

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from sdd import api
 from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, stage_strip, status_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def agents(args: Any, console: Console) -> Reply:

@@ -4,13 +4,16 @@ after it is not decided here: `sdd next` names `sdd approve` as a step of its ow
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from sdd import api
 from sdd.cli import dialogues
 from sdd.cli.output import Console, Reply
 from sdd.cli.render import Style, next_text, safe
 from sdd.core.errors import EXIT_INTERRUPTED
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def walkthrough(args: Any, console: Console) -> Reply:
