@@ -7,7 +7,6 @@ charts; and every older cycle as a summary (``"summary": true``: title, state, c
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from functools import lru_cache
 
 from sdd import __version__
@@ -215,12 +214,7 @@ def _fix_stage(workflow: Any) -> str | None:
 
 @lru_cache(maxsize=65536)
 def _seconds(stamp: str | None) -> float | None:
-    if not stamp:
-        return None
-    try:
-        return datetime.fromisoformat(stamp).timestamp()  # 3.11 reads a trailing Z itself
-    except ValueError:
-        return None
+    return clock.seconds_of(stamp) if stamp else None
 
 
 def _span(start: str | None, end: str | None) -> float | None:

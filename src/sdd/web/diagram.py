@@ -7,11 +7,14 @@ do not see the picture.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from sdd.web.markup import badge, state_label, tone
 
-Node = tuple[str, dict[str, Any]]  # ("stage" | "gate", its row of the panel)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+Node = tuple[str, dict[str, "Any"]]  # ("stage" | "gate", its row of the panel)
 
 _STAGE_H = 60
 _GATE_W = 60

@@ -36,7 +36,8 @@ def script() -> str:
 def script_hash() -> str:
     """The script's CSP source, ``sha256-<base64>``."""
     import base64
-    import hashlib
 
-    digest = hashlib.sha256(script().encode()).digest()
+    from sdd.core.digest import sha256_hex  # not hashlib: OpenSSL's load for one small hash
+
+    digest = bytes.fromhex(sha256_hex(script().encode()))
     return "sha256-" + base64.b64encode(digest).decode()
