@@ -447,6 +447,25 @@ class Project:
             for name, how in changed
         ]
 
+    def _carry_uncommitted(self, before: list[Any], appended: history.Appended) -> None:
+        """What git said differs from HEAD still holds after sdd's own append, which went to
+        a segment git does not track (``history.append`` seals a tracked one and opens a new
+        one), and such a file is never in `git diff-index`'s answer. So it is carried to the
+        history's new key, sparing the command a git process; only when nothing else in the
+        history changed, so that an edit made meanwhile is still asked of git."""
+        memo = self._committed_memo
+        head = gitfiles.head_key(self.paths.home)
+        if memo is None or head is None or appended.created or memo[0] != (repr(before), head):
+            return
+        after = cache.history_key(self.paths)
+        name = os.path.basename(appended.segment)
+        if len(after) != len(before) or after[0] != before[0]:
+            return
+        for old, new in zip(before[1:], after[1:], strict=True):
+            if old != new and not old[0] == new[0] == name:
+                return
+        self._committed_memo = ((repr(after), head), memo[1])
+
     def _history_files(self) -> list[str]:
         names = [self.paths.rel(self.paths.history)] if os.path.isfile(self.paths.history) else []
         for name in history.segment_names(self.paths):
@@ -702,8 +721,10 @@ class Project:
                     self.note_rules(tx)
                     if tx.state.signed or any(k == "approver.add" for k, _ in tx.pending):
                         clock.refuse_override("the project has approvers")
+                    before = cache.history_key(self.paths)
                     appended = self._append(tx)
                     tx.written, tx.pending = appended.records, []
+                    self._carry_uncommitted(before, appended)
                     try:
                         tx.state = self.load()
                         if not self.paths.linked:  # a worktree leaves them to its project
