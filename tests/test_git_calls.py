@@ -70,3 +70,43 @@ def test_own_appends_ask_git_nothing_and_an_edit_between_commands_is_asked_and_r
         "since the last commit: committed records are never rewritten"
         in shown.stdout + shown.stderr
     )
+
+
+def test_an_edit_in_place_with_its_size_and_time_put_back_is_still_asked(
+    project: Path, tmp_path: Path
+) -> None:
+    """The attack on a cache keyed by file status: one byte of a committed record changed,
+    the file's length kept and its modification time restored with os.utime."""
+    env, log = _logging_git(tmp_path)
+    _finding(project, env, "first")
+    commit_all(project, "the first finding")
+    _finding(project, env, "after the commit")
+    _finding(project, env, "nothing else changed")
+    asked = _diff_index_calls(log)
+
+    tracked = {Path(n).name for n in git("ls-files", ".sdd/history", cwd=project).stdout.split()}
+    segment = sorted(p for p in (project / ".sdd" / "history").iterdir() if p.name in tracked)[-1]
+    before = segment.stat()
+    data = segment.read_bytes()
+    assert b'"first"' in data
+    segment.write_bytes(data.replace(b'"first"', b'"fir5t"', 1))
+    os.utime(segment, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert segment.stat().st_size == before.st_size
+    assert segment.stat().st_mtime_ns == before.st_mtime_ns
+
+    result = run(
+        "findings",
+        "add",
+        "--stage",
+        "spec",
+        "--severity",
+        "minor",
+        "x",
+        cwd=project,
+        env=env,
+        allow_crash=True,
+    )
+    assert _diff_index_calls(log) > asked, "the edit was not asked of git"
+    shown = run("doctor", cwd=project, allow_crash=True)
+    assert "since the last commit: committed records are never rewritten" in shown.stdout
+    assert result.returncode in (0, 1, 3)

@@ -70,7 +70,9 @@ def history_key(paths: ProjectPaths) -> list[Any]:
             st = entry.stat()
         except OSError:
             continue
-        key.append([entry.name, st.st_size, st.st_mtime_ns, st.st_ino])
+        # The change time too: an edit in place whose size and mtime were put back
+        # (os.utime) still changes it, and no process can set it.
+        key.append([entry.name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns])
     return key
 
 
@@ -172,13 +174,13 @@ def _well_formed(entry: object) -> TypeGuard[dict[str, Any]]:
 
 
 def _is_history_key(value: object) -> bool:
-    """What ``history_key`` makes: the format-1 file's key, then [name, size, mtime, inode]
-    for each segment."""
+    """What ``history_key`` makes: the format-1 file's key, then [name, size, mtime, inode,
+    ctime] for each segment."""
     if not isinstance(value, list) or not value or not _is_file_key(value[0]):
         return False
     return all(
         isinstance(k, list)
-        and len(k) == 4
+        and len(k) == 5
         and isinstance(k[0], str)
         and all(type(v) is int for v in k[1:])
         for k in value[1:]
