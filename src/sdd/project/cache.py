@@ -200,6 +200,7 @@ def write(paths: ProjectPaths, entry: dict[str, Any]) -> None:
     # The cache is an optimisation: failing to write it is harmless. (contextlib.suppress
     # would cost an import on the start-up path.)
     try:  # noqa: SIM105
-        files.write_atomic(cache_path(paths), marshal.dumps(entry))
+        # Without a flush to disk: a cache lost to a crash is rebuilt from the history.
+        files.write_atomic(cache_path(paths), marshal.dumps(entry), flush=False)
     except Exception:
         pass

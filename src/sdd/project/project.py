@@ -357,7 +357,9 @@ class Project:
             store.save(
                 sorted(names), lambda where, data: files.write_atomic(where, data, flush=False)
             )
-            files.write_atomic(path, data)
+            # No flush either: a head or part lost to a crash is a checkpoint that fails its
+            # check on read, and the next command folds the history again (caches only).
+            files.write_atomic(path, data, flush=False)
             made = [n for n in names if n in store.memory]
             if not made or max(made) < "1":
                 # About one write in sixteen (as the name of the part it made falls):

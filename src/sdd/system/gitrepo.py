@@ -483,6 +483,8 @@ def code_key(root: str, commit: str | None = "HEAD") -> str | None:
     from sdd.core.digest import sha256_hex
 
     entries: list[str] = []
+    if commit is not None and commit != "HEAD" and commit == _head_from_files(root):
+        commit = "HEAD"  # the same tree: asked of git once a commit (_git_at_head)
     if commit is not None:
         try:
             ask = _git_at_head if commit == "HEAD" else _git

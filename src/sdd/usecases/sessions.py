@@ -641,10 +641,11 @@ def _verify_if_needed(project: Project, cycle: str | None, progress: Any) -> Non
     root = project.paths.root
     checks = in_force.checks_fingerprint
     own = session.id if project.paths.linked else None
-    if green_for(state, root, gitrepo.dirty(root), checks, own) is not None:
+    dirty = gitrepo.dirty(root)
+    if green_for(state, root, dirty, checks, own) is not None:
         return
     with contextlib.suppress(NothingToVerify):  # the verify rule then says what is missing
-        verify.run(project, progress=progress)
+        verify.run(project, progress=progress, dirty=dirty)  # nothing ran since it was asked
 
 
 def abandon(

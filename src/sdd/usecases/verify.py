@@ -8,11 +8,11 @@ evidence counts only while they are the checks in force. No checks is never gree
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sdd.core import clock
+from sdd.core.digest import sha256_hex
 from sdd.core.errors import NothingToVerify, ProcessError
 from sdd.core.jsonable import to_json
 from sdd.core.structs import dataclass, field
@@ -86,7 +86,11 @@ def checks_for(project: Project) -> tuple[list[CheckSpec], bool]:
 Progress = Callable[[str, CheckSpec | None, CheckRun | None], None]
 
 
-def run(project: Project, *, progress: Progress | None = None) -> Result:
+def run(
+    project: Project, *, progress: Progress | None = None, dirty: Iterable[str] | None = None
+) -> Result:
+    """Run the checks in force and record the run. ``dirty``: the uncommitted files, when the
+    caller has just asked git and nothing ran since."""
     in_force = project.rules
     specs, detected = list(in_force.checks), in_force.detected
     root = project.paths.root
@@ -99,7 +103,9 @@ def run(project: Project, *, progress: Progress | None = None) -> Result:
     stamp = clock.iso(clock.now()).replace(":", "").replace("-", "")
     # One folder per run, even for runs within the same second: a log is evidence.
     folder = os.path.join(project.paths.logs, "verify", f"{stamp}-{os.urandom(3).hex()}")
-    result = run_checks(root, specs, detected, folder, project.paths.rel, progress=progress)
+    result = run_checks(
+        root, specs, detected, folder, project.paths.rel, progress=progress, dirty=dirty
+    )
     with project.transaction() as tx:
         cycle = tx.state.latest_cycle()
         open_session = project.open_session(cycle) if cycle else None
@@ -121,11 +127,12 @@ def run_checks(
     shown: Callable[[str], str],
     *,
     progress: Progress | None = None,
+    dirty: Iterable[str] | None = None,
 ) -> Result:
     """Run ``specs`` in ``root``, each one's output logged in ``folder`` (named by ``shown``
     in the result); nothing is recorded (`sdd ci check --verify` runs the base's checks so)."""
     head = gitrepo.head(root)
-    dirty = sorted(gitrepo.dirty(root))
+    dirty = sorted(gitrepo.dirty(root) if dirty is None else dirty)
     os.makedirs(folder, exist_ok=True)
     result = Result(head, not dirty, dirty, detected, code=gitrepo.code_key(root))
     env = process.child_env({"SDD_VERIFY": "1"})
@@ -152,7 +159,7 @@ def run_checks(
                 handle.write(f"sdd: {exc.message}\n".encode())
             code, timed_out, seconds = 127, False, 0.0
         with open(log, "rb") as handle:
-            digest = hashlib.sha256(handle.read()).hexdigest()
+            digest = sha256_hex(handle.read())  # a log: small, and OpenSSL not loaded for it
         check = CheckRun(
             spec.name,
             list(spec.command),
