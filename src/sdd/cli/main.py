@@ -1,7 +1,8 @@
 """Entry point: parse the command line and dispatch. Nothing else happens here.
 
 `status` and `next` in their plain forms skip argparse entirely: importing it costs
-more than the whole command may (DESIGN: tens of milliseconds). So does `sdd mcp`, whose
+more than the whole command may (DESIGN: tens of milliseconds). Any other plain command
+line is read by ``plain_args`` from the parser's own declarations, without argparse. So does `sdd mcp`, whose
 own share of an agent's wait for the server is kept small next to the SDK's import.
 """
 
@@ -126,6 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     fast = _fast_args(args_list)
     if fast is not None:
         return _dispatch(args_list[0], fast)
+
+    from sdd.cli.plain_args import parse_plain
+
+    plain = parse_plain(args_list)
+    if plain is not None:
+        return _dispatch(plain.command, plain)
 
     from sdd.cli.parser import build_parser
 

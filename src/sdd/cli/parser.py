@@ -1,14 +1,25 @@
 """The command line's parser. Only the typed command's arguments are built: with argparse's
-help formatters, building all of them costs ~30 ms."""
+help formatters, building all of them costs ~30 ms. The same declarations are read by
+``cli.plain_args``, which parses a plain command line without importing argparse."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Any, NoReturn
+
+SUPPRESS = "==SUPPRESS=="  # argparse.SUPPRESS: an argument left out of the help
+
+
+def _type_error(message: str) -> Exception:
+    """argparse's error for a value its type refuses (argparse is imported by then: a plain
+    parse that meets a refused value leaves the line to argparse, which says why)."""
+    import argparse
+
+    return argparse.ArgumentTypeError(message)
 
 
 def _seconds(text: str) -> float:
@@ -17,16 +28,16 @@ def _seconds(text: str) -> float:
     try:
         return clock.duration(float(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: a timeout is {clock.SECONDS_RULE}") from None
+        raise _type_error(f"{text!r}: a timeout is {clock.SECONDS_RULE}") from None
 
 
 def _count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise _type_error(f"{text!r} is not a whole number") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+        raise _type_error(f"{text!r}: must be 1 or more")
     return value
 
 
@@ -45,24 +56,6 @@ def _width() -> int:
         except (AttributeError, ValueError, OSError):
             columns = 0
     return columns if columns > 0 else 80
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with the arguments it quotes back in an error made safe to show: an
-    unknown argument may hold escape sequences, and it must not drive the terminal."""
-
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        # argparse's own asks shutil for the terminal's width (importing shutil, bz2 and
-        # lzma) every time an argument is added; the same width, read here, costs nothing.
-        make: Any = self.formatter_class  # typeshed's protocol names ``prog`` only
-        formatter: argparse.HelpFormatter = make(prog=self.prog, width=_width() - 2)
-        return formatter
-
-    def error(self, message: str) -> NoReturn:
-        from sdd.cli.render import safe
-
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {safe(message)}\n")
 
 
 class _Unused:
@@ -92,7 +85,7 @@ def _duration(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: a duration is a number with s, m or h (30m)")
+        raise _type_error(f"{text!r}: a duration is a number with s, m or h (30m)")
     return value
 
 
@@ -102,7 +95,7 @@ def _dollars(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: a budget is US dollars above 0 (5.00)")
+        raise _type_error(f"{text!r}: a budget is US dollars above 0 (5.00)")
     return value
 
 
@@ -157,12 +150,42 @@ def ci_init_arguments(actions: Any) -> None:
     )
 
 
+_PARSER_CLASS: list[type[argparse.ArgumentParser]] = []
+
+
+def _parser_class() -> type[argparse.ArgumentParser]:
+    """The argparse class sdd uses, made on first use (argparse is imported only then)."""
+    if _PARSER_CLASS:
+        return _PARSER_CLASS[0]
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        """argparse, with the arguments it quotes back in an error made safe to show: an
+        unknown argument may hold escape sequences, and it must not drive the terminal."""
+
+        def _get_formatter(self) -> argparse.HelpFormatter:
+            # argparse's own asks shutil for the terminal's width (importing shutil, bz2 and
+            # lzma) every time an argument is added; the same width, read here, costs nothing.
+            make: Any = self.formatter_class  # typeshed's protocol names ``prog`` only
+            formatter: argparse.HelpFormatter = make(prog=self.prog, width=_width() - 2)
+            return formatter
+
+        def error(self, message: str) -> NoReturn:
+            from sdd.cli.render import safe
+
+            self.print_usage(sys.stderr)
+            self.exit(2, f"{self.prog}: error: {safe(message)}\n")
+
+    _PARSER_CLASS.append(_Parser)
+    return _Parser
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, only that command's arguments are built (all of them
     when there is no such command, so the usage error lists every command)."""
     from sdd import __version__
 
-    parser = _Parser(
+    parser = _parser_class()(
         prog="sdd",
         description="Session-Driven Development: agent sessions, documents and human gates, enforced by code.",
         epilog="Start with `sdd init`, then `sdd status`. Exit codes: 0 ok, 1 failed check, 2 usage, "
@@ -170,8 +193,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sdd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
     built: list[str] = []
+    declare(sub, only, built)
+    return parser if built or only is None else build_parser()
+
+
+def declare(sub: Any, only: str | None, built: list[str]) -> None:
+    """Every command's arguments (with ``only``, that command's alone) on ``sub``: argparse's
+    subparsers, or ``plain_args``'s stand-in for them. ``built`` gets the names declared."""
 
     def command(
         name: str, help_text: str, *, json: bool = True, cycle: bool = True
@@ -179,7 +208,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             return _Unused()
         built.append(name)
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
         if json:
             p.add_argument("--json", action="store_true", help="print a versioned JSON envelope")
         if cycle:
@@ -241,7 +270,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "gate",
             help="spec-approval, implementation-approval, user-approval or deployment-approval",
         )
-        p.add_argument("--demo-approver", action="store_true", help=argparse.SUPPRESS)
+        p.add_argument("--demo-approver", action="store_true", help=SUPPRESS)
         if verb == "reject":
             p.add_argument("--reason", required=True, help="why: it goes into the next brief")
             p.add_argument(
@@ -469,9 +498,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         cycle=False,
     )
     p.add_argument("action", choices=["install", "uninstall", "run"])
-    p.add_argument("hook", nargs="?", help=argparse.SUPPRESS)
-    p.add_argument("hook_args", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument("hook", nargs="?", help=SUPPRESS)
+    p.add_argument("hook_args", nargs="*", help=SUPPRESS)
     p.add_argument("--server", metavar="DIR", help="a bare repository: its pre-receive hook")
     p = command("log", "the history, newest first")
     p.add_argument("--limit", type=_count, metavar="N", help="show at most N entries")
-    return parser if built or only is None else build_parser()
