@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from contract_helpers import ARCH_PATH, PLAN_PATH, SPEC_PATH, TEST_PLAN_PATH, line_of, write_docs
 from sdd.core.paths import ProjectPaths
-from sdd.core.structs import replace
 from sdd.documents import check as sdd_check
 from sdd.documents.contracts import Message
 from sdd.usecases import findings as sdd_findings

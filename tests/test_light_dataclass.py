@@ -77,16 +77,43 @@ def test_same_behaviour_as_the_standard_module(
     specs, frozen = spec
     standard = _make(dataclasses, specs, frozen)
     ours = _make(light, specs, frozen)
-    required = [name for name, kind, _, _ in specs if kind == "required"]
 
     def build(cls: type, values: list[Any]) -> Any:
         return cls(*values[: len(specs)])
 
+    def by_name(cls: type, values: list[Any], extra: dict[str, Any]) -> str:
+        names = [name for name, _, _, _ in specs]
+        return repr(cls(**dict(zip(names, values, strict=False)), **extra))
+
     def shown(cls: type, values: list[Any]) -> str:
         return repr(build(cls, values))
 
+    # Twice: a class's first instances bind their arguments; later ones run a compiled
+    # __init__ (light_dataclass._COMPILE_AFTER).
+    for phase in ("bound", "compiled"):
+        if phase == "compiled":
+            for _ in range(light._COMPILE_AFTER + 1):
+                _outcome(shown, ours, first)
+        _compare(standard, ours, specs, first, second, build, shown, by_name)
+
+
+def _compare(
+    standard: type,
+    ours: type,
+    specs: list[tuple[str, str, Any, bool]],
+    first: list[Any],
+    second: list[Any],
+    build: Any,
+    shown: Any,
+    by_name: Any,
+) -> None:
+    required = [name for name, kind, _, _ in specs if kind == "required"]
     for values in (first, second):
         assert _outcome(shown, standard, values) == _outcome(shown, ours, values)
+        for extra in ({}, {"unknown": 1}, {specs[0][0]: 2} if specs else {}):
+            assert _outcome(by_name, standard, values, extra) == _outcome(
+                by_name, ours, values, extra
+            )
     if len(first) < len(required) or len(second) < len(required):
         return
     a_std, b_std = build(standard, first), build(standard, second)
@@ -98,7 +125,7 @@ def test_same_behaviour_as_the_standard_module(
     assert [f.name for f in dataclasses.fields(a_std)] == [f.name for f in light.fields(a_ours)]
     assert dataclasses.asdict(a_std) == light.asdict(a_ours)
     assert ours.__match_args__ == standard.__match_args__  # type: ignore[attr-defined]
-    assert ours.LIMIT == 3 and light.is_dataclass(a_ours) and light.is_dataclass(ours)
+    assert ours.LIMIT == 3 and light.is_dataclass(a_ours) and light.is_dataclass(ours)  # type: ignore[attr-defined]
     for name, _, _, _ in specs:
         changed_std = dataclasses.replace(a_std, **{name: "new"})
         changed_ours = light.replace(a_ours, **{name: "new"})
@@ -190,3 +217,16 @@ def test_an_sdd_command_never_imports_the_standard_module() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert shown.stdout.strip() == "[]"
+
+
+def test_the_standard_module_does_not_take_them_for_its_own() -> None:
+    """A library that asks `dataclasses.is_dataclass` gets False, not a class whose fields
+    its `dataclasses.fields` would fail to read."""
+
+    @light.dataclass
+    class Plain:
+        """a plain one"""
+
+        a: int = 1
+
+    assert light.is_dataclass(Plain) and not dataclasses.is_dataclass(Plain)

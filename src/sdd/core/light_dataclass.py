@@ -4,8 +4,9 @@ Every sdd command defines about fifty data classes before it reads a byte of the
 The standard module costs a command about three bare interpreters' worth of start-up on its
 own: importing it brings `inspect`, `ast`, `dis` and `tokenize`, and each class it makes
 compiles four to six methods one `exec` at a time. This module imports nothing heavy and
-compiles one method, `__init__`, the first time a class is instantiated; the others are
-shared functions that read the fields with `operator.attrgetter`.
+compiles one method, `__init__`, and only for a class instantiated many times (the first
+instances bind their arguments in a shared function); the others are shared functions that
+read the fields with `operator.attrgetter`.
 
 What it makes behaves as `dataclasses` makes it (tests/test_light_dataclass.py holds the two
 side by side): fields in annotation order, `ClassVar` left out, a default or a
@@ -42,6 +43,9 @@ class _Missing:
 MISSING: Any = _Missing()
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 _MADE_UNLESS_DEFINED = ("__init__", "__repr__", "__eq__")
+# Not dataclasses' own attribute: its functions would take these classes for theirs and
+# fail on fields of another kind (and so would a library that asks it).
+_FIELDS = "__sdd_dataclass_fields__"
 
 
 class Field:
@@ -89,7 +93,7 @@ def _is_class_var(annotation: object) -> bool:
 
 def _collect(cls: type) -> list[Field]:
     for base in cls.__mro__[1:]:
-        if "__dataclass_fields__" in base.__dict__:
+        if _FIELDS in base.__dict__:
             raise TypeError(f"{cls.__name__}: a data class made from another is not supported")
     made: list[Field] = []
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063 -- inspect is the import this module exists to avoid
@@ -155,6 +159,50 @@ def _compile_init(cls: type, made: list[Field], frozen: bool) -> Callable[..., N
     return init
 
 
+# A class's first instances are made by binding the arguments here; one made many times
+# gets an __init__ compiled as dataclasses writes it (a compile costs what ~50 bindings do).
+_COMPILE_AFTER = 16
+
+
+def _binder(
+    cls: type, made: list[Field], frozen: bool
+) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], None]:
+    """What the compiled ``__init__`` does, for the arguments as given: the same values
+    set, the same TypeError for an argument too many, twice, unknown or missing."""
+    names = [item.name for item in made]
+    known = frozenset(names)
+    post_init = "__post_init__" in cls.__dict__
+    store: Callable[[Any, str, Any], None] = object.__setattr__ if frozen else setattr
+    where = f"{cls.__qualname__}.__init__()"
+
+    def bind(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if len(args) > len(names):
+            raise TypeError(
+                f"{where} takes {len(names) + 1} positional arguments but {len(args) + 1} were given"
+            )
+        values = dict(zip(names, args, strict=False))
+        for key, value in kwargs.items():
+            if key in values:
+                raise TypeError(f"{where} got multiple values for argument {key!r}")
+            if key not in known:
+                raise TypeError(f"{where} got an unexpected keyword argument {key!r}")
+            values[key] = value
+        missing = [item.name for item in made if item.name not in values and _required(item)]
+        if missing:
+            raise TypeError(f"{where} missing {len(missing)} required argument(s): {missing}")
+        for item in made:
+            if item.name in values:
+                store(instance, item.name, values[item.name])
+            elif item.default is not MISSING:
+                store(instance, item.name, item.default)
+            else:
+                store(instance, item.name, item.default_factory())
+        if post_init:
+            instance.__post_init__()
+
+    return bind
+
+
 def _values_of(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
     """A function from an instance to the tuple of those fields (C speed, no compiling)."""
     if len(names) > 1:
@@ -170,7 +218,14 @@ def _methods(cls: type, made: list[Field], frozen: bool) -> dict[str, Any]:
     compared = _values_of([item.name for item in made if item.compare])
     field_names = frozenset(names)
 
+    bind = _binder(cls, made, frozen)
+    calls = [0]
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        calls[0] += 1
+        if calls[0] <= _COMPILE_AFTER:
+            bind(self, args, kwargs)
+            return
         init = _compile_init(cls, made, frozen)
         cls.__init__ = init  # type: ignore[misc]  # from now on the compiled one is called
         init(self, *args, **kwargs)
@@ -227,7 +282,7 @@ def _process(cls: type, frozen: bool) -> type:
             method.__qualname__ = f"{cls.__qualname__}.{name}"
         setattr(cls, name, method)
     setattr(cls, "__match_args__", tuple(item.name for item in made))  # noqa: B010 -- mypy would refuse the attribute on `type`
-    setattr(cls, "__dataclass_fields__", {item.name: item for item in made})  # noqa: B010 -- read by fields() and is_dataclass()
+    setattr(cls, _FIELDS, {item.name: item for item in made})
     return cls
 
 
@@ -239,7 +294,7 @@ def dataclass(cls: type | None = None, /, *, frozen: bool = False) -> Any:
 
 def fields(instance_or_class: Any) -> tuple[Field, ...]:
     try:
-        found: dict[str, Field] = instance_or_class.__dataclass_fields__
+        found: dict[str, Field] = getattr(instance_or_class, _FIELDS)
     except AttributeError:
         raise TypeError("must be called with a dataclass type or instance") from None
     return tuple(found.values())
@@ -247,7 +302,7 @@ def fields(instance_or_class: Any) -> tuple[Field, ...]:
 
 def is_dataclass(value: Any) -> bool:
     cls = value if isinstance(value, type) else type(value)
-    return hasattr(cls, "__dataclass_fields__")
+    return hasattr(cls, _FIELDS)
 
 
 def replace(instance: Any, /, **changes: Any) -> Any:
