@@ -54,7 +54,9 @@ def file_key(path: str) -> list[int] | None:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
+    # The change time too: an edit in place whose size and mtime were put back (os.utime)
+    # still changes it, and no process can set it.
+    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
 
 def history_key(paths: ProjectPaths) -> list[Any]:
@@ -70,8 +72,6 @@ def history_key(paths: ProjectPaths) -> list[Any]:
             st = entry.stat()
         except OSError:
             continue
-        # The change time too: an edit in place whose size and mtime were put back
-        # (os.utime) still changes it, and no process can set it.
         key.append([entry.name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns])
     return key
 
@@ -189,7 +189,7 @@ def _is_history_key(value: object) -> bool:
 
 def _is_file_key(value: object) -> bool:
     return value is None or (
-        isinstance(value, list) and len(value) == 3 and all(type(v) is int for v in value)
+        isinstance(value, list) and len(value) == 4 and all(type(v) is int for v in value)
     )
 
 

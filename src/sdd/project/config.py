@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import marshal
-import os
-
-from sdd import __version__
 from sdd.core import files
-from sdd.core.digest import sha256_hex
 from sdd.core.errors import ConfigError
-from sdd.core.nesting import MAX_DEPTH, TooDeep, deeper_than, toml_table
+from sdd.core.nesting import MAX_DEPTH, TooDeep, toml_table
 from sdd.core.structs import dataclass
 from sdd.workflow.model import Workflow, from_config, with_team_rules
 
@@ -71,34 +65,13 @@ def render_default(name: str) -> str:
     return DEFAULT_TEXT.format(name=safe)
 
 
-def _table(paths: ProjectPaths, text: str) -> dict[str, Any]:
-    """``toml_table(text)``, read back when this very text was parsed before: the TOML parser
-    and what it imports (typing, datetime, string) cost a command most of a bare
-    interpreter's start-up. The copy is named by the text's hash, so it can say nothing an
-    edit of the file could not: the rules it proposes are judged as the file's are
-    (``project.rules``)."""
-    digest = sha256_hex(text.encode("utf-8", "surrogatepass"))  # exact: not normalised
-    cached = os.path.join(paths.cache_dir, "parsed", f"config-{__version__}-{digest}.marshal")
-    try:
-        with open(cached, "rb") as handle:
-            kept = marshal.load(handle)
-        if isinstance(kept, dict) and not deeper_than(kept):
-            return kept
-    except (OSError, EOFError, ValueError, TypeError):
-        pass
-    table = toml_table(text)
-    with contextlib.suppress(Exception):  # a cache: failing to keep it is harmless (a date)
-        files.write_atomic(cached, marshal.dumps(table), flush=False)
-    return table
-
-
 def load(paths: ProjectPaths) -> Config:
     where = paths.rel(paths.config)
     text = files.read_text(paths.config)
     if text is None:
         raise ConfigError(f"{where}: missing", hint="run `sdd init` to create it")
     try:
-        raw = _table(paths, text)
+        raw = toml_table(text)
     except TooDeep as exc:
         raise ConfigError(
             f"{where}{f':{exc.line}' if exc.line else ''}: a value is nested more than "

@@ -483,12 +483,11 @@ def code_key(root: str, commit: str | None = "HEAD") -> str | None:
     from sdd.core.digest import sha256_hex
 
     entries: list[str] = []
-    if commit is not None and commit != "HEAD" and commit == _head_from_files(root):
-        commit = "HEAD"  # the same tree: asked of git once a commit (_git_at_head)
+    if commit == "HEAD":
+        commit = _head_from_files(root) or "HEAD"  # its id: one git process for both forms
     if commit is not None:
         try:
-            ask = _git_at_head if commit == "HEAD" else _git
-            code, out = ask(root, "ls-tree", "-z", commit)
+            code, out = _ls_tree(root, commit)
         except SddError:
             return None
         if code != 0:
@@ -501,6 +500,27 @@ def code_key(root: str, commit: str | None = "HEAD") -> str | None:
                 entries.append(entry)
     text = "\0".join(sorted(entries, key=lambda e: e.partition("\t")[2]))
     return "code1:" + sha256_hex(text.encode("utf-8", "surrogateescape"))
+
+
+# `git ls-tree` of a commit named by its full id never changes: asked once per process.
+_TREES: dict[tuple[str, str], tuple[int, str]] = {}
+
+
+def _ls_tree(root: str, commit: str) -> tuple[int, str]:
+    if len(commit) not in (40, 64) or not _HEX.issuperset(commit):
+        return (
+            _git_at_head(root, "ls-tree", "-z", commit)
+            if commit == "HEAD"
+            else _git(root, "ls-tree", "-z", commit)
+        )
+    found = _TREES.get((root, commit))
+    if found is None:
+        found = _git(root, "ls-tree", "-z", commit)
+        if found[0] == 0:
+            if len(_TREES) >= 64:
+                _TREES.clear()
+            _TREES[(root, commit)] = found
+    return found
 
 
 BOOKKEEPING = (".sdd", "docs/session-tracker.md")
