@@ -59,6 +59,26 @@ def test_demo_json(work: Path, agents: Agents) -> None:
     assert len(data["steps"]) >= len(STAGES) + len(GATES)
 
 
+def test_demo_inside_a_repository_is_its_own_and_commits_nothing_there(
+    work: Path, agents: Agents
+) -> None:
+    """Run in a checkout of the person's own code, the demo's folder is a repository of its
+    own: the cycle completes, and the checkout around it gains no commit."""
+    outer = work / "checkout"
+    outer.mkdir()
+    git("init", "-q", cwd=outer)
+    (outer / "app.py").write_text("print('mine')\n", encoding="utf-8")
+    git("add", "-A", cwd=outer)
+    git("commit", "-q", "-m", "my code", cwd=outer)
+    before = git("rev-parse", "HEAD", cwd=outer).stdout
+
+    data = sdd_json("demo", cwd=outer, env=agents.env(path=str(agents.base)))
+    assert data["finished"] is True
+    assert git("rev-parse", "HEAD", cwd=outer).stdout == before
+    inner = git("rev-parse", "--show-toplevel", cwd=outer / "sdd-demo").stdout.strip()
+    assert Path(inner).resolve() == (outer / "sdd-demo").resolve()
+
+
 def test_demo_refuses_a_folder_that_is_not_empty(work: Path, agents: Agents) -> None:
     target = work / "mine"
     target.mkdir()

@@ -101,7 +101,9 @@ def init(
             hint='give the request to the next cycle: sdd new "TITLE" --request TEXT',
         )
     result.existing_code = [] if already or demo else existing_code(root)
-    if not gitrepo.is_repo(root):
+    # The demo's new folder is its own repository even inside another one: its commits and
+    # the paths its checks read are its own, never those of the repository around it.
+    if demo or not gitrepo.is_repo(root):
         gitrepo.init_repo(root)
         result.git_initialised = True
     name = os.path.basename(root) or "project"
