@@ -87,6 +87,27 @@ def run(
     return result
 
 
+def imported(root: str | os.PathLike[str], *args: str) -> set[str]:
+    """The modules `sdd ARGS` imports, from the interpreter's own -X importtime report."""
+    command = [sys.executable, "-X", "importtime", *(SDD[1:] if SDD[0] == sys.executable else SDD)]
+    result = subprocess.run(
+        [*command, *args],
+        cwd=str(root),
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    names = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    assert "sdd" in names or "sdd.cli.main" in names, result.stderr[-500:]
+    return names
+
+
 def sdd_json(
     *args: str,
     cwd: str | os.PathLike[str],

@@ -23,7 +23,17 @@ from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent
 
-from helpers import SDD, commit_all, fill, history_records, run, sdd_json, status, write_code
+from helpers import (
+    SDD,
+    commit_all,
+    fill,
+    history_records,
+    imported,
+    run,
+    sdd_json,
+    status,
+    write_code,
+)
 
 TOOLS = {
     "status",
@@ -303,26 +313,6 @@ def test_without_the_sdk_it_says_how_to_get_it(project: Path) -> None:
     assert f"-m pip install -e '{checkout}[mcp]'" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
-
-
-def imported(root: Path, *args: str) -> set[str]:
-    """The modules `sdd ARGS` imports, from the interpreter's own -X importtime report."""
-    command = [sys.executable, "-X", "importtime", *(SDD[1:] if SDD[0] == sys.executable else SDD)]
-    result = subprocess.run(
-        [*command, *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    names = set()
-    for line in result.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            names.add(line.rsplit("|", 1)[1].strip())
-    assert "sdd" in names or "sdd.cli.main" in names, result.stderr[-500:]
-    return names
 
 
 def test_status_does_not_import_the_sdk(project: Path) -> None:

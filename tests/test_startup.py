@@ -5,11 +5,9 @@ exactly (deterministic, unlike a timing); `bench/run.py` measures the time it bu
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-from helpers import SDD, history_files, init_project, run
+from helpers import history_files, imported, init_project, run
 
 # Everything of sdd the cached answer may load.
 ALLOWED = {
@@ -35,24 +33,6 @@ ALLOWED = {
 }
 # Standard modules that cost milliseconds each, which the cached answer never needs.
 HEAVY = {"typing", "dataclasses", "argparse", "json", "re", "pathlib", "tomllib", "tempfile"}
-
-
-def imported(root: Path, *args: str) -> set[str]:
-    """The modules `sdd ARGS` imports, read from the interpreter's own import log."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", *SDD[-1:], *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    names = set()
-    for line in result.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            names.add(line.rsplit("|", 1)[1].strip())
-    return names
 
 
 def warm(root: Path) -> None:
