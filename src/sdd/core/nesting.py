@@ -73,7 +73,15 @@ _loads: Callable[[str | bytes], Any] | None = None  # json.loads, once json is i
 
 def toml_table(text: str) -> dict[str, Any]:
     """``tomllib.loads(text)``, refusing nesting deeper than :data:`MAX_DEPTH` (TooDeep):
-    brackets, inline tables, dotted keys and table headers alike."""
+    brackets, inline tables, dotted keys and table headers alike. The plain TOML sdd writes
+    is read without importing tomllib (``core.toml_plain``: the same answer, or none)."""
+    from sdd.core import toml_plain
+
+    plain = toml_plain.parse(text)
+    if plain is not None:
+        if deeper_than(plain):
+            raise _too_deep(text, toml=True)
+        return plain
     import tomllib
 
     try:
