@@ -267,16 +267,33 @@ def encode(checkpoint: Checkpoint, store: codec.PartStore, problems_of: Problems
     ``store``'s memory (``PartStore.save`` writes them). ``problems_of(cycle)``: what
     ``Project`` finds wrong with a cycle's decisions, kept for the cycles a later command
     does not decode."""
-    entries = []
+    groups: dict[int, list[Cycle]] = {}
     for cycle in checkpoint.state.cycles.values():
-        if codec.is_lazy(cycle):  # untouched since a head was read: its part stands
-            name = codec.part_of(cycle)
-            problems = codec.stored_problems(cycle)
-        else:
-            name = store.put(codec.encode_part(cycle, checkpoint.decision_places))
-            problems = problems_of(cycle)
-        entries.append(codec.cycle_entry(cycle, name, problems))
-    store.named = {entry["_name"] for entry in entries}
+        groups.setdefault(cycle.number // codec.SHELF, []).append(cycle)
+    shelves = []
+    named: set[str] = set()
+    for key in sorted(groups):
+        members = sorted(groups[key], key=lambda c: c.number)
+        kept = codec.unchanged_shelf(members)
+        if kept is not None:  # not read since a head was: the shelf stands, parts and all
+            shelves.append([kept.name, [c.number for c in members], kept.low, kept.high, False])
+            named.add(kept.name)
+            continue
+        entries = []
+        for cycle in members:
+            if codec.is_lazy(cycle):  # untouched since a head was read: its part stands
+                name = codec.part_of(cycle)
+                problems = codec.stored_problems(cycle)
+            else:
+                name = store.put(codec.encode_part(cycle, checkpoint.decision_places))
+                problems = problems_of(cycle)
+            entries.append(codec.cycle_entry(cycle, name, problems))
+        shelf = codec.shelve(store, entries)
+        shelves.append(shelf)
+        named.add(str(shelf[0]))
+        named.update(entry["_name"] for entry in entries)
+    # What a write may need to save: the shelves named, and the parts on those it made.
+    store.named = named
     evaluator = checkpoint.evaluator
     body = {
         "coverage": checkpoint.coverage,
@@ -294,7 +311,7 @@ def encode(checkpoint: Checkpoint, store: codec.PartStore, problems_of: Problems
         "uncommitted": checkpoint.uncommitted,
         "approvers": checkpoint.approvers,
     }
-    return codec.encode_head(body, checkpoint.state, entries)
+    return codec.encode_head(body, checkpoint.state, shelves)
 
 
 def decode(data: bytes, store: codec.PartStore) -> Checkpoint | None:

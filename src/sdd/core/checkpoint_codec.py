@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
-VERSION = 4
+VERSION = 5
 PART_SUFFIX = ".part"
+SHELF = 64  # cycles a shelf holds (``_Shelf``)
 # What a cycle keeps in its head entry: the dataclass fields that are plain values.
 SCALARS = (
     "number",
@@ -163,14 +164,25 @@ class PartStore:
 
 
 def decode_now(cycle: Cycle) -> None:
-    """Decode a cycle read from a checkpoint (nothing for one already in memory)."""
-    load = cycle.__dict__.pop("_part", None)
-    if load is not None:
+    """Decode a cycle read from a checkpoint (nothing for one already in memory): its
+    shelf, then its part."""
+    while True:
+        load = cycle.__dict__.pop("_part", None)
+        if load is None:
+            return
         load(cycle)
 
 
 def is_lazy(cycle: Cycle) -> bool:
     return "_part" in cycle.__dict__
+
+
+def _entry(cycle: Cycle) -> dict[str, Any]:
+    """A lazy cycle's head entry (its shelf read first when it is still on one)."""
+    shelf = cycle.__dict__.get("_part")
+    if isinstance(shelf, _Shelf):
+        shelf.read()
+    return cycle.__dict__
 
 
 class _Index(dict[str, "Any"]):
@@ -332,17 +344,53 @@ def encode_head(body: dict[str, Any], state: ProjectState, cycles: list[Any]) ->
     return marshal.dumps(body)
 
 
-def head_parts(head: bytes) -> set[str]:
-    """The parts a head names (a write prunes the others)."""
+def head_parts(head: bytes, store: PartStore) -> set[str]:
+    """The parts a head names, its shelves and the cycles' parts on them (a write prunes
+    the others)."""
     body = marshal.loads(head)
-    return {str(entry["_name"]) for entry in body["cycles"]}
+    names = set()
+    for shelf in body["cycles"]:
+        names.add(str(shelf[0]))
+        names.update(str(entry["_name"]) for entry in marshal.loads(store.get(shelf[0])))
+    return names
+
+
+def shelve(store: PartStore, entries: list[dict[str, Any]]) -> list[Any]:
+    """A shelf of consecutive cycles' head entries, stored as a part of its own, and what
+    the head says of it: its name, its cycles' numbers, the range of their sessions'
+    numbers, and whether a decision on it has a problem (such a shelf is read with the
+    head: ``Project`` lists those problems on every load)."""
+    name = store.put(marshal.dumps(entries))
+    ranges = [e["_range"] for e in entries if e["_range"][0] <= e["_range"][1]]
+    low = min((r[0] for r in ranges), default=0)
+    high = max((r[1] for r in ranges), default=-1)
+    problems = any(e["_problems"] for e in entries)
+    return [name, [e["number"] for e in entries], low, high, problems]
+
+
+def unchanged_shelf(members: list[Cycle]) -> _Shelf | None:
+    """The shelf ``members`` still sit on, unread and unchanged since their head was read:
+    a head written now names it again as it was."""
+    first = members[0].__dict__.get("_part")
+    if (
+        not isinstance(first, _Shelf)
+        or first.done
+        or len(first.members) != len(members)
+        or any(a is not b for a, b in zip(first.members, members, strict=True))  # not ==: reads
+    ):
+        return None
+    for cycle in members:
+        own = cycle.__dict__
+        if own.get("_part") is not first or len(own) != 2:  # a field set before the read
+            return None
+    return first
 
 
 def cycle_entry(cycle: Cycle, part: str, problems: list[Problem]) -> dict[str, Any]:
     """A cycle's entry in the head: its scalars, the name of its part, the range of its
     sessions' numbers, the problems its decisions had when the part was made, and its
     counts (``counts``). A dict that becomes the lazy cycle's own ``__dict__``."""
-    own = cycle.__dict__
+    own = _entry(cycle) if is_lazy(cycle) else cycle.__dict__
     if is_lazy(cycle):
         low, high = own["_range"]
     else:
@@ -359,7 +407,7 @@ def cycle_entry(cycle: Cycle, part: str, problems: list[Problem]) -> dict[str, A
 def stored_problems(cycle: Cycle) -> list[Problem]:
     """The problems a lazy cycle's decisions had when its part was made (the same objects
     each time asked)."""
-    own = cycle.__dict__
+    own = _entry(cycle)
     if "_stored" not in own:
         own["_stored"] = [_make(Problem, p) for p in own.get("_problems", ())]
     found: list[Problem] = own["_stored"]
@@ -368,13 +416,13 @@ def stored_problems(cycle: Cycle) -> list[Problem]:
 
 def part_of(cycle: Cycle) -> str:
     """The name of a lazy cycle's part."""
-    return str(cycle.__dict__["_name"])
+    return str(_entry(cycle)["_name"])
 
 
 def counts(cycle: Cycle) -> tuple[int, int]:
     """How many sessions a cycle has, and how many open findings, without decoding it."""
     if is_lazy(cycle):
-        sessions, open_findings = cycle.__dict__["_counts"]
+        sessions, open_findings = _entry(cycle)["_counts"]
         return int(sessions), int(open_findings)
     return len(cycle.sessions), sum(1 for f in cycle.findings.values() if f.status == "open")
 
@@ -457,19 +505,22 @@ def decode_head(data: bytes, store: PartStore) -> Decoded:
     )
     state.__dict__["_on_cycle_read"] = []
     decoded = Decoded(body, state)
-    ranges: list[tuple[int, int, Cycle]] = []
+    shelves: list[_Shelf] = []
     loader = _Loader(decoded, store)
     cycles = state.cycles
-    for entry in body["cycles"]:
-        number = entry["number"]
-        if not isinstance(number, int) or isinstance(number, bool):
-            raise ValueError("cycle")
-        cycle = Cycle.__new__(Cycle)
-        entry["_part"] = loader
-        cycle.__dict__ = entry  # its scalars, and what decodes the rest (``Cycle.__getattr__``)
-        cycles[number] = cycle
-        low, high = entry["_range"]
-        ranges.append((low, high, cycle))
+    for name, numbers, low, high, problems in body["cycles"]:
+        shelf = _Shelf(str(name), int(low), int(high), loader, store)
+        for number in numbers:
+            if not isinstance(number, int) or isinstance(number, bool) or number in cycles:
+                raise ValueError("cycle")
+            cycle = Cycle.__new__(Cycle)
+            # Its number, and what reads the rest (``Cycle.__getattr__``).
+            cycle.__dict__ = {"number": number, "_part": shelf}
+            cycles[number] = cycle
+            shelf.members.append(cycle)
+        shelves.append(shelf)
+        if problems:
+            shelf.read()
 
     def every() -> None:
         for cycle in list(state.cycles.values()):
@@ -480,7 +531,15 @@ def decode_head(data: bytes, store: PartStore) -> Decoded:
         if number is None:
             home = state.cycles.get(odd.get(key, -1))
             return [home] if home is not None else []
-        return [c for low, high, c in ranges if low <= number <= high]
+        found = []
+        for shelf in shelves:
+            if shelf.low <= number <= shelf.high:
+                shelf.read()
+                for cycle in shelf.members:
+                    low, high = _entry(cycle)["_range"]
+                    if low <= number <= high:
+                        found.append(cycle)
+        return found
 
     def locate_finding(key: str) -> list[Cycle]:
         home = state.cycles.get(finding_cycles.get(key, -1))
@@ -491,6 +550,42 @@ def decode_head(data: bytes, store: PartStore) -> Decoded:
     state.sessions = sessions
     state.findings_by_record = findings
     return decoded
+
+
+class _Shelf:
+    """Up to ``SHELF`` consecutive cycles' head entries, read from their part when one of
+    those cycles is first asked for more than its number: a head with thousands of cycles
+    decodes only the shelves of the cycles a command looks at. A field set on a cycle before
+    its shelf is read is kept (it is the later value)."""
+
+    def __init__(self, name: str, low: int, high: int, loader: _Loader, store: PartStore):
+        self.name, self.low, self.high = name, low, high
+        self.loader, self.store = loader, store
+        self.members: list[Cycle] = []
+        self.done = False
+
+    def __call__(self, cycle: Cycle) -> None:  # ``Cycle.__getattr__``, ``decode_now``
+        self.read()
+
+    def read(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        entries = marshal.loads(self.store.get(self.name))
+        if not isinstance(entries, list) or [
+            e.get("number") if isinstance(e, dict) else None for e in entries
+        ] != [c.__dict__["number"] for c in self.members]:
+            raise DamagedCheckpoint(
+                "a shelf of the checkpoint in .sdd/cache does not hold what its head says",
+                hint="run the command again: the state is folded from the history instead",
+            )
+        for cycle, entry in zip(self.members, entries, strict=True):
+            own = cycle.__dict__
+            if own.get("_part") is self:
+                own.pop("_part")
+            entry["_part"] = self.loader
+            entry.update(own)
+            cycle.__dict__ = entry
 
 
 class _Loader:

@@ -158,18 +158,23 @@ class Cycle:
     request_doc: str | None = None  # the document that keeps it
     answers: list[Answer] = field(default_factory=list)  # every answer given, in order
     verify_runs: list[Record] = field(default_factory=list)  # its `verify.run`s, in order
-    # Everything above without a plain default (the lists and maps) may be decoded on first
-    # use: a cycle read from a checkpoint holds only its scalars until then
-    # (``core.checkpoint_codec``). Kept out of the type checker's view, which would
-    # otherwise accept any attribute of a cycle.
+    # A cycle read from a checkpoint is decoded on first use (``core.checkpoint_codec``):
+    # one on a shelf holds only its number until its shelf is read, then only its scalars
+    # until its part is. Kept out of the type checker's view, which would otherwise accept
+    # any attribute of a cycle.
     if not TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> Any:
-            load = self.__dict__.pop("_part", None)
-            if load is None or name.startswith("__"):
+            if name.startswith("__"):
                 raise AttributeError(name)
-            load(self)
-            return object.__getattribute__(self, name)
+            while True:
+                load = self.__dict__.pop("_part", None)
+                if load is None:
+                    return object.__getattribute__(self, name)  # AttributeError
+                load(self)
+                own = self.__dict__
+                if name in own:
+                    return own[name]
 
     def open_blocking(self) -> list[Finding]:
         return [f for f in self.findings.values() if f.blocking_open]
@@ -179,6 +184,12 @@ class Cycle:
 
     def open_session(self) -> Session | None:
         return next((s for s in reversed(self.sessions) if s.outcome == "open"), None)
+
+
+# A field's default on the class would answer for a cycle on a shelf before its shelf is
+# read (``__getattr__`` runs only for what an instance lacks); ``__init__`` keeps its own.
+for _scalar in ("docs", "archived", "closed", "close_reason", "request", "request_doc"):
+    delattr(Cycle, _scalar)
 
 
 @dataclass

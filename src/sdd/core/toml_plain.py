@@ -72,9 +72,7 @@ def _parse(text: str) -> dict[str, Any]:
     return root
 
 
-def _header(
-    root: dict[str, Any], line: str, defined: set[int], arrays: set[int]
-) -> dict[str, Any]:
+def _header(root: dict[str, Any], line: str, defined: set[int], arrays: set[int]) -> dict[str, Any]:
     array = line.startswith("[[")
     close = line.find("]]" if array else "]")
     if close < 0:

@@ -352,7 +352,7 @@ class Project:
             return
         store = self._store()
         with contextlib.suppress(OSError, SddError):
-            names = store.named if store.named is not None else head_parts(data)
+            names = store.named if store.named is not None else head_parts(data, store)
             os.makedirs(store.folder, exist_ok=True)
             store.save(
                 sorted(names), lambda where, data: files.write_atomic(where, data, flush=False)
@@ -363,8 +363,9 @@ class Project:
             made = [n for n in names if n in store.memory]
             if not made or max(made) < "1":
                 # About one write in sixteen (as the name of the part it made falls):
-                # listing the folder on every write costs what the parts save.
-                store.prune(names, _now_ns() - _PART_GRACE_NS)
+                # listing the folder on every write costs what the parts save. Every
+                # part the head names is kept, those on shelves it did not read included.
+                store.prune(head_parts(data, store), _now_ns() - _PART_GRACE_NS)
 
     def state_of(self, loaded: history.Loaded) -> ProjectState:
         """The state a loaded history gives: only the records that count are folded
