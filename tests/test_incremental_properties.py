@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from helpers import history_files, init_project
 from sdd.core import history, structs
+from sdd.core.checkpoint_codec import SHELF
 from sdd.core.state import ProjectState
 from sdd.project.project import Project
 from sdd.usecases import log
@@ -56,8 +57,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def entry(kind: str, n: int) -> tuple[Any, dict[str, Any]]:
     session = f"S-{9000 + n // 3:04d}"
     # Three cycles, so that a load from the checkpoint decodes some cycles' parts and not
-    # others, and a record about an older cycle (a session's end) decodes that one.
-    cycle = 1 + (n // 2) % 3
+    # others, and a record about an older cycle (a session's end) decodes that one; each on
+    # a shelf of its own (``checkpoint_codec.SHELF`` cycles a shelf), so that a load reads
+    # some shelves and not others, and a write names an unread shelf again.
+    cycle = (1, 1 + SHELF, 1 + 2 * SHELF)[(n // 2) % 3]
     return {
         "open": (
             "cycle.open",
@@ -220,4 +223,76 @@ def test_a_damaged_or_foreign_checkpoint_is_ignored(
     Path(path).write_bytes(data)
     state, kind = load(root)
     assert kind == "full"
+    assert normal(state) == normal(full_state(root))
+
+
+def _cycles(root: Path, count: int) -> None:
+    """``count`` more cycles, each opened and given a session, as `sdd` records them."""
+    paths = Project(str(root)).paths
+    entries = []
+    for number in range(2, count + 2):
+        session = f"S-{8000 + number:04d}"
+        entries.append(
+            (
+                "cycle.open",
+                {"cycle": number, "title": f"C{number}", "slug": f"c{number}", "discovery": False},
+            )
+        )
+        start = dict(entry("start", 0)[1], session=session, cycle=number)
+        start["page"] = f"docs/sessions/{session}-spec.md"
+        entries.append(("session.start", start))
+    with history.locked(paths):
+        history.append(paths, entries)
+
+
+def _shelves(project: Project) -> list[Any]:
+    import marshal
+
+    with open(project.checkpoint_path(), "rb") as handle:
+        return list(marshal.loads(handle.read())["cycles"])
+
+
+def test_a_long_history_keeps_its_cycles_on_shelves(base: Path, tmp_path: Path) -> None:
+    """200 cycles: the head names four shelves, a load reads only the shelves it needs and
+    equals a full fold, a write names the shelves it did not read again as they were, and a
+    shelf rewritten under its name is refused once and then folded from the history."""
+    root = tmp_path / "project"
+    shutil.copytree(base, root, symlinks=True)
+    _cycles(root, 200)
+    project = Project(str(root))
+    project.load()
+    before = _shelves(project)
+    assert len(before) == 4 and sum(len(s[1]) for s in before) == 201
+    state, kind = load(root)
+    assert kind == "incremental"
+    lazy = [c for c in state.cycles.values() if set(c.__dict__) == {"number", "_part"}]
+    assert len(lazy) >= 2 * SHELF  # the older shelves were not read
+    assert normal(state) == normal(full_state(root))
+    # A record about the newest cycle: the older shelves are named again, unchanged.
+    with history.locked(project.paths):
+        kind_of, fields = entry("finding", 1)
+        history.append(project.paths, [(kind_of, {**fields, "cycle": 201})])
+    after_project = Project(str(root))
+    after_project.load()
+    after = _shelves(after_project)
+    assert [s[0] for s in after[:3]] == [s[0] for s in before[:3]]
+    assert after[3][0] != before[3][0]
+    # An agent rewrites an old shelf under its own name: the command that reads it is
+    # refused with a message that names the next step, and the next folds the history.
+    folder = Path(after_project.checkpoint_path()).with_suffix(".parts")
+    shelf = folder / f"{after[0][0]}.part"
+    import marshal
+
+    entries = marshal.loads(shelf.read_bytes())
+    entries[0]["title"] = "forged"
+    shelf.write_bytes(marshal.dumps(entries))
+    state, kind = load(root)
+    assert kind == "incremental"
+    from sdd.core.errors import SddError
+
+    with pytest.raises(SddError, match="checkpoint in .sdd/cache changed") as refused:
+        _ = state.cycles[1].title
+    assert "run the command again" in str(refused.value.hint)
+    state, kind = load(root)
+    assert kind == "full" and state.cycles[1].title != "forged"
     assert normal(state) == normal(full_state(root))
