@@ -55,13 +55,29 @@ def run_subprocess(
     person something there (ssh-keygen: a passphrase, a touch of a security key); only its
     standard output is captured then.
     """
-    import subprocess  # here, not at the top: a command that runs no child pays nothing for it
-
     argv = tuple(args)
     if not argv:
         raise ProcessError("no command given")
     if terminal and input_text is not None:
         raise ValueError("a child reads either input_text or the terminal")
+    child_environment = dict(env) if env is not None else child_env()
+    if not terminal and _can_fork():
+        code, out, err = _captured(
+            argv,
+            cwd,
+            child_environment,
+            timeout,
+            None if input_text is None else input_text.encode("utf-8"),
+        )
+        result = Completed(argv, code, _text(out), _text(err))
+        if check and code != 0:
+            raise ProcessError(
+                f"{' '.join(argv)} exited {code}",
+                details=[line for line in result.stderr.strip().splitlines()[-5:]],
+            )
+        return result
+    import subprocess  # here, not at the top: a command that runs no child pays nothing for it
+
     stdin: int | None = subprocess.DEVNULL
     if input_text is not None or (terminal and os.isatty(0)):
         stdin = None
@@ -70,7 +86,7 @@ def run_subprocess(
             proc = subprocess.run(
                 argv,
                 cwd=cwd,
-                env=dict(env) if env is not None else child_env(),
+                env=child_environment,
                 input=input_text,
                 stdout=subprocess.PIPE,
                 stderr=None if terminal else subprocess.PIPE,
@@ -117,11 +133,16 @@ def run_bytes(
 ) -> CompletedBytes:
     """Run ``args`` to completion with bytes in and out: what git prints of files and patches
     is the files' own bytes, which text decoding would change (`git cat-file`, `git patch-id`)."""
-    import subprocess
-
     argv = tuple(args)
     if not argv:
         raise ProcessError("no command given")
+    if _can_fork():
+        code, out, err = _captured(
+            argv, cwd, dict(env) if env is not None else child_env(), timeout, input_bytes
+        )
+        return CompletedBytes(argv, code, out, err.decode("utf-8", "replace"))
+    import subprocess
+
     try:
         proc = subprocess.run(
             argv,
@@ -142,6 +163,133 @@ def run_bytes(
     return CompletedBytes(
         argv, proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
     )
+
+
+def _can_fork() -> bool:
+    """Whether a child may be started by fork and exec here rather than by ``subprocess``.
+    Importing ``subprocess`` (with ``threading``, ``selectors``, ``signal`` …) costs a command
+    about half a bare interpreter's start, and most commands run only git. A process with
+    threads (the MCP server, the web view) uses ``subprocess``: forking one is unsafe."""
+    import sys
+
+    return os.name == "posix" and "threading" not in sys.modules
+
+
+def _text(data: bytes) -> str:
+    """Output as ``subprocess`` gives it in text mode: UTF-8 (undecodable bytes replaced),
+    universal newlines."""
+    return data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _captured(
+    argv: tuple[str, ...],
+    cwd: str | None,
+    env: dict[str, str],
+    timeout: float,
+    input_bytes: bytes | None,
+) -> tuple[int, bytes, bytes]:
+    """Run ``argv`` (found on ``env``'s PATH as ``subprocess`` finds it) with ``input_bytes``
+    (else nothing) as its standard input; its exit status and output. What ``subprocess.run``
+    does for a captured child: its own standard streams, the signals Python ignores reset,
+    nothing else inherited (Python's descriptors are close-on-exec), killed at ``timeout``."""
+    import errno
+    import select
+    import signal
+    import time
+
+    if os.path.dirname(argv[0]):
+        candidates = [argv[0]]
+    else:
+        candidates = [os.path.join(d, argv[0]) for d in os.get_exec_path(env)]
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    in_r, in_w = os.pipe() if input_bytes is not None else (-1, -1)
+    failed_r, failed_w = os.pipe()  # close-on-exec: empty at EOF when the exec succeeded
+    pid = os.fork()
+    if pid == 0:  # the child: nothing here may return into the parent's code
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            os.dup2(in_r if in_r >= 0 else os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            for ignored in (signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(ignored, signal.SIG_DFL)
+            error = 0  # as execvp: the first error that is not "no such file" wins
+            for candidate in candidates:
+                try:
+                    os.execve(candidate, list(argv), env)
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOENT, errno.ENOTDIR) and not error:
+                        error = exc.errno or errno.EIO
+            os.write(failed_w, str(error or errno.ENOENT).encode())
+        except OSError as exc:
+            os.write(failed_w, str(exc.errno or errno.EIO).encode())
+        finally:
+            os._exit(255)
+    for fd in (out_w, err_w, failed_w, in_r):
+        if fd >= 0:
+            os.close(fd)
+    failure, reaped = None, False
+    try:
+        with os.fdopen(failed_r, "rb") as handle:
+            failure = handle.read()
+        if failure:
+            os.waitpid(pid, 0)
+            number = int(failure)
+            if number in (errno.ENOENT, errno.ENOTDIR):  # as subprocess's FileNotFoundError
+                raise ProcessError(
+                    f"{argv[0]}: command not found", hint=f"install {argv[0]} or put it on PATH"
+                )
+            raise OSError(number, os.strerror(number), argv[0])
+        chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+        pending = memoryview(input_bytes) if input_bytes is not None else None
+        poller = select.poll()
+        poller.register(out_r, select.POLLIN)
+        poller.register(err_r, select.POLLIN)
+        if in_w >= 0:
+            if pending:
+                poller.register(in_w, select.POLLOUT)
+            else:
+                os.close(in_w)
+                in_w = -1
+        deadline = time.monotonic() + timeout
+        open_fds = 2 + (in_w >= 0)
+        while open_fds:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ProcessError(f"{' '.join(argv)}: no answer within {timeout:g} s")
+            for fd, event in poller.poll(left * 1000):
+                if fd == in_w:
+                    try:
+                        assert pending is not None
+                        pending = pending[os.write(in_w, pending[:65536]) :]
+                    except BrokenPipeError:
+                        pending = pending[:0] if pending is not None else None
+                    if not pending:
+                        poller.unregister(in_w)
+                        os.close(in_w)
+                        in_w = -1
+                        open_fds -= 1
+                    continue
+                data = os.read(fd, 65536) if event & (select.POLLIN | select.POLLHUP) else b""
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    poller.unregister(fd)
+                    open_fds -= 1
+        _, status = os.waitpid(pid, 0)
+        reaped = True
+        return os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]), b"".join(chunks[err_r])
+    finally:
+        if not failure and not reaped:  # a timeout, Ctrl-C: the child does not outlive it
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
 
 @contextlib.contextmanager
