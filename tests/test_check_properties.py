@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from contract_helpers import ARCH_PATH, PLAN_PATH, SPEC_PATH, TEST_PLAN_PATH, line_of, write_docs
 from sdd.core.paths import ProjectPaths
 from sdd.documents import check as sdd_check
-from sdd.documents.contracts import Message
+from sdd.documents.structures import Message
 from sdd.usecases import findings as sdd_findings
 
 SETTINGS = settings(

@@ -290,7 +290,7 @@ def test_a_long_history_keeps_its_cycles_on_shelves(base: Path, tmp_path: Path) 
     assert kind == "incremental"
     from sdd.core.errors import SddError
 
-    with pytest.raises(SddError, match="checkpoint in .sdd/cache changed") as refused:
+    with pytest.raises(SddError, match=r"checkpoint in \.sdd/cache changed") as refused:
         _ = state.cycles[1].title
     assert "run the command again" in str(refused.value.hint)
     state, kind = load(root)

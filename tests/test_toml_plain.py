@@ -55,7 +55,7 @@ PLAIN = [
 OTHER = [
     'name = "esc\\"aped"',
     'name = "tab\\t"',
-    'a.b = 1',
+    "a.b = 1",
     '"quoted" = 1',
     "x = 1.5",
     "x = 1_000",
@@ -164,7 +164,7 @@ def test_a_config_outside_the_subset_is_read_and_refused_by_tomllib(project: Pat
     config = project / ".sdd" / "config.toml"
     text = config.read_text(encoding="utf-8")
     # An escape in the name and a threshold with an underscore: outside the subset.
-    assert "\nname = \"" in text and "confidence_threshold = 95" in text
+    assert '\nname = "' in text and "confidence_threshold = 95" in text
     config.write_text(
         text.replace('\nname = "', '\nname = "\\u0041', 1).replace("= 95", "= 9_5"),
         encoding="utf-8",

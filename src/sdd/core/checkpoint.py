@@ -278,6 +278,9 @@ def encode(checkpoint: Checkpoint, store: codec.PartStore, problems_of: Problems
         if kept is not None:  # not read since a head was: the shelf stands, parts and all
             shelves.append([kept.name, [c.number for c in members], kept.low, kept.high, False])
             named.add(kept.name)
+            # A shelf this process made (a transaction's head, not written) holds parts it
+            # made too: they are saved with it.
+            named.update(codec.parts_made_on(kept, store))
             continue
         entries = []
         for cycle in members:

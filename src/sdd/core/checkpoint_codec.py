@@ -368,6 +368,15 @@ def shelve(store: PartStore, entries: list[dict[str, Any]]) -> list[Any]:
     return [name, [e["number"] for e in entries], low, high, problems]
 
 
+def parts_made_on(shelf: _Shelf, store: PartStore) -> list[str]:
+    """The parts on ``shelf`` that ``store`` holds in memory (made in this process), when the
+    shelf itself was made in this process; none for a shelf read from disk."""
+    data = store.memory.get(shelf.name)
+    if data is None:
+        return []
+    return [str(e["_name"]) for e in marshal.loads(data) if e["_name"] in store.memory]
+
+
 def unchanged_shelf(members: list[Cycle]) -> _Shelf | None:
     """The shelf ``members`` still sit on, unread and unchanged since their head was read:
     a head written now names it again as it was."""
@@ -401,7 +410,22 @@ def cycle_entry(cycle: Cycle, part: str, problems: list[Problem]) -> dict[str, A
     entry["_range"] = (low, high)
     entry["_problems"] = [_leaf(p) for p in problems]
     entry["_counts"] = counts(cycle)
+    entry["_postmortem"] = postmortem_outputs(cycle)
     return entry
+
+
+def postmortem_outputs(cycle: Cycle) -> list[str] | None:
+    """What the cycle's latest complete post-mortem session wrote (None: none is), without
+    decoding its part: a brief looks back at several cycles' post-mortems for lessons."""
+    if is_lazy(cycle):
+        own = _entry(cycle)
+        if "_postmortem" in own:
+            kept = own["_postmortem"]
+            return None if kept is None else [str(p) for p in kept]
+    for session in reversed(cycle.sessions):
+        if session.stage == "postmortem" and session.outcome == "complete":
+            return list(session.outputs)
+    return None
 
 
 def stored_problems(cycle: Cycle) -> list[Problem]:

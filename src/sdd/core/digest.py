@@ -34,7 +34,7 @@ def sha256_for(size: int) -> Callable[[bytes], Any]:
     """A SHA-256 constructor for hashing about ``size`` bytes in a loop (the history's
     lines): OpenSSL's for bulk work, else the interpreter's own, so a small read loads no
     OpenSSL."""
-    own = None if size >= BULK or _openssl else _interpreters("sha256")
+    own = None if size >= BULK or _openssl else _own_of("sha256")
     if own is not None:
         return own
     import hashlib
@@ -46,9 +46,7 @@ def _hex(name: str, data: bytes) -> str:
     global _hashed
     _hashed += len(data)
     if not _openssl and _hashed < BULK:
-        if name not in _own:
-            _own[name] = _interpreters(name)
-        own = _own[name]
+        own = _own_of(name)
         if own is not None:
             return str(own(data).hexdigest())
     if name not in _openssl:
@@ -58,8 +56,17 @@ def _hex(name: str, data: bytes) -> str:
     return str(_openssl[name](data).hexdigest())
 
 
-# The interpreter's own modules, by the name each has had (``_sha2`` from 3.12).
-_MODULES = {"sha256": ("_sha2", "_sha256"), "sha1": ("_sha1",)}
+# The interpreter's own modules, by the name each has had (``_sha2`` from 3.12), the name
+# of this version first: a name that is not there costs a search of the whole sys.path.
+_MODULES = {"sha256": ("_sha256", "_sha2"), "sha1": ("_sha1",)}
+if __import__("sys").version_info >= (3, 12):
+    _MODULES["sha256"] = ("_sha2", "_sha256")
+
+
+def _own_of(name: str) -> Callable[[bytes], Any] | None:
+    if name not in _own:
+        _own[name] = _interpreters(name)
+    return _own[name]
 
 
 def _interpreters(name: str) -> Callable[[bytes], Any] | None:

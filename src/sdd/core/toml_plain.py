@@ -35,7 +35,7 @@ class _NotPlain(Exception):
 def parse(text: str) -> dict[str, Any] | None:
     """What ``tomllib.loads(text)`` gives, or None when ``text`` is not plain (see above)."""
     # Control characters other than tab and newline (a CR included) are tomllib's to judge.
-    if not text.isprintable() and _has_control(text):
+    if not text.replace("\n", "").replace("\t", "").isprintable() and _has_control(text):
         return None
     try:
         return _parse(text)

@@ -17,29 +17,7 @@ from sdd.core.errors import UsageError
 from sdd.core.paths import ProjectPaths, package_data
 from sdd.core.structs import dataclass, field
 from sdd.documents import snapshots
-from sdd.documents.contracts import (
-    CASE_ID,
-    STORY_ID,
-    TASK_ID,
-    Case,
-    Message,
-    Question,
-    Reader,
-    Spec,
-    Story,
-    Task,
-    placeholder_messages,
-    read_architecture,
-    read_conventions,
-    read_plan,
-    read_postmortem,
-    read_qa,
-    read_release,
-    read_review,
-    read_spec,
-    read_test_plan,
-    read_verification,
-)
+from sdd.documents.structures import Case, Message, Question, Spec, Story, Task
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # importing typing costs ~5 ms of `sdd check`'s start-up
@@ -105,6 +83,21 @@ def _parse_text(kind: str, path: str, text: str) -> Parsed:
         parsed.pristine = True
         parsed.messages.append(Message(path, 1, "error", "not written yet (still the template)"))
         return parsed
+    from sdd.documents.contracts import (
+        Reader,
+        placeholder_messages,
+        read_architecture,
+        read_conventions,
+        read_plan,
+        read_postmortem,
+        read_qa,
+        read_release,
+        read_review,
+        read_spec,
+        read_test_plan,
+        read_verification,
+    )
+
     reader = Reader(path, parse(text))
     if kind == "spec":
         parsed.spec = read_spec(reader)
@@ -314,6 +307,8 @@ def _unique(messages: list[Message]) -> list[Message]:
 
 def cross_check(parsed: dict[str, Parsed], reported: set[str]) -> list[Message]:
     """Traceability: stories ↔ tasks ↔ test cases; dependencies exist and form no cycle."""
+    from sdd.documents.contracts import CASE_ID, STORY_ID, TASK_ID
+
     spec = parsed.get("spec")
     plan = parsed.get("plan")
     tests = parsed.get("test-plan")

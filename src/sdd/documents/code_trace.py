@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from sdd.core.structs import dataclass, field
-from sdd.documents.contracts import Case, Message, Task
 from sdd.documents.scope import OUTSIDE_DOCS
+from sdd.documents.structures import Case, Message, Task
 from sdd.system import gitrepo
 
 TYPE_CHECKING = False

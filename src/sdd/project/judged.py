@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sdd.core import history
     from sdd.core.state import Cycle, ProjectState
     from sdd.core.trust import Trust
-    from sdd.documents.contracts import Task
+    from sdd.documents.structures import Task
     from sdd.project.rules import Standing
 
 # What of a commit a judged project reads.

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from sdd.core.records import Kind
     from sdd.core.state import Cycle, Decision, ProjectState, Session
     from sdd.core.trust import Tally, Trust
-    from sdd.documents.contracts import Task
+    from sdd.documents.structures import Task
     from sdd.project.rules import Rules, Standing
     from sdd.workflow.model import Gate
 

@@ -194,8 +194,11 @@ def _captured(
     nothing else inherited (Python's descriptors are close-on-exec), killed at ``timeout``."""
     import errno
     import select
-    import signal
     import time
+
+    # The C module under ``signal``: the Python one builds its enums on import (a
+    # millisecond), and this needs three numbers and one call.
+    signal: Any = __import__("_signal")
 
     if os.path.dirname(argv[0]):
         candidates = [argv[0]]

@@ -16,7 +16,7 @@ from sdd.workflow.model import RULES, Stage
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sdd.core.paths import ProjectPaths
-    from sdd.documents.contracts import Task
+    from sdd.documents.structures import Task
     from sdd.documents.templates import StageTemplate
     from sdd.workflow.gates import Position
 

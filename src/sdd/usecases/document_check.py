@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from sdd.core.paths import ProjectPaths
     from sdd.documents.check import NotDue, Report
-    from sdd.documents.contracts import Message
+    from sdd.documents.structures import Message
     from sdd.project.project import Project
 
 

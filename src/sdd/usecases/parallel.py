@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from sdd.documents.contracts import Task
+    from sdd.documents.structures import Task
     from sdd.project.project import Project
 
 IGNORE_LINE = "worktrees/"

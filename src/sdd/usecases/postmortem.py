@@ -276,27 +276,21 @@ def lessons(
 ) -> list[str]:
     """Process changes that name ``stage`` from the post-mortems of the ``LOOK_BACK``
     cycles before ``before`` (newest first)."""
+    from sdd.core.checkpoint_codec import postmortem_outputs
     from sdd.documents.markdown import parse
 
     found: list[str] = []
     earlier = sorted((n for n in state.cycles if n < before), reverse=True)[:LOOK_BACK]
     for number in earlier:
-        cycle = state.cycles[number]
-        for session in reversed(cycle.sessions):
-            if session.stage != "postmortem" or session.outcome != "complete":
-                continue
-            for relative in session.outputs:
-                text = files.read_text(paths.inside(relative)) or ""
-                root = parse(text)
-                top = root.sections[0] if len(root.sections) == 1 else root
-                section = top.find("Process changes")
-                for item in section.items() if section else []:
-                    words = (
-                        item.text.replace("/", " ").replace(".md", " ").replace(":", " ").split()
-                    )
-                    if stage in words:
-                        found.append(f"cycle {number}: {' '.join(item.text.split())[:300]}")
-            break
+        for relative in postmortem_outputs(state.cycles[number]) or []:
+            text = files.read_text(paths.inside(relative)) or ""
+            root = parse(text)
+            top = root.sections[0] if len(root.sections) == 1 else root
+            section = top.find("Process changes")
+            for item in section.items() if section else []:
+                words = item.text.replace("/", " ").replace(".md", " ").replace(":", " ").split()
+                if stage in words:
+                    found.append(f"cycle {number}: {' '.join(item.text.split())[:300]}")
         if len(found) >= limit:
             break
     return found[:limit]

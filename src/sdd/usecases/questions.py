@@ -7,7 +7,7 @@ from sdd.core import clock, files
 from sdd.core.errors import SddError, UsageError
 from sdd.core.structs import dataclass
 from sdd.documents import check
-from sdd.documents.contracts import Question
+from sdd.documents.structures import Question
 from sdd.usecases import acts
 
 TYPE_CHECKING = False

@@ -10,7 +10,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from sdd.documents.contracts import Task
+    from sdd.documents.structures import Task
     from sdd.project.project import Project
     from sdd.workflow.gates import Position
 
