@@ -5,9 +5,9 @@ A checkpoint holds what a walk over the history in id order had reached: the fol
 of the records that count (before ``Project``'s own checks), the trust walk that decided what
 counts (``core.trust.Evaluator``), the heads, the last id, and what it covers of the history:
 for each file read, its name, size, status (modification and change times, inode), number of
-lines and the SHA-256 of those bytes (``history.load_since`` checks them). A command that
-finds the files as covered, plus records after, folds and verifies only those records and
-gets the state a full fold gives. It folds the whole history instead when anything it covers
+lines and a digest of those bytes (BLAKE2b; SHA-256 for a large file), which
+``history.load_since`` checks. A command that finds the files as covered, plus records
+after, folds and verifies only those records and gets the state a full fold gives. It folds the whole history instead when anything it covers
 changed (an edit, a truncation, a removed or renamed file, a file a merge brought in before
 the last covered one), when a new record is not appended after the heads it knows (a merge:
 the graph must be walked again), when a new record would change a verdict already given

@@ -7,7 +7,7 @@ sessions, decisions, findings, reopenings, answers and verify runs. So a command
 head and the parts of the cycles it looks at, and its cost follows the current cycle, not
 the history: at 100,000 sessions the head is a few hundred kilobytes and a part a few dozen.
 
-A part is named by the SHA-256 of its bytes and checked against that name when it is read:
+A part is named by the BLAKE2b of its bytes and checked against that name when it is read:
 a head only ever decodes the parts it was written with. A cycle that no record has touched
 since keeps its part, so a write stores only the parts that changed, and the parts of a
 state are never all in memory unless something asks for all of them.
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
-VERSION = 5
+VERSION = 6
 PART_SUFFIX = ".part"
 SHELF = 64  # cycles a shelf holds (``_Shelf``)
 # What a cycle keeps in its head entry: the dataclass fields that are plain values.
@@ -103,7 +103,7 @@ def _many(cls: type, rows: Any) -> list[Any]:
 
 
 def part_name(data: bytes) -> str:
-    return digest.sha256_hex(data)[:40]
+    return digest.blake2b_hex(data)[:40]
 
 
 class PartStore:

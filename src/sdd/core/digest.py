@@ -25,6 +25,25 @@ def sha256_hex(data: bytes) -> str:
     return _hex("sha256", data)
 
 
+def blake2b_hex(data: bytes) -> str:
+    """The BLAKE2b-256 of ``data``, in hex: for sdd's own caches (the checkpoint's parts
+    and what it covers of the history), never for what the history records. The
+    interpreter's own BLAKE2b is three times quicker than its own SHA-256 and needs no
+    OpenSSL."""
+    global _blake2b
+    if _blake2b is None:
+        try:
+            _blake2b = __import__("_blake2").blake2b  # the builtin: no importlib to load
+        except ImportError:
+            import hashlib
+
+            _blake2b = hashlib.blake2b
+    return str(_blake2b(data, digest_size=32).hexdigest())
+
+
+_blake2b: Any = None
+
+
 def sha1_hex(data: bytes) -> str:
     """The SHA-1 of ``data``, in hex: git's object ids (not for anything sdd decides alone)."""
     return _hex("sha1", data)

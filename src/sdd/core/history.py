@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sdd.core import clock, ids
-from sdd.core.digest import sha256_for, sha256_hex
+from sdd.core.digest import BULK, blake2b_hex, sha256_for, sha256_hex
 from sdd.core.errors import StateError
 from sdd.core.nesting import MAX_DEPTH, json_value
 from sdd.core.records import Kind, Record
@@ -257,7 +257,25 @@ def _cover(
         loaded.coverage = None  # changed while read, or its last line cut short
         return
     lines = lines_before + data.count(b"\n")
-    loaded.coverage.append([name, *status, lines, sha256_hex(data)])
+    loaded.coverage.append([name, *status, lines, _covered_digest(data)])
+
+
+def _covered_digest(data: bytes) -> str:
+    """What a checkpoint keeps of a file's bytes it covers: their BLAKE2b (``b2:``), the
+    interpreter's own and quick on the small segment being appended to; past ``BULK``
+    bytes their SHA-256, which OpenSSL computes faster (a whole history's segments)."""
+    if len(data) >= BULK:
+        return sha256_hex(data)
+    return "b2:" + blake2b_hex(data)
+
+
+def _same_bytes(data: bytes, kept: object) -> bool:
+    """Whether ``data`` are the bytes whose digest a checkpoint kept (either kind)."""
+    if not isinstance(kept, str):
+        return False
+    if kept.startswith("b2:"):
+        return "b2:" + blake2b_hex(data) == kept
+    return sha256_hex(data) == kept
 
 
 def load_since(
@@ -291,13 +309,13 @@ def load_since(
                 continue
             start, lines = entry[1], entry[5]
         data, status = _read(path, name)
-        if len(data) < start or (start and sha256_hex(data[:start]) != covered[index][6]):
+        if len(data) < start or (start and not _same_bytes(data[:start], covered[index][6])):
             return None
         _parse_into(loaded, by_id, data[start:], name, first=lines + 1)
         loaded.sources.append(name)
         _cover(loaded, name, data[start:], status, lines)
         if loaded.coverage and start:  # the hash covers the whole file
-            loaded.coverage[-1][6] = sha256_hex(data)
+            loaded.coverage[-1][6] = _covered_digest(data)
     loaded.records = [by_id[key] for key in sorted(by_id)]
     return loaded, names
 
