@@ -90,6 +90,9 @@ class Project:
         self._view: tuple[list[str], str | None] = ([], None)  # the heads, the last id
         self.fold_kind = ""  # how the state loaded last was folded: "full" or "incremental"
         self._made: Any = None  # the checkpoint of the state loaded last
+        # The state the last `load` gave, and what it was loaded from (``_shown_key``): a
+        # `load` right after it, with nothing changed since, gives it again.
+        self._shown: tuple[object, ProjectState] | None = None
 
     @classmethod
     def find(cls, start: str | None = None) -> Project:
@@ -124,8 +127,25 @@ class Project:
 
     def load(self) -> ProjectState:
         """The state as the history has it now, for what is shown: it may start from the
-        checkpoint on disk (``core.checkpoint``). A transaction loads with ``decide``."""
-        return self._load(decide=False)
+        checkpoint on disk (``core.checkpoint``). A transaction loads with ``decide``.
+
+        Loaded again in the same process with nothing changed since (the history's files,
+        HEAD, the config: ``_shown_key``) and no other load between, it is the same state
+        (`sdd done` asks several times): states are not changed by what reads them."""
+        key = self._shown_key()
+        if key is not None and self._shown is not None and self._shown[0] == key:
+            return self._shown[1]
+        state = self._load(decide=False)
+        self._shown = (key, state) if key is not None else None
+        return state
+
+    def _shown_key(self) -> object:
+        """What a shown state was loaded from, as file status (None: HEAD cannot be read
+        without git, so nothing is reused)."""
+        head = gitfiles.head_key(self.paths.home)
+        if head is None:
+            return None
+        return (repr(cache.history_key(self.paths)), head, cache.file_key(self.paths.config))
 
     def _reverified(self, state: ProjectState) -> ProjectState:
         """``state``, read from the checkpoint on disk, once the signed acts it holds are
@@ -173,6 +193,7 @@ class Project:
         checkpoint this process made from bytes it verified may be started from."""
         from sdd.core import checkpoint
 
+        self._shown = None  # whatever this load gives, an earlier `load` is not it
         if type(self)._trust is not Project._trust:
             # A project that judges what counts its own way (``judged``): no checkpoint.
             self.fold_kind = "full"
