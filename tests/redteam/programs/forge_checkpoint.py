@@ -21,6 +21,7 @@ parts = head_path[: -len(".marshal")] + ".parts"
 with open(head_path, "rb") as handle:
     head = marshal.loads(handle.read())
 
+
 def blake2b(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=32).hexdigest()[:40]
 
