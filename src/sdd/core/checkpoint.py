@@ -276,11 +276,11 @@ def encode(checkpoint: Checkpoint, store: codec.PartStore, problems_of: Problems
         members = sorted(groups[key], key=lambda c: c.number)
         kept = codec.unchanged_shelf(members)
         if kept is not None:  # not read since a head was: the shelf stands, parts and all
-            shelves.append([kept.name, [c.number for c in members], kept.low, kept.high, False])
-            named.add(kept.name)
             # A shelf this process made (a transaction's head, not written) holds parts it
             # made too: they are saved with it.
-            named.update(codec.parts_made_on(kept, store))
+            said, saved = codec.named_again(kept, store)
+            shelves.append(said)
+            named.update(saved)
             continue
         entries = []
         for cycle in members:

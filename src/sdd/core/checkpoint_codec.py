@@ -368,6 +368,17 @@ def shelve(store: PartStore, entries: list[dict[str, Any]]) -> list[Any]:
     return [name, [e["number"] for e in entries], low, high, problems]
 
 
+def named_again(shelf: _Shelf, store: PartStore) -> tuple[list[Any], list[str]]:
+    """What a head written now says of an unread, unchanged shelf (as ``shelve`` says it:
+    such a shelf has no problems, else it was read with its head), and the parts to save
+    with it: those on it this process made (``parts_made_on``)."""
+    numbers = [c.__dict__["number"] for c in shelf.members]
+    return [shelf.name, numbers, shelf.low, shelf.high, False], [
+        shelf.name,
+        *parts_made_on(shelf, store),
+    ]
+
+
 def parts_made_on(shelf: _Shelf, store: PartStore) -> list[str]:
     """The parts on ``shelf`` that ``store`` holds in memory (made in this process), when the
     shelf itself was made in this process; none for a shelf read from disk."""
@@ -399,7 +410,7 @@ def cycle_entry(cycle: Cycle, part: str, problems: list[Problem]) -> dict[str, A
     """A cycle's entry in the head: its scalars, the name of its part, the range of its
     sessions' numbers, the problems its decisions had when the part was made, and its
     counts (``counts``). A dict that becomes the lazy cycle's own ``__dict__``."""
-    own = _entry(cycle) if is_lazy(cycle) else cycle.__dict__
+    own = _entry(cycle)
     if is_lazy(cycle):
         low, high = own["_range"]
     else:
